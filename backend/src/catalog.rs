@@ -1,0 +1,310 @@
+//! The seller's catalog. Every function takes the seller id first: there is no way to
+//! read or write an item without saying whose it is.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ItemsAndPagesNumber, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::domain::{Category, Currency, Description, ImageUrl, ListingState, Price, Quantity, Sku, Title};
+use crate::entities::item;
+
+/// A catalog item as stored, in domain terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub id: i64,
+    pub sku: String,
+    pub title: String,
+    pub description: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub quantity: i32,
+    pub image_url: Option<String>,
+    pub category: Option<String>,
+    pub listing_state: ListingState,
+    pub listing_id: Option<String>,
+    pub last_listing_error: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Item {
+    /// The price as a decimal string in the item's currency (`12.50`).
+    pub fn price_decimal(&self) -> String {
+        let digits = Currency::parse(&self.currency).map(|c| c.minor_digits()).unwrap_or(2);
+        crate::domain::format_decimal(self.price_minor, digits)
+    }
+}
+
+impl From<item::Model> for Item {
+    fn from(row: item::Model) -> Self {
+        Self {
+            id: row.id,
+            sku: row.sku,
+            title: row.title,
+            description: row.description,
+            price_minor: row.price_minor,
+            currency: row.currency,
+            quantity: row.quantity,
+            image_url: row.image_url,
+            category: row.category,
+            // The column has a CHECK constraint; an unknown value cannot be stored.
+            listing_state: ListingState::parse(&row.listing_state).unwrap_or(ListingState::Draft),
+            listing_id: row.listing_id,
+            last_listing_error: row.last_listing_error,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The editable fields of an item, already parsed.
+#[derive(Debug, Clone)]
+pub struct ItemFields {
+    pub sku: Sku,
+    pub title: Title,
+    pub description: Description,
+    pub price: Price,
+    pub quantity: Quantity,
+    pub image_url: Option<ImageUrl>,
+    pub category: Option<Category>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    Sku,
+    Title,
+    Price,
+    Quantity,
+    State,
+    #[default]
+    Updated,
+}
+
+impl SortKey {
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "sku" => Self::Sku,
+            "title" => Self::Title,
+            "price" => Self::Price,
+            "quantity" => Self::Quantity,
+            "state" => Self::State,
+            "updated" => Self::Updated,
+            _ => return None,
+        })
+    }
+
+    fn column(self) -> item::Column {
+        match self {
+            Self::Sku => item::Column::Sku,
+            Self::Title => item::Column::Title,
+            Self::Price => item::Column::PriceMinor,
+            Self::Quantity => item::Column::Quantity,
+            Self::State => item::Column::ListingState,
+            Self::Updated => item::Column::UpdatedAt,
+        }
+    }
+}
+
+/// Which items: a free-text search on SKU and title, and a listing state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemFilter {
+    pub q: Option<String>,
+    pub state: Option<ListingState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemQuery {
+    pub filter: ItemFilter,
+    pub sort: SortKey,
+    pub descending: bool,
+    /// 1-based.
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Default for ItemQuery {
+    fn default() -> Self {
+        Self {
+            filter: ItemFilter::default(),
+            sort: SortKey::Updated,
+            descending: true,
+            page: 1,
+            per_page: 50,
+        }
+    }
+}
+
+impl ItemQuery {
+    pub const MAX_PER_PAGE: u64 = 200;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("item not found")]
+    NotFound,
+    /// Somebody saved the item since the editor loaded it.
+    #[error("the item was changed by someone else (now at version {})", current.version)]
+    Conflict { current: Box<Item> },
+    #[error("another item already has SKU {0}")]
+    DuplicateSku(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for CatalogError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Unexpected(err.into())
+    }
+}
+
+fn filtered(seller_id: i64, filter: &ItemFilter) -> sea_orm::Select<item::Entity> {
+    // Scoped: the trait's blanket `max`/`min` would shadow `Ord` elsewhere.
+    use sea_orm::sea_query::ExprTrait as _;
+    let mut select = item::Entity::find().filter(item::Column::SellerId.eq(seller_id));
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        // Case-insensitive on both engines; `%` and `_` typed by the seller are literal.
+        let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let like = |col: item::Column| {
+            Expr::expr(Func::lower(Expr::col((item::Entity, col)))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        select = select.filter(like(item::Column::Sku).or(like(item::Column::Title)));
+    }
+    if let Some(state) = filter.state {
+        select = select.filter(item::Column::ListingState.eq(state.as_str()));
+    }
+    select
+}
+
+/// One page of the seller's items, with the total number matching.
+#[tracing::instrument(skip_all, err, fields(seller_id))]
+pub async fn list(db: &impl ConnectionTrait, seller_id: i64, query: &ItemQuery) -> Result<Page<Item>, CatalogError> {
+    let per_page = query.per_page.clamp(1, ItemQuery::MAX_PER_PAGE);
+    let page = query.page.max(1);
+    let order = if query.descending { Order::Desc } else { Order::Asc };
+    let paginator = filtered(seller_id, &query.filter)
+        .order_by(query.sort.column(), order.clone())
+        // A stable tie-break, so paging never shows a row twice.
+        .order_by(item::Column::Id, order)
+        .paginate(db, per_page);
+    let ItemsAndPagesNumber { number_of_items, .. } = paginator.num_items_and_pages().await?;
+    let rows = paginator.fetch_page(page - 1).await?;
+    Ok(Page {
+        items: rows.into_iter().map(Item::from).collect(),
+        total: number_of_items,
+        page,
+        per_page,
+    })
+}
+
+/// The ids of every item matching the filter ("select all N matching").
+#[tracing::instrument(skip_all, err, fields(seller_id))]
+pub async fn matching_ids(db: &impl ConnectionTrait, seller_id: i64, filter: &ItemFilter) -> Result<Vec<i64>, CatalogError> {
+    Ok(filtered(seller_id, filter)
+        .select_only()
+        .column(item::Column::Id)
+        .order_by_asc(item::Column::Id)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
+}
+
+pub async fn count(db: &impl ConnectionTrait, seller_id: i64, filter: &ItemFilter) -> Result<u64, CatalogError> {
+    Ok(filtered(seller_id, filter).count(db).await?)
+}
+
+/// One item of the seller's; another seller's item is `NotFound`, never `Forbidden`.
+#[tracing::instrument(skip_all, err, fields(seller_id, item_id))]
+pub async fn get(db: &impl ConnectionTrait, seller_id: i64, item_id: i64) -> Result<Item, CatalogError> {
+    item::Entity::find_by_id(item_id)
+        .filter(item::Column::SellerId.eq(seller_id))
+        .one(db)
+        .await?
+        .map(Item::from)
+        .ok_or(CatalogError::NotFound)
+}
+
+/// Creates a draft item.
+#[tracing::instrument(skip_all, err, fields(seller_id))]
+pub async fn create(db: &impl ConnectionTrait, seller_id: i64, fields: ItemFields, now: DateTime<Utc>) -> Result<Item, CatalogError> {
+    let sku = fields.sku.as_str().to_owned();
+    let mut row = active_fields(fields, now);
+    row.seller_id = Set(seller_id);
+    row.listing_state = Set(ListingState::Draft.as_str().to_owned());
+    row.version = Set(1);
+    row.created_at = Set(now);
+    row.insert(db).await.map(Item::from).map_err(|err| map_unique(err, sku))
+}
+
+/// Saves an edit made from `expected_version`. If the item moved on since, nothing is
+/// written and the caller gets the current item back to show the seller.
+#[tracing::instrument(skip_all, err, fields(seller_id, item_id, expected_version))]
+pub async fn update(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    item_id: i64,
+    expected_version: i32,
+    fields: ItemFields,
+    now: DateTime<Utc>,
+) -> Result<Item, CatalogError> {
+    use sea_orm::sea_query::ExprTrait as _;
+    let sku = fields.sku.as_str().to_owned();
+    let mut update = item::Entity::update_many()
+        .filter(item::Column::Id.eq(item_id))
+        .filter(item::Column::SellerId.eq(seller_id))
+        .filter(item::Column::Version.eq(expected_version))
+        .col_expr(item::Column::Version, Expr::col(item::Column::Version).add(1));
+    let fields = active_fields(fields, now);
+    update = update.set(fields);
+    let result = update.exec(db).await.map_err(|err| map_unique(err, sku))?;
+    let current = get(db, seller_id, item_id).await?;
+    if result.rows_affected == 0 {
+        return Err(CatalogError::Conflict { current: Box::new(current) });
+    }
+    Ok(current)
+}
+
+fn active_fields(fields: ItemFields, now: DateTime<Utc>) -> item::ActiveModel {
+    item::ActiveModel {
+        sku: Set(fields.sku.as_str().to_owned()),
+        title: Set(fields.title.as_str().to_owned()),
+        description: Set(fields.description.as_str().to_owned()),
+        price_minor: Set(fields.price.minor()),
+        currency: Set(fields.price.currency().code().to_owned()),
+        quantity: Set(fields.quantity.value()),
+        image_url: Set(fields.image_url.map(|url| url.as_str().to_owned())),
+        category: Set(fields.category.map(|c| c.as_str().to_owned())),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+fn map_unique(err: sea_orm::DbErr, sku: String) -> CatalogError {
+    if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+        CatalogError::DuplicateSku(sku)
+    } else {
+        CatalogError::Unexpected(err.into())
+    }
+}
+
+/// Inserts many items in batches (demo seeding, bulk creation).
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<item::ActiveModel>) -> Result<(), CatalogError> {
+    // Stay well under SQLite's 32 766 bound parameters per statement.
+    for chunk in rows.chunks(500) {
+        item::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! SeaORM entities: the rows as stored. Service modules convert them to domain values.
+
+pub mod item;
+pub mod seller;
+pub mod session;

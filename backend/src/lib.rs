@@ -1,0 +1,13 @@
+//! Stockroom's server-side core: the schema, seller accounts and sessions, the catalog.
+//! No HTTP and no UI here; every function takes a database connection (or transaction).
+
+pub mod accounts;
+pub mod catalog;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod entities;
+pub mod migration;
+pub mod sessions;
+
+pub use sea_orm::DatabaseConnection;
