@@ -1,0 +1,82 @@
+//! Stockroom's user interface, compiled twice: natively for server rendering (`ssr`) and
+//! to WebAssembly for the browser (`hydrate`). Wire types and server functions live next
+//! to the pages that use them.
+
+pub mod auth;
+pub mod catalog;
+pub mod error;
+pub mod item;
+pub mod layout;
+pub mod selection;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::auth::LoginPage;
+use crate::catalog::CatalogPage;
+use crate::item::ItemDetailPage;
+use crate::layout::{AppShell, ComingSoon, NotFound};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Tests wait for this before clicking: clicks before hydration do nothing.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/stockroom.css" />
+        <Title formatter=|title: String| if title.is_empty() { "Stockroom".to_owned() } else { format!("{title} · Stockroom") } />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("") view=AppShell>
+                    <Route path=path!("/") view=|| view! { <Title text="Catalog" /> <CatalogPage /> } />
+                    // Rendered whole before the first byte, so a missing item answers 404.
+                    <Route path=path!("/items/:id") view=|| view! { <Title text="Item" /> <ItemDetailPage /> } ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/import")
+                        view=|| view! {
+                            <Title text="Import" />
+                            <ComingSoon title="Import" body="CSV import runs as a background task and is coming soon." />
+                        }
+                    />
+                    <Route
+                        path=path!("/tasks")
+                        view=|| view! {
+                            <Title text="Tasks" />
+                            <ComingSoon title="Tasks" body="The history of your background tasks is coming soon." />
+                        }
+                    />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

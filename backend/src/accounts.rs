@@ -1,6 +1,8 @@
 //! Seller accounts: creation and password authentication.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -56,7 +58,14 @@ pub async fn create_seller(
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .map(|name| name.chars().take(100).collect())
-        .unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_owned());
+        .unwrap_or_else(|| {
+            email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        });
     let row = seller::ActiveModel {
         email: Set(email.as_str().to_owned()),
         display_name: Set(display_name),
@@ -68,7 +77,10 @@ pub async fn create_seller(
     .await
     .map_err(|err| {
         // A concurrent insert of the same e-mail hits the unique index.
-        if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+        if matches!(
+            err.sql_err(),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ) {
             AccountError::EmailTaken
         } else {
             AccountError::Unexpected(anyhow::Error::new(err).context("Failed to insert the seller"))
@@ -80,12 +92,19 @@ pub async fn create_seller(
 /// Checks an e-mail and password. Unknown e-mails still cost one hash verification, so
 /// timing does not reveal which addresses have accounts.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn authenticate(db: &impl ConnectionTrait, email: &str, password: &str) -> Result<Seller, AccountError> {
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    email: &str,
+    password: &str,
+) -> Result<Seller, AccountError> {
     let row = match Email::parse(email) {
         Ok(email) => find_by_email(db, &email).await?,
         Err(_) => None,
     };
-    let hash = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| dummy_hash().to_owned());
+    let hash = row
+        .as_ref()
+        .map(|r| r.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
     let matches = verify_password(password.to_owned(), hash).await?;
     match row {
         Some(row) if matches => Ok(row.into()),
@@ -93,15 +112,27 @@ pub async fn authenticate(db: &impl ConnectionTrait, email: &str, password: &str
     }
 }
 
-pub async fn find_seller(db: &impl ConnectionTrait, id: i64) -> Result<Option<Seller>, anyhow::Error> {
-    Ok(seller::Entity::find_by_id(id).one(db).await?.map(Seller::from))
+pub async fn find_seller(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<Seller>, anyhow::Error> {
+    Ok(seller::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(Seller::from))
 }
 
-pub async fn find_seller_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<Option<Seller>, anyhow::Error> {
+pub async fn find_seller_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<Seller>, anyhow::Error> {
     Ok(find_by_email(db, email).await?.map(Seller::from))
 }
 
-async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<Option<seller::Model>, anyhow::Error> {
+async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<seller::Model>, anyhow::Error> {
     Ok(seller::Entity::find()
         .filter(seller::Column::Email.eq(email.as_str()))
         .one(db)
@@ -122,8 +153,11 @@ async fn hash_password(password: String) -> anyhow::Result<String> {
 
 async fn verify_password(password: String, hash: String) -> anyhow::Result<bool> {
     tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&hash).map_err(|err| anyhow::anyhow!("Stored password hash is malformed: {err}"))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|err| anyhow::anyhow!("Stored password hash is malformed: {err}"))?;
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
     .await?
 }

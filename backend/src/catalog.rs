@@ -4,11 +4,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ItemsAndPagesNumber, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ItemsAndPagesNumber, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use crate::domain::{Category, Currency, Description, ImageUrl, ListingState, Price, Quantity, Sku, Title};
+use crate::domain::{
+    Category, Currency, Description, FieldError, ImageUrl, ListingState, Price, Quantity, Sku,
+    Title,
+};
 use crate::entities::item;
 
 /// A catalog item as stored, in domain terms.
@@ -34,7 +37,9 @@ pub struct Item {
 impl Item {
     /// The price as a decimal string in the item's currency (`12.50`).
     pub fn price_decimal(&self) -> String {
-        let digits = Currency::parse(&self.currency).map(|c| c.minor_digits()).unwrap_or(2);
+        let digits = Currency::parse(&self.currency)
+            .map(|c| c.minor_digits())
+            .unwrap_or(2);
         crate::domain::format_decimal(self.price_minor, digits)
     }
 }
@@ -62,6 +67,19 @@ impl From<item::Model> for Item {
     }
 }
 
+/// An item's editable fields exactly as typed (a form, a CSV row).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawItem {
+    pub sku: String,
+    pub title: String,
+    pub description: String,
+    pub price: String,
+    pub currency: String,
+    pub quantity: String,
+    pub image_url: String,
+    pub category: String,
+}
+
 /// The editable fields of an item, already parsed.
 #[derive(Debug, Clone)]
 pub struct ItemFields {
@@ -72,6 +90,53 @@ pub struct ItemFields {
     pub quantity: Quantity,
     pub image_url: Option<ImageUrl>,
     pub category: Option<Category>,
+}
+
+impl ItemFields {
+    /// Parses every field and reports every problem at once, not just the first.
+    pub fn parse(raw: &RawItem) -> Result<Self, Vec<FieldError>> {
+        fn keep<T>(errors: &mut Vec<FieldError>, result: Result<T, FieldError>) -> Option<T> {
+            result.map_err(|err| errors.push(err)).ok()
+        }
+        let mut errors = Vec::new();
+        let sku = keep(&mut errors, Sku::parse(&raw.sku));
+        let title = keep(&mut errors, Title::parse(&raw.title));
+        let description = keep(&mut errors, Description::parse(&raw.description));
+        let currency = keep(&mut errors, Currency::parse(&raw.currency));
+        let price =
+            currency.and_then(|currency| keep(&mut errors, Price::parse(&raw.price, currency)));
+        let quantity = keep(&mut errors, Quantity::parse(&raw.quantity));
+        let image_url = keep(&mut errors, ImageUrl::parse(&raw.image_url));
+        let category = keep(&mut errors, Category::parse(&raw.category));
+        match (
+            sku,
+            title,
+            description,
+            price,
+            quantity,
+            image_url,
+            category,
+        ) {
+            (
+                Some(sku),
+                Some(title),
+                Some(description),
+                Some(price),
+                Some(quantity),
+                Some(image_url),
+                Some(category),
+            ) => Ok(Self {
+                sku,
+                title,
+                description,
+                price,
+                quantity,
+                image_url,
+                category,
+            }),
+            _ => Err(errors),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,10 +241,15 @@ fn filtered(seller_id: i64, filter: &ItemFilter) -> sea_orm::Select<item::Entity
     let mut select = item::Entity::find().filter(item::Column::SellerId.eq(seller_id));
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         // Case-insensitive on both engines; `%` and `_` typed by the seller are literal.
-        let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = q
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         let pattern = format!("%{escaped}%");
         let like = |col: item::Column| {
-            Expr::expr(Func::lower(Expr::col((item::Entity, col)))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+            Expr::expr(Func::lower(Expr::col((item::Entity, col))))
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
         };
         select = select.filter(like(item::Column::Sku).or(like(item::Column::Title)));
     }
@@ -191,16 +261,26 @@ fn filtered(seller_id: i64, filter: &ItemFilter) -> sea_orm::Select<item::Entity
 
 /// One page of the seller's items, with the total number matching.
 #[tracing::instrument(skip_all, err, fields(seller_id))]
-pub async fn list(db: &impl ConnectionTrait, seller_id: i64, query: &ItemQuery) -> Result<Page<Item>, CatalogError> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    query: &ItemQuery,
+) -> Result<Page<Item>, CatalogError> {
     let per_page = query.per_page.clamp(1, ItemQuery::MAX_PER_PAGE);
     let page = query.page.max(1);
-    let order = if query.descending { Order::Desc } else { Order::Asc };
+    let order = if query.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
     let paginator = filtered(seller_id, &query.filter)
         .order_by(query.sort.column(), order.clone())
         // A stable tie-break, so paging never shows a row twice.
         .order_by(item::Column::Id, order)
         .paginate(db, per_page);
-    let ItemsAndPagesNumber { number_of_items, .. } = paginator.num_items_and_pages().await?;
+    let ItemsAndPagesNumber {
+        number_of_items, ..
+    } = paginator.num_items_and_pages().await?;
     let rows = paginator.fetch_page(page - 1).await?;
     Ok(Page {
         items: rows.into_iter().map(Item::from).collect(),
@@ -212,7 +292,11 @@ pub async fn list(db: &impl ConnectionTrait, seller_id: i64, query: &ItemQuery) 
 
 /// The ids of every item matching the filter ("select all N matching").
 #[tracing::instrument(skip_all, err, fields(seller_id))]
-pub async fn matching_ids(db: &impl ConnectionTrait, seller_id: i64, filter: &ItemFilter) -> Result<Vec<i64>, CatalogError> {
+pub async fn matching_ids(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    filter: &ItemFilter,
+) -> Result<Vec<i64>, CatalogError> {
     Ok(filtered(seller_id, filter)
         .select_only()
         .column(item::Column::Id)
@@ -222,13 +306,21 @@ pub async fn matching_ids(db: &impl ConnectionTrait, seller_id: i64, filter: &It
         .await?)
 }
 
-pub async fn count(db: &impl ConnectionTrait, seller_id: i64, filter: &ItemFilter) -> Result<u64, CatalogError> {
+pub async fn count(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    filter: &ItemFilter,
+) -> Result<u64, CatalogError> {
     Ok(filtered(seller_id, filter).count(db).await?)
 }
 
 /// One item of the seller's; another seller's item is `NotFound`, never `Forbidden`.
 #[tracing::instrument(skip_all, err, fields(seller_id, item_id))]
-pub async fn get(db: &impl ConnectionTrait, seller_id: i64, item_id: i64) -> Result<Item, CatalogError> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    item_id: i64,
+) -> Result<Item, CatalogError> {
     item::Entity::find_by_id(item_id)
         .filter(item::Column::SellerId.eq(seller_id))
         .one(db)
@@ -239,14 +331,22 @@ pub async fn get(db: &impl ConnectionTrait, seller_id: i64, item_id: i64) -> Res
 
 /// Creates a draft item.
 #[tracing::instrument(skip_all, err, fields(seller_id))]
-pub async fn create(db: &impl ConnectionTrait, seller_id: i64, fields: ItemFields, now: DateTime<Utc>) -> Result<Item, CatalogError> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    fields: ItemFields,
+    now: DateTime<Utc>,
+) -> Result<Item, CatalogError> {
     let sku = fields.sku.as_str().to_owned();
     let mut row = active_fields(fields, now);
     row.seller_id = Set(seller_id);
     row.listing_state = Set(ListingState::Draft.as_str().to_owned());
     row.version = Set(1);
     row.created_at = Set(now);
-    row.insert(db).await.map(Item::from).map_err(|err| map_unique(err, sku))
+    row.insert(db)
+        .await
+        .map(Item::from)
+        .map_err(|err| map_unique(err, sku))
 }
 
 /// Saves an edit made from `expected_version`. If the item moved on since, nothing is
@@ -266,13 +366,18 @@ pub async fn update(
         .filter(item::Column::Id.eq(item_id))
         .filter(item::Column::SellerId.eq(seller_id))
         .filter(item::Column::Version.eq(expected_version))
-        .col_expr(item::Column::Version, Expr::col(item::Column::Version).add(1));
+        .col_expr(
+            item::Column::Version,
+            Expr::col(item::Column::Version).add(1),
+        );
     let fields = active_fields(fields, now);
     update = update.set(fields);
     let result = update.exec(db).await.map_err(|err| map_unique(err, sku))?;
     let current = get(db, seller_id, item_id).await?;
     if result.rows_affected == 0 {
-        return Err(CatalogError::Conflict { current: Box::new(current) });
+        return Err(CatalogError::Conflict {
+            current: Box::new(current),
+        });
     }
     Ok(current)
 }
@@ -293,7 +398,10 @@ fn active_fields(fields: ItemFields, now: DateTime<Utc>) -> item::ActiveModel {
 }
 
 fn map_unique(err: sea_orm::DbErr, sku: String) -> CatalogError {
-    if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
+    if matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) {
         CatalogError::DuplicateSku(sku)
     } else {
         CatalogError::Unexpected(err.into())
@@ -301,10 +409,64 @@ fn map_unique(err: sea_orm::DbErr, sku: String) -> CatalogError {
 }
 
 /// Inserts many items in batches (demo seeding, bulk creation).
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<item::ActiveModel>) -> Result<(), CatalogError> {
+pub async fn insert_many(
+    db: &impl ConnectionTrait,
+    rows: Vec<item::ActiveModel>,
+) -> Result<(), CatalogError> {
     // Stay well under SQLite's 32 766 bound parameters per statement.
     for chunk in rows.chunks(500) {
-        item::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+        item::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawItem {
+        RawItem {
+            sku: "SR-1".into(),
+            title: "Mug".into(),
+            price: "12.50".into(),
+            ..RawItem::default()
+        }
+    }
+
+    #[test]
+    fn valid_input_parses_with_defaults() {
+        let fields = ItemFields::parse(&raw()).unwrap();
+        assert_eq!(fields.price.minor(), 1250);
+        assert_eq!(fields.price.currency(), Currency::EUR);
+        assert_eq!(fields.quantity.value(), 0);
+        assert!(fields.image_url.is_none());
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let bad = RawItem {
+            sku: "".into(),
+            title: "".into(),
+            price: "12,50".into(),
+            quantity: "-2".into(),
+            image_url: "javascript:x".into(),
+            ..RawItem::default()
+        };
+        let errors = ItemFields::parse(&bad).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["sku", "title", "price", "quantity", "image_url"]);
+    }
+
+    #[test]
+    fn an_unknown_currency_is_reported_instead_of_the_price() {
+        let errors = ItemFields::parse(&RawItem {
+            currency: "XXX".into(),
+            ..raw()
+        })
+        .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "currency");
+    }
 }

@@ -14,8 +14,12 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_file_path(url) {
         if let Some(parent) = std::path::Path::new(&path).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("Failed to create the database directory {}", parent.display()))?;
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!(
+                        "Failed to create the database directory {}",
+                        parent.display()
+                    )
+                })?;
             }
         }
     }
@@ -34,9 +38,13 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     } else {
         options.max_connections(16);
     }
-    let db = Database::connect(options).await.context("Failed to connect to the database")?;
+    let db = Database::connect(options)
+        .await
+        .context("Failed to connect to the database")?;
     if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode=WAL").await.context("Failed to enable WAL")?;
+        db.execute_unprepared("PRAGMA journal_mode=WAL")
+            .await
+            .context("Failed to enable WAL")?;
     }
     Ok(db)
 }
@@ -44,12 +52,16 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
 /// Applies every pending migration.
 #[tracing::instrument(skip_all, err)]
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("Failed to apply migrations")
+    Migrator::up(db, None)
+        .await
+        .context("Failed to apply migrations")
 }
 
 /// The file behind a `sqlite:` URL, if it names one.
 fn sqlite_file_path(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return None;
@@ -63,8 +75,14 @@ mod tests {
 
     #[test]
     fn sqlite_paths_are_found_in_urls() {
-        assert_eq!(sqlite_file_path("sqlite://data/stockroom.db?mode=rwc").as_deref(), Some("data/stockroom.db"));
-        assert_eq!(sqlite_file_path("sqlite:///var/lib/x.db").as_deref(), Some("/var/lib/x.db"));
+        assert_eq!(
+            sqlite_file_path("sqlite://data/stockroom.db?mode=rwc").as_deref(),
+            Some("data/stockroom.db")
+        );
+        assert_eq!(
+            sqlite_file_path("sqlite:///var/lib/x.db").as_deref(),
+            Some("/var/lib/x.db")
+        );
         assert_eq!(sqlite_file_path("sqlite::memory:"), None);
         assert_eq!(sqlite_file_path("postgres://localhost/x"), None);
     }

@@ -35,10 +35,21 @@ pub async fn ensure_demo_seller(db: &sea_orm::DatabaseConnection) -> anyhow::Res
 }
 
 const ADJECTIVES: &[&str] = &[
-    "Classic", "Vintage", "Organic", "Handmade", "Compact", "Deluxe", "Rustic", "Modern", "Travel", "Premium",
-    "Everyday", "Nordic", "Bamboo", "Ceramic", "Linen", "Copper",
+    "Classic", "Vintage", "Organic", "Handmade", "Compact", "Deluxe", "Rustic", "Modern", "Travel",
+    "Premium", "Everyday", "Nordic", "Bamboo", "Ceramic", "Linen", "Copper",
 ];
-const COLOURS: &[&str] = &["Blue", "Sage", "Charcoal", "Ivory", "Terracotta", "Mustard", "Navy", "Rose", "Olive", "Sand"];
+const COLOURS: &[&str] = &[
+    "Blue",
+    "Sage",
+    "Charcoal",
+    "Ivory",
+    "Terracotta",
+    "Mustard",
+    "Navy",
+    "Rose",
+    "Olive",
+    "Sand",
+];
 const PRODUCTS: &[(&str, &str, i64)] = &[
     ("Coffee Mug", "Kitchen", 1450),
     ("Tea Towel Set", "Kitchen", 1890),

@@ -9,5 +9,7 @@ pub mod domain;
 pub mod entities;
 pub mod migration;
 pub mod sessions;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use sea_orm::DatabaseConnection;

@@ -56,7 +56,12 @@ impl std::fmt::Debug for SessionToken {
 /// Starts a new session for the seller; the caller revokes any session the browser
 /// carried before, so the id is rotated at every login.
 #[tracing::instrument(skip_all, err, fields(seller_id))]
-pub async fn start(db: &impl ConnectionTrait, seller_id: i64, policy: SessionPolicy, now: DateTime<Utc>) -> anyhow::Result<SessionToken> {
+pub async fn start(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    policy: SessionPolicy,
+    now: DateTime<Utc>,
+) -> anyhow::Result<SessionToken> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = SessionToken(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
@@ -74,7 +79,12 @@ pub async fn start(db: &impl ConnectionTrait, seller_id: i64, policy: SessionPol
 
 /// The seller behind a token, if the session is alive. Expired sessions are deleted.
 #[tracing::instrument(skip_all, err)]
-pub async fn resolve(db: &impl ConnectionTrait, token: &SessionToken, policy: SessionPolicy, now: DateTime<Utc>) -> anyhow::Result<Option<Seller>> {
+pub async fn resolve(
+    db: &impl ConnectionTrait,
+    token: &SessionToken,
+    policy: SessionPolicy,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Seller>> {
     let id = token.storage_id();
     let Some(row) = session::Entity::find_by_id(id.clone()).one(db).await? else {
         return Ok(None);
@@ -88,7 +98,10 @@ pub async fn resolve(db: &impl ConnectionTrait, token: &SessionToken, policy: Se
     };
     if now - row.last_seen_at >= TOUCH_EVERY {
         session::Entity::update_many()
-            .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(now))
+            .col_expr(
+                session::Column::LastSeenAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
             .filter(session::Column::Id.eq(id))
             .exec(db)
             .await?;
@@ -99,12 +112,18 @@ pub async fn resolve(db: &impl ConnectionTrait, token: &SessionToken, policy: Se
 /// Ends a session server-side. Ending an unknown session is not an error.
 #[tracing::instrument(skip_all, err)]
 pub async fn end(db: &impl ConnectionTrait, token: &SessionToken) -> anyhow::Result<()> {
-    session::Entity::delete_by_id(token.storage_id()).exec(db).await?;
+    session::Entity::delete_by_id(token.storage_id())
+        .exec(db)
+        .await?;
     Ok(())
 }
 
 /// Deletes every expired session; run now and then.
-pub async fn purge_expired(db: &impl ConnectionTrait, policy: SessionPolicy, now: DateTime<Utc>) -> anyhow::Result<u64> {
+pub async fn purge_expired(
+    db: &impl ConnectionTrait,
+    policy: SessionPolicy,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
     let result = session::Entity::delete_many()
         .filter(
             session::Column::ExpiresAt

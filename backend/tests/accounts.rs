@@ -1,7 +1,7 @@
 //! Seller accounts and sessions, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use backend::db_test;
 
 use backend::accounts::{self, AccountError};
 use backend::domain::{Email, Password};
@@ -9,9 +9,14 @@ use backend::sessions::{self, SessionPolicy};
 use chrono::{Duration, Utc};
 
 async fn seller(db: &backend::DatabaseConnection, email: &str) -> accounts::Seller {
-    accounts::create_seller(db, &Email::parse(email).unwrap(), None, &Password::parse("correct horse battery").unwrap())
-        .await
-        .unwrap()
+    accounts::create_seller(
+        db,
+        &Email::parse(email).unwrap(),
+        None,
+        &Password::parse("correct horse battery").unwrap(),
+    )
+    .await
+    .unwrap()
 }
 
 db_test!(created_seller_can_authenticate_case_insensitively, |db| {
@@ -19,15 +24,23 @@ db_test!(created_seller_can_authenticate_case_insensitively, |db| {
     assert_eq!(created.email, "ana@example.com");
     assert_eq!(created.display_name, "ana");
 
-    let found = accounts::authenticate(db, "  ANA@example.com", "correct horse battery").await.unwrap();
+    let found = accounts::authenticate(db, "  ANA@example.com", "correct horse battery")
+        .await
+        .unwrap();
     assert_eq!(found.id, created.id);
 });
 
 db_test!(wrong_password_and_unknown_email_fail_the_same_way, |db| {
     seller(db, "ana@example.com").await;
-    let wrong_password = accounts::authenticate(db, "ana@example.com", "nope nope nope").await.unwrap_err();
-    let unknown_email = accounts::authenticate(db, "bob@example.com", "correct horse battery").await.unwrap_err();
-    let malformed = accounts::authenticate(db, "not an email", "x").await.unwrap_err();
+    let wrong_password = accounts::authenticate(db, "ana@example.com", "nope nope nope")
+        .await
+        .unwrap_err();
+    let unknown_email = accounts::authenticate(db, "bob@example.com", "correct horse battery")
+        .await
+        .unwrap_err();
+    let malformed = accounts::authenticate(db, "not an email", "x")
+        .await
+        .unwrap_err();
     for err in [wrong_password, unknown_email, malformed] {
         assert!(matches!(err, AccountError::InvalidCredentials), "{err:?}");
     }
@@ -35,7 +48,13 @@ db_test!(wrong_password_and_unknown_email_fail_the_same_way, |db| {
 
 db_test!(an_email_can_only_be_registered_once, |db| {
     seller(db, "ana@example.com").await;
-    let again = accounts::create_seller(db, &Email::parse("ANA@example.com").unwrap(), None, &Password::parse("another long one").unwrap()).await;
+    let again = accounts::create_seller(
+        db,
+        &Email::parse("ANA@example.com").unwrap(),
+        None,
+        &Password::parse("another long one").unwrap(),
+    )
+    .await;
     assert!(matches!(again, Err(AccountError::EmailTaken)));
 });
 
@@ -45,61 +64,121 @@ db_test!(a_session_resolves_to_its_seller_until_logout, |db| {
     let now = Utc::now();
     let token = sessions::start(db, ana.id, policy, now).await.unwrap();
 
-    let resolved = sessions::resolve(db, &token, policy, now + Duration::minutes(5)).await.unwrap();
+    let resolved = sessions::resolve(db, &token, policy, now + Duration::minutes(5))
+        .await
+        .unwrap();
     assert_eq!(resolved.map(|s| s.id), Some(ana.id));
 
     sessions::end(db, &token).await.unwrap();
-    assert_eq!(sessions::resolve(db, &token, policy, now).await.unwrap(), None);
+    assert_eq!(
+        sessions::resolve(db, &token, policy, now).await.unwrap(),
+        None
+    );
 });
 
-db_test!(session_expires_after_idle_time_but_activity_extends_it, |db| {
-    let ana = seller(db, "ana@example.com").await;
-    let policy = SessionPolicy { idle: Duration::minutes(30), absolute: Duration::hours(8) };
-    let t0 = Utc::now();
-    let token = sessions::start(db, ana.id, policy, t0).await.unwrap();
+db_test!(
+    session_expires_after_idle_time_but_activity_extends_it,
+    |db| {
+        let ana = seller(db, "ana@example.com").await;
+        let policy = SessionPolicy {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(8),
+        };
+        let t0 = Utc::now();
+        let token = sessions::start(db, ana.id, policy, t0).await.unwrap();
 
-    // Active every 20 minutes: still alive after an hour.
-    for step in 1..=3 {
-        let at = t0 + Duration::minutes(20 * step);
-        assert!(sessions::resolve(db, &token, policy, at).await.unwrap().is_some(), "alive at step {step}");
+        // Active every 20 minutes: still alive after an hour.
+        for step in 1..=3 {
+            let at = t0 + Duration::minutes(20 * step);
+            assert!(
+                sessions::resolve(db, &token, policy, at)
+                    .await
+                    .unwrap()
+                    .is_some(),
+                "alive at step {step}"
+            );
+        }
+        // Then 31 idle minutes end it, and it stays ended.
+        let idle_end = t0 + Duration::minutes(60 + 31);
+        assert_eq!(
+            sessions::resolve(db, &token, policy, idle_end)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            sessions::resolve(db, &token, policy, t0 + Duration::minutes(61))
+                .await
+                .unwrap(),
+            None
+        );
     }
-    // Then 31 idle minutes end it, and it stays ended.
-    let idle_end = t0 + Duration::minutes(60 + 31);
-    assert_eq!(sessions::resolve(db, &token, policy, idle_end).await.unwrap(), None);
-    assert_eq!(sessions::resolve(db, &token, policy, t0 + Duration::minutes(61)).await.unwrap(), None);
-});
+);
 
 db_test!(session_ends_at_absolute_timeout_despite_activity, |db| {
     let ana = seller(db, "ana@example.com").await;
-    let policy = SessionPolicy { idle: Duration::hours(1), absolute: Duration::hours(2) };
+    let policy = SessionPolicy {
+        idle: Duration::hours(1),
+        absolute: Duration::hours(2),
+    };
     let t0 = Utc::now();
     let token = sessions::start(db, ana.id, policy, t0).await.unwrap();
     for minutes in [50, 100] {
-        assert!(sessions::resolve(db, &token, policy, t0 + Duration::minutes(minutes)).await.unwrap().is_some());
+        assert!(
+            sessions::resolve(db, &token, policy, t0 + Duration::minutes(minutes))
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
-    assert_eq!(sessions::resolve(db, &token, policy, t0 + Duration::minutes(121)).await.unwrap(), None);
+    assert_eq!(
+        sessions::resolve(db, &token, policy, t0 + Duration::minutes(121))
+            .await
+            .unwrap(),
+        None
+    );
 });
 
 db_test!(purge_removes_only_expired_sessions, |db| {
     let ana = seller(db, "ana@example.com").await;
-    let policy = SessionPolicy { idle: Duration::minutes(30), absolute: Duration::hours(8) };
+    let policy = SessionPolicy {
+        idle: Duration::minutes(30),
+        absolute: Duration::hours(8),
+    };
     let t0 = Utc::now();
-    let old = sessions::start(db, ana.id, policy, t0 - Duration::hours(1)).await.unwrap();
+    let old = sessions::start(db, ana.id, policy, t0 - Duration::hours(1))
+        .await
+        .unwrap();
     let fresh = sessions::start(db, ana.id, policy, t0).await.unwrap();
     assert_eq!(sessions::purge_expired(db, policy, t0).await.unwrap(), 1);
-    assert!(sessions::resolve(db, &fresh, policy, t0).await.unwrap().is_some());
-    assert!(sessions::resolve(db, &old, policy, t0).await.unwrap().is_none());
+    assert!(sessions::resolve(db, &fresh, policy, t0)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(sessions::resolve(db, &old, policy, t0)
+        .await
+        .unwrap()
+        .is_none());
 });
 
 db_test!(tokens_are_random_and_not_stored_in_clear, |db| {
     use sea_orm::EntityTrait;
     let ana = seller(db, "ana@example.com").await;
     let policy = SessionPolicy::default();
-    let a = sessions::start(db, ana.id, policy, Utc::now()).await.unwrap();
-    let b = sessions::start(db, ana.id, policy, Utc::now()).await.unwrap();
+    let a = sessions::start(db, ana.id, policy, Utc::now())
+        .await
+        .unwrap();
+    let b = sessions::start(db, ana.id, policy, Utc::now())
+        .await
+        .unwrap();
     assert_ne!(a, b);
     assert!(a.as_str().len() >= 43);
-    let stored = backend::entities::session::Entity::find().all(db).await.unwrap();
+    let stored = backend::entities::session::Entity::find()
+        .all(db)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 2);
-    assert!(stored.iter().all(|row| row.id != a.as_str() && row.id != b.as_str()));
+    assert!(stored
+        .iter()
+        .all(|row| row.id != a.as_str() && row.id != b.as_str()));
 });

@@ -1,0 +1,78 @@
+//! The stockroom server: configuration, the HTTP router, and start-up wiring.
+
+pub mod api;
+mod api_error;
+pub mod config;
+pub mod media;
+pub mod security;
+
+use app::state::{AppState, LoginLimiter};
+use app::{shell, App};
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use backend::sessions::SessionPolicy;
+use backend::DatabaseConnection;
+use http::{header, HeaderValue};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub fn state(leptos_options: LeptosOptions, db: DatabaseConnection) -> AppState {
+    AppState {
+        leptos_options,
+        db,
+        sessions: SessionPolicy::default(),
+        login_limiter: Arc::new(LoginLimiter::standard()),
+    }
+}
+
+/// The whole HTTP application, without a socket, so tests can call it directly.
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/media/demo/{file}", get(media::demo_image))
+        .merge(api::routes())
+        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::sessions,
+        ))
+        .layer(middleware::from_fn(security::same_origin_writes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (http::StatusCode, Json<serde_json::Value>) {
+    match state.db.ping().await {
+        Ok(()) => (
+            http::StatusCode::OK,
+            Json(serde_json::json!({ "status": "ok" })),
+        ),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unreachable");
+            (
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "database_unreachable" })),
+            )
+        }
+    }
+}

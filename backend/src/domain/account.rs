@@ -7,7 +7,13 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim().to_lowercase();
-        let invalid = || FieldError::new("email", "invalid", "Enter an e-mail address like name@example.com.");
+        let invalid = || {
+            FieldError::new(
+                "email",
+                "invalid",
+                "Enter an e-mail address like name@example.com.",
+            )
+        };
         if value.is_empty() {
             return Err(FieldError::new("email", "required", "E-mail is required."));
         }
@@ -86,7 +92,17 @@ mod tests {
 
     #[test]
     fn email_without_at_or_domain_dot_is_refused() {
-        for raw in ["", "demo", "demo@", "@stockroom.test", "demo@stockroom", "a@b@c.d", "de mo@x.io", "a@.x", "a@x..io"] {
+        for raw in [
+            "",
+            "demo",
+            "demo@",
+            "@stockroom.test",
+            "demo@stockroom",
+            "a@b@c.d",
+            "de mo@x.io",
+            "a@.x",
+            "a@x..io",
+        ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");
         }
     }
@@ -95,7 +111,10 @@ mod tests {
     fn password_length_is_bounded() {
         assert_eq!(Password::parse("short").unwrap_err().code, "too_short");
         assert!(Password::parse("stockroom-demo").is_ok());
-        assert_eq!(Password::parse(&"x".repeat(1025)).unwrap_err().code, "too_long");
+        assert_eq!(
+            Password::parse(&"x".repeat(1025)).unwrap_err().code,
+            "too_long"
+        );
     }
 
     #[test]

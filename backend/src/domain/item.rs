@@ -9,7 +9,10 @@ impl Sku {
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let value = required_line("sku", "SKU", raw, Self::MAX_CHARS)?;
-        if let Some(bad) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_./".contains(*c))) {
+        if let Some(bad) = value
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "-_./".contains(*c)))
+        {
             return Err(FieldError::new(
                 "sku",
                 "invalid",
@@ -53,11 +56,21 @@ impl Description {
             return Err(FieldError::new(
                 "description",
                 "too_long",
-                format!("Description must be at most {} characters.", Self::MAX_CHARS),
+                format!(
+                    "Description must be at most {} characters.",
+                    Self::MAX_CHARS
+                ),
             ));
         }
-        if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-            return Err(FieldError::new("description", "invalid", "Description contains control characters."));
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            return Err(FieldError::new(
+                "description",
+                "invalid",
+                "Description contains control characters.",
+            ));
         }
         Ok(Self(value.replace("\r\n", "\n")))
     }
@@ -81,16 +94,30 @@ impl Quantity {
             return Ok(Self(0));
         }
         if value.starts_with('-') {
-            return Err(FieldError::new("quantity", "negative", "Quantity cannot be negative."));
+            return Err(FieldError::new(
+                "quantity",
+                "negative",
+                "Quantity cannot be negative.",
+            ));
         }
-        let parsed: i64 = value
-            .parse()
-            .map_err(|_| FieldError::new("quantity", "invalid", format!("“{value}” is not a whole number.")))?;
+        let parsed: i64 = value.parse().map_err(|_| {
+            FieldError::new(
+                "quantity",
+                "invalid",
+                format!("“{value}” is not a whole number."),
+            )
+        })?;
         i32::try_from(parsed)
             .ok()
             .filter(|q| *q <= Self::MAX)
             .map(Self)
-            .ok_or_else(|| FieldError::new("quantity", "too_large", format!("Quantity must be at most {}.", Self::MAX)))
+            .ok_or_else(|| {
+                FieldError::new(
+                    "quantity",
+                    "too_large",
+                    format!("Quantity must be at most {}.", Self::MAX),
+                )
+            })
     }
 
     pub fn value(&self) -> i32 {
@@ -111,9 +138,19 @@ impl ImageUrl {
         if value.is_empty() {
             return Ok(None);
         }
-        let invalid = || FieldError::new("image_url", "invalid", "Image URL must start with http:// or https://.");
+        let invalid = || {
+            FieldError::new(
+                "image_url",
+                "invalid",
+                "Image URL must start with http:// or https://.",
+            )
+        };
         if value.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new("image_url", "too_long", format!("Image URL must be at most {} characters.", Self::MAX_CHARS)));
+            return Err(FieldError::new(
+                "image_url",
+                "too_long",
+                format!("Image URL must be at most {} characters.", Self::MAX_CHARS),
+            ));
         }
         if value.starts_with('/') && !value.starts_with("//") {
             if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -166,7 +203,12 @@ pub enum ListingState {
 }
 
 impl ListingState {
-    pub const ALL: [ListingState; 4] = [Self::Draft, Self::Published, Self::Unpublished, Self::Failed];
+    pub const ALL: [ListingState; 4] = [
+        Self::Draft,
+        Self::Published,
+        Self::Unpublished,
+        Self::Failed,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -181,7 +223,13 @@ impl ListingState {
         Self::ALL
             .into_iter()
             .find(|s| s.as_str() == raw.trim())
-            .ok_or_else(|| FieldError::new("state", "invalid", "State must be one of draft, published, unpublished, failed."))
+            .ok_or_else(|| {
+                FieldError::new(
+                    "state",
+                    "invalid",
+                    "State must be one of draft, published, unpublished, failed.",
+                )
+            })
     }
 }
 
@@ -191,7 +239,10 @@ mod tests {
 
     #[test]
     fn sku_allows_the_usual_punctuation_and_nothing_else() {
-        assert_eq!(Sku::parse("  SR-0001/blue.L_2 ").unwrap().as_str(), "SR-0001/blue.L_2");
+        assert_eq!(
+            Sku::parse("  SR-0001/blue.L_2 ").unwrap().as_str(),
+            "SR-0001/blue.L_2"
+        );
         assert_eq!(Sku::parse("").unwrap_err().code, "required");
         assert_eq!(Sku::parse("A B").unwrap_err().code, "invalid");
         assert_eq!(Sku::parse("Ä1").unwrap_err().code, "invalid");
@@ -211,7 +262,10 @@ mod tests {
     fn description_keeps_lines_and_normalises_newlines() {
         assert_eq!(Description::parse("a\r\nb").unwrap().as_str(), "a\nb");
         assert_eq!(Description::parse("").unwrap().as_str(), "");
-        assert_eq!(Description::parse(&"x".repeat(5001)).unwrap_err().code, "too_long");
+        assert_eq!(
+            Description::parse(&"x".repeat(5001)).unwrap_err().code,
+            "too_long"
+        );
         assert_eq!(Description::parse("bell\u{7}").unwrap_err().code, "invalid");
     }
 
@@ -222,13 +276,18 @@ mod tests {
         assert_eq!(Quantity::parse("-1").unwrap_err().code, "negative");
         assert_eq!(Quantity::parse("1.5").unwrap_err().code, "invalid");
         assert_eq!(Quantity::parse("1000001").unwrap_err().code, "too_large");
-        assert_eq!(Quantity::parse("99999999999999").unwrap_err().code, "too_large");
+        assert_eq!(
+            Quantity::parse("99999999999999").unwrap_err().code,
+            "too_large"
+        );
     }
 
     #[test]
     fn image_url_is_http_or_a_local_path() {
         assert_eq!(ImageUrl::parse("").unwrap(), None);
-        assert!(ImageUrl::parse("https://img.example.com/a.jpg").unwrap().is_some());
+        assert!(ImageUrl::parse("https://img.example.com/a.jpg")
+            .unwrap()
+            .is_some());
         assert!(ImageUrl::parse("/media/demo/1.svg").unwrap().is_some());
         assert!(ImageUrl::parse("javascript:alert(1)").is_err());
         assert!(ImageUrl::parse("//evil.example/x").is_err());

@@ -40,7 +40,11 @@ fn required_line(
 ) -> Result<String, FieldError> {
     let value = raw.trim();
     if value.is_empty() {
-        return Err(FieldError::new(field, "required", format!("{label} is required.")));
+        return Err(FieldError::new(
+            field,
+            "required",
+            format!("{label} is required."),
+        ));
     }
     if value.chars().count() > max_chars {
         return Err(FieldError::new(

@@ -10,14 +10,40 @@ pub struct Currency {
 /// The currencies sellers on our marketplaces use. Kept as a table rather than a crate: we
 /// need the code and its minor unit, nothing else.
 const CURRENCIES: &[(&str, u32)] = &[
-    ("AUD", 2), ("BGN", 2), ("BRL", 2), ("CAD", 2), ("CHF", 2), ("CNY", 2), ("CZK", 2),
-    ("DKK", 2), ("EUR", 2), ("GBP", 2), ("HKD", 2), ("HUF", 2), ("ILS", 2), ("INR", 2),
-    ("ISK", 0), ("JPY", 0), ("KRW", 0), ("MXN", 2), ("NOK", 2), ("NZD", 2), ("PLN", 2),
-    ("RON", 2), ("SEK", 2), ("SGD", 2), ("TRY", 2), ("USD", 2), ("ZAR", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CNY", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("MXN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("PLN", 2),
+    ("RON", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("TRY", 2),
+    ("USD", 2),
+    ("ZAR", 2),
 ];
 
 impl Currency {
-    pub const EUR: Currency = Currency { code: "EUR", minor_digits: 2 };
+    pub const EUR: Currency = Currency {
+        code: "EUR",
+        minor_digits: 2,
+    };
 
     /// Parses a currency code; empty input means the default, EUR.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
@@ -33,7 +59,10 @@ impl Currency {
                 FieldError::new(
                     "currency",
                     "invalid",
-                    format!("“{}” is not a supported ISO 4217 currency code (e.g. EUR, USD, GBP).", raw.trim()),
+                    format!(
+                        "“{}” is not a supported ISO 4217 currency code (e.g. EUR, USD, GBP).",
+                        raw.trim()
+                    ),
                 )
             })
     }
@@ -66,7 +95,11 @@ impl Price {
             return Err(FieldError::new("price", "required", "Price is required."));
         }
         if value.starts_with('-') {
-            return Err(FieldError::new("price", "negative", "Price cannot be negative."));
+            return Err(FieldError::new(
+                "price",
+                "negative",
+                "Price cannot be negative.",
+            ));
         }
         if value.contains(',') {
             return Err(invalid("Use a dot for decimals, e.g. 12.50.".into()));
@@ -74,8 +107,14 @@ impl Price {
         let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
         let digits = currency.minor_digits as usize;
         let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) || (value.contains('.') && fraction.is_empty()) {
-            return Err(invalid(format!("“{value}” is not a price; write it like 12.50.")));
+        if whole.is_empty()
+            || !all_digits(whole)
+            || !all_digits(fraction)
+            || (value.contains('.') && fraction.is_empty())
+        {
+            return Err(invalid(format!(
+                "“{value}” is not a price; write it like 12.50."
+            )));
         }
         if fraction.len() > digits {
             return Err(invalid(if digits == 0 {
@@ -88,21 +127,36 @@ impl Price {
             .parse()
             .ok()
             .filter(|w| *w <= Self::MAX_MAJOR)
-            .ok_or_else(|| FieldError::new("price", "too_large", format!("Price must be at most {}.", Self::MAX_MAJOR)))?;
+            .ok_or_else(|| {
+                FieldError::new(
+                    "price",
+                    "too_large",
+                    format!("Price must be at most {}.", Self::MAX_MAJOR),
+                )
+            })?;
         let scale = 10_i64.pow(currency.minor_digits);
         let fraction_minor: i64 = if fraction.is_empty() {
             0
         } else {
             // Right-pad "5" to "50" for a two-digit currency.
-            format!("{fraction:0<digits$}").parse().map_err(|_| invalid("Price is not a number.".into()))?
+            format!("{fraction:0<digits$}")
+                .parse()
+                .map_err(|_| invalid("Price is not a number.".into()))?
         };
-        Ok(Self { minor: whole * scale + fraction_minor, currency })
+        Ok(Self {
+            minor: whole * scale + fraction_minor,
+            currency,
+        })
     }
 
     /// Rebuilds a price read from storage.
     pub fn from_minor(minor: i64, currency: Currency) -> Result<Self, FieldError> {
         if minor < 0 {
-            return Err(FieldError::new("price", "negative", "Price cannot be negative."));
+            return Err(FieldError::new(
+                "price",
+                "negative",
+                "Price cannot be negative.",
+            ));
         }
         Ok(Self { minor, currency })
     }
@@ -130,7 +184,12 @@ pub fn format_decimal(minor: i64, minor_digits: u32) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     let scale = scale.unsigned_abs();
-    format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = minor_digits as usize)
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale,
+        abs % scale,
+        width = minor_digits as usize
+    )
 }
 
 impl std::fmt::Display for Price {
@@ -167,7 +226,10 @@ mod tests {
         assert_eq!(eur("12.").unwrap_err().code, "invalid");
         assert_eq!(eur(".5").unwrap_err().code, "invalid");
         assert_eq!(eur("100000000").unwrap_err().code, "too_large");
-        assert_eq!(eur("99999999999999999999999").unwrap_err().code, "too_large");
+        assert_eq!(
+            eur("99999999999999999999999").unwrap_err().code,
+            "too_large"
+        );
     }
 
     #[test]

@@ -106,10 +106,14 @@ impl MigrationTrait for Migration {
                     .col(integer(Items::Quantity).check(Expr::col(Items::Quantity).gte(0)))
                     .col(text_null(Items::ImageUrl))
                     .col(string_len_null(Items::Category, 100))
-                    .col(
-                        string_len(Items::ListingState, 16)
-                            .check(Expr::col(Items::ListingState).is_in(["draft", "published", "unpublished", "failed"])),
-                    )
+                    .col(string_len(Items::ListingState, 16).check(
+                        Expr::col(Items::ListingState).is_in([
+                            "draft",
+                            "published",
+                            "unpublished",
+                            "failed",
+                        ]),
+                    ))
                     .col(string_len_null(Items::ListingId, 100))
                     .col(text_null(Items::LastListingError))
                     .col(integer(Items::Version).default(1))
@@ -130,9 +134,18 @@ impl MigrationTrait for Migration {
         // state filter, SKU lookups (unique) and the title sort.
         for (name, cols) in [
             ("idx_items_seller_sku", vec![Items::SellerId, Items::Sku]),
-            ("idx_items_seller_updated", vec![Items::SellerId, Items::UpdatedAt]),
-            ("idx_items_seller_state", vec![Items::SellerId, Items::ListingState]),
-            ("idx_items_seller_title", vec![Items::SellerId, Items::Title]),
+            (
+                "idx_items_seller_updated",
+                vec![Items::SellerId, Items::UpdatedAt],
+            ),
+            (
+                "idx_items_seller_state",
+                vec![Items::SellerId, Items::ListingState],
+            ),
+            (
+                "idx_items_seller_title",
+                vec![Items::SellerId, Items::Title],
+            ),
         ] {
             let mut index = Index::create();
             index.name(name).table(Items::Table);
@@ -148,8 +161,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [Items::Table.into_iden(), Sessions::Table.into_iden(), Sellers::Table.into_iden()] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+        for table in [
+            Items::Table.into_iden(),
+            Sessions::Table.into_iden(),
+            Sellers::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

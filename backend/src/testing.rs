@@ -1,8 +1,8 @@
-//! Test databases: a fresh SQLite file or a fresh PostgreSQL database per test.
-//! PostgreSQL tests run when `TEST_POSTGRES_URL` is set and say so when they skip.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! Test databases (feature `testing`): a fresh SQLite file or a fresh PostgreSQL database
+//! per test. PostgreSQL tests run when `TEST_POSTGRES_URL` is set and say so when they skip.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use backend::DatabaseConnection;
+use crate::DatabaseConnection;
 use sea_orm::{ConnectionTrait, Database};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -25,9 +25,13 @@ impl TestDb {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-                let db = backend::db::connect(&url).await.unwrap();
-                backend::db::migrate(&db).await.unwrap();
-                Some(Self { db, _dir: Some(dir), postgres: None })
+                let db = crate::db::connect(&url).await.unwrap();
+                crate::db::migrate(&db).await.unwrap();
+                Some(Self {
+                    db,
+                    _dir: Some(dir),
+                    postgres: None,
+                })
             }
             Engine::Postgres => {
                 let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
@@ -41,14 +45,23 @@ impl TestDb {
                     COUNTER.fetch_add(1, Ordering::SeqCst),
                     rand_suffix()
                 );
-                let admin = Database::connect(&admin_url).await.expect("connect to TEST_POSTGRES_URL");
-                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to TEST_POSTGRES_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
                 admin.close().await.ok();
                 let mut url = url::Url::parse(&admin_url).unwrap();
                 url.set_path(&format!("/{name}"));
-                let db = backend::db::connect(url.as_str()).await.unwrap();
-                backend::db::migrate(&db).await.unwrap();
-                Some(Self { db, _dir: None, postgres: Some((admin_url, name)) })
+                let db = crate::db::connect(url.as_str()).await.unwrap();
+                crate::db::migrate(&db).await.unwrap();
+                Some(Self {
+                    db,
+                    _dir: None,
+                    postgres: Some((admin_url, name)),
+                })
             }
         }
     }
@@ -58,7 +71,10 @@ impl TestDb {
         self.db.close().await.ok();
         if let Some((admin_url, name)) = self.postgres {
             if let Ok(admin) = Database::connect(&admin_url).await {
-                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok();
             }
         }
     }
@@ -66,7 +82,10 @@ impl TestDb {
 
 fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
 }
 
 /// Declares one test per engine: `mod name { fn sqlite(); fn postgres(); }`.
@@ -77,18 +96,19 @@ macro_rules! db_test {
             #[allow(unused_imports)]
             use super::*;
 
-            async fn scenario($db: &backend::DatabaseConnection) $body
+            #[allow(clippy::unwrap_used, clippy::expect_used)]
+            async fn scenario($db: &$crate::DatabaseConnection) $body
 
             #[tokio::test]
             async fn sqlite() {
-                let test_db = $crate::support::TestDb::new($crate::support::Engine::Sqlite).await.unwrap();
+                let test_db = $crate::testing::TestDb::new($crate::testing::Engine::Sqlite).await.unwrap();
                 scenario(&test_db.db).await;
                 test_db.finish().await;
             }
 
             #[tokio::test]
             async fn postgres() {
-                let Some(test_db) = $crate::support::TestDb::new($crate::support::Engine::Postgres).await else {
+                let Some(test_db) = $crate::testing::TestDb::new($crate::testing::Engine::Postgres).await else {
                     return;
                 };
                 scenario(&test_db.db).await;

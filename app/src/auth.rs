@@ -1,0 +1,281 @@
+//! Logging in and out, and knowing who is logged in.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The logged-in seller, as the UI shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SellerView {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::*;
+    use crate::state::AppState;
+    use backend::accounts::{self, AccountError, Seller};
+    use backend::sessions::{self, SessionToken};
+    use http::header::{COOKIE, SET_COOKIE};
+    use http::{HeaderMap, HeaderValue};
+
+    pub const SESSION_COOKIE: &str = "stockroom_session";
+
+    /// Put into the request's extensions by the server's session layer when the request
+    /// carries a live session.
+    #[derive(Debug, Clone)]
+    pub struct SignedIn {
+        pub seller: Seller,
+        pub token: SessionToken,
+    }
+
+    impl From<&Seller> for SellerView {
+        fn from(seller: &Seller) -> Self {
+            Self {
+                id: seller.id,
+                email: seller.email.clone(),
+                display_name: seller.display_name.clone(),
+            }
+        }
+    }
+
+    pub fn state() -> Result<AppState, AppError> {
+        use_context::<AppState>()
+            .ok_or_else(|| crate::error::internal("AppState missing from context"))
+    }
+
+    /// The seller making this server-function call, or `Unauthorized`.
+    pub fn require_seller() -> Result<Seller, AppError> {
+        signed_in().map(|s| s.seller).ok_or(AppError::Unauthorized)
+    }
+
+    pub fn signed_in() -> Option<SignedIn> {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<SignedIn>().cloned())
+    }
+
+    /// The session token a request carries, if any.
+    pub fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+            .map(|(_, value)| SessionToken::from_cookie(value))
+    }
+
+    /// Was the request made over https (directly or behind a proxy that says so)?
+    pub fn is_https(headers: &HeaderMap) -> bool {
+        let forwarded_proto = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+        let forwarded = headers
+            .get("forwarded")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
+        forwarded_proto || forwarded
+    }
+
+    pub fn session_cookie(token: &SessionToken, max_age_secs: i64, secure: bool) -> HeaderValue {
+        cookie_header(token.as_str(), max_age_secs, secure)
+    }
+
+    pub fn clear_session_cookie(secure: bool) -> HeaderValue {
+        cookie_header("", 0, secure)
+    }
+
+    fn cookie_header(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+        let secure = if secure { "; Secure" } else { "" };
+        let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+        HeaderValue::from_str(&cookie)
+            .unwrap_or_else(|_| HeaderValue::from_static("stockroom_session=; Path=/; Max-Age=0"))
+    }
+
+    /// Everything a login does, for the page and the API alike: throttle, check the
+    /// password, end the session the browser had (rotation), start a new one.
+    pub async fn log_in(
+        state: &AppState,
+        headers: &HeaderMap,
+        client: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<(Seller, HeaderValue), AppError> {
+        state
+            .login_limiter
+            .check(email, client)
+            .map_err(|retry_after_secs| AppError::RateLimited { retry_after_secs })?;
+        let seller = accounts::authenticate(&state.db, email, password)
+            .await
+            .map_err(|err| match err {
+                AccountError::InvalidCredentials | AccountError::EmailTaken => {
+                    AppError::InvalidCredentials
+                }
+                AccountError::Unexpected(err) => crate::error::internal(err),
+            })?;
+        if let Some(previous) = session_token(headers) {
+            sessions::end(&state.db, &previous)
+                .await
+                .map_err(crate::error::internal)?;
+        }
+        let token = sessions::start(&state.db, seller.id, state.sessions, chrono::Utc::now())
+            .await
+            .map_err(crate::error::internal)?;
+        tracing::info!(seller_id = seller.id, "seller logged in");
+        let cookie = session_cookie(
+            &token,
+            state.sessions.absolute.num_seconds(),
+            is_https(headers),
+        );
+        Ok((seller, cookie))
+    }
+
+    /// Ends the request's session server-side; returns the cookie that clears it.
+    pub async fn log_out(state: &AppState, headers: &HeaderMap) -> Result<HeaderValue, AppError> {
+        if let Some(token) = session_token(headers) {
+            sessions::end(&state.db, &token)
+                .await
+                .map_err(crate::error::internal)?;
+        }
+        Ok(clear_session_cookie(is_https(headers)))
+    }
+
+    /// Only same-site paths: never redirect a seller to another site after login.
+    pub fn safe_next(next: &str) -> String {
+        if next.starts_with('/')
+            && !next.starts_with("//")
+            && !next.starts_with("/\\")
+            && !next.starts_with("/login")
+        {
+            next.to_owned()
+        } else {
+            "/".to_owned()
+        }
+    }
+
+    pub fn set_cookie(cookie: HeaderValue) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(SET_COOKIE, cookie);
+        }
+    }
+
+    /// Gives a server function's error its HTTP status (during server rendering, the
+    /// page's status: an item page for another seller's item answers 404).
+    pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(err) = &result {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(
+                    http::StatusCode::from_u16(err.status())
+                        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+                );
+            }
+        }
+        result
+    }
+
+    pub fn client_key(parts: &http::request::Parts) -> String {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string())
+            .unwrap_or_else(|| "local".to_owned())
+    }
+}
+
+/// Who is logged in (`None` on the login page).
+#[server(endpoint = "current_seller")]
+pub async fn current_seller() -> Result<Option<SellerView>, AppError> {
+    use self::ssr::*;
+    Ok(signed_in().map(|s| SellerView::from(&s.seller)))
+}
+
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use self::ssr::*;
+    with_status(
+        async {
+            let state = state()?;
+            let parts = use_context::<http::request::Parts>()
+                .ok_or_else(|| crate::error::internal("request parts missing"))?;
+            let (_, cookie) = log_in(
+                &state,
+                &parts.headers,
+                &client_key(&parts),
+                &email,
+                &password,
+            )
+            .await?;
+            set_cookie(cookie);
+            leptos_axum::redirect(&safe_next(next.as_deref().unwrap_or("/")));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use self::ssr::*;
+    with_status(
+        async {
+            let state = state()?;
+            let parts = use_context::<http::request::Parts>()
+                .ok_or_else(|| crate::error::internal("request parts missing"))?;
+            set_cookie(log_out(&state, &parts.headers).await?);
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_else(|| "/".to_owned());
+    let error = move || login.value().get().and_then(|result| result.err());
+
+    view! {
+        <main class="login">
+            <div class="login-card card">
+                <h1 class="login-brand">"Stockroom"</h1>
+                <p class="muted">"Sign in to manage your catalog."</p>
+                <ActionForm action=login attr:class="stack" attr:aria-describedby="login-error">
+                    <input type="hidden" name="next" value=next />
+                    <label class="field">
+                        <span class="field-label">"E-mail"</span>
+                        <input class="input" type="email" name="email" autocomplete="username" required autofocus />
+                    </label>
+                    <label class="field">
+                        <span class="field-label">"Password"</span>
+                        <input class="input" type="password" name="password" autocomplete="current-password" required />
+                    </label>
+                    <p id="login-error" class="form-error" role="alert">
+                        {move || error().map(|e| e.to_string())}
+                    </p>
+                    <button class="button primary" type="submit" disabled=move || login.pending().get()>
+                        {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+            </div>
+        </main>
+    }
+}
+
+/// The header's logout button: a POST form, so it works before hydration too.
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <ActionForm action=logout attr:class="logout-form">
+            <button class="button ghost small" type="submit">"Log out"</button>
+        </ActionForm>
+    }
+}

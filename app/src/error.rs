@@ -1,0 +1,186 @@
+//! The one error type the UI and the server functions share. Every variant has a stable
+//! code (for scripts and tests) and a message a seller can read.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// One refused input field, shown next to the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please log in to continue.")]
+    Unauthorized,
+    #[error("E-mail or password is incorrect.")]
+    InvalidCredentials,
+    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("Not found.")]
+    NotFound,
+    #[error("{message}")]
+    Conflict { message: String },
+    #[error("Some fields need attention.")]
+    Validation { fields: Vec<FieldError> },
+    #[error("{message}")]
+    BadRequest { message: String },
+    #[error("This request came from another site and was refused.")]
+    Forbidden,
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The request never got a proper answer (network, decoding).
+    #[error("Could not reach Stockroom: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::NotFound => "not_found",
+            Self::Conflict { .. } => "conflict",
+            Self::Validation { .. } => "validation_failed",
+            Self::BadRequest { .. } => "bad_request",
+            Self::Forbidden => "forbidden",
+            Self::Internal => "internal",
+            Self::Transport(_) => "transport",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized | Self::InvalidCredentials => 401,
+            Self::RateLimited { .. } => 429,
+            Self::NotFound => 404,
+            Self::Conflict { .. } => 409,
+            Self::Validation { .. } => 422,
+            Self::BadRequest { .. } => 400,
+            Self::Forbidden => 403,
+            Self::Internal | Self::Transport(_) => 500,
+        }
+    }
+
+    /// The message for one field, if validation refused it.
+    pub fn field_message(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Validation { fields } => fields
+                .iter()
+                .find(|f| f.field == field)
+                .map(|f| f.message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+
+    impl From<backend::domain::FieldError> for FieldError {
+        fn from(err: backend::domain::FieldError) -> Self {
+            Self {
+                field: err.field.to_owned(),
+                code: err.code.to_owned(),
+                message: err.message,
+            }
+        }
+    }
+
+    impl From<backend::catalog::CatalogError> for AppError {
+        fn from(err: backend::catalog::CatalogError) -> Self {
+            use backend::catalog::CatalogError;
+            match err {
+                CatalogError::NotFound => Self::NotFound,
+                CatalogError::Conflict { current } => Self::Conflict {
+                    message: format!(
+                        "Someone saved this item while you were editing it (it is now at version {}). Reload to see their changes, then edit again.",
+                        current.version
+                    ),
+                },
+                CatalogError::DuplicateSku(sku) => Self::Validation {
+                    fields: vec![FieldError {
+                        field: "sku".into(),
+                        code: "taken".into(),
+                        message: format!("Another item already has SKU {sku}."),
+                    }],
+                },
+                CatalogError::Unexpected(err) => internal(err),
+            }
+        }
+    }
+
+    /// Logs the whole chain once and gives the client a generic message.
+    pub fn internal(err: impl std::fmt::Display) -> AppError {
+        // `{:#}` prints an anyhow chain on one line.
+        tracing::error!(error = %format!("{err:#}"), "request failed");
+        AppError::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::internal;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_code_a_status_and_a_message() {
+        let errors = [
+            AppError::Unauthorized,
+            AppError::InvalidCredentials,
+            AppError::RateLimited {
+                retry_after_secs: 7,
+            },
+            AppError::NotFound,
+            AppError::Conflict {
+                message: "changed".into(),
+            },
+            AppError::Validation { fields: vec![] },
+            AppError::BadRequest {
+                message: "bad".into(),
+            },
+            AppError::Forbidden,
+            AppError::Internal,
+            AppError::Transport("offline".into()),
+        ];
+        for err in errors {
+            assert!(!err.code().is_empty());
+            assert!((400..600).contains(&err.status()));
+            assert!(!err.to_string().is_empty());
+        }
+        assert!(AppError::RateLimited {
+            retry_after_secs: 7
+        }
+        .to_string()
+        .contains('7'));
+    }
+
+    #[test]
+    fn field_messages_are_found_by_name() {
+        let err = AppError::Validation {
+            fields: vec![FieldError {
+                field: "price".into(),
+                code: "invalid".into(),
+                message: "Use a dot.".into(),
+            }],
+        };
+        assert_eq!(err.field_message("price").as_deref(), Some("Use a dot."));
+        assert_eq!(err.field_message("sku"), None);
+    }
+}

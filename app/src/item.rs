@@ -1,0 +1,299 @@
+//! The item page: view and edit one item, with inline errors and conflict detection.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{format_timestamp, ListingState, StateBadge};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemDetail {
+    pub id: i64,
+    pub sku: String,
+    pub title: String,
+    pub description: String,
+    pub price: String,
+    pub currency: String,
+    pub quantity: i32,
+    pub image_url: Option<String>,
+    pub category: Option<String>,
+    pub listing_state: ListingState,
+    pub listing_id: Option<String>,
+    pub last_listing_error: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::*;
+    use crate::error::FieldError;
+    use backend::catalog::{Item, ItemFields};
+
+    impl From<Item> for ItemDetail {
+        fn from(item: Item) -> Self {
+            Self {
+                price: item.price_decimal(),
+                id: item.id,
+                sku: item.sku,
+                title: item.title,
+                description: item.description,
+                currency: item.currency,
+                quantity: item.quantity,
+                image_url: item.image_url,
+                category: item.category,
+                listing_state: item.listing_state.into(),
+                listing_id: item.listing_id,
+                last_listing_error: item.last_listing_error,
+                version: item.version,
+                created_at: item.created_at,
+                updated_at: item.updated_at,
+            }
+        }
+    }
+
+    impl From<&ItemInput> for backend::catalog::RawItem {
+        fn from(input: &ItemInput) -> Self {
+            Self {
+                sku: input.sku.clone(),
+                title: input.title.clone(),
+                description: input.description.clone(),
+                price: input.price.clone(),
+                currency: input.currency.clone(),
+                quantity: input.quantity.clone(),
+                image_url: input.image_url.clone(),
+                category: input.category.clone(),
+            }
+        }
+    }
+
+    pub fn parse_fields(input: &ItemInput) -> Result<ItemFields, AppError> {
+        ItemFields::parse(&input.into()).map_err(|errors| AppError::Validation {
+            fields: errors.into_iter().map(FieldError::from).collect(),
+        })
+    }
+}
+
+/// The editable fields exactly as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemInput {
+    pub sku: String,
+    pub title: String,
+    pub description: String,
+    pub price: String,
+    pub currency: String,
+    pub quantity: String,
+    pub image_url: String,
+    pub category: String,
+}
+
+#[server(endpoint = "get_item")]
+pub async fn get_item(id: i64) -> Result<ItemDetail, AppError> {
+    use crate::auth::ssr::{require_seller, state, with_status};
+    with_status(
+        async {
+            let seller = require_seller()?;
+            Ok(backend::catalog::get(&state()?.db, seller.id, id)
+                .await?
+                .into())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "save_item")]
+pub async fn save_item(id: i64, version: i32, input: ItemInput) -> Result<ItemDetail, AppError> {
+    use crate::auth::ssr::{require_seller, state, with_status};
+    with_status(
+        async {
+            let seller = require_seller()?;
+            let fields = ssr::parse_fields(&input)?;
+            let saved =
+                backend::catalog::update(&state()?.db, seller.id, id, version, fields, Utc::now())
+                    .await?;
+            tracing::info!(
+                seller_id = seller.id,
+                item_id = id,
+                version = saved.version,
+                "item saved"
+            );
+            Ok(saved.into())
+        }
+        .await,
+    )
+}
+
+#[component]
+pub fn ItemDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    };
+    let reload = RwSignal::new(0u32);
+    let item = Resource::new(
+        move || (id(), reload.get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_item(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+
+    view! {
+        <section class="page item-page">
+            <p class="breadcrumbs"><A href="/">"← Catalog"</A></p>
+            <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading item…"</p> }>
+                {move || Suspend::new(async move {
+                    match item.await {
+                        Ok(detail) => view! { <ItemEditor detail reload /> }.into_any(),
+                        Err(AppError::NotFound) => view! {
+                            <div class="card empty-state">
+                                <h1>"Item not found"</h1>
+                                <p class="muted">"It may have been deleted, or the link is wrong."</p>
+                                <A href="/" attr:class="button">"Back to the catalog"</A>
+                            </div>
+                        }.into_any(),
+                        Err(AppError::Unauthorized) => view! { <leptos_router::components::Redirect path="/login" /> }.into_any(),
+                        Err(err) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn ItemEditor(detail: ItemDetail, reload: RwSignal<u32>) -> impl IntoView {
+    let save = ServerAction::<SaveItem>::new();
+    let saved = Memo::new(move |_| save.value().get().and_then(|r| r.ok()));
+    let error = Memo::new(move |_| save.value().get().and_then(|r| r.err()));
+    let current = {
+        let detail = detail.clone();
+        Memo::new(move |_| saved.get().unwrap_or_else(|| detail.clone()))
+    };
+    let version = move || current.with(|c| c.version.to_string());
+    let field_error =
+        move |name: &'static str| {
+            move || {
+                error.get().and_then(|e| e.field_message(name)).map(|message| {
+                view! { <span class="field-error" id=format!("{name}-error")>{message}</span> }
+            })
+            }
+        };
+    let invalid = move |name: &'static str| {
+        move || error.get().is_some_and(|e| e.field_message(name).is_some())
+    };
+    let banner = move || {
+        match error.get() {
+        Some(AppError::Validation { .. }) => Some(view! {
+            <p class="alert error" role="alert">"Nothing was saved: fix the highlighted fields."</p>
+        }.into_any()),
+        Some(err @ AppError::Conflict { .. }) => Some(view! {
+            <div class="alert warning" role="alert">
+                <p>{err.to_string()}</p>
+                <button class="button small" type="button" on:click=move |_| reload.update(|n| *n += 1)>"Load the latest version"</button>
+            </div>
+        }.into_any()),
+        Some(err) => Some(view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any()),
+        None => saved.get().map(|item| view! {
+            <p class="alert success" role="status">{format!("Saved. Version {}.", item.version)}</p>
+        }.into_any()),
+    }
+    };
+    let d = detail;
+    let image = d.image_url.clone();
+    let image_alt = format!("Picture of {}", d.title);
+
+    view! {
+        <div class="item-layout">
+            <div class="item-main card">
+                <header class="item-header">
+                    <div>
+                        <h1>{move || current.get().title}</h1>
+                        <p class="muted mono">{move || current.get().sku}</p>
+                    </div>
+                    {move || view! { <StateBadge state=current.get().listing_state /> }}
+                </header>
+                {banner}
+                <ActionForm action=save attr:class="item-form" attr:novalidate=true>
+                    <input type="hidden" name="id" value=d.id />
+                    <input type="hidden" name="version" value=version />
+                    <div class="form-grid">
+                        <label class="field">
+                            <span class="field-label">"SKU"</span>
+                            <input class="input mono" name="input[sku]" value=d.sku.clone() class:invalid=invalid("sku") aria-invalid=move || invalid("sku")().to_string() aria-describedby="sku-error" />
+                            {field_error("sku")}
+                        </label>
+                        <label class="field span-2">
+                            <span class="field-label">"Title"</span>
+                            <input class="input" name="input[title]" value=d.title.clone() class:invalid=invalid("title") aria-invalid=move || invalid("title")().to_string() aria-describedby="title-error" />
+                            {field_error("title")}
+                        </label>
+                        <label class="field">
+                            <span class="field-label">"Price"</span>
+                            <input class="input num" name="input[price]" inputmode="decimal" value=d.price.clone() class:invalid=invalid("price") aria-invalid=move || invalid("price")().to_string() aria-describedby="price-error" />
+                            {field_error("price")}
+                        </label>
+                        <label class="field">
+                            <span class="field-label">"Currency"</span>
+                            <input class="input mono" name="input[currency]" maxlength="3" value=d.currency.clone() class:invalid=invalid("currency") aria-invalid=move || invalid("currency")().to_string() aria-describedby="currency-error" />
+                            {field_error("currency")}
+                        </label>
+                        <label class="field">
+                            <span class="field-label">"Quantity"</span>
+                            <input class="input num" name="input[quantity]" inputmode="numeric" value=d.quantity.to_string() class:invalid=invalid("quantity") aria-invalid=move || invalid("quantity")().to_string() aria-describedby="quantity-error" />
+                            {field_error("quantity")}
+                        </label>
+                        <label class="field">
+                            <span class="field-label">"Category"</span>
+                            <input class="input" name="input[category]" value=d.category.clone().unwrap_or_default() class:invalid=invalid("category") aria-describedby="category-error" />
+                            {field_error("category")}
+                        </label>
+                        <label class="field span-2">
+                            <span class="field-label">"Image URL"</span>
+                            <input class="input" name="input[image_url]" value=d.image_url.clone().unwrap_or_default() class:invalid=invalid("image_url") aria-describedby="image_url-error" />
+                            {field_error("image_url")}
+                        </label>
+                        <label class="field span-3">
+                            <span class="field-label">"Description"</span>
+                            <textarea class="input" name="input[description]" rows="6" class:invalid=invalid("description") aria-describedby="description-error">{d.description.clone()}</textarea>
+                            {field_error("description")}
+                        </label>
+                    </div>
+                    <div class="form-actions">
+                        <button class="button primary" type="submit" disabled=move || save.pending().get()>
+                            {move || if save.pending().get() { "Saving…" } else { "Save changes" }}
+                        </button>
+                        <A href="/" attr:class="button ghost">"Cancel"</A>
+                    </div>
+                </ActionForm>
+            </div>
+            <aside class="item-side card">
+                {match image {
+                    Some(url) => view! { <img class="item-image" src=url alt=image_alt /> }.into_any(),
+                    None => view! { <div class="item-image missing">"No image"</div> }.into_any(),
+                }}
+                <dl class="facts">
+                    <dt>"Listing"</dt>
+                    <dd>{move || current.get().listing_id.unwrap_or_else(|| "Not listed".into())}</dd>
+                    <dt>"Last listing error"</dt>
+                    <dd>{move || current.get().last_listing_error.unwrap_or_else(|| "None".into())}</dd>
+                    <dt>"Created"</dt>
+                    <dd>{format_timestamp(&d.created_at)}</dd>
+                    <dt>"Updated"</dt>
+                    <dd>{move || format_timestamp(&current.get().updated_at)}</dd>
+                    <dt>"Version"</dt>
+                    <dd>{move || current.get().version}</dd>
+                </dl>
+            </aside>
+        </div>
+    }
+}

@@ -1,0 +1,85 @@
+//! The application shell: header, content, and the fixed places where the task tray and
+//! the toasts live (filled by the task engine's issue; present and announced now).
+
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::use_location;
+
+use crate::auth::{current_seller, LogoutButton};
+
+#[component]
+pub fn AppShell() -> impl IntoView {
+    let seller = Resource::new(|| (), |_| current_seller());
+    let location = use_location();
+    let on = move |prefix: &'static str| {
+        move || {
+            let path = location.pathname.get();
+            if prefix == "/" {
+                path == "/" || path.starts_with("/items")
+            } else {
+                path.starts_with(prefix)
+            }
+        }
+    };
+
+    view! {
+        <a class="skip-link" href="#content">"Skip to content"</a>
+        <header class="app-header">
+            <A href="/" attr:class="brand">"Stockroom"</A>
+            <nav class="main-nav" aria-label="Main">
+                <A href="/" attr:class="nav-link" attr:aria-current=move || on("/")().then_some("page")>"Catalog"</A>
+                <A href="/import" attr:class="nav-link" attr:aria-current=move || on("/import")().then_some("page")>"Import"</A>
+                <A href="/tasks" attr:class="nav-link" attr:aria-current=move || on("/tasks")().then_some("page")>"Tasks"</A>
+            </nav>
+            <div class="account">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        seller.await.ok().flatten().map(|s| view! {
+                            <span class="seller-name" title=s.email.clone()>{s.display_name}</span>
+                        })
+                    })}
+                </Transition>
+                <LogoutButton />
+            </div>
+        </header>
+        <main id="content" class="app-content">
+            <Outlet />
+        </main>
+        // Fixed regions, always in the DOM so screen readers know them.
+        <aside class="task-tray" aria-label="Background tasks" data-empty="true"></aside>
+        <div class="toasts" role="status" aria-live="polite" aria-atomic="false"></div>
+    }
+}
+
+/// A page whose feature is not built yet says so plainly.
+#[component]
+pub fn ComingSoon(title: &'static str, body: &'static str) -> impl IntoView {
+    view! {
+        <section class="page">
+            <div class="card empty-state">
+                <h1>{title}</h1>
+                <p class="muted">{body}</p>
+                <A href="/" attr:class="button">"Back to the catalog"</A>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <section class="page">
+            <div class="card empty-state">
+                <h1>"Page not found"</h1>
+                <p class="muted">"There is nothing at this address."</p>
+                <A href="/" attr:class="button">"Back to the catalog"</A>
+            </div>
+        </section>
+    }
+}

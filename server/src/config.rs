@@ -1,0 +1,155 @@
+//! Configuration from the environment (and an optional env file). A bad value stops
+//! start-up with a message that names the variable.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub site_addr: SocketAddr,
+    pub database_url: String,
+    pub demo: bool,
+    pub workers: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/stockroom.db?mode=rwc";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let site_addr = match get("LEPTOS_SITE_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+            Some(raw) => raw.parse().map_err(|_| ConfigError {
+                variable: "LEPTOS_SITE_ADDR",
+                message: format!(
+                    "“{raw}” is not a listen address; use HOST:PORT such as 127.0.0.1:3000"
+                ),
+            })?,
+        };
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| database_url.starts_with(p))
+        {
+            return Err(ConfigError {
+                variable: "DATABASE_URL",
+                message: "must start with sqlite: (e.g. sqlite://data/stockroom.db?mode=rwc) or postgres://".into(),
+            });
+        }
+        let demo = match get("STOCKROOM_DEMO").as_deref() {
+            None | Some("0") | Some("false") | Some("no") => false,
+            Some("1") | Some("true") | Some("yes") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "STOCKROOM_DEMO",
+                    message: format!("“{other}” is not a switch; use 1 or 0"),
+                })
+            }
+        };
+        let workers = match get("STOCKROOM_WORKERS") {
+            None => 4,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 256)
+                .ok_or_else(|| ConfigError {
+                    variable: "STOCKROOM_WORKERS",
+                    message: format!("“{raw}” is not a worker count from 0 to 256"),
+                })?,
+        };
+        Ok(Self {
+            site_addr,
+            database_url,
+            demo,
+            workers,
+        })
+    }
+}
+
+/// Loads `STOCKROOM_CONFIG` (a path), or `stockroom.env` in the working directory, into
+/// the environment. Variables already set win over the file.
+pub fn load_env_file() -> Result<Option<std::path::PathBuf>, ConfigError> {
+    let explicit = std::env::var_os("STOCKROOM_CONFIG").map(std::path::PathBuf::from);
+    let path = match explicit {
+        Some(path) => path,
+        None => {
+            let default = std::path::PathBuf::from("stockroom.env");
+            if !default.exists() {
+                return Ok(None);
+            }
+            default
+        }
+    };
+    dotenvy::from_path(&path).map_err(|err| ConfigError {
+        variable: "STOCKROOM_CONFIG",
+        message: format!("cannot read {}: {err}", path.display()),
+    })?;
+    Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_make_run() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.site_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert!(!config.demo);
+        assert_eq!(config.workers, 4);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (name, value) in [
+            ("LEPTOS_SITE_ADDR", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("STOCKROOM_DEMO", "maybe"),
+            ("STOCKROOM_WORKERS", "-1"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err();
+            assert_eq!(err.variable, name);
+            assert!(err.to_string().starts_with(name));
+        }
+    }
+
+    #[test]
+    fn explicit_values_are_used() {
+        let config = config(&[
+            ("LEPTOS_SITE_ADDR", "0.0.0.0:8080"),
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1/stockroom"),
+            ("STOCKROOM_DEMO", "1"),
+            ("STOCKROOM_WORKERS", "0"),
+        ])
+        .unwrap();
+        assert_eq!(config.site_addr.port(), 8080);
+        assert!(config.demo);
+        assert_eq!(config.workers, 0);
+    }
+}

@@ -1,0 +1,496 @@
+//! The HTTP surface through the Router, without a socket: login, 401, 404 across sellers,
+//! CSRF refusal, item paging. Every scenario runs on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::Router;
+use backend::db_test;
+use backend::domain::{Email, Password};
+use http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct TestApp {
+    router: Router,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+
+    fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// `stockroom_session=<token>` from the Set-Cookie header.
+    fn session_cookie(&self) -> String {
+        let set_cookie = self
+            .headers
+            .get(header::SET_COOKIE)
+            .expect("a Set-Cookie header")
+            .to_str()
+            .unwrap();
+        set_cookie.split(';').next().unwrap().to_owned()
+    }
+}
+
+impl TestApp {
+    async fn new(db: &backend::DatabaseConnection) -> Self {
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("stockroom")
+            .build();
+        Self {
+            router: server::app(server::state(options, db.clone())),
+        }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut request = Request::get(path);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post_json(&self, path: &str, cookie: Option<&str>, body: Value) -> Reply {
+        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::from(body.to_string())).unwrap())
+            .await
+    }
+
+    async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post_json(
+            "/api/v1/login",
+            None,
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    async fn logged_in(&self, email: &str) -> String {
+        let reply = self.login(email, "correct horse battery").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.session_cookie()
+    }
+}
+
+async fn seller(db: &backend::DatabaseConnection, email: &str) -> i64 {
+    let seller = backend::accounts::create_seller(
+        db,
+        &Email::parse(email).unwrap(),
+        None,
+        &Password::parse("correct horse battery").unwrap(),
+    )
+    .await
+    .unwrap();
+    backend::catalog::insert_many(db, backend::demo::demo_items(seller.id, 120))
+        .await
+        .unwrap();
+    seller.id
+}
+
+async fn first_item_id(db: &backend::DatabaseConnection, seller_id: i64) -> i64 {
+    backend::catalog::matching_ids(db, seller_id, &Default::default())
+        .await
+        .unwrap()[0]
+}
+
+db_test!(
+    unauthenticated_api_gets_401_and_pages_redirect_to_login,
+    |db| {
+        let app = TestApp::new(db).await;
+
+        let api = app.get("/api/v1/items", None).await;
+        assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(api.error_code(), "unauthorized");
+
+        let page = app.get("/", None).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.headers[header::LOCATION], "/login");
+
+        let deep = app.get("/items/7?tab=x", None).await;
+        assert_eq!(
+            deep.headers[header::LOCATION],
+            "/login?next=/items/7%3Ftab%3Dx"
+        );
+
+        let login_page = app.get("/login", None).await;
+        assert_eq!(login_page.status, StatusCode::OK);
+        assert!(login_page.body.contains("Sign in"));
+
+        let health = app.get("/healthz", None).await;
+        assert_eq!(health.json(), json!({ "status": "ok" }));
+    }
+);
+
+db_test!(
+    login_sets_a_hardened_cookie_and_wrong_credentials_look_alike,
+    |db| {
+        seller(db, "ana@example.com").await;
+        let app = TestApp::new(db).await;
+
+        let wrong_password = app.login("ana@example.com", "not the password").await;
+        let unknown = app
+            .login("nobody@example.com", "correct horse battery")
+            .await;
+        assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong_password.body, unknown.body);
+        assert_eq!(wrong_password.error_code(), "invalid_credentials");
+        assert!(wrong_password.headers.get(header::SET_COOKIE).is_none());
+
+        let ok = app.login("Ana@Example.com", "correct horse battery").await;
+        assert_eq!(ok.status, StatusCode::OK);
+        assert_eq!(ok.json()["seller"]["email"], "ana@example.com");
+        let set_cookie = ok.headers[header::SET_COOKIE].to_str().unwrap();
+        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(
+                set_cookie.contains(attribute),
+                "{set_cookie} lacks {attribute}"
+            );
+        }
+        assert!(
+            !set_cookie.contains("Secure"),
+            "plain http must not set Secure"
+        );
+
+        let over_https = Request::post("/api/v1/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-forwarded-proto", "https")
+            .body(Body::from(
+                json!({ "email": "ana@example.com", "password": "correct horse battery" })
+                    .to_string(),
+            ))
+            .unwrap();
+        let secure = app.send(over_https).await;
+        assert!(secure.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("; Secure"));
+    }
+);
+
+db_test!(bad_login_bodies_get_a_clear_400, |db| {
+    let app = TestApp::new(db).await;
+    let request = Request::post("/api/v1/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "bad_request");
+});
+
+db_test!(
+    login_rotates_the_session_and_logout_ends_it_server_side,
+    |db| {
+        seller(db, "ana@example.com").await;
+        let app = TestApp::new(db).await;
+        let first = app.logged_in("ana@example.com").await;
+        assert_eq!(
+            app.get("/api/v1/items", Some(&first)).await.status,
+            StatusCode::OK
+        );
+
+        // Logging in again from the same browser replaces the old session.
+        let relogin = app
+            .post_json(
+                "/api/v1/login",
+                Some(&first),
+                json!({ "email": "ana@example.com", "password": "correct horse battery" }),
+            )
+            .await;
+        let second = relogin.session_cookie();
+        assert_ne!(first, second);
+        assert_eq!(
+            app.get("/api/v1/items", Some(&first)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+
+        let logout = app
+            .post_json("/api/v1/logout", Some(&second), json!({}))
+            .await;
+        assert_eq!(logout.status, StatusCode::NO_CONTENT);
+        assert!(logout.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"));
+        assert_eq!(
+            app.get("/api/v1/items", Some(&second)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+);
+
+db_test!(
+    items_api_pages_searches_and_filters_the_sellers_own_items,
+    |db| {
+        seller(db, "ana@example.com").await;
+        seller(db, "bob@example.com").await;
+        let app = TestApp::new(db).await;
+        let cookie = app.logged_in("ana@example.com").await;
+
+        let page2 = app
+            .get(
+                "/api/v1/items?page=3&per_page=50&sort=sku&dir=asc",
+                Some(&cookie),
+            )
+            .await
+            .json();
+        assert_eq!(page2["total"], 120);
+        assert_eq!(page2["page"], 3);
+        assert_eq!(page2["per_page"], 50);
+        assert_eq!(page2["items"].as_array().unwrap().len(), 20);
+        assert_eq!(page2["items"][0]["sku"], "SR-0101");
+
+        let search = app
+            .get("/api/v1/items?q=sr-011", Some(&cookie))
+            .await
+            .json();
+        assert_eq!(search["total"], 10);
+
+        let published = app
+            .get("/api/v1/items?state=published&per_page=200", Some(&cookie))
+            .await
+            .json();
+        assert!(published["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["listing_state"] == "published"));
+        assert!(published["total"].as_u64().unwrap() > 0);
+
+        for bad in [
+            "state=live",
+            "sort=password_hash",
+            "dir=up",
+            "per_page=0",
+            "per_page=201",
+            "page=-1",
+        ] {
+            let reply = app
+                .get(&format!("/api/v1/items?{bad}"), Some(&cookie))
+                .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{bad}: {}",
+                reply.body
+            );
+            assert_eq!(reply.error_code(), "bad_request");
+        }
+    }
+);
+
+db_test!(
+    another_sellers_item_is_404_in_api_server_functions_and_pages,
+    |db| {
+        let ana = seller(db, "ana@example.com").await;
+        seller(db, "bob@example.com").await;
+        let app = TestApp::new(db).await;
+        let anas_item = first_item_id(db, ana).await;
+        let ana_cookie = app.logged_in("ana@example.com").await;
+        let bob_cookie = app.logged_in("bob@example.com").await;
+
+        assert_eq!(
+            app.get(&format!("/api/v1/items/{anas_item}"), Some(&ana_cookie))
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let api = app
+            .get(&format!("/api/v1/items/{anas_item}"), Some(&bob_cookie))
+            .await;
+        assert_eq!(api.status, StatusCode::NOT_FOUND);
+        assert_eq!(api.error_code(), "not_found");
+        assert_eq!(
+            app.get("/api/v1/items/not-a-number", Some(&bob_cookie))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+
+        let server_fn = Request::post("/api/get_item")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &bob_cookie)
+            .body(Body::from(format!("id={anas_item}")))
+            .unwrap();
+        let reply = app.send(server_fn).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+        assert!(reply.body.contains("NotFound"), "{}", reply.body);
+
+        let page = app
+            .get(&format!("/items/{anas_item}"), Some(&bob_cookie))
+            .await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        assert!(page.body.contains("Item not found"));
+        let own_page = app
+            .get(&format!("/items/{anas_item}"), Some(&ana_cookie))
+            .await;
+        assert_eq!(own_page.status, StatusCode::OK);
+        assert!(own_page.body.contains("SR-0001") || own_page.body.contains("Save changes"));
+    }
+);
+
+db_test!(
+    cross_site_writes_are_refused_and_same_site_ones_pass,
+    |db| {
+        seller(db, "ana@example.com").await;
+        let app = TestApp::new(db).await;
+        let cookie = app.logged_in("ana@example.com").await;
+
+        let forged = |headers: &[(&str, &str)]| {
+            let mut request = Request::post("/api/v1/logout")
+                .header(header::HOST, "127.0.0.1:3000")
+                .header(header::COOKIE, &cookie);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.body(Body::empty()).unwrap()
+        };
+        for headers in [
+            vec![("sec-fetch-site", "cross-site")],
+            vec![("sec-fetch-site", "same-site")],
+            vec![("origin", "http://evil.example")],
+            vec![("origin", "null")],
+        ] {
+            let reply = app.send(forged(&headers)).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{headers:?}");
+            assert_eq!(reply.error_code(), "forbidden");
+        }
+        // The session survived every forged logout.
+        assert_eq!(
+            app.get("/api/v1/items", Some(&cookie)).await.status,
+            StatusCode::OK
+        );
+
+        let save = Request::post("/api/save_item")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .header("sec-fetch-site", "cross-site")
+            .body(Body::from("id=1&version=1&input[sku]=X"))
+            .unwrap();
+        assert_eq!(app.send(save).await.status, StatusCode::FORBIDDEN);
+
+        let same_site = app
+            .send(forged(&[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "http://127.0.0.1:3000"),
+            ]))
+            .await;
+        assert_eq!(same_site.status, StatusCode::NO_CONTENT);
+    }
+);
+
+db_test!(no_state_changes_through_get, |db| {
+    seller(db, "ana@example.com").await;
+    let app = TestApp::new(db).await;
+    let cookie = app.logged_in("ana@example.com").await;
+    assert_eq!(
+        app.get("/api/v1/logout", Some(&cookie)).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        app.get("/api/v1/items", Some(&cookie)).await.status,
+        StatusCode::OK
+    );
+});
+
+db_test!(login_attempts_are_rate_limited_per_email, |db| {
+    seller(db, "ana@example.com").await;
+    let app = TestApp::new(db).await;
+    let mut last = None;
+    for _ in 0..11 {
+        last = Some(app.login("ana@example.com", "guessing wrong").await);
+    }
+    let limited = last.unwrap();
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.error_code(), "rate_limited");
+    assert!(
+        limited.headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    // Even the right password waits now.
+    assert_eq!(
+        app.login("ana@example.com", "correct horse battery")
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+});
+
+db_test!(saving_an_item_validates_and_detects_conflicts, |db| {
+    let ana = seller(db, "ana@example.com").await;
+    let app = TestApp::new(db).await;
+    let cookie = app.logged_in("ana@example.com").await;
+    let id = first_item_id(db, ana).await;
+    let save = |version: i32, price: &str| {
+        Request::post("/api/save_item")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .body(Body::from(format!(
+                "id={id}&version={version}&input[sku]=SR-0001&input[title]=Renamed&input[description]=&input[price]={price}&input[currency]=EUR&input[quantity]=4&input[image_url]=&input[category]=Kitchen"
+            )))
+            .unwrap()
+    };
+    let invalid = app.send(save(1, "12%2C50")).await;
+    assert_eq!(
+        invalid.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        invalid.body
+    );
+    assert!(invalid.body.contains("price"));
+    assert_eq!(
+        backend::catalog::get(db, ana, id).await.unwrap().version,
+        1,
+        "nothing saved"
+    );
+
+    let saved = app.send(save(1, "12.50")).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let item = backend::catalog::get(db, ana, id).await.unwrap();
+    assert_eq!(
+        (item.price_minor, item.version, item.title.as_str()),
+        (1250, 2, "Renamed")
+    );
+
+    let stale = app.send(save(1, "13.00")).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    assert_eq!(
+        backend::catalog::get(db, ana, id)
+            .await
+            .unwrap()
+            .price_minor,
+        1250
+    );
+});
