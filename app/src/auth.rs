@@ -228,7 +228,7 @@ pub async fn logout() -> Result<(), AppError> {
             let parts = use_context::<http::request::Parts>()
                 .ok_or_else(|| crate::error::internal("request parts missing"))?;
             set_cookie(log_out(&state, &parts.headers).await?);
-            leptos_axum::redirect("/login");
+            leptos_axum::redirect("/login?logged_out=1");
             Ok(())
         }
         .await,
@@ -241,12 +241,17 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/".to_owned());
     let error = move || login.value().get().and_then(|result| result.err());
+    let logged_out =
+        move || query.read().get("logged_out").is_some() && login.value().get().is_none();
 
     view! {
         <main class="login">
             <div class="login-card card">
                 <h1 class="login-brand">"Stockroom"</h1>
                 <p class="muted">"Sign in to manage your catalog."</p>
+                <Show when=logged_out>
+                    <p class="alert success" role="status">"You are logged out."</p>
+                </Show>
                 <ActionForm action=login attr:class="stack" attr:aria-describedby="login-error">
                     <input type="hidden" name="next" value=next />
                     <label class="field">
@@ -277,5 +282,59 @@ pub fn LogoutButton() -> impl IntoView {
         <ActionForm action=logout attr:class="logout-form">
             <button class="button ghost small" type="submit">"Log out"</button>
         </ActionForm>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::ssr::*;
+    use http::HeaderMap;
+
+    #[test]
+    fn next_only_goes_to_our_own_pages() {
+        assert_eq!(safe_next("/items/4?x=1"), "/items/4?x=1");
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "/login?next=/x",
+        ] {
+            assert_eq!(safe_next(hostile), "/", "{hostile}");
+        }
+    }
+
+    #[test]
+    fn session_token_is_read_among_other_cookies() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::COOKIE,
+            "theme=dark; stockroom_session=abc123; other=1"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            session_token(&headers)
+                .map(|t| t.as_str().to_owned())
+                .as_deref(),
+            Some("abc123")
+        );
+        headers.insert(http::header::COOKIE, "stockroom_session=".parse().unwrap());
+        assert!(session_token(&headers).is_none());
+    }
+
+    #[test]
+    fn cookies_are_secure_only_over_https() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_https(&headers));
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert!(is_https(&headers));
+        let cookie = clear_session_cookie(true);
+        let cookie = cookie.to_str().unwrap();
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Lax")
+                && cookie.ends_with("; Secure")
+        );
     }
 }

@@ -334,7 +334,9 @@ fn SearchBar(params: Memo<ItemListParams>) -> impl IntoView {
                 type="search"
                 name="q"
                 placeholder="Search SKU or title"
+                // The attribute for the first render, the property once the seller typed.
                 value=move || params.with(|p| p.filter.q.clone())
+                prop:value=move || params.with(|p| p.filter.q.clone())
             />
             {move || params.with(|p| p.filter.state).map(|s| view! { <input type="hidden" name="state" value=s.as_str() /> })}
             <button class="button" type="submit">"Search"</button>

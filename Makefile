@@ -1,0 +1,99 @@
+# Stockroom: two commands do everything on a fresh machine.
+#   make run   install what is missing, build (release), migrate, serve on :3000 with the demo seller
+#   make test  install what is missing, then fmt, clippy (server and wasm), Rust tests, Playwright
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := 0.2.130
+BINARYEN_VERSION := 132.0.0
+CARGO_BIN := $(HOME)/.cargo/bin
+TOOLS_BIN := $(CURDIR)/end2end/node_modules/.bin
+export PATH := $(CARGO_BIN):$(TOOLS_BIN):$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+# cargo-leptos sets this for its builds and Leptos bakes it in at compile time: setting it
+# for every cargo command keeps one target/ valid for builds, tests and clippy alike.
+export LEPTOS_OUTPUT_NAME := stockroom
+
+# The demo runs with SQLite in data/; override any of these on the command line.
+DATABASE_URL ?= sqlite://data/stockroom.db?mode=rwc
+LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
+
+.PHONY: help setup tools browser e2e-deps run build release test fmt-check clippy rust-test e2e bench clean-data
+
+help:
+	@echo "make run   - set up (first time ~25 min), build and serve http://$(LEPTOS_SITE_ADDR) with the demo seller"
+	@echo "make test  - set up, then fmt, clippy, Rust tests (SQLite; PostgreSQL when TEST_POSTGRES_URL is set) and Playwright"
+
+## Tools -------------------------------------------------------------------------------
+
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
+		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles once, ~20 min on 2 cores)"; \
+		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
+	fi
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; then \
+		echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (~5 min)"; \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+	@$(MAKE) --no-print-directory e2e-deps
+
+# end2end's npm packages also carry wasm-opt (binaryen), which release builds need.
+e2e-deps:
+	@if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ] \
+		|| [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then \
+		cd end2end && npm ci --no-audit --no-fund; \
+	fi
+
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+setup: tools browser
+
+## Run ---------------------------------------------------------------------------------
+
+release: tools
+	cargo leptos build --release
+
+run: release
+	@mkdir -p data
+	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD STOCKROOM_DEMO=$${STOCKROOM_DEMO:-1} \
+		DATABASE_URL='$(DATABASE_URL)' LEPTOS_SITE_ADDR=$(LEPTOS_SITE_ADDR) \
+		./target/release/stockroom serve
+
+build: tools
+	cargo leptos build
+
+## Test --------------------------------------------------------------------------------
+
+test: setup fmt-check clippy rust-test e2e
+
+fmt-check:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy -p backend -p app -p server --features app/ssr --all-targets -- -D warnings
+	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+rust-test:
+	@if [ -z "$${TEST_POSTGRES_URL:-}" ]; then echo "NOTE: TEST_POSTGRES_URL is not set: PostgreSQL tests will be skipped"; fi
+	cargo test -p backend
+	cargo test -p app --features ssr
+	cargo test -p server
+
+# Builds the debug site, then Playwright starts the server on a fresh SQLite file.
+e2e: build browser
+	cd end2end && npx playwright test
+
+bench:
+	cargo run --release -p backend --example catalog_bench --features testing
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,116 @@
+//! Catalog speed with 10 000 items: `make bench` (release build). Prints one line per
+//! query with the median and worst of 30 runs, on SQLite and, when `TEST_POSTGRES_URL`
+//! is set, PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::catalog::{self, ItemFilter, ItemQuery, SortKey};
+use backend::domain::{Email, ListingState, Password};
+use backend::testing::{Engine, TestDb};
+use std::time::{Duration, Instant};
+
+const ITEMS: usize = 10_000;
+const RUNS: usize = 30;
+
+#[tokio::main]
+async fn main() {
+    for (name, engine) in [("sqlite", Engine::Sqlite), ("postgres", Engine::Postgres)] {
+        let Some(test_db) = TestDb::new(engine).await else {
+            continue;
+        };
+        run(name, &test_db.db).await;
+        test_db.finish().await;
+    }
+}
+
+async fn run(engine: &str, db: &backend::DatabaseConnection) {
+    let seller = backend::accounts::create_seller(
+        db,
+        &Email::parse("bench@example.com").unwrap(),
+        None,
+        &Password::parse("benchmark-password").unwrap(),
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    catalog::insert_many(db, backend::demo::demo_items(seller.id, ITEMS))
+        .await
+        .unwrap();
+    println!(
+        "{engine:8} insert {ITEMS} items: {:>8.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+
+    let queries: Vec<(&str, ItemQuery)> = vec![
+        ("first page, newest first", ItemQuery::default()),
+        (
+            "page 100, by SKU",
+            ItemQuery {
+                sort: SortKey::Sku,
+                descending: false,
+                page: 100,
+                ..ItemQuery::default()
+            },
+        ),
+        (
+            "page 50, by price",
+            ItemQuery {
+                sort: SortKey::Price,
+                page: 50,
+                ..ItemQuery::default()
+            },
+        ),
+        (
+            "search \"coffee\"",
+            ItemQuery {
+                filter: ItemFilter {
+                    q: Some("coffee".into()),
+                    state: None,
+                },
+                ..ItemQuery::default()
+            },
+        ),
+        (
+            "state = published",
+            ItemQuery {
+                filter: ItemFilter {
+                    q: None,
+                    state: Some(ListingState::Published),
+                },
+                ..ItemQuery::default()
+            },
+        ),
+    ];
+    for (label, query) in queries {
+        let timings =
+            measure(|| async { catalog::list(db, seller.id, &query).await.unwrap() }).await;
+        report(engine, label, &timings);
+    }
+    let all = ItemFilter::default();
+    let timings =
+        measure(|| async { catalog::matching_ids(db, seller.id, &all).await.unwrap() }).await;
+    report(engine, "all matching ids (10 000)", &timings);
+}
+
+async fn measure<F, Fut, T>(mut f: F) -> Vec<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut timings = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        std::hint::black_box(f().await);
+        timings.push(started.elapsed());
+    }
+    timings.sort();
+    timings
+}
+
+fn report(engine: &str, label: &str, timings: &[Duration]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{engine:8} {label:28} median {:>7.2} ms   max {:>7.2} ms",
+        ms(timings[timings.len() / 2]),
+        ms(timings[timings.len() - 1])
+    );
+}

@@ -1,0 +1,94 @@
+import { expect, test } from "@playwright/test";
+import { DEMO_EMAIL, hydrated, logIn, shot } from "./helpers";
+
+test("wrong credentials get one generic message", async ({ page }, testInfo) => {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(DEMO_EMAIL);
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("E-mail or password is incorrect.");
+  await expect(page).toHaveURL(/\/login/);
+  await shot(page, testInfo, "login-error");
+});
+
+test("log in, browse, search, select all matching, edit an item, log out", async ({ page }, testInfo) => {
+  await logIn(page);
+  await expect(page.getByRole("banner")).toContainText("Demo Seller");
+
+  // Browse: 300 demo items, 50 a page.
+  const rows = page.locator("table.items-table tbody tr");
+  await expect(rows).toHaveCount(50);
+  await expect(page.locator(".pager")).toContainText("1–50 of 300");
+  await shot(page, testInfo, "catalog");
+  await shot(page, testInfo, "catalog-viewport", false);
+  await page.getByRole("link", { name: "Next ›" }).click();
+  await expect(page.locator(".pager")).toContainText("51–100 of 300");
+  await expect(page).toHaveURL(/page=2/);
+
+  // Sort by SKU ascending, then search.
+  await page.getByRole("link", { name: "SKU", exact: true }).click();
+  await expect(rows.first()).toHaveAttribute("data-sku", "SR-0001");
+  await page.getByLabel("Search by SKU or title").fill("coffee mug");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator(".pager")).toContainText("of 15");
+  await expect(rows).toHaveCount(15);
+  for (const title of await page.locator("td.col-title").allTextContents()) {
+    expect(title.toLowerCase()).toContain("coffee mug");
+  }
+
+  // Filter by state within the search, then back to everything.
+  await page.getByRole("link", { name: /^Published/ }).click();
+  await expect(page).toHaveURL(/state=published/);
+  for (const badge of await page.locator("td.col-state").allTextContents()) {
+    expect(badge).toBe("Published");
+  }
+  await page.getByRole("link", { name: "Catalog" }).click();
+  await expect(page.locator(".pager")).toContainText("1–50 of 300");
+  await expect(page.getByLabel("Search by SKU or title")).toHaveValue("");
+
+  // Select this page, then all 300 matching; untick one; clear.
+  await page.getByLabel("Select this page").check();
+  const bar = page.getByRole("region", { name: "Bulk actions" });
+  await expect(bar).toContainText("50 items selected");
+  await page.getByRole("button", { name: "Select all 300 matching items" }).click();
+  await expect(bar).toContainText("300 items selected");
+  await rows.first().getByRole("checkbox").uncheck();
+  await expect(bar).toContainText("299 items selected");
+  await shot(page, testInfo, "select-all");
+  await bar.getByRole("button", { name: "Clear selection" }).click();
+  await expect(bar).toHaveCount(0);
+
+  // Edit an item: a bad price is refused inline and nothing is saved; a good one is saved.
+  const sku = testInfo.project.name === "md" ? "SR-0002" : "SR-0003";
+  await page.goto(`/?q=${sku}`);
+  await hydrated(page);
+  await page.getByRole("link", { name: sku }).click();
+  await expect(page.getByLabel("Price")).toBeVisible();
+  await hydrated(page);
+  const itemUrl = page.url();
+  await page.getByLabel("Price").fill("12,50");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.locator("#price-error")).toContainText("Use a dot");
+  await expect(page.getByLabel("Price")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByText("Nothing was saved")).toBeVisible();
+  await shot(page, testInfo, "item-invalid");
+
+  await page.getByLabel("Price").fill("12.50");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await expect(page.locator("#price-error")).toHaveCount(0);
+  await shot(page, testInfo, "item-saved");
+
+  await page.goto(itemUrl);
+  await expect(page.getByLabel("Price")).toHaveValue("12.50");
+  const versionFact = page.locator(".facts dd").last();
+  await expect(versionFact).toHaveText("2");
+
+  // Log out: the session ends and pages send us back to the login form.
+  await hydrated(page);
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+});

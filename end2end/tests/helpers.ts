@@ -1,0 +1,25 @@
+import { expect, type Page, type TestInfo } from "@playwright/test";
+
+export const DEMO_EMAIL = "demo@stockroom.test";
+export const DEMO_PASSWORD = "stockroom-demo";
+
+/** Clicks before hydration do nothing; the app marks <body> once it is interactive. */
+export async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+}
+
+export async function logIn(page: Page) {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(DEMO_EMAIL);
+  await page.getByLabel("Password").fill(DEMO_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Catalog" })).toBeVisible();
+  await hydrated(page);
+}
+
+/** A full-page screenshot kept under test-results/, named by viewport and step. */
+export async function shot(page: Page, testInfo: TestInfo, step: string, fullPage = true) {
+  await page.screenshot({ path: testInfo.outputPath(`${testInfo.project.name}-${step}.png`), fullPage });
+}
