@@ -8,7 +8,9 @@ pub mod demo;
 pub mod domain;
 pub mod entities;
 pub mod migration;
+pub mod notifications;
 pub mod sessions;
+pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -117,3 +117,149 @@ macro_rules! db_test {
         }
     };
 }
+
+/// A task kind whose items follow a script, for engine tests. Each subject is
+/// `{"plan": [step, …]}`; execution *n* of an item (counted across retries) runs step *n*
+/// (the last step repeats). Steps: `"ok"`, `"retry"`, `"retry_after:<secs>"`, `"fail"`,
+/// `"panic"`, `"wait"` (until cancelled), `"sleep:<ms>"` (then succeed).
+pub mod scripted {
+    use crate::tasks::{InvalidParams, ItemContext, Outcome, RetryPolicy, TaskKind};
+    use serde_json::{json, Value};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    pub struct Scripted {
+        pub policy: Option<RetryPolicy>,
+        pub concurrency: Option<u32>,
+        executions: Arc<Mutex<HashMap<i64, usize>>>,
+    }
+
+    impl Scripted {
+        pub fn new(policy: RetryPolicy) -> Self {
+            Self {
+                policy: Some(policy),
+                ..Self::default()
+            }
+        }
+
+        pub fn with_concurrency(mut self, concurrency: u32) -> Self {
+            self.concurrency = Some(concurrency);
+            self
+        }
+
+        /// How many times each item's handler ran.
+        pub fn executions(&self, item_id: i64) -> usize {
+            self.executions
+                .lock()
+                .unwrap()
+                .get(&item_id)
+                .copied()
+                .unwrap_or(0)
+        }
+    }
+
+    /// Params for `n` items that all follow `plan`.
+    pub fn params(n: usize, plan: &[&str]) -> Value {
+        json!({ "items": (0..n).map(|_| json!({ "plan": plan })).collect::<Vec<_>>() })
+    }
+
+    /// Params with one plan per item.
+    pub fn params_each(plans: &[&[&str]]) -> Value {
+        json!({ "items": plans.iter().map(|plan| json!({ "plan": plan })).collect::<Vec<_>>() })
+    }
+
+    #[async_trait::async_trait]
+    impl TaskKind for Scripted {
+        fn name(&self) -> &'static str {
+            "scripted"
+        }
+
+        fn label(&self, _params: &Value, items: usize) -> String {
+            format!("Scripted run of {items} items")
+        }
+
+        fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams> {
+            params["items"].as_array().cloned().ok_or(InvalidParams {
+                code: "items_missing",
+                message: "params.items must be a list".into(),
+            })
+        }
+
+        async fn process(&self, item: ItemContext) -> Outcome {
+            let execution = {
+                let mut executions = self.executions.lock().unwrap();
+                let count = executions.entry(item.item_id).or_default();
+                *count += 1;
+                *count
+            };
+            let plan: Vec<String> =
+                serde_json::from_value(item.subject["plan"].clone()).unwrap_or_default();
+            let step = plan
+                .get(execution - 1)
+                .or(plan.last())
+                .cloned()
+                .unwrap_or_else(|| "ok".into());
+            match step.split_once(':') {
+                Some(("retry_after", secs)) => Outcome::RetryLater {
+                    delay: Some(chrono::Duration::seconds(secs.parse().unwrap_or(1))),
+                    code: "rate_limited".into(),
+                    message: "Slow down".into(),
+                },
+                Some(("sleep", ms)) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(std::time::Duration::from_millis(ms.parse().unwrap_or(10))) => Outcome::Succeeded(json!({ "execution": execution })),
+                        () = item.cancel.cancelled() => Outcome::Cancelled,
+                    }
+                }
+                _ => match step.as_str() {
+                    "ok" => Outcome::Succeeded(json!({ "execution": execution })),
+                    "retry" => Outcome::retry(
+                        "upstream_timeout",
+                        format!("attempt {} timed out", item.attempt),
+                    ),
+                    "fail" => Outcome::failed("invalid_price", "Price must be positive."),
+                    "panic" => panic!("scripted panic"),
+                    "wait" => {
+                        item.cancel.cancelled().await;
+                        Outcome::Cancelled
+                    }
+                    other => Outcome::failed("bad_script", format!("unknown step {other}")),
+                },
+            }
+        }
+
+        fn concurrency(&self) -> u32 {
+            self.concurrency.unwrap_or(64)
+        }
+
+        fn retry_policy(&self) -> RetryPolicy {
+            self.policy.unwrap_or_default()
+        }
+    }
+}
+
+/// Checks that a task's counters equal the aggregates of its items.
+pub async fn assert_counters_match(db: &DatabaseConnection, task_id: i64) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let task = crate::tasks::load(db, task_id).await.unwrap();
+    let items = crate::entities::task_item::Entity::find()
+        .filter(crate::entities::task_item::Column::TaskId.eq(task_id))
+        .all(db)
+        .await
+        .unwrap();
+    let count = |status: &str| items.iter().filter(|i| i.status == status).count() as i64;
+    let aggregates = crate::tasks::TaskCounts {
+        total: items.len() as i64,
+        pending: count("pending"),
+        running: count("running"),
+        succeeded: count("succeeded"),
+        failed: count("failed"),
+        skipped: count("skipped"),
+        cancelled: count("cancelled"),
+    };
+    assert_eq!(
+        task.counts, aggregates,
+        "counters of task {task_id} drifted from its items"
+    );
+}

@@ -1,5 +1,8 @@
 //! SeaORM entities: the rows as stored. Service modules convert them to domain values.
 
 pub mod item;
+pub mod notification;
 pub mod seller;
 pub mod session;
+pub mod task;
+pub mod task_item;

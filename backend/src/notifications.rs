@@ -1,0 +1,77 @@
+//! The notification centre's rows: one per finished task (and later, other events).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use crate::entities::notification;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Success => "success",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    task_id: Option<i64>,
+    level: Level,
+    title: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<notification::Model, sea_orm::DbErr> {
+    notification::ActiveModel {
+        seller_id: Set(seller_id),
+        task_id: Set(task_id),
+        level: Set(level.as_str().to_owned()),
+        title: Set(title.chars().take(200).collect()),
+        body: Set(body.to_owned()),
+        created_at: Set(now),
+        read_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// The seller's newest notifications first.
+pub async fn recent(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    limit: u64,
+) -> Result<Vec<notification::Model>, sea_orm::DbErr> {
+    notification::Entity::find()
+        .filter(notification::Column::SellerId.eq(seller_id))
+        .order_by_desc(notification::Column::CreatedAt)
+        .order_by_desc(notification::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn unread_count(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+) -> Result<u64, sea_orm::DbErr> {
+    notification::Entity::find()
+        .filter(notification::Column::SellerId.eq(seller_id))
+        .filter(notification::Column::ReadAt.is_null())
+        .count(db)
+        .await
+}

@@ -1,0 +1,239 @@
+//! Applying an attempt's outcome. Only the lease owner can: every transition is guarded by
+//! `status = 'running' AND lease_owner = $me`, and zero rows is [`Completion::LeaseLost`].
+//! Counters move in the same transaction, and the task settles when its last item ends.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+
+use super::clock::Jitter;
+use super::{
+    load, shift_counters, stmt, write_txn, ItemStatus, Outcome, RetryPolicy, Task, TaskStatus,
+};
+use crate::notifications::{self, Level};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    /// The outcome was stored. `task` is the task after it (for events); `ended` says
+    /// whether this outcome ended the task.
+    Applied {
+        item: ItemStatus,
+        task: Option<Box<Task>>,
+        ended: bool,
+    },
+    /// Someone else holds the item now (the lease expired and it was rescued): the
+    /// outcome is discarded, and the new owner's attempt counts.
+    LeaseLost,
+}
+
+/// Stores the outcome of attempt `attempt` at `item_id`, made by `worker_id`.
+#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all, err, fields(item_id, worker_id))]
+pub async fn complete<C>(
+    db: &C,
+    worker_id: &str,
+    task_id: i64,
+    item_id: i64,
+    attempt: u32,
+    outcome: Outcome,
+    policy: &RetryPolicy,
+    jitter: &dyn Jitter,
+    now: DateTime<Utc>,
+) -> Result<Completion, sea_orm::DbErr>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let backend = db.get_database_backend();
+    let guard = "WHERE id = $1 AND status = 'running' AND lease_owner = $2";
+    let (new_status, sql, extra): (ItemStatus, String, Vec<sea_orm::Value>) = match outcome {
+        Outcome::Succeeded(result) => (
+            ItemStatus::Succeeded,
+            format!("UPDATE task_items SET status = 'succeeded', result = $3, error_code = NULL, error_message = NULL, error_details = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4 {guard}"),
+            vec![result.to_string().into(), now.into()],
+        ),
+        Outcome::RetryLater { delay, code, message } if attempt < policy.max_attempts => {
+            let wait = delay.unwrap_or_else(|| policy.backoff(attempt, jitter)).max(chrono::Duration::zero());
+            (
+                ItemStatus::Pending,
+                format!("UPDATE task_items SET status = 'pending', next_attempt_at = $3, error_code = $4, error_message = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 {guard}"),
+                vec![(now + wait).into(), code.into(), message.into(), now.into()],
+            )
+        }
+        Outcome::RetryLater { code, message, .. } => failed_sql(guard, code, message, None, now),
+        Outcome::Failed { code, message, details } => failed_sql(guard, code, message, details, now),
+        Outcome::Cancelled => (
+            ItemStatus::Cancelled,
+            format!("UPDATE task_items SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, finished_at = $3, updated_at = $3 {guard}"),
+            vec![now.into()],
+        ),
+    };
+    let mut values: Vec<sea_orm::Value> = vec![item_id.into(), worker_id.into()];
+    values.extend(extra);
+    let txn = write_txn(db).await?;
+    let updated = txn.execute_raw(stmt(backend, &sql, values)).await?;
+    if updated.rows_affected() == 0 {
+        txn.rollback().await?;
+        tracing::warn!(item_id, worker_id, "lease lost: outcome discarded");
+        return Ok(Completion::LeaseLost);
+    }
+    shift_counters(
+        &txn,
+        task_id,
+        &[("running", -1), (new_status.counter(), 1)],
+        now,
+    )
+    .await?;
+    let (task, ended) = settle(&txn, task_id, now).await?;
+    txn.commit().await?;
+    Ok(Completion::Applied {
+        item: new_status,
+        task: task.map(Box::new),
+        ended,
+    })
+}
+
+fn failed_sql(
+    guard: &str,
+    code: String,
+    message: String,
+    details: Option<serde_json::Value>,
+    now: DateTime<Utc>,
+) -> (ItemStatus, String, Vec<sea_orm::Value>) {
+    (
+        ItemStatus::Failed,
+        format!("UPDATE task_items SET status = 'failed', error_code = $3, error_message = $4, error_details = $5, lease_owner = NULL, lease_expires_at = NULL, finished_at = $6, updated_at = $6 {guard}"),
+        vec![code.into(), message.into(), details.map(|d| d.to_string()).into(), now.into()],
+    )
+}
+
+/// Gives an item back without counting the attempt (graceful shutdown).
+pub async fn release<C>(
+    db: &C,
+    worker_id: &str,
+    task_id: i64,
+    item_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Completion, sea_orm::DbErr>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let txn = write_txn(db).await?;
+    let updated = txn
+        .execute_raw(stmt(
+            txn.get_database_backend(),
+            "UPDATE task_items SET status = 'pending', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+             next_attempt_at = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = $3 \
+             WHERE id = $1 AND status = 'running' AND lease_owner = $2",
+            vec![item_id.into(), worker_id.into(), now.into()],
+        ))
+        .await?;
+    if updated.rows_affected() == 0 {
+        txn.rollback().await?;
+        return Ok(Completion::LeaseLost);
+    }
+    shift_counters(&txn, task_id, &[("running", -1), ("pending", 1)], now).await?;
+    let (task, ended) = settle(&txn, task_id, now).await?;
+    txn.commit().await?;
+    Ok(Completion::Applied {
+        item: ItemStatus::Pending,
+        task: task.map(Box::new),
+        ended,
+    })
+}
+
+/// The end state a task reaches when none of its items is pending or running.
+pub(crate) fn final_status(task: &Task) -> TaskStatus {
+    let c = task.counts;
+    if task.status == TaskStatus::Cancelling || task.status == TaskStatus::Cancelled {
+        TaskStatus::Cancelled
+    } else if c.failed == 0 {
+        TaskStatus::Succeeded
+    } else if c.succeeded + c.skipped == 0 {
+        TaskStatus::Failed
+    } else {
+        TaskStatus::CompletedWithErrors
+    }
+}
+
+/// Ends the task if nothing is pending or running (or re-evaluates a finished task after
+/// a skip); writes the notification in the same transaction. Returns the task as it is
+/// now, and whether it just ended.
+pub(crate) async fn settle(
+    txn: &DatabaseTransaction,
+    task_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(Option<Task>, bool), sea_orm::DbErr> {
+    let mut task = match load(txn, task_id).await {
+        Ok(task) => task,
+        Err(_) => return Ok((None, false)),
+    };
+    let c = task.counts;
+    let idle = c.running == 0 && (c.pending == 0 || task.status == TaskStatus::Cancelling);
+    if !idle
+        || task.status == TaskStatus::Cancelled
+        || (task.status == TaskStatus::Paused && c.pending > 0)
+    {
+        return Ok((Some(task), false));
+    }
+    let end = final_status(&task);
+    if task.status == end {
+        return Ok((Some(task), false));
+    }
+    let elapsed = task
+        .started_at
+        .map(|started| (now - started).num_milliseconds().max(1) as f64 / 1000.0);
+    let throughput = elapsed.map(|secs| (c.succeeded + c.failed) as f64 / secs);
+    txn.execute_raw(stmt(
+        txn.get_database_backend(),
+        "UPDATE tasks SET status = $1, finished_at = COALESCE(finished_at, $2), throughput = COALESCE($3, throughput), \
+         updated_at = $2 WHERE id = $4 AND status = $5",
+        vec![end.as_str().into(), now.into(), throughput.into(), task_id.into(), task.status.as_str().into()],
+    ))
+    .await?;
+    if !task.status.is_terminal() {
+        let (level, title, body) = match end {
+            TaskStatus::Succeeded => (
+                Level::Success,
+                format!("{} finished", task.label),
+                format!("All {} items done.", c.total),
+            ),
+            TaskStatus::CompletedWithErrors => (
+                Level::Warning,
+                format!("{} finished with errors", task.label),
+                format!(
+                    "{} done, {} failed. Review the failures to retry or skip them.",
+                    c.succeeded + c.skipped,
+                    c.failed
+                ),
+            ),
+            TaskStatus::Failed => (
+                Level::Error,
+                format!("{} failed", task.label),
+                format!("All {} items failed.", c.failed),
+            ),
+            _ => (
+                Level::Info,
+                format!("{} cancelled", task.label),
+                format!(
+                    "{} done before the cancel, {} cancelled.",
+                    c.succeeded + c.failed + c.skipped,
+                    c.cancelled
+                ),
+            ),
+        };
+        notifications::insert(
+            txn,
+            task.seller_id,
+            Some(task.id),
+            level,
+            &title,
+            &body,
+            now,
+        )
+        .await?;
+    }
+    let ended = !task.status.is_terminal();
+    task.status = end;
+    task.finished_at = task.finished_at.or(Some(now));
+    task.throughput = throughput.or(task.throughput);
+    Ok((Some(task), ended))
+}

@@ -1,0 +1,277 @@
+//! The seller's controls. Each is idempotent (doing it twice is the same as once) and
+//! answers [`TaskError::Conflict`] when it makes no sense in the task's state.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+
+use super::complete::settle;
+use super::{shift_counters, stmt, write_txn, Task, TaskError, TaskStatus};
+
+/// What a control changed, for events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Controlled {
+    pub task: Task,
+    /// Items the control moved (cancelled, retried, skipped).
+    pub items: u64,
+    pub changed: bool,
+}
+
+async fn locked(
+    txn: &DatabaseTransaction,
+    seller_id: i64,
+    task_id: i64,
+) -> Result<Task, TaskError> {
+    let backend = txn.get_database_backend();
+    if backend == sea_orm::DbBackend::Postgres {
+        // Serialise controls on one task; SQLite's IMMEDIATE transaction already does.
+        txn.execute_raw(stmt(
+            backend,
+            "SELECT id FROM tasks WHERE id = $1 FOR UPDATE",
+            vec![task_id.into()],
+        ))
+        .await?;
+    }
+    super::get(txn, seller_id, task_id).await
+}
+
+async fn set_status(
+    txn: &DatabaseTransaction,
+    task: &Task,
+    to: TaskStatus,
+    now: DateTime<Utc>,
+) -> Result<(), TaskError> {
+    let finished = if to.is_terminal() {
+        "COALESCE(finished_at, $1)"
+    } else {
+        "NULL"
+    };
+    txn.execute_raw(stmt(
+        txn.get_database_backend(),
+        &format!("UPDATE tasks SET status = $2, finished_at = {finished}, updated_at = $1 WHERE id = $3 AND status = $4"),
+        vec![now.into(), to.as_str().into(), task.id.into(), task.status.as_str().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+async fn finish<C: ConnectionTrait>(
+    txn: DatabaseTransaction,
+    db: &C,
+    seller_id: i64,
+    task_id: i64,
+    items: u64,
+    changed: bool,
+) -> Result<Controlled, TaskError> {
+    txn.commit().await?;
+    Ok(Controlled {
+        task: super::get(db, seller_id, task_id).await?,
+        items,
+        changed,
+    })
+}
+
+/// No new claims; items in flight finish.
+pub async fn pause<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    seller_id: i64,
+    task_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Controlled, TaskError> {
+    let txn = write_txn(db).await?;
+    let task = locked(&txn, seller_id, task_id).await?;
+    match task.status {
+        TaskStatus::Paused => finish(txn, db, seller_id, task_id, 0, false).await,
+        TaskStatus::Queued | TaskStatus::Running => {
+            set_status(&txn, &task, TaskStatus::Paused, now).await?;
+            finish(txn, db, seller_id, task_id, 0, true).await
+        }
+        status => Err(TaskError::Conflict {
+            action: "pause",
+            status,
+        }),
+    }
+}
+
+pub async fn resume<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    seller_id: i64,
+    task_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Controlled, TaskError> {
+    let txn = write_txn(db).await?;
+    let task = locked(&txn, seller_id, task_id).await?;
+    match task.status {
+        TaskStatus::Queued | TaskStatus::Running => {
+            finish(txn, db, seller_id, task_id, 0, false).await
+        }
+        TaskStatus::Paused => {
+            let to = if task.started_at.is_some() {
+                TaskStatus::Running
+            } else {
+                TaskStatus::Queued
+            };
+            set_status(&txn, &task, to, now).await?;
+            // Everything may have finished while paused.
+            settle(&txn, task_id, now).await?;
+            finish(txn, db, seller_id, task_id, 0, true).await
+        }
+        status => Err(TaskError::Conflict {
+            action: "resume",
+            status,
+        }),
+    }
+}
+
+/// Pending items are cancelled at once; items in flight get the signal (through the
+/// workers' heartbeat) and the task is `cancelled` when the last one stops.
+pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    seller_id: i64,
+    task_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Controlled, TaskError> {
+    let txn = write_txn(db).await?;
+    let task = locked(&txn, seller_id, task_id).await?;
+    match task.status {
+        TaskStatus::Cancelling | TaskStatus::Cancelled => {
+            finish(txn, db, seller_id, task_id, 0, false).await
+        }
+        TaskStatus::Queued | TaskStatus::Running | TaskStatus::Paused => {
+            let cancelled = txn
+                .execute_raw(stmt(
+                    txn.get_database_backend(),
+                    "UPDATE task_items SET status = 'cancelled', finished_at = $1, updated_at = $1 \
+                     WHERE task_id = $2 AND status = 'pending'",
+                    vec![now.into(), task_id.into()],
+                ))
+                .await?
+                .rows_affected();
+            shift_counters(
+                &txn,
+                task_id,
+                &[
+                    ("pending", -(cancelled as i64)),
+                    ("cancelled", cancelled as i64),
+                ],
+                now,
+            )
+            .await?;
+            set_status(&txn, &task, TaskStatus::Cancelling, now).await?;
+            settle(&txn, task_id, now).await?;
+            finish(txn, db, seller_id, task_id, cancelled, true).await
+        }
+        status => Err(TaskError::Conflict {
+            action: "cancel",
+            status,
+        }),
+    }
+}
+
+/// Which failed items a retry or skip applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    AllFailed,
+    Items(Vec<i64>),
+}
+
+impl Selection {
+    fn clause(&self) -> String {
+        match self {
+            Self::AllFailed => String::new(),
+            // Ids are integers: safe to inline, and no bound on list length.
+            Self::Items(ids) if ids.is_empty() => " AND 1 = 0".to_owned(),
+            Self::Items(ids) => {
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                format!(" AND id IN ({})", list.join(", "))
+            }
+        }
+    }
+}
+
+/// Failed items go back to `pending` with a fresh set of attempts; a finished task
+/// re-opens (`running`).
+pub async fn retry<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    seller_id: i64,
+    task_id: i64,
+    which: Selection,
+    now: DateTime<Utc>,
+) -> Result<Controlled, TaskError> {
+    let txn = write_txn(db).await?;
+    let task = locked(&txn, seller_id, task_id).await?;
+    if matches!(task.status, TaskStatus::Cancelling | TaskStatus::Cancelled) {
+        return Err(TaskError::Conflict {
+            action: "retry",
+            status: task.status,
+        });
+    }
+    let moved = txn
+        .execute_raw(stmt(
+            txn.get_database_backend(),
+            &format!(
+                "UPDATE task_items SET status = 'pending', attempts = 0, next_attempt_at = $1, error_code = NULL, \
+                 error_message = NULL, error_details = NULL, finished_at = NULL, updated_at = $1 \
+                 WHERE task_id = $2 AND status = 'failed'{}",
+                which.clause()
+            ),
+            vec![now.into(), task_id.into()],
+        ))
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        return finish(txn, db, seller_id, task_id, 0, false).await;
+    }
+    shift_counters(
+        &txn,
+        task_id,
+        &[("failed", -(moved as i64)), ("pending", moved as i64)],
+        now,
+    )
+    .await?;
+    if task.status.is_terminal() {
+        set_status(&txn, &task, TaskStatus::Running, now).await?;
+    }
+    finish(txn, db, seller_id, task_id, moved, true).await
+}
+
+/// Failed items become `skipped`: accepted as not done. A finished task's status is
+/// re-evaluated (skipping every failure makes it `succeeded`).
+pub async fn skip<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    seller_id: i64,
+    task_id: i64,
+    which: Selection,
+    now: DateTime<Utc>,
+) -> Result<Controlled, TaskError> {
+    let txn = write_txn(db).await?;
+    let task = locked(&txn, seller_id, task_id).await?;
+    if matches!(task.status, TaskStatus::Cancelling | TaskStatus::Cancelled) {
+        return Err(TaskError::Conflict {
+            action: "skip",
+            status: task.status,
+        });
+    }
+    let moved = txn
+        .execute_raw(stmt(
+            txn.get_database_backend(),
+            &format!(
+                "UPDATE task_items SET status = 'skipped', updated_at = $1 WHERE task_id = $2 AND status = 'failed'{}",
+                which.clause()
+            ),
+            vec![now.into(), task_id.into()],
+        ))
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        return finish(txn, db, seller_id, task_id, 0, false).await;
+    }
+    shift_counters(
+        &txn,
+        task_id,
+        &[("failed", -(moved as i64)), ("skipped", moved as i64)],
+        now,
+    )
+    .await?;
+    settle(&txn, task_id, now).await?;
+    finish(txn, db, seller_id, task_id, moved, true).await
+}

@@ -1,0 +1,163 @@
+//! Creating a task: the task and all its items in one transaction, idempotent per seller
+//! and key.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
+};
+use serde_json::Value;
+
+use super::{Task, TaskError, TaskStatus};
+use crate::entities::{task, task_item};
+
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub seller_id: i64,
+    pub kind: String,
+    pub params: Value,
+    /// Same seller + same key → the same task, not a second one.
+    pub idempotency_key: Option<String>,
+}
+
+/// Whether `create` made a task or found the one made earlier with the same key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New(Task),
+    Existing(Task),
+}
+
+impl Created {
+    pub fn task(&self) -> &Task {
+        match self {
+            Self::New(task) | Self::Existing(task) => task,
+        }
+    }
+}
+
+const BATCH: usize = 1_000;
+
+/// Creates the task and its items atomically. Pass a transaction to make the task part
+/// of a larger unit of work (it then becomes a savepoint).
+#[tracing::instrument(skip_all, err, fields(seller_id = new.seller_id, kind = %new.kind))]
+pub async fn create<C>(
+    db: &C,
+    registry: &super::Registry,
+    new: NewTask,
+    now: DateTime<Utc>,
+) -> Result<Created, TaskError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let kind = registry
+        .get(&new.kind)
+        .ok_or_else(|| TaskError::UnknownKind(new.kind.clone()))?;
+    if let Some(existing) = find_by_key(db, new.seller_id, new.idempotency_key.as_deref()).await? {
+        return Ok(Created::Existing(existing));
+    }
+    let subjects = kind.expand(&new.params)?;
+    if subjects.is_empty() {
+        return Err(TaskError::Empty);
+    }
+    let policy = kind.retry_policy();
+    let txn = super::write_txn(db).await?;
+    let total = subjects.len() as i64;
+    let inserted = task::ActiveModel {
+        seller_id: Set(new.seller_id),
+        kind: Set(kind.name().to_owned()),
+        label: Set(kind
+            .label(&new.params, subjects.len())
+            .chars()
+            .take(200)
+            .collect()),
+        status: Set(TaskStatus::Queued.as_str().to_owned()),
+        params: Set(new.params.to_string()),
+        idempotency_key: Set(new.idempotency_key.clone()),
+        max_attempts: Set(policy.max_attempts.max(1) as i32),
+        total: Set(total),
+        pending: Set(total),
+        running: Set(0),
+        succeeded: Set(0),
+        failed: Set(0),
+        skipped: Set(0),
+        cancelled: Set(0),
+        throughput: Set(None),
+        waiting_until: Set(None),
+        created_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(err)
+            if matches!(
+                err.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            // Another request with the same key won the race; answer with its task.
+            txn.rollback().await?;
+            return find_by_key(db, new.seller_id, new.idempotency_key.as_deref())
+                .await?
+                .map(Created::Existing)
+                .ok_or(TaskError::Unexpected(anyhow::anyhow!(
+                    "idempotency key collided but no task found"
+                )));
+        }
+        Err(err) => return Err(err.into()),
+    };
+
+    let mut rows = Vec::with_capacity(subjects.len().min(BATCH));
+    for (position, subject) in subjects.into_iter().enumerate() {
+        rows.push(task_item::ActiveModel {
+            task_id: Set(row.id),
+            seller_id: Set(new.seller_id),
+            position: Set(position as i32),
+            subject: Set(subject.to_string()),
+            status: Set("pending".to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            lease_owner: Set(None),
+            lease_expires_at: Set(None),
+            error_code: Set(None),
+            error_message: Set(None),
+            error_details: Set(None),
+            result: Set(None),
+            started_at: Set(None),
+            finished_at: Set(None),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+        if rows.len() == BATCH {
+            task_item::Entity::insert_many(std::mem::take(&mut rows))
+                .exec_without_returning(&txn)
+                .await?;
+        }
+    }
+    if !rows.is_empty() {
+        task_item::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    tracing::info!(task_id = row.id, items = total, "task created");
+    Ok(Created::New(row.into()))
+}
+
+async fn find_by_key(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    key: Option<&str>,
+) -> Result<Option<Task>, TaskError> {
+    let Some(key) = key else { return Ok(None) };
+    Ok(task::Entity::find()
+        .filter(task::Column::SellerId.eq(seller_id))
+        .filter(task::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?
+        .map(Task::from))
+}

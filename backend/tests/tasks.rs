@@ -1,0 +1,909 @@
+//! The task engine on SQLite and PostgreSQL: creation, claims, outcomes and backoff,
+//! leases and rescue, controls, fairness, cancellation and graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::db_test;
+use backend::domain::{Email, Password};
+use backend::entities::task_item;
+use backend::tasks::claim;
+use backend::tasks::clock::{ManualClock, NoJitter};
+use backend::tasks::complete::{self, Completion};
+use backend::tasks::control::Selection;
+use backend::tasks::create::{Created, NewTask};
+use backend::tasks::events::EventBus;
+use backend::tasks::worker::{Engine, EngineConfig};
+use backend::tasks::{self, ItemStatus, Outcome, Registry, RetryPolicy, TaskError, TaskStatus};
+use backend::testing::assert_counters_match;
+use backend::testing::scripted::{params, params_each, Scripted};
+use backend::DatabaseConnection;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::Value;
+use std::sync::Arc;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+fn policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::seconds(10),
+        max_delay: Duration::minutes(10),
+        jitter_ratio: 0.5,
+    }
+}
+
+struct Harness {
+    db: DatabaseConnection,
+    clock: Arc<ManualClock>,
+    kind: Scripted,
+    engine: Arc<Engine>,
+}
+
+impl Harness {
+    fn new(db: &DatabaseConnection, slots: usize) -> Self {
+        let clock = Arc::new(ManualClock::new(t0()));
+        let kind = Scripted::new(policy());
+        let engine = Arc::new(
+            Engine::new(
+                db.clone(),
+                Registry::new().register(kind.clone()),
+                EventBus::new("test", std::time::Duration::ZERO),
+                EngineConfig::new(slots),
+            )
+            .with_time(clock.clone(), Arc::new(NoJitter)),
+        );
+        Self {
+            db: db.clone(),
+            clock,
+            kind,
+            engine,
+        }
+    }
+
+    async fn task(&self, seller_id: i64, params: Value) -> tasks::Task {
+        let new = NewTask {
+            seller_id,
+            kind: "scripted".into(),
+            params,
+            idempotency_key: None,
+        };
+        self.engine.create_task(new).await.unwrap().task().clone()
+    }
+
+    async fn reload(&self, task_id: i64) -> tasks::Task {
+        tasks::load(&self.db, task_id).await.unwrap()
+    }
+
+    async fn items(&self, task_id: i64) -> Vec<task_item::Model> {
+        task_item::Entity::find()
+            .filter(task_item::Column::TaskId.eq(task_id))
+            .order_by_asc(task_item::Column::Position)
+            .all(&self.db)
+            .await
+            .unwrap()
+    }
+
+    fn advance(&self, secs: i64) {
+        self.clock.advance(Duration::seconds(secs));
+    }
+}
+
+async fn seller(db: &DatabaseConnection, email: &str) -> i64 {
+    backend::accounts::create_seller(
+        db,
+        &Email::parse(email).unwrap(),
+        None,
+        &Password::parse("correct horse battery").unwrap(),
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+db_test!(
+    creating_a_task_stores_all_items_atomically_and_idempotently,
+    |db| {
+        let h = Harness::new(db, 4);
+        let ana = seller(db, "ana@example.com").await;
+        let new = |key: &str| NewTask {
+            seller_id: ana,
+            kind: "scripted".into(),
+            params: params(10_000, &["ok"]),
+            idempotency_key: Some(key.into()),
+        };
+
+        let first = h.engine.create_task(new("import-1")).await.unwrap();
+        let Created::New(task) = first else {
+            panic!("expected a new task")
+        };
+        assert_eq!(
+            (task.status, task.counts.total, task.counts.pending),
+            (TaskStatus::Queued, 10_000, 10_000)
+        );
+        assert_eq!(task.label, "Scripted run of 10000 items");
+        assert_counters_match(db, task.id).await;
+
+        let again = h.engine.create_task(new("import-1")).await.unwrap();
+        assert_eq!(again, Created::Existing(task.clone()));
+        let other = h.engine.create_task(new("import-2")).await.unwrap();
+        assert_ne!(other.task().id, task.id);
+
+        // The same key from another seller is another task.
+        let bob = seller(db, "bob@example.com").await;
+        let bobs = h
+            .engine
+            .create_task(NewTask {
+                seller_id: bob,
+                ..new("import-1")
+            })
+            .await
+            .unwrap();
+        assert!(matches!(bobs, Created::New(_)));
+    }
+);
+
+db_test!(
+    bad_task_requests_are_refused_before_anything_is_stored,
+    |db| {
+        let h = Harness::new(db, 4);
+        let ana = seller(db, "ana@example.com").await;
+        let unknown = h
+            .engine
+            .create_task(NewTask {
+                seller_id: ana,
+                kind: "teleport".into(),
+                params: params(1, &["ok"]),
+                idempotency_key: None,
+            })
+            .await;
+        assert!(matches!(unknown, Err(TaskError::UnknownKind(kind)) if kind == "teleport"));
+        let invalid = h
+            .engine
+            .create_task(NewTask {
+                seller_id: ana,
+                kind: "scripted".into(),
+                params: serde_json::json!({}),
+                idempotency_key: None,
+            })
+            .await;
+        assert!(matches!(invalid, Err(TaskError::InvalidParams(p)) if p.code == "items_missing"));
+        let empty = h
+            .engine
+            .create_task(NewTask {
+                seller_id: ana,
+                kind: "scripted".into(),
+                params: params(0, &["ok"]),
+                idempotency_key: None,
+            })
+            .await;
+        assert!(matches!(empty, Err(TaskError::Empty)));
+        assert_eq!(
+            backend::entities::task::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+    }
+);
+
+db_test!(creation_joins_the_callers_transaction, |db| {
+    use sea_orm::TransactionTrait;
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let txn = db.begin().await.unwrap();
+    let new = NewTask {
+        seller_id: ana,
+        kind: "scripted".into(),
+        params: params(3, &["ok"]),
+        idempotency_key: None,
+    };
+    backend::tasks::create::create(&txn, h.engine.registry(), new, t0())
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    assert!(
+        backend::entities::task::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .is_empty(),
+        "rolled back with the caller"
+    );
+    assert!(task_item::Entity::find().all(db).await.unwrap().is_empty());
+});
+
+db_test!(
+    items_succeed_and_the_task_settles_with_a_notification,
+    |db| {
+        let h = Harness::new(db, 4);
+        let ana = seller(db, "ana@example.com").await;
+        let task = h.task(ana, params(10, &["ok"])).await;
+        let mut events = h.engine.bus().subscribe();
+
+        assert_eq!(
+            h.engine.run_once().await.unwrap(),
+            4,
+            "never more than the free slots"
+        );
+        assert_counters_match(db, task.id).await;
+        h.engine.drain().await.unwrap();
+
+        let done = h.reload(task.id).await;
+        assert_eq!(done.status, TaskStatus::Succeeded);
+        assert_eq!(done.counts.succeeded, 10);
+        assert_eq!(done.started_at, Some(t0()));
+        assert_eq!(done.finished_at, Some(t0()));
+        assert!(done.throughput.is_some());
+        assert_counters_match(db, task.id).await;
+        assert!(h
+            .items(task.id)
+            .await
+            .iter()
+            .all(|i| i.attempts == 1 && i.result.is_some() && i.lease_owner.is_none()));
+
+        let notes = backend::notifications::recent(db, ana, 10).await.unwrap();
+        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            (notes[0].level.as_str(), notes[0].task_id),
+            ("success", Some(task.id))
+        );
+        assert_eq!(
+            backend::notifications::unread_count(db, ana).await.unwrap(),
+            1
+        );
+
+        let seen: Vec<_> = std::iter::from_fn(|| events.try_recv().ok()).collect();
+        assert_eq!(seen.first().map(|e| e.status), Some(TaskStatus::Running));
+        assert_eq!(
+            seen.last().map(|e| (e.status, e.counts.succeeded)),
+            Some((TaskStatus::Succeeded, 10))
+        );
+    }
+);
+
+db_test!(
+    transient_errors_back_off_exponentially_at_exact_times,
+    |db| {
+        let h = Harness::new(db, 4);
+        let ana = seller(db, "ana@example.com").await;
+        let task = h.task(ana, params(1, &["retry", "retry", "ok"])).await;
+
+        h.engine.run_once().await.unwrap();
+        let item = &h.items(task.id).await[0];
+        assert_eq!((item.status.as_str(), item.attempts), ("pending", 1));
+        assert_eq!(item.next_attempt_at, t0() + Duration::seconds(10));
+        assert_eq!(item.error_code.as_deref(), Some("upstream_timeout"));
+
+        h.advance(9);
+        assert_eq!(
+            h.engine.run_once().await.unwrap(),
+            0,
+            "not due before its time"
+        );
+        h.advance(1);
+        assert_eq!(h.engine.run_once().await.unwrap(), 1);
+        let item = &h.items(task.id).await[0];
+        assert_eq!(
+            item.next_attempt_at,
+            t0() + Duration::seconds(10 + 20),
+            "doubled"
+        );
+
+        h.advance(20);
+        h.engine.run_once().await.unwrap();
+        let item = &h.items(task.id).await[0];
+        assert_eq!((item.status.as_str(), item.attempts), ("succeeded", 3));
+        assert_eq!(item.error_code, None);
+        assert_eq!(h.reload(task.id).await.status, TaskStatus::Succeeded);
+    }
+);
+
+db_test!(retry_after_from_the_handler_is_obeyed, |db| {
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h.task(ana, params(1, &["retry_after:45", "ok"])).await;
+    h.engine.run_once().await.unwrap();
+    assert_eq!(
+        h.items(task.id).await[0].next_attempt_at,
+        t0() + Duration::seconds(45)
+    );
+});
+
+db_test!(error_fails_item_after_too_many_attempts, |db| {
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h.task(ana, params(1, &["retry"])).await;
+    for _ in 0..3 {
+        h.engine.run_once().await.unwrap();
+        h.advance(600);
+    }
+    let item = &h.items(task.id).await[0];
+    assert_eq!((item.status.as_str(), item.attempts), ("failed", 3));
+    assert_eq!(item.error_code.as_deref(), Some("upstream_timeout"));
+    let done = h.reload(task.id).await;
+    assert_eq!(done.status, TaskStatus::Failed, "every item failed");
+    assert_eq!(h.engine.run_once().await.unwrap(), 0);
+    let notes = backend::notifications::recent(db, ana, 10).await.unwrap();
+    assert_eq!(notes[0].level, "error");
+});
+
+db_test!(
+    permanent_failures_fail_at_once_and_mixed_results_complete_with_errors,
+    |db| {
+        let h = Harness::new(db, 4);
+        let ana = seller(db, "ana@example.com").await;
+        let task = h
+            .task(ana, params_each(&[&["ok"], &["fail"], &["ok"]]))
+            .await;
+        h.engine.drain().await.unwrap();
+        let items = h.items(task.id).await;
+        assert_eq!((items[1].status.as_str(), items[1].attempts), ("failed", 1));
+        assert_eq!(items[1].error_code.as_deref(), Some("invalid_price"));
+        assert_eq!(
+            items[1].error_message.as_deref(),
+            Some("Price must be positive.")
+        );
+        let done = h.reload(task.id).await;
+        assert_eq!(done.status, TaskStatus::CompletedWithErrors);
+        assert_eq!((done.counts.succeeded, done.counts.failed), (2, 1));
+        assert_counters_match(db, task.id).await;
+    }
+);
+
+db_test!(a_panicking_handler_fails_the_attempt_not_the_worker, |db| {
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h.task(ana, params_each(&[&["panic", "ok"], &["ok"]])).await;
+    h.engine.run_once().await.unwrap();
+    let items = h.items(task.id).await;
+    assert_eq!(
+        (items[0].status.as_str(), items[0].error_code.as_deref()),
+        ("pending", Some("handler_panicked"))
+    );
+    assert_eq!(items[1].status, "succeeded");
+    h.advance(10);
+    h.engine.drain().await.unwrap();
+    assert_eq!(h.reload(task.id).await.status, TaskStatus::Succeeded);
+});
+
+db_test!(
+    expired_leases_are_rescued_and_a_zombie_cannot_overwrite_the_new_owner,
+    |db| {
+        let h = Harness::new(db, 4);
+        let ana = seller(db, "ana@example.com").await;
+        let task = h.task(ana, params(1, &["ok"])).await;
+
+        // A worker claims the item, then freezes past its lease.
+        let zombie = claim::claim(
+            db,
+            h.engine.registry(),
+            "zombie",
+            1,
+            Duration::seconds(10),
+            t0(),
+        )
+        .await
+        .unwrap();
+        let claimed = zombie.items[0].clone();
+        assert_eq!(claimed.attempt, 1);
+        h.advance(5);
+        assert_eq!(
+            h.engine.rescue_once().await.unwrap(),
+            0,
+            "lease still valid"
+        );
+        h.advance(6);
+        assert_eq!(h.engine.rescue_once().await.unwrap(), 1);
+        let item = &h.items(task.id).await[0];
+        assert_eq!(
+            (
+                item.status.as_str(),
+                item.attempts,
+                item.lease_owner.as_deref()
+            ),
+            ("pending", 1, None)
+        );
+        assert_counters_match(db, task.id).await;
+
+        // Another worker takes it over and finishes it.
+        h.engine.run_once().await.unwrap();
+        assert_eq!(
+            h.kind.executions(claimed.item_id),
+            1,
+            "the zombie never ran it here"
+        );
+        let item = &h.items(task.id).await[0];
+        assert_eq!((item.status.as_str(), item.attempts), ("succeeded", 2));
+        let winner = item.result.clone();
+
+        // The zombie wakes up and reports: nothing changes.
+        let late = complete::complete(
+            db,
+            "zombie",
+            task.id,
+            claimed.item_id,
+            1,
+            Outcome::failed("late", "too late"),
+            &policy(),
+            &NoJitter,
+            h.clock.now_for_test(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(late, Completion::LeaseLost);
+        let item = &h.items(task.id).await[0];
+        assert_eq!(
+            (item.status.as_str(), item.result.clone()),
+            ("succeeded", winner)
+        );
+        assert_eq!(h.reload(task.id).await.status, TaskStatus::Succeeded);
+        assert_counters_match(db, task.id).await;
+    }
+);
+
+db_test!(an_item_out_of_attempts_fails_when_its_lease_expires, |db| {
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h.task(ana, params(1, &["ok"])).await;
+    for round in 1..=3 {
+        claim::claim(
+            db,
+            h.engine.registry(),
+            &format!("crashy-{round}"),
+            1,
+            Duration::seconds(10),
+            h.clock.now_for_test(),
+        )
+        .await
+        .unwrap();
+        h.advance(11);
+        h.engine.rescue_once().await.unwrap();
+    }
+    let item = &h.items(task.id).await[0];
+    assert_eq!(
+        (
+            item.status.as_str(),
+            item.attempts,
+            item.error_code.as_deref()
+        ),
+        ("failed", 3, Some("lease_expired"))
+    );
+    assert_eq!(h.reload(task.id).await.status, TaskStatus::Failed);
+});
+
+db_test!(heartbeat_keeps_a_lease_alive, |db| {
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h.task(ana, params(2, &["ok"])).await;
+    claim::claim(
+        db,
+        h.engine.registry(),
+        "steady",
+        2,
+        Duration::seconds(10),
+        t0(),
+    )
+    .await
+    .unwrap();
+    for _ in 0..5 {
+        h.advance(8);
+        assert_eq!(
+            claim::heartbeat(db, "steady", Duration::seconds(10), h.clock.now_for_test())
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(h.engine.rescue_once().await.unwrap(), 0);
+    }
+    assert!(h.items(task.id).await.iter().all(|i| i.status == "running"));
+});
+
+db_test!(pause_stops_new_claims_and_resume_continues, |db| {
+    let h = Harness::new(db, 2);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h.task(ana, params(6, &["ok"])).await;
+    let held = claim::claim(
+        db,
+        h.engine.registry(),
+        "w1",
+        2,
+        Duration::seconds(10),
+        t0(),
+    )
+    .await
+    .unwrap();
+
+    let paused = h.engine.pause(ana, task.id).await.unwrap();
+    assert_eq!(
+        (paused.task.status, paused.changed),
+        (TaskStatus::Paused, true)
+    );
+    assert!(
+        !h.engine.pause(ana, task.id).await.unwrap().changed,
+        "idempotent"
+    );
+    assert_eq!(
+        h.engine.run_once().await.unwrap(),
+        0,
+        "no claims while paused"
+    );
+
+    // In-flight items still finish.
+    for item in held.items {
+        complete::complete(
+            db,
+            "w1",
+            task.id,
+            item.item_id,
+            1,
+            Outcome::Succeeded(Value::Null),
+            &policy(),
+            &NoJitter,
+            t0(),
+        )
+        .await
+        .unwrap();
+    }
+    let still = h.reload(task.id).await;
+    assert_eq!(
+        (still.status, still.counts.succeeded, still.counts.pending),
+        (TaskStatus::Paused, 2, 4)
+    );
+
+    let resumed = h.engine.resume(ana, task.id).await.unwrap();
+    assert_eq!(resumed.task.status, TaskStatus::Running);
+    assert!(!h.engine.resume(ana, task.id).await.unwrap().changed);
+    h.engine.drain().await.unwrap();
+    assert_eq!(h.reload(task.id).await.status, TaskStatus::Succeeded);
+    assert!(matches!(
+        h.engine.pause(ana, task.id).await,
+        Err(TaskError::Conflict {
+            action: "pause",
+            status: TaskStatus::Succeeded
+        })
+    ));
+});
+
+db_test!(
+    cancel_ends_pending_items_at_once_and_in_flight_ones_when_they_stop,
+    |db| {
+        let h = Harness::new(db, 2);
+        let ana = seller(db, "ana@example.com").await;
+        let task = h.task(ana, params(5, &["ok"])).await;
+        let held = claim::claim(
+            db,
+            h.engine.registry(),
+            "w1",
+            1,
+            Duration::seconds(10),
+            t0(),
+        )
+        .await
+        .unwrap();
+
+        let cancelling = h.engine.cancel(ana, task.id).await.unwrap();
+        assert_eq!(
+            (cancelling.task.status, cancelling.items),
+            (TaskStatus::Cancelling, 4)
+        );
+        assert_eq!(
+            claim::cancelled_in_flight(db, "w1").await.unwrap(),
+            vec![held.items[0].item_id],
+            "the owner hears of it"
+        );
+        assert!(
+            !h.engine.cancel(ana, task.id).await.unwrap().changed,
+            "idempotent"
+        );
+        assert_counters_match(db, task.id).await;
+
+        complete::complete(
+            db,
+            "w1",
+            task.id,
+            held.items[0].item_id,
+            1,
+            Outcome::Cancelled,
+            &policy(),
+            &NoJitter,
+            t0(),
+        )
+        .await
+        .unwrap();
+        let done = h.reload(task.id).await;
+        assert_eq!(
+            (done.status, done.counts.cancelled),
+            (TaskStatus::Cancelled, 5)
+        );
+        assert!(done.finished_at.is_some());
+        assert_counters_match(db, task.id).await;
+        let notes = backend::notifications::recent(db, ana, 10).await.unwrap();
+        assert_eq!(notes[0].title, "Scripted run of 5 items cancelled");
+
+        for (action, result) in [
+            ("resume", h.engine.resume(ana, task.id).await),
+            (
+                "retry",
+                h.engine.retry(ana, task.id, Selection::AllFailed).await,
+            ),
+            (
+                "skip",
+                h.engine.skip(ana, task.id, Selection::AllFailed).await,
+            ),
+        ] {
+            assert!(
+                matches!(
+                    result,
+                    Err(TaskError::Conflict {
+                        status: TaskStatus::Cancelled,
+                        ..
+                    })
+                ),
+                "{action}"
+            );
+        }
+    }
+);
+
+db_test!(cancelling_a_queued_task_ends_it_immediately, |db| {
+    let h = Harness::new(db, 2);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h.task(ana, params(3, &["ok"])).await;
+    let done = h.engine.cancel(ana, task.id).await.unwrap();
+    assert_eq!(done.task.status, TaskStatus::Cancelled);
+    assert_eq!(done.task.counts.cancelled, 3);
+});
+
+db_test!(retry_reopens_a_finished_task_and_skip_settles_it, |db| {
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h
+        .task(
+            ana,
+            params_each(&[&["ok"], &["fail", "ok"], &["fail", "ok"], &["fail"]]),
+        )
+        .await;
+    h.engine.drain().await.unwrap();
+    assert_eq!(
+        h.reload(task.id).await.status,
+        TaskStatus::CompletedWithErrors
+    );
+    let items = h.items(task.id).await;
+
+    // Retry just one.
+    let retried = h
+        .engine
+        .retry(ana, task.id, Selection::Items(vec![items[1].id]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (retried.items, retried.task.status, retried.task.finished_at),
+        (1, TaskStatus::Running, None)
+    );
+    let item = &h.items(task.id).await[1];
+    assert_eq!(
+        (item.status.as_str(), item.attempts, item.error_code.clone()),
+        ("pending", 0, None)
+    );
+    h.engine.drain().await.unwrap();
+    assert_eq!(h.reload(task.id).await.counts.failed, 2);
+
+    // Retry all the rest: one recovers, one fails again.
+    assert_eq!(
+        h.engine
+            .retry(ana, task.id, Selection::AllFailed)
+            .await
+            .unwrap()
+            .items,
+        2
+    );
+    h.engine.drain().await.unwrap();
+    let after = h.reload(task.id).await;
+    assert_eq!(
+        (after.status, after.counts.succeeded, after.counts.failed),
+        (TaskStatus::CompletedWithErrors, 3, 1)
+    );
+
+    // Another seller cannot touch it.
+    let bob = seller(db, "bob@example.com").await;
+    assert!(matches!(
+        h.engine.skip(bob, task.id, Selection::AllFailed).await,
+        Err(TaskError::NotFound)
+    ));
+
+    let skipped = h
+        .engine
+        .skip(ana, task.id, Selection::AllFailed)
+        .await
+        .unwrap();
+    assert_eq!(
+        (skipped.items, skipped.task.status),
+        (1, TaskStatus::Succeeded)
+    );
+    assert!(
+        !h.engine
+            .skip(ana, task.id, Selection::AllFailed)
+            .await
+            .unwrap()
+            .changed,
+        "idempotent"
+    );
+    assert!(
+        !h.engine
+            .retry(ana, task.id, Selection::AllFailed)
+            .await
+            .unwrap()
+            .changed,
+        "nothing left to retry"
+    );
+    assert_counters_match(db, task.id).await;
+});
+
+db_test!(a_small_task_is_not_starved_by_a_big_one, |db| {
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let bob = seller(db, "bob@example.com").await;
+    let big = h.task(ana, params(500, &["ok"])).await;
+    h.engine.run_once().await.unwrap();
+    let small = h.task(bob, params(5, &["ok"])).await;
+
+    h.engine.run_once().await.unwrap();
+    let small_now = h.reload(small.id).await;
+    assert!(
+        small_now.counts.succeeded >= 2,
+        "the small task got its turn at once: {:?}",
+        small_now.counts
+    );
+    for _ in 0..2 {
+        h.engine.run_once().await.unwrap();
+    }
+    assert_eq!(h.reload(small.id).await.status, TaskStatus::Succeeded);
+    assert!(h.reload(big.id).await.counts.pending > 400);
+});
+
+db_test!(a_kinds_concurrency_caps_one_task_across_workers, |db| {
+    let h = Harness::new(db, 4);
+    let capped = Scripted::new(policy()).with_concurrency(3);
+    let registry = Registry::new().register(capped);
+    let ana = seller(db, "ana@example.com").await;
+    h.task(ana, params(10, &["ok"])).await;
+    let first = claim::claim(db, &registry, "w1", 10, Duration::seconds(10), t0())
+        .await
+        .unwrap();
+    let second = claim::claim(db, &registry, "w2", 10, Duration::seconds(10), t0())
+        .await
+        .unwrap();
+    assert_eq!((first.items.len(), second.items.len()), (3, 0));
+});
+
+db_test!(
+    the_running_engine_delivers_cancellation_to_in_flight_handlers,
+    |db| {
+        let kind = Scripted::new(policy());
+        let engine = Arc::new(Engine::new(
+            db.clone(),
+            Registry::new().register(kind.clone()),
+            EventBus::new("test", std::time::Duration::ZERO),
+            EngineConfig::new(2),
+        ));
+        let ana = seller(db, "ana@example.com").await;
+        let mut events = engine.bus().subscribe();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let runner = tokio::spawn(Arc::clone(&engine).run(shutdown.clone()));
+        let task = engine
+            .create_task(NewTask {
+                seller_id: ana,
+                kind: "scripted".into(),
+                params: params(1, &["wait"]),
+                idempotency_key: None,
+            })
+            .await
+            .unwrap()
+            .task()
+            .clone();
+        wait_for(&mut events, |e| {
+            e.task_id == task.id && e.counts.running == 1
+        })
+        .await;
+        engine.cancel(ana, task.id).await.unwrap();
+        wait_for(&mut events, |e| {
+            e.task_id == task.id && e.status == TaskStatus::Cancelled
+        })
+        .await;
+        assert_eq!(tasks::load(db, task.id).await.unwrap().counts.cancelled, 1);
+        shutdown.cancel();
+        runner.await.unwrap();
+    }
+);
+
+db_test!(
+    graceful_shutdown_finishes_short_items_and_gives_back_long_ones,
+    |db| {
+        let kind = Scripted::new(policy());
+        let mut config = EngineConfig::new(2);
+        config.shutdown_grace = std::time::Duration::from_millis(300);
+        let engine = Arc::new(Engine::new(
+            db.clone(),
+            Registry::new().register(kind.clone()),
+            EventBus::new("test", std::time::Duration::ZERO),
+            config,
+        ));
+        let ana = seller(db, "ana@example.com").await;
+        let mut events = engine.bus().subscribe();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let runner = tokio::spawn(Arc::clone(&engine).run(shutdown.clone()));
+        let task = engine
+            .create_task(NewTask {
+                seller_id: ana,
+                kind: "scripted".into(),
+                params: params_each(&[&["sleep:100"], &["wait"]]),
+                idempotency_key: None,
+            })
+            .await
+            .unwrap()
+            .task()
+            .clone();
+        wait_for(&mut events, |e| {
+            e.task_id == task.id && e.counts.running == 2
+        })
+        .await;
+        shutdown.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(10), runner)
+            .await
+            .expect("stops within its grace")
+            .unwrap();
+
+        let after = tasks::load(db, task.id).await.unwrap();
+        assert_eq!(
+            (
+                after.counts.succeeded,
+                after.counts.pending,
+                after.counts.running
+            ),
+            (1, 1, 0)
+        );
+        let items = task_item::Entity::find()
+            .filter(task_item::Column::TaskId.eq(task.id))
+            .order_by_asc(task_item::Column::Position)
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                items[1].status.as_str(),
+                items[1].attempts,
+                items[1].lease_owner.clone()
+            ),
+            ("pending", 0, None),
+            "given back, attempt not counted"
+        );
+        assert_counters_match(db, task.id).await;
+    }
+);
+
+async fn wait_for(
+    events: &mut tokio::sync::broadcast::Receiver<backend::tasks::events::TaskEvent>,
+    wanted: impl Fn(&backend::tasks::events::TaskEvent) -> bool,
+) {
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match events.recv().await {
+                Ok(event) if wanted(&event) => return,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(err) => panic!("event bus closed: {err}"),
+            }
+        }
+    })
+    .await
+    .expect("the expected event within 10 s");
+}
+
+#[test]
+fn item_and_task_statuses_cover_the_schema() {
+    assert_eq!(ItemStatus::ALL.len(), 6);
+    assert_eq!(TaskStatus::ALL.len(), 8);
+}
