@@ -649,6 +649,47 @@ db_test!(
     }
 );
 
+db_test!(
+    an_item_that_comes_back_after_cancel_is_cancelled_too,
+    |db| {
+        // Found by the property test: a transient error while the task is cancelling must
+        // not leave a pending item in a cancelled task.
+        let h = Harness::new(db, 2);
+        let ana = seller(db, "ana@example.com").await;
+        let task = h.task(ana, params(2, &["ok"])).await;
+        let held = claim::claim(
+            db,
+            h.engine.registry(),
+            "w1",
+            1,
+            Duration::seconds(10),
+            t0(),
+        )
+        .await
+        .unwrap();
+        h.engine.cancel(ana, task.id).await.unwrap();
+        complete::complete(
+            db,
+            "w1",
+            task.id,
+            held.items[0].item_id,
+            1,
+            Outcome::retry("timeout", "slow"),
+            &policy(),
+            &NoJitter,
+            t0(),
+        )
+        .await
+        .unwrap();
+        let done = h.reload(task.id).await;
+        assert_eq!(
+            (done.status, done.counts.pending, done.counts.cancelled),
+            (TaskStatus::Cancelled, 0, 2)
+        );
+        assert_counters_match(db, task.id).await;
+    }
+);
+
 db_test!(cancelling_a_queued_task_ends_it_immediately, |db| {
     let h = Harness::new(db, 2);
     let ana = seller(db, "ana@example.com").await;

@@ -9,6 +9,8 @@ pub struct Config {
     pub database_url: String,
     pub demo: bool,
     pub workers: usize,
+    /// Registers the `noop` kind (tests, benchmarks, crash drills).
+    pub test_kinds: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,16 +54,8 @@ impl Config {
                 message: "must start with sqlite: (e.g. sqlite://data/stockroom.db?mode=rwc) or postgres://".into(),
             });
         }
-        let demo = match get("STOCKROOM_DEMO").as_deref() {
-            None | Some("0") | Some("false") | Some("no") => false,
-            Some("1") | Some("true") | Some("yes") => true,
-            Some(other) => {
-                return Err(ConfigError {
-                    variable: "STOCKROOM_DEMO",
-                    message: format!("“{other}” is not a switch; use 1 or 0"),
-                })
-            }
-        };
+        let demo = switch("STOCKROOM_DEMO", get("STOCKROOM_DEMO"))?;
+        let test_kinds = switch("STOCKROOM_TEST_KINDS", get("STOCKROOM_TEST_KINDS"))?;
         let workers = match get("STOCKROOM_WORKERS") {
             None => 4,
             Some(raw) => raw
@@ -78,7 +72,19 @@ impl Config {
             database_url,
             demo,
             workers,
+            test_kinds,
         })
+    }
+}
+
+fn switch(variable: &'static str, value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref() {
+        None | Some("0") | Some("false") | Some("no") => Ok(false),
+        Some("1") | Some("true") | Some("yes") => Ok(true),
+        Some(other) => Err(ConfigError {
+            variable,
+            message: format!("“{other}” is not a switch; use 1 or 0"),
+        }),
     }
 }
 

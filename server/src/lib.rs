@@ -5,6 +5,7 @@ mod api_error;
 pub mod config;
 pub mod media;
 pub mod security;
+pub mod workers;
 
 use app::state::{AppState, LoginLimiter};
 use app::{shell, App};

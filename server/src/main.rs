@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use server::config::{self, Config};
 use std::io::BufRead;
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -143,6 +144,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     leptos_options.site_addr = config.site_addr;
     let state = server::state(leptos_options, db.clone());
     let policy = state.sessions;
+    let shutdown = CancellationToken::new();
+    let workers = server::workers::start(&config, db.clone(), shutdown.clone()).await?;
 
     let purge_db = db.clone();
     tokio::spawn(async move {
@@ -163,13 +166,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("LEPTOS_SITE_ADDR: cannot listen on {}", config.site_addr))?;
     tracing::info!("listening on http://{}", config.site_addr);
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    let web_shutdown = shutdown.clone();
     axum::serve(
         listener,
         server::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move { web_shutdown.cancelled().await })
     .await
     .context("HTTP server failed")?;
+    // The web side stopped (signal, or a failure): stop the workers too and wait for them
+    // to finish or give back their items.
+    shutdown.cancel();
+    if let Some(runner) = workers.runner {
+        runner.await.ok();
+    }
     db.close().await.ok();
     tracing::info!("stopped");
     Ok(())

@@ -166,6 +166,30 @@ pub(crate) async fn settle(
         Ok(task) => task,
         Err(_) => return Ok((None, false)),
     };
+    // An item that came back to `pending` (a transient error, a rescued lease, a
+    // release) after its task was cancelled is cancelled too: a cancelled task keeps
+    // nothing to do.
+    if matches!(task.status, TaskStatus::Cancelling | TaskStatus::Cancelled)
+        && task.counts.pending > 0
+    {
+        let swept = txn
+            .execute_raw(stmt(
+                txn.get_database_backend(),
+                "UPDATE task_items SET status = 'cancelled', finished_at = $1, updated_at = $1 WHERE task_id = $2 AND status = 'pending'",
+                vec![now.into(), task_id.into()],
+            ))
+            .await?
+            .rows_affected() as i64;
+        shift_counters(
+            txn,
+            task_id,
+            &[("pending", -swept), ("cancelled", swept)],
+            now,
+        )
+        .await?;
+        task.counts.pending -= swept;
+        task.counts.cancelled += swept;
+    }
     let c = task.counts;
     let idle = c.running == 0 && (c.pending == 0 || task.status == TaskStatus::Cancelling);
     if !idle

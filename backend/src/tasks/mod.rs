@@ -13,6 +13,7 @@ pub mod control;
 pub mod create;
 pub mod events;
 pub mod kind;
+pub mod noop;
 pub mod rescue;
 pub mod state;
 pub mod worker;
