@@ -94,6 +94,7 @@ e2e: build browser
 
 bench:
 	cargo run --release -p backend --example catalog_bench --features testing
+	cargo run --release -p backend --example engine_bench --features testing
 
 clean-data:
 	rm -rf data

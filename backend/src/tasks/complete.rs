@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use std::collections::BTreeMap;
 
 use super::clock::Jitter;
 use super::{
@@ -25,9 +26,19 @@ pub enum Completion {
     LeaseLost,
 }
 
+/// One finished attempt, waiting to be stored.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub task_id: i64,
+    pub item_id: i64,
+    /// The attempt this was (1-based), as claimed.
+    pub attempt: u32,
+    pub outcome: Outcome,
+    pub policy: RetryPolicy,
+}
+
 /// Stores the outcome of attempt `attempt` at `item_id`, made by `worker_id`.
 #[allow(clippy::too_many_arguments)]
-#[tracing::instrument(skip_all, err, fields(item_id, worker_id))]
 pub async fn complete<C>(
     db: &C,
     worker_id: &str,
@@ -42,9 +53,95 @@ pub async fn complete<C>(
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
+    let finished = Finished {
+        task_id,
+        item_id,
+        attempt,
+        outcome,
+        policy: *policy,
+    };
+    let mut done = complete_many(db, worker_id, vec![finished], jitter, now).await?;
+    Ok(done
+        .pop()
+        .map(|(_, completion)| completion)
+        .unwrap_or(Completion::LeaseLost))
+}
+
+/// Stores many outcomes in one transaction (the worker's completer batches them): one
+/// guarded UPDATE per item, one counter UPDATE and one settle per task.
+#[tracing::instrument(skip_all, err, fields(worker_id, items = finished.len()))]
+pub async fn complete_many<C>(
+    db: &C,
+    worker_id: &str,
+    finished: Vec<Finished>,
+    jitter: &dyn Jitter,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, Completion)>, sea_orm::DbErr>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    if finished.is_empty() {
+        return Ok(Vec::new());
+    }
     let backend = db.get_database_backend();
+    let txn = write_txn(db).await?;
+    let mut applied: Vec<(i64, i64, ItemStatus)> = Vec::with_capacity(finished.len());
+    let mut lost = Vec::new();
+    let mut moves: BTreeMap<i64, BTreeMap<&'static str, i64>> = BTreeMap::new();
+    for item in finished {
+        let (new_status, sql, extra) =
+            outcome_sql(item.outcome, item.attempt, &item.policy, jitter, now);
+        let mut values: Vec<sea_orm::Value> = vec![item.item_id.into(), worker_id.into()];
+        values.extend(extra);
+        let updated = txn.execute_raw(stmt(backend, &sql, values)).await?;
+        if updated.rows_affected() == 0 {
+            tracing::warn!(
+                item_id = item.item_id,
+                worker_id,
+                "lease lost: outcome discarded"
+            );
+            lost.push(item.item_id);
+            continue;
+        }
+        let task_moves = moves.entry(item.task_id).or_default();
+        *task_moves.entry("running").or_default() -= 1;
+        *task_moves.entry(new_status.counter()).or_default() += 1;
+        applied.push((item.task_id, item.item_id, new_status));
+    }
+    let mut settled: BTreeMap<i64, (Option<Task>, bool)> = BTreeMap::new();
+    for (task_id, task_moves) in &moves {
+        let list: Vec<(&str, i64)> = task_moves.iter().map(|(k, v)| (*k, *v)).collect();
+        shift_counters(&txn, *task_id, &list, now).await?;
+        settled.insert(*task_id, settle(&txn, *task_id, now).await?);
+    }
+    txn.commit().await?;
+    let mut result: Vec<(i64, Completion)> = lost
+        .into_iter()
+        .map(|id| (id, Completion::LeaseLost))
+        .collect();
+    for (task_id, item_id, status) in applied {
+        let (task, ended) = settled.get(&task_id).cloned().unwrap_or((None, false));
+        result.push((
+            item_id,
+            Completion::Applied {
+                item: status,
+                task: task.map(Box::new),
+                ended,
+            },
+        ));
+    }
+    Ok(result)
+}
+
+fn outcome_sql(
+    outcome: Outcome,
+    attempt: u32,
+    policy: &RetryPolicy,
+    jitter: &dyn Jitter,
+    now: DateTime<Utc>,
+) -> (ItemStatus, String, Vec<sea_orm::Value>) {
     let guard = "WHERE id = $1 AND status = 'running' AND lease_owner = $2";
-    let (new_status, sql, extra): (ItemStatus, String, Vec<sea_orm::Value>) = match outcome {
+    match outcome {
         Outcome::Succeeded(result) => (
             ItemStatus::Succeeded,
             format!("UPDATE task_items SET status = 'succeeded', result = $3, error_code = NULL, error_message = NULL, error_details = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4 {guard}"),
@@ -65,30 +162,7 @@ where
             format!("UPDATE task_items SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, finished_at = $3, updated_at = $3 {guard}"),
             vec![now.into()],
         ),
-    };
-    let mut values: Vec<sea_orm::Value> = vec![item_id.into(), worker_id.into()];
-    values.extend(extra);
-    let txn = write_txn(db).await?;
-    let updated = txn.execute_raw(stmt(backend, &sql, values)).await?;
-    if updated.rows_affected() == 0 {
-        txn.rollback().await?;
-        tracing::warn!(item_id, worker_id, "lease lost: outcome discarded");
-        return Ok(Completion::LeaseLost);
     }
-    shift_counters(
-        &txn,
-        task_id,
-        &[("running", -1), (new_status.counter(), 1)],
-        now,
-    )
-    .await?;
-    let (task, ended) = settle(&txn, task_id, now).await?;
-    txn.commit().await?;
-    Ok(Completion::Applied {
-        item: new_status,
-        task: task.map(Box::new),
-        ended,
-    })
 }
 
 fn failed_sql(

@@ -13,11 +13,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::claim::{self, Claimed};
 use super::clock::{Clock, Jitter, RandomJitter, SystemClock};
-use super::complete::{self, Completion};
+use super::complete::{self, Completion, Finished};
 use super::control::{self, Controlled, Selection};
 use super::create::{self, Created, NewTask};
 use super::events::{EventBus, TaskEvent};
 use super::{rescue, stmt, ItemContext, Outcome, Registry, Task, TaskError};
+
+/// A handler's outcome, not yet stored.
+struct Ran {
+    item: Claimed,
+    outcome: Outcome,
+    policy: super::RetryPolicy,
+}
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -199,7 +206,11 @@ impl Engine {
             let engine = Arc::clone(self);
             running.spawn(async move { engine.execute(item).await });
         }
-        while running.join_next().await.is_some() {}
+        let mut finished = Vec::with_capacity(count);
+        while let Some(result) = running.join_next().await {
+            finished.extend(result.ok().flatten());
+        }
+        self.store(finished).await;
         Ok(count)
     }
 
@@ -247,8 +258,8 @@ impl Engine {
         Ok(batch.items)
     }
 
-    /// Runs one claimed item and stores its outcome.
-    async fn execute(self: Arc<Self>, item: Claimed) -> Option<Completion> {
+    /// Runs one claimed item's handler; the outcome is stored in a batch by [`Engine::store`].
+    async fn execute(self: Arc<Self>, item: Claimed) -> Option<Ran> {
         let kind = self.registry.get(&item.kind)?;
         let token = CancellationToken::new();
         if let Ok(mut in_flight) = self.in_flight.lock() {
@@ -289,50 +300,84 @@ impl Engine {
         if let Ok(mut in_flight) = self.in_flight.lock() {
             in_flight.remove(&item.item_id);
         }
+        Some(Ran {
+            item,
+            outcome,
+            policy: kind.retry_policy(),
+        })
+    }
+
+    /// Stores a batch of outcomes in one transaction and tells the bus.
+    async fn store(&self, ran: Vec<Ran>) {
+        if ran.is_empty() {
+            return;
+        }
         let now = self.now();
-        // Stopped by our own shutdown rather than by the seller: give the item back.
-        let released = outcome == Outcome::Cancelled
-            && self.stopping.is_cancelled()
-            && !self.task_is_cancelling(item.task_id).await;
-        let result = if released {
-            complete::release(
-                &self.db,
-                &self.config.worker_id,
-                item.task_id,
-                item.item_id,
-                now,
-            )
-            .await
-        } else {
-            let policy = kind.retry_policy();
-            complete::complete(
-                &self.db,
-                &self.config.worker_id,
-                item.task_id,
-                item.item_id,
-                item.attempt,
-                outcome,
-                &policy,
-                self.jitter.as_ref(),
-                now,
-            )
-            .await
-        };
-        match result {
-            Ok(completion) => {
-                if let Completion::Applied {
-                    task: Some(task), ..
-                } = &completion
+        let mut finished = Vec::with_capacity(ran.len());
+        for Ran {
+            item,
+            outcome,
+            policy,
+        } in ran
+        {
+            // Stopped by our own shutdown rather than by the seller: give the item back.
+            if outcome == Outcome::Cancelled
+                && self.stopping.is_cancelled()
+                && !self.task_is_cancelling(item.task_id).await
+            {
+                match complete::release(
+                    &self.db,
+                    &self.config.worker_id,
+                    item.task_id,
+                    item.item_id,
+                    now,
+                )
+                .await
                 {
+                    Ok(Completion::Applied {
+                        task: Some(task), ..
+                    }) => self.publish(&task),
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::error!(error = %err, item_id = item.item_id, "could not give an item back")
+                    }
+                }
+                continue;
+            }
+            finished.push(Finished {
+                task_id: item.task_id,
+                item_id: item.item_id,
+                attempt: item.attempt,
+                outcome,
+                policy,
+            });
+        }
+        match complete::complete_many(
+            &self.db,
+            &self.config.worker_id,
+            finished,
+            self.jitter.as_ref(),
+            now,
+        )
+        .await
+        {
+            Ok(done) => {
+                // One event per task: the latest snapshot.
+                let mut latest: HashMap<i64, Box<Task>> = HashMap::new();
+                for (_, completion) in done {
+                    if let Completion::Applied {
+                        task: Some(task), ..
+                    } = completion
+                    {
+                        latest.insert(task.id, task);
+                    }
+                }
+                for task in latest.values() {
                     self.publish(task);
                 }
-                Some(completion)
             }
-            Err(err) => {
-                // The lease runs out and the rescuer gives the item to someone else.
-                tracing::error!(error = %err, item_id = item.item_id, "could not store an item's outcome");
-                None
-            }
+            // The leases run out and the rescuer gives the items to someone else.
+            Err(err) => tracing::error!(error = %err, "could not store a batch of outcomes"),
         }
     }
 
@@ -371,7 +416,7 @@ impl Engine {
     /// up to `shutdown_grace`, asks the rest to stop, and gives back what remains.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         tracing::info!(worker_id = %self.config.worker_id, slots = self.config.slots, "task worker started");
-        let mut running: JoinSet<Option<Completion>> = JoinSet::new();
+        let mut running: JoinSet<Option<Ran>> = JoinSet::new();
         let mut heartbeat = tokio::time::interval(self.config.heartbeat_every);
         let mut rescue = tokio::time::interval(self.config.rescue_every);
         let mut poll = tokio::time::interval(self.config.poll_every);
@@ -401,7 +446,15 @@ impl Engine {
             }
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                Some(_) = running.join_next(), if !running.is_empty() => { claim_now = true; }
+                Some(first) = running.join_next(), if !running.is_empty() => {
+                    // Store everything that finished meanwhile in one transaction.
+                    let mut batch: Vec<Ran> = first.ok().flatten().into_iter().collect();
+                    while let Some(next) = running.try_join_next() {
+                        batch.extend(next.ok().flatten());
+                    }
+                    self.store(batch).await;
+                    claim_now = true;
+                }
                 () = self.wake.notified() => { claim_now = true; }
                 event = events.recv() => {
                     // Another instance created or re-opened work.
@@ -425,7 +478,7 @@ impl Engine {
 
     async fn shut_down(
         &self,
-        mut running: JoinSet<Option<Completion>>,
+        mut running: JoinSet<Option<Ran>>,
         mut heartbeat: tokio::time::Interval,
     ) {
         self.stopping.cancel();
@@ -437,7 +490,7 @@ impl Engine {
         tokio::pin!(grace);
         while !running.is_empty() {
             tokio::select! {
-                _ = running.join_next() => {}
+                Some(done) = running.join_next() => { self.store(done.ok().flatten().into_iter().collect()).await; }
                 _ = heartbeat.tick() => { self.heartbeat().await; }
                 () = &mut grace => break,
             }
@@ -450,7 +503,7 @@ impl Engine {
             tokio::pin!(last_call);
             while !running.is_empty() {
                 tokio::select! {
-                    _ = running.join_next() => {}
+                    Some(done) = running.join_next() => { self.store(done.ok().flatten().into_iter().collect()).await; }
                     () = &mut last_call => break,
                 }
             }
