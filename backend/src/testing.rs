@@ -66,6 +66,14 @@ impl TestDb {
         }
     }
 
+    /// The database's URL, for PostgreSQL (other processes can connect to it).
+    pub fn url(&self) -> Option<String> {
+        let (admin_url, name) = self.postgres.as_ref()?;
+        let mut url = url::Url::parse(admin_url).ok()?;
+        url.set_path(&format!("/{name}"));
+        Some(url.to_string())
+    }
+
     /// Drops a PostgreSQL test database; SQLite files go with the temp dir.
     pub async fn finish(self) {
         self.db.close().await.ok();
