@@ -11,6 +11,9 @@ pub struct Config {
     pub workers: usize,
     /// Registers the `noop` kind (tests, benchmarks, crash drills).
     pub test_kinds: bool,
+    /// The marketplace's base URL; `None` mounts the sandbox and uses it.
+    pub marketplace_url: Option<String>,
+    pub sandbox: crate::sandbox::SandboxSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +59,23 @@ impl Config {
         }
         let demo = switch("STOCKROOM_DEMO", get("STOCKROOM_DEMO"))?;
         let test_kinds = switch("STOCKROOM_TEST_KINDS", get("STOCKROOM_TEST_KINDS"))?;
+        let marketplace_url = match get("MARKETPLACE_URL") {
+            None => None,
+            Some(raw) if raw.starts_with("http://") || raw.starts_with("https://") => {
+                Some(raw.trim_end_matches('/').to_owned())
+            }
+            Some(raw) => {
+                return Err(ConfigError {
+                    variable: "MARKETPLACE_URL",
+                    message: format!("“{raw}” is not an http(s) URL"),
+                });
+            }
+        };
+        let sandbox =
+            crate::sandbox::SandboxSettings::from_lookup(&lookup).map_err(|err| ConfigError {
+                variable: err.variable,
+                message: err.message,
+            })?;
         let workers = match get("STOCKROOM_WORKERS") {
             None => 4,
             Some(raw) => raw
@@ -73,6 +93,8 @@ impl Config {
             demo,
             workers,
             test_kinds,
+            marketplace_url,
+            sandbox,
         })
     }
 }
@@ -138,6 +160,8 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("STOCKROOM_DEMO", "maybe"),
             ("STOCKROOM_WORKERS", "-1"),
+            ("MARKETPLACE_URL", "ftp://x"),
+            ("SANDBOX_RATE_LIMIT", "lots"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name);

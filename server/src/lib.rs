@@ -4,6 +4,7 @@ pub mod api;
 mod api_error;
 pub mod config;
 pub mod media;
+pub mod sandbox;
 pub mod security;
 pub mod workers;
 
@@ -29,11 +30,16 @@ pub fn state(leptos_options: LeptosOptions, db: DatabaseConnection) -> AppState 
     }
 }
 
-/// The whole HTTP application, without a socket, so tests can call it directly.
-pub fn app(state: AppState) -> Router {
+/// The whole HTTP application, without a socket, so tests can call it directly. With a
+/// sandbox, the stand-in marketplace is mounted at [`sandbox::MOUNT`].
+pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    Router::new()
+    let mut router: Router<AppState> = Router::new();
+    if let Some(sandbox) = sandbox {
+        router = router.nest_service(sandbox::MOUNT, sandbox.router());
+    }
+    router
         .route("/healthz", get(healthz))
         .route("/media/demo/{file}", get(media::demo_image))
         .merge(api::routes())

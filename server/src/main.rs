@@ -24,6 +24,11 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run the sandbox marketplace alone (same paths, under /sandbox/marketplace).
+    Sandbox {
+        #[arg(long, default_value = "127.0.0.1:3900")]
+        addr: std::net::SocketAddr,
+    },
     /// Manage seller accounts.
     Seller {
         #[command(subcommand)]
@@ -73,6 +78,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Seller {
             action: SellerCommand::Add { email, name },
         } => add_seller(&config, &email, name.as_deref()).await,
+        Command::Sandbox { addr } => serve_sandbox(&config, addr).await,
     }
 }
 
@@ -162,6 +168,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
 
+    // Without MARKETPLACE_URL the stand-in marketplace is served here, so a fresh install
+    // needs nothing else.
+    let sandbox = config
+        .marketplace_url
+        .is_none()
+        .then(|| server::sandbox::Sandbox::new(config.sandbox.clone()));
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .with_context(|| format!("LEPTOS_SITE_ADDR: cannot listen on {}", config.site_addr))?;
@@ -174,7 +186,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let web_shutdown = shutdown.clone();
     axum::serve(
         listener,
-        server::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        server::app(state, sandbox).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async move { web_shutdown.cancelled().await })
     .await
@@ -187,6 +199,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     db.close().await.ok();
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve_sandbox(config: &Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let sandbox = server::sandbox::Sandbox::new(config.sandbox.clone());
+    let app = axum::Router::new().nest(server::sandbox::MOUNT, sandbox.router());
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("--addr: cannot listen on {addr}"))?;
+    tracing::info!(settings = ?config.sandbox, "sandbox marketplace on http://{addr}{}", server::sandbox::MOUNT);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("sandbox server failed")?;
     Ok(())
 }
 

@@ -21,11 +21,16 @@ fn is_public(path: &str) -> bool {
         || path == "/api/v1/openapi.json"
         || path.starts_with("/pkg/")
         || path.starts_with("/media/")
+        || path.starts_with("/sandbox/")
 }
 
 /// Paths that need no session lookup at all (static files).
 fn is_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path.starts_with("/media/") || path == "/favicon.ico"
+    // The sandbox marketplace stands for a third party: it knows nothing of our sessions.
+    path.starts_with("/pkg/")
+        || path.starts_with("/media/")
+        || path.starts_with("/sandbox/")
+        || path == "/favicon.ico"
 }
 
 /// Resolves the session cookie (one query per request), then guards: pages redirect to

@@ -51,7 +51,7 @@ impl TestApp {
             .output_name("stockroom")
             .build();
         Self {
-            router: server::app(server::state(options, db.clone())),
+            router: server::app(server::state(options, db.clone()), None),
         }
     }
 
@@ -492,5 +492,29 @@ db_test!(saving_an_item_validates_and_detects_conflicts, |db| {
             .unwrap()
             .price_minor,
         1250
+    );
+});
+
+db_test!(the_sandbox_marketplace_is_mounted_without_a_session, |db| {
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("stockroom")
+        .build();
+    let sandbox = server::sandbox::Sandbox::new(server::sandbox::SandboxSettings::calm());
+    let app = TestApp {
+        router: server::app(server::state(options, db.clone()), Some(sandbox)),
+    };
+    let stats = app.get("/sandbox/marketplace/_stats", None).await;
+    assert_eq!(stats.status, StatusCode::OK);
+    assert_eq!(stats.json()["listings"], 0);
+    let put = Request::put("/sandbox/marketplace/listings/shop-1/SR-1")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "title": "Mug", "price": { "amount": "5", "currency": "EUR" }, "image_url": "/a.jpg" }).to_string()))
+        .unwrap();
+    assert_eq!(app.send(put).await.json()["status"], "ACCEPTED");
+    // Without a sandbox (MARKETPLACE_URL set), nothing is mounted there.
+    let plain = TestApp::new(db).await;
+    assert_ne!(
+        plain.get("/sandbox/marketplace/_stats", None).await.status,
+        StatusCode::OK
     );
 });

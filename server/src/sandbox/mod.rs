@@ -1,0 +1,319 @@
+//! The sandbox marketplace: a stand-in third party with the contract of a real listings
+//! API (modelled on a listings PUT by SKU that answers `ACCEPTED` or a list of issues).
+//! Realistic by default and dialable by environment: latency, a per-account rate limit
+//! that answers 429 with `Retry-After`, a share of transient 5xx and timeouts, and
+//! validation issues that follow deterministically from the item's data. It honours
+//! `Idempotency-Key` and reports what it did at `/_stats`, so tests can prove "published
+//! exactly once". Mounted at `/sandbox/marketplace`, or run alone with `stockroom sandbox`.
+
+mod rules;
+mod settings;
+
+pub use rules::{validate, Issue, ListingRequest, Money};
+pub use settings::{SandboxSettings, SettingsError};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const MOUNT: &str = "/sandbox/marketplace";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccountStats {
+    pub listings: u64,
+    pub create_requests: u64,
+    pub idempotent_replays: u64,
+    pub rate_limited: u64,
+}
+
+#[derive(Default)]
+struct Account {
+    /// SKU → listing id.
+    listings: BTreeMap<String, String>,
+    stats: AccountStats,
+}
+
+struct Stored {
+    status: StatusCode,
+    body: Value,
+}
+
+struct Inner {
+    settings: SandboxSettings,
+    limiter: RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>,
+    accounts: Mutex<BTreeMap<String, Account>>,
+    /// (account, idempotency key) → the first response.
+    replies: Mutex<HashMap<(String, String), Stored>>,
+    rng: Mutex<StdRng>,
+    next_listing: Mutex<u64>,
+}
+
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+impl Sandbox {
+    pub fn new(settings: SandboxSettings) -> Self {
+        let rate = NonZeroU32::new(settings.rate_limit).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(settings.burst).unwrap_or(rate);
+        let quota = Quota::per_second(rate).allow_burst(burst);
+        Self {
+            inner: Arc::new(Inner {
+                limiter: RateLimiter::keyed(quota),
+                accounts: Mutex::new(BTreeMap::new()),
+                replies: Mutex::new(HashMap::new()),
+                rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
+                next_listing: Mutex::new(1),
+                settings,
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &SandboxSettings {
+        &self.inner.settings
+    }
+
+    /// The routes, to be nested under [`MOUNT`].
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(
+                "/listings/{account}/{sku}",
+                put(put_listing).delete(delete_listing).get(get_listing),
+            )
+            .route("/media/check", get(check_media))
+            .route("/_stats", get(stats))
+            .with_state(self.clone())
+    }
+
+    pub fn stats(&self) -> (AccountStats, BTreeMap<String, AccountStats>) {
+        let accounts = self
+            .inner
+            .accounts
+            .lock()
+            .map(|a| {
+                a.iter()
+                    .map(|(k, v)| (k.clone(), v.stats.clone()))
+                    .collect::<BTreeMap<_, _>>()
+            })
+            .unwrap_or_default();
+        let mut total = AccountStats::default();
+        for stats in accounts.values() {
+            total.listings += stats.listings;
+            total.create_requests += stats.create_requests;
+            total.idempotent_replays += stats.idempotent_replays;
+            total.rate_limited += stats.rate_limited;
+        }
+        (total, accounts)
+    }
+
+    fn with_account<T>(&self, account: &str, f: impl FnOnce(&mut Account) -> T) -> T {
+        let mut accounts = self
+            .inner
+            .accounts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(accounts.entry(account.to_owned()).or_default())
+    }
+
+    /// Latency, rate limit and transient failures shared by every call.
+    async fn weather(&self, account: &str) -> Result<(), Response> {
+        let (latency, roll) = {
+            let mut rng = self
+                .inner
+                .rng
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let (low, high) = self.inner.settings.latency_ms;
+            (rng.gen_range(low..=high.max(low)), rng.gen::<f64>())
+        };
+        if let Err(not_until) = self.inner.limiter.check_key(&account.to_owned()) {
+            use governor::clock::Clock;
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            self.with_account(account, |a| a.stats.rate_limited += 1);
+            let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err((
+                StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, retry_after.to_string())],
+                Json(json!({ "errors": [{ "code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource." }] })),
+            )
+                .into_response());
+        }
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+        let rate = self.inner.settings.transient_error_rate;
+        if roll < rate / 2.0 {
+            return Err((StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "errors": [{ "code": "ServiceUnavailable", "message": "Temporary failure. Retry later." }] }))).into_response());
+        }
+        if roll < rate {
+            // A request that hangs until the client gives up.
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct ListingReply {
+    sku: String,
+    status: &'static str,
+    submission_id: String,
+    listing_id: Option<String>,
+    issues: Vec<Issue>,
+}
+
+async fn put_listing(
+    State(sandbox): State<Sandbox>,
+    Path((account, sku)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<ListingRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(response) = sandbox.weather(&account).await {
+        return response;
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(key) = &key {
+        let replies = sandbox
+            .inner
+            .replies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(stored) = replies.get(&(account.clone(), key.clone())) {
+            let reply = (stored.status, Json(stored.body.clone())).into_response();
+            drop(replies);
+            sandbox.with_account(&account, |a| a.stats.idempotent_replays += 1);
+            return reply;
+        }
+    }
+    let (status, body) = match body {
+        Err(rejection) => (
+            StatusCode::BAD_REQUEST,
+            json!({ "errors": [{ "code": "InvalidInput", "message": rejection.body_text() }] }),
+        ),
+        Ok(Json(listing)) => {
+            let issues = validate(&sku, &listing);
+            let submission_id = {
+                let mut next = sandbox
+                    .inner
+                    .next_listing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                *next += 1;
+                format!("sub-{:08}", *next)
+            };
+            let reply = sandbox.with_account(&account, |a| {
+                a.stats.create_requests += 1;
+                if issues.is_empty() {
+                    let listing_id = a
+                        .listings
+                        .entry(sku.clone())
+                        .or_insert_with(|| format!("MKT-{account}-{sku}"))
+                        .clone();
+                    a.stats.listings = a.listings.len() as u64;
+                    ListingReply {
+                        sku: sku.clone(),
+                        status: "ACCEPTED",
+                        submission_id,
+                        listing_id: Some(listing_id),
+                        issues,
+                    }
+                } else {
+                    ListingReply {
+                        sku: sku.clone(),
+                        status: "INVALID",
+                        submission_id,
+                        listing_id: None,
+                        issues,
+                    }
+                }
+            });
+            (
+                StatusCode::OK,
+                serde_json::to_value(reply).unwrap_or(Value::Null),
+            )
+        }
+    };
+    if let Some(key) = key {
+        let mut replies = sandbox
+            .inner
+            .replies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        replies.entry((account, key)).or_insert(Stored {
+            status,
+            body: body.clone(),
+        });
+    }
+    (status, Json(body)).into_response()
+}
+
+async fn delete_listing(
+    State(sandbox): State<Sandbox>,
+    Path((account, sku)): Path<(String, String)>,
+) -> Response {
+    if let Err(response) = sandbox.weather(&account).await {
+        return response;
+    }
+    // Deleting is naturally idempotent: a second delete finds nothing and says so.
+    let removed = sandbox.with_account(&account, |a| {
+        let removed = a.listings.remove(&sku);
+        a.stats.listings = a.listings.len() as u64;
+        removed
+    });
+    match removed {
+        Some(listing_id) => (StatusCode::OK, Json(json!({ "sku": sku, "status": "DELETED", "listing_id": listing_id }))).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({ "sku": sku, "status": "NOT_FOUND", "errors": [{ "code": "NotFound", "message": "No listing for this SKU." }] }))).into_response(),
+    }
+}
+
+async fn get_listing(
+    State(sandbox): State<Sandbox>,
+    Path((account, sku)): Path<(String, String)>,
+) -> Response {
+    let listing = sandbox.with_account(&account, |a| a.listings.get(&sku).cloned());
+    match listing {
+        Some(listing_id) => Json(json!({ "sku": sku, "listing_id": listing_id })).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({ "errors": [{ "code": "NotFound", "message": "No listing for this SKU." }] }))).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct MediaQuery {
+    url: String,
+    account: Option<String>,
+}
+
+async fn check_media(State(sandbox): State<Sandbox>, Query(query): Query<MediaQuery>) -> Response {
+    let account = query.account.unwrap_or_else(|| "media".into());
+    if let Err(response) = sandbox.weather(&account).await {
+        return response;
+    }
+    let issue = rules::media_issue(&query.url);
+    Json(json!({ "url": query.url, "ok": issue.is_none(), "issue": issue })).into_response()
+}
+
+async fn stats(State(sandbox): State<Sandbox>) -> Json<Value> {
+    let (total, accounts) = sandbox.stats();
+    Json(json!({
+        "listings": total.listings,
+        "create_requests": total.create_requests,
+        "idempotent_replays": total.idempotent_replays,
+        "rate_limited": total.rate_limited,
+        "accounts": accounts,
+    }))
+}
