@@ -422,6 +422,37 @@ pub async fn insert_many(
     Ok(())
 }
 
+/// Records where an item stands on the marketplace after a listing call.
+pub async fn set_listing(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    item_id: i64,
+    state: ListingState,
+    listing_id: Option<Option<String>>,
+    error: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), CatalogError> {
+    use sea_orm::sea_query::ExprTrait as _;
+    let mut update = item::Entity::update_many()
+        .filter(item::Column::Id.eq(item_id))
+        .filter(item::Column::SellerId.eq(seller_id))
+        .col_expr(item::Column::ListingState, Expr::value(state.as_str()))
+        .col_expr(item::Column::LastListingError, Expr::value(error))
+        .col_expr(item::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            item::Column::Version,
+            Expr::col(item::Column::Version).add(1),
+        );
+    if let Some(listing_id) = listing_id {
+        update = update.col_expr(item::Column::ListingId, Expr::value(listing_id));
+    }
+    let result = update.exec(db).await?;
+    if result.rows_affected == 0 {
+        return Err(CatalogError::NotFound);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,8 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod entities;
+pub mod listings;
+pub mod marketplace;
 pub mod migration;
 pub mod notifications;
 pub mod sessions;

@@ -214,6 +214,11 @@ pub mod scripted {
                     code: "rate_limited".into(),
                     message: "Slow down".into(),
                 },
+                Some(("snooze", secs)) => Outcome::Snooze {
+                    delay: chrono::Duration::seconds(secs.parse().unwrap_or(1)),
+                    code: "rate_limited".into(),
+                    message: "Quota exceeded".into(),
+                },
                 Some(("sleep", ms)) => {
                     tokio::select! {
                         () = tokio::time::sleep(std::time::Duration::from_millis(ms.parse().unwrap_or(10))) => Outcome::Succeeded(json!({ "execution": execution })),

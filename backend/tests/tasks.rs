@@ -313,6 +313,44 @@ db_test!(retry_after_from_the_handler_is_obeyed, |db| {
     );
 });
 
+db_test!(a_snooze_waits_as_told_without_spending_an_attempt, |db| {
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h
+        .task(
+            ana,
+            params(
+                1,
+                &["snooze:30", "snooze:30", "snooze:30", "snooze:30", "ok"],
+            ),
+        )
+        .await;
+    for round in 0..4 {
+        assert_eq!(h.engine.run_once().await.unwrap(), 1, "round {round}");
+        let item = &h.items(task.id).await[0];
+        assert_eq!(
+            (
+                item.status.as_str(),
+                item.attempts,
+                item.error_code.as_deref()
+            ),
+            ("pending", 0, Some("rate_limited"))
+        );
+        assert_eq!(
+            item.next_attempt_at,
+            h.clock.now_for_test() + Duration::seconds(30)
+        );
+        h.advance(30);
+    }
+    h.engine.run_once().await.unwrap();
+    let item = &h.items(task.id).await[0];
+    assert_eq!(
+        (item.status.as_str(), item.attempts),
+        ("succeeded", 1),
+        "more snoozes than max attempts, yet it succeeded"
+    );
+});
+
 db_test!(error_fails_item_after_too_many_attempts, |db| {
     let h = Harness::new(db, 4);
     let ana = seller(db, "ana@example.com").await;

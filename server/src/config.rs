@@ -14,6 +14,8 @@ pub struct Config {
     /// The marketplace's base URL; `None` mounts the sandbox and uses it.
     pub marketplace_url: Option<String>,
     pub sandbox: crate::sandbox::SandboxSettings,
+    /// Our own pace per seller account (requests/s), under the marketplace's limit.
+    pub marketplace_rate_limit: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +78,18 @@ impl Config {
                 variable: err.variable,
                 message: err.message,
             })?;
+        let marketplace_rate_limit = match get("MARKETPLACE_RATE_LIMIT") {
+            None => sandbox.rate_limit,
+            Some(raw) => {
+                raw.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| ConfigError {
+                        variable: "MARKETPLACE_RATE_LIMIT",
+                        message: format!("“{raw}” is not a positive number of requests per second"),
+                    })?
+            }
+        };
         let workers = match get("STOCKROOM_WORKERS") {
             None => 4,
             Some(raw) => raw
@@ -94,6 +108,7 @@ impl Config {
             workers,
             test_kinds,
             marketplace_url,
+            marketplace_rate_limit,
             sandbox,
         })
     }

@@ -151,7 +151,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = server::state(leptos_options, db.clone());
     let policy = state.sessions;
     let shutdown = CancellationToken::new();
-    let workers = server::workers::start(&config, db.clone(), shutdown.clone()).await?;
 
     let purge_db = db.clone();
     tokio::spawn(async move {
@@ -177,7 +176,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .with_context(|| format!("LEPTOS_SITE_ADDR: cannot listen on {}", config.site_addr))?;
-    tracing::info!("listening on http://{}", config.site_addr);
+    let bound = listener
+        .local_addr()
+        .context("Failed to read the bound address")?;
+    tracing::info!("listening on http://{bound}");
+    let marketplace_url = match &config.marketplace_url {
+        Some(url) => url.clone(),
+        None => {
+            // The sandbox mounted on this very server.
+            let host = if bound.ip().is_unspecified() {
+                std::net::IpAddr::from([127, 0, 0, 1])
+            } else {
+                bound.ip()
+            };
+            format!(
+                "http://{}{}",
+                std::net::SocketAddr::new(host, bound.port()),
+                server::sandbox::MOUNT
+            )
+        }
+    };
+    let workers =
+        server::workers::start(&config, db.clone(), &marketplace_url, shutdown.clone()).await?;
     let signal = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -155,6 +155,11 @@ fn outcome_sql(
                 vec![(now + wait).into(), code.into(), message.into(), now.into()],
             )
         }
+        Outcome::Snooze { delay, code, message } => (
+            ItemStatus::Pending,
+            format!("UPDATE task_items SET status = 'pending', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $3, error_code = $4, error_message = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 {guard}"),
+            vec![(now + delay.max(chrono::Duration::zero())).into(), code.into(), message.into(), now.into()],
+        ),
         Outcome::RetryLater { code, message, .. } => failed_sql(guard, code, message, None, now),
         Outcome::Failed { code, message, details } => failed_sql(guard, code, message, details, now),
         Outcome::Cancelled => (

@@ -20,6 +20,13 @@ pub enum Outcome {
         code: String,
         message: String,
     },
+    /// Not now, and not the item's fault (a rate limit, `Retry-After`): wait `delay` and
+    /// try again without counting the attempt.
+    Snooze {
+        delay: Duration,
+        code: String,
+        message: String,
+    },
     /// A permanent problem: fail now, with a stable code a seller can group by.
     Failed {
         code: String,

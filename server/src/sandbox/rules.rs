@@ -1,34 +1,6 @@
 //! The sandbox's validation: the same item always fails the same way.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Money {
-    /// A decimal with a dot, e.g. `12.50`.
-    pub amount: String,
-    pub currency: String,
-}
-
-/// The body of `PUT /listings/{account}/{sku}`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ListingRequest {
-    pub title: String,
-    #[serde(default)]
-    pub description: String,
-    pub price: Money,
-    #[serde(default)]
-    pub quantity: i64,
-    pub image_url: Option<String>,
-    pub category: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Issue {
-    pub code: String,
-    pub severity: String,
-    pub message: String,
-    pub attribute_names: Vec<String>,
-}
+pub use backend::marketplace::{Issue, ListingRequest, Money};
 
 fn issue(code: &str, message: &str, attribute: &str) -> Issue {
     Issue {

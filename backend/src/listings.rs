@@ -1,0 +1,250 @@
+//! The `publish` and `unpublish` task kinds: one task item per catalog item, one
+//! marketplace call per item, with the item's idempotency key, so a retry after a crash
+//! never lists twice.
+
+use chrono::Utc;
+use sea_orm::DatabaseConnection;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+use crate::catalog::{self, CatalogError, Item};
+use crate::domain::ListingState;
+use crate::marketplace::{CallError, Connector, ListingRequest, Money};
+use crate::tasks::{InvalidParams, ItemContext, Outcome, RetryPolicy, TaskKind};
+
+/// The marketplace account a seller publishes to.
+pub fn account(seller_id: i64) -> String {
+    format!("seller-{seller_id}")
+}
+
+/// The listing the marketplace gets for an item.
+pub fn listing_for(item: &Item) -> ListingRequest {
+    ListingRequest {
+        title: item.title.clone(),
+        description: item.description.clone(),
+        price: Money {
+            amount: item.price_decimal(),
+            currency: item.currency.clone(),
+        },
+        quantity: item.quantity as i64,
+        image_url: item.image_url.clone(),
+        category: item.category.clone(),
+    }
+}
+
+fn item_ids(params: &Value) -> Result<Vec<Value>, InvalidParams> {
+    let ids = params["item_ids"].as_array().ok_or(InvalidParams {
+        code: "item_ids_missing",
+        message: "params.item_ids must be a list of item ids".into(),
+    })?;
+    if ids.iter().any(|id| id.as_i64().is_none()) {
+        return Err(InvalidParams {
+            code: "item_ids_invalid",
+            message: "every item id must be a number".into(),
+        });
+    }
+    Ok(ids.clone())
+}
+
+fn policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 6,
+        base_delay: chrono::Duration::seconds(2),
+        max_delay: chrono::Duration::minutes(2),
+        jitter_ratio: 0.3,
+    }
+}
+
+fn outcome_of(err: CallError) -> Outcome {
+    match err {
+        // The marketplace's quota is not the item's fault: wait as told, attempt not counted.
+        CallError::Transient {
+            code: "rate_limited",
+            message,
+            retry_after,
+        } => Outcome::Snooze {
+            delay: retry_after.unwrap_or_else(|| chrono::Duration::seconds(1)),
+            code: "rate_limited".into(),
+            message,
+        },
+        CallError::Transient {
+            code,
+            message,
+            retry_after,
+        } => Outcome::RetryLater {
+            delay: retry_after,
+            code: code.into(),
+            message,
+        },
+        CallError::Permanent {
+            code,
+            message,
+            issues,
+        } => Outcome::Failed {
+            code,
+            message,
+            details: Some(json!({ "issues": issues })),
+        },
+    }
+}
+
+async fn load(db: &DatabaseConnection, item: &ItemContext) -> Result<Item, Outcome> {
+    let Some(item_id) = item.subject.as_i64() else {
+        return Err(Outcome::failed(
+            "item_invalid",
+            "The task item does not name a catalog item.",
+        ));
+    };
+    match catalog::get(db, item.seller_id, item_id).await {
+        Ok(found) => Ok(found),
+        Err(CatalogError::NotFound) => Err(Outcome::failed(
+            "item_not_found",
+            "The item was deleted before it could be sent.",
+        )),
+        Err(err) => Err(Outcome::retry("database_unavailable", err.to_string())),
+    }
+}
+
+pub struct Publish {
+    db: DatabaseConnection,
+    connector: Arc<Connector>,
+}
+
+impl Publish {
+    pub fn new(db: DatabaseConnection, connector: Arc<Connector>) -> Self {
+        Self { db, connector }
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskKind for Publish {
+    fn name(&self) -> &'static str {
+        "publish"
+    }
+
+    fn label(&self, _params: &Value, items: usize) -> String {
+        format!("Publish {items} item{}", if items == 1 { "" } else { "s" })
+    }
+
+    fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams> {
+        item_ids(params)
+    }
+
+    async fn process(&self, task_item: ItemContext) -> Outcome {
+        let item = match load(&self.db, &task_item).await {
+            Ok(item) => item,
+            Err(outcome) => return outcome,
+        };
+        let call = self
+            .connector
+            .put_listing(
+                &account(task_item.seller_id),
+                &item.sku,
+                &listing_for(&item),
+                &task_item.idempotency_key(),
+            )
+            .await;
+        let now = Utc::now();
+        let (state, listing_id, error, outcome) = match call {
+            Ok(listing_id) => (
+                ListingState::Published,
+                Some(Some(listing_id.clone())),
+                None,
+                Outcome::Succeeded(json!({ "listing_id": listing_id })),
+            ),
+            Err(err @ CallError::Permanent { .. }) => {
+                let message = err.to_string();
+                (ListingState::Failed, None, Some(message), outcome_of(err))
+            }
+            Err(err) => return outcome_of(err),
+        };
+        if let Err(err) = catalog::set_listing(
+            &self.db,
+            task_item.seller_id,
+            item.id,
+            state,
+            listing_id,
+            error,
+            now,
+        )
+        .await
+        {
+            // The marketplace call is done; the idempotency key makes the retry free.
+            return Outcome::retry("database_unavailable", err.to_string());
+        }
+        outcome
+    }
+
+    fn concurrency(&self) -> u32 {
+        8
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        policy()
+    }
+}
+
+pub struct Unpublish {
+    db: DatabaseConnection,
+    connector: Arc<Connector>,
+}
+
+impl Unpublish {
+    pub fn new(db: DatabaseConnection, connector: Arc<Connector>) -> Self {
+        Self { db, connector }
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskKind for Unpublish {
+    fn name(&self) -> &'static str {
+        "unpublish"
+    }
+
+    fn label(&self, _params: &Value, items: usize) -> String {
+        format!(
+            "Unpublish {items} item{}",
+            if items == 1 { "" } else { "s" }
+        )
+    }
+
+    fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams> {
+        item_ids(params)
+    }
+
+    async fn process(&self, task_item: ItemContext) -> Outcome {
+        let item = match load(&self.db, &task_item).await {
+            Ok(item) => item,
+            Err(outcome) => return outcome,
+        };
+        if let Err(err) = self
+            .connector
+            .delete_listing(&account(task_item.seller_id), &item.sku)
+            .await
+        {
+            return outcome_of(err);
+        }
+        if let Err(err) = catalog::set_listing(
+            &self.db,
+            task_item.seller_id,
+            item.id,
+            ListingState::Unpublished,
+            None,
+            None,
+            Utc::now(),
+        )
+        .await
+        {
+            return Outcome::retry("database_unavailable", err.to_string());
+        }
+        Outcome::Succeeded(json!({ "unpublished": item.sku }))
+    }
+
+    fn concurrency(&self) -> u32 {
+        8
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        policy()
+    }
+}

@@ -1,0 +1,284 @@
+//! The marketplace connector: an HTTP client for the listings API (real or sandbox), with
+//! timeouts, idempotency keys, a per-account rate limit, and error classification —
+//! transient (timeouts, connection errors, 429, 5xx) or permanent (validation issues,
+//! with the marketplace's stable codes).
+
+use chrono::Duration;
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use std::num::NonZeroU32;
+
+/// The contract's money: a decimal string and an ISO currency.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Money {
+    pub amount: String,
+    pub currency: String,
+}
+
+/// The body of `PUT /listings/{account}/{sku}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ListingRequest {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub price: Money,
+    #[serde(default)]
+    pub quantity: i64,
+    pub image_url: Option<String>,
+    pub category: Option<String>,
+}
+
+/// One problem the marketplace found with a listing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Issue {
+    pub code: String,
+    pub severity: String,
+    pub message: String,
+    pub attribute_names: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListingReply {
+    status: String,
+    listing_id: Option<String>,
+    #[serde(default)]
+    issues: Vec<Issue>,
+}
+
+/// Why a call did not do what was asked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    /// Worth trying again, after `retry_after` if the marketplace said.
+    #[error("{code}: {message}")]
+    Transient {
+        code: &'static str,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Trying again will not help: the data must change.
+    #[error("{code}: {message}")]
+    Permanent {
+        code: String,
+        message: String,
+        issues: Vec<Issue>,
+    },
+}
+
+type AccountLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+pub struct Connector {
+    http: reqwest::Client,
+    base_url: String,
+    limiter: AccountLimiter,
+}
+
+impl Connector {
+    /// `base_url` ends before `/listings` (e.g. `http://127.0.0.1:3000/sandbox/marketplace`);
+    /// `per_second` is our own pace per seller account, kept under the marketplace's limit.
+    pub fn new(
+        base_url: &str,
+        per_second: u32,
+        timeout: std::time::Duration,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(timeout)
+            .user_agent(concat!("stockroom/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            limiter: RateLimiter::keyed(Quota::per_second(rate)),
+        })
+    }
+
+    /// Waits for this account's turn (our pacing, so the marketplace rarely says 429).
+    async fn pace(&self, account: &str) {
+        self.limiter.until_key_ready(&account.to_owned()).await;
+    }
+
+    /// Creates or replaces a listing. The same `idempotency_key` never lists twice.
+    pub async fn put_listing(
+        &self,
+        account: &str,
+        sku: &str,
+        listing: &ListingRequest,
+        idempotency_key: &str,
+    ) -> Result<String, CallError> {
+        self.pace(account).await;
+        let url = format!(
+            "{}/listings/{}/{}",
+            self.base_url,
+            encode(account),
+            encode(sku)
+        );
+        let response = self
+            .http
+            .put(url)
+            .header("idempotency-key", idempotency_key)
+            .json(listing)
+            .send()
+            .await
+            .map_err(transport)?;
+        let response = check_status(response).await?;
+        let reply: ListingReply = response.json().await.map_err(|err| CallError::Transient {
+            code: "marketplace_bad_reply",
+            message: format!("The marketplace's answer could not be read: {err}"),
+            retry_after: None,
+        })?;
+        match (reply.status.as_str(), reply.listing_id) {
+            ("ACCEPTED", Some(listing_id)) => Ok(listing_id),
+            _ => Err(permanent_from_issues(reply.issues)),
+        }
+    }
+
+    /// Removes a listing. One that is already gone counts as removed.
+    pub async fn delete_listing(&self, account: &str, sku: &str) -> Result<(), CallError> {
+        self.pace(account).await;
+        let url = format!(
+            "{}/listings/{}/{}",
+            self.base_url,
+            encode(account),
+            encode(sku)
+        );
+        let response = self.http.delete(url).send().await.map_err(transport)?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        check_status(response).await.map(|_| ())
+    }
+}
+
+fn permanent_from_issues(issues: Vec<Issue>) -> CallError {
+    let code = issues
+        .first()
+        .map(|i| i.code.clone())
+        .unwrap_or_else(|| "listing_rejected".into());
+    let message = if issues.is_empty() {
+        "The marketplace refused the listing without saying why.".to_owned()
+    } else {
+        issues
+            .iter()
+            .map(|i| i.message.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    CallError::Permanent {
+        code,
+        message,
+        issues,
+    }
+}
+
+fn transport(err: reqwest::Error) -> CallError {
+    if err.is_timeout() {
+        CallError::Transient {
+            code: "marketplace_timeout",
+            message: "The marketplace did not answer in time.".into(),
+            retry_after: None,
+        }
+    } else {
+        CallError::Transient {
+            code: "marketplace_unreachable",
+            message: format!("The marketplace could not be reached: {err}"),
+            retry_after: None,
+        }
+    }
+}
+
+async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, CallError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        return Err(CallError::Transient {
+            code: "rate_limited",
+            message: "The marketplace asked us to slow down.".into(),
+            retry_after,
+        });
+    }
+    if status.is_server_error() {
+        return Err(CallError::Transient {
+            code: "marketplace_unavailable",
+            message: format!("The marketplace answered {status}."),
+            retry_after: None,
+        });
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(CallError::Permanent {
+        code: "marketplace_rejected".into(),
+        message: format!(
+            "The marketplace answered {status}: {}",
+            body.chars().take(300).collect::<String>()
+        ),
+        issues: Vec::new(),
+    })
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<i64>() {
+        return Some(Duration::seconds(seconds.max(0)));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    let wait = when.duration_since(now).unwrap_or_default();
+    Duration::from_std(wait).ok()
+}
+
+fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::seconds(7)));
+        let later = httpdate::fmt_http_date(now + std::time::Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&later, now), Some(Duration::seconds(30)));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn issues_become_one_permanent_error_with_the_first_code() {
+        let issue = |code: &str, message: &str| Issue {
+            code: code.into(),
+            severity: "ERROR".into(),
+            message: message.into(),
+            attribute_names: vec![],
+        };
+        let err = permanent_from_issues(vec![
+            issue("image_missing", "Add an image."),
+            issue("price_not_positive", "Price > 0."),
+        ]);
+        assert!(
+            matches!(&err, CallError::Permanent { code, message, .. } if code == "image_missing" && message == "Add an image. Price > 0.")
+        );
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(encode("SR-1/blue"), "SR-1%2Fblue");
+    }
+}

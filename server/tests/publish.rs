@@ -1,0 +1,303 @@
+//! Publishing and unpublishing through the engine against the sandbox marketplace over
+//! real HTTP, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::catalog::{self, ItemFilter};
+use backend::db_test;
+use backend::domain::{Email, ListingState, Password};
+use backend::listings::{Publish, Unpublish};
+use backend::marketplace::Connector;
+use backend::tasks::claim;
+use backend::tasks::create::NewTask;
+use backend::tasks::events::EventBus;
+use backend::tasks::worker::{Engine, EngineConfig};
+use backend::tasks::{Registry, TaskStatus};
+use sea_orm::EntityTrait;
+use server::sandbox::{Sandbox, SandboxSettings};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The sandbox on a local port, as a separate service would be.
+async fn sandbox(settings: SandboxSettings) -> (Sandbox, String) {
+    let sandbox = Sandbox::new(settings);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().nest(server::sandbox::MOUNT, sandbox.router());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (sandbox, format!("http://{addr}{}", server::sandbox::MOUNT))
+}
+
+fn engine(db: &backend::DatabaseConnection, base_url: &str) -> Arc<Engine> {
+    let connector = Arc::new(Connector::new(base_url, 1_000, Duration::from_secs(2)).unwrap());
+    let registry = Registry::new()
+        .register(Publish::new(db.clone(), Arc::clone(&connector)))
+        .register(Unpublish::new(db.clone(), connector));
+    Arc::new(Engine::new(
+        db.clone(),
+        registry,
+        EventBus::new("test", Duration::ZERO),
+        EngineConfig::new(8),
+    ))
+}
+
+async fn seller_with_items(db: &backend::DatabaseConnection, n: usize) -> (i64, Vec<i64>) {
+    let seller = backend::accounts::create_seller(
+        db,
+        &Email::parse("shop@example.com").unwrap(),
+        None,
+        &Password::parse("correct horse battery").unwrap(),
+    )
+    .await
+    .unwrap()
+    .id;
+    catalog::insert_many(db, backend::demo::demo_items(seller, n))
+        .await
+        .unwrap();
+    (
+        seller,
+        catalog::matching_ids(db, seller, &ItemFilter::default())
+            .await
+            .unwrap(),
+    )
+}
+
+db_test!(
+    publishing_lists_valid_items_once_and_fails_the_rest_with_marketplace_codes,
+    |db| {
+        let (sandbox, url) = sandbox(SandboxSettings::calm()).await;
+        let engine = engine(db, &url);
+        let (seller, ids) = seller_with_items(db, 100).await;
+        let task = engine
+            .create_task(NewTask {
+                seller_id: seller,
+                kind: "publish".into(),
+                params: serde_json::json!({ "item_ids": ids }),
+                idempotency_key: Some("publish-1".into()),
+            })
+            .await
+            .unwrap()
+            .task()
+            .clone();
+        assert_eq!(task.label, "Publish 100 items");
+        let done = wait(&engine, db, seller, task.id).await;
+        assert_eq!(done.status, TaskStatus::CompletedWithErrors);
+
+        // The demo data has items without a picture (every 23rd) and with a zero price (97th).
+        let failed: Vec<_> = ids
+            .iter()
+            .filter(|id| **id % 23 == 0 || **id % 97 == 0)
+            .collect();
+        assert_eq!(
+            done.counts.failed as usize,
+            failed.len(),
+            "{:?}",
+            done.counts
+        );
+        assert_eq!(done.counts.succeeded as usize, 100 - failed.len());
+        let (stats, _) = sandbox.stats();
+        assert_eq!(
+            (stats.listings, stats.create_requests),
+            (done.counts.succeeded as u64, 100)
+        );
+
+        let missing_image = catalog::get(db, seller, 23).await.unwrap();
+        assert_eq!(missing_image.listing_state, ListingState::Failed);
+        assert!(missing_image
+            .last_listing_error
+            .unwrap()
+            .starts_with("image_missing"));
+        let published = catalog::get(db, seller, 1).await.unwrap();
+        assert_eq!(
+            (published.listing_state, published.listing_id.as_deref()),
+            (
+                ListingState::Published,
+                Some(format!("MKT-seller-{seller}-SR-0001").as_str())
+            )
+        );
+
+        // Unpublish what was published.
+        let listed = catalog::matching_ids(
+            db,
+            seller,
+            &ItemFilter {
+                q: None,
+                state: Some(ListingState::Published),
+            },
+        )
+        .await
+        .unwrap();
+        let task = engine
+            .create_task(NewTask {
+                seller_id: seller,
+                kind: "unpublish".into(),
+                params: serde_json::json!({ "item_ids": listed }),
+                idempotency_key: None,
+            })
+            .await
+            .unwrap()
+            .task()
+            .clone();
+        let done = wait(&engine, db, seller, task.id).await;
+        assert_eq!(done.status, TaskStatus::Succeeded);
+        assert_eq!(sandbox.stats().0.listings, 0);
+        assert_eq!(
+            catalog::get(db, seller, 1).await.unwrap().listing_state,
+            ListingState::Unpublished
+        );
+    }
+);
+
+db_test!(a_retry_after_a_crash_never_lists_twice, |db| {
+    let (sandbox, url) = sandbox(SandboxSettings::calm()).await;
+    let engine = engine(db, &url);
+    let (seller, ids) = seller_with_items(db, 5).await;
+    let task = engine
+        .create_task(NewTask {
+            seller_id: seller,
+            kind: "publish".into(),
+            params: serde_json::json!({ "item_ids": ids }),
+            idempotency_key: None,
+        })
+        .await
+        .unwrap()
+        .task()
+        .clone();
+    // A worker claims everything, calls the marketplace, and dies before storing anything.
+    // (Its lease is already over: it is as good as dead from the start.)
+    let doomed = claim::claim(
+        db,
+        engine.registry(),
+        "doomed",
+        5,
+        chrono::Duration::seconds(-1),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let kind = engine.registry().get("publish").unwrap();
+    for item in &doomed.items {
+        let context = backend::tasks::ItemContext {
+            task_id: item.task_id,
+            item_id: item.item_id,
+            seller_id: item.seller_id,
+            position: item.position,
+            attempt: item.attempt,
+            subject: item.subject.clone(),
+            params: item.params.clone(),
+            cancel: tokio_util::sync::CancellationToken::new(),
+        };
+        kind.process(context).await;
+    }
+    assert_eq!(sandbox.stats().0.listings, 5);
+    // Its leases expire; the rescuer hands the items to a live worker, which redoes them.
+    assert_eq!(
+        backend::tasks::rescue::rescue_expired(db, chrono::Utc::now())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let done = wait(&engine, db, seller, task.id).await;
+    assert_eq!(done.status, TaskStatus::Succeeded);
+    let (stats, _) = sandbox.stats();
+    assert_eq!(
+        (
+            stats.listings,
+            stats.create_requests,
+            stats.idempotent_replays
+        ),
+        (5, 5, 5),
+        "the second attempts were answered from the idempotency keys"
+    );
+});
+
+db_test!(rate_limits_and_outages_are_retried_until_done, |db| {
+    let (sandbox, url) = sandbox(SandboxSettings {
+        rate_limit: 20,
+        burst: 2,
+        transient_error_rate: 0.2,
+        seed: 7,
+        ..SandboxSettings::calm()
+    })
+    .await;
+    let engine = engine(db, &url);
+    let (seller, ids) = seller_with_items(db, 12).await;
+    let valid: Vec<i64> = ids
+        .into_iter()
+        .filter(|id| id % 23 != 0 && id % 97 != 0)
+        .collect();
+    let task = engine
+        .create_task(NewTask {
+            seller_id: seller,
+            kind: "publish".into(),
+            params: serde_json::json!({ "item_ids": valid }),
+            idempotency_key: None,
+        })
+        .await
+        .unwrap()
+        .task()
+        .clone();
+    let done = wait_retrying(&engine, db, seller, task.id).await;
+    if done.status != TaskStatus::Succeeded {
+        let items = backend::entities::task_item::Entity::find()
+            .all(db)
+            .await
+            .unwrap();
+        let failed: Vec<_> = items
+            .iter()
+            .filter(|i| i.status == "failed")
+            .map(|i| (i.attempts, i.error_code.clone(), i.error_message.clone()))
+            .collect();
+        panic!("{:?}: {failed:?}", done.counts);
+    }
+    let (stats, _) = sandbox.stats();
+    assert_eq!(stats.listings, 12);
+    assert!(
+        stats.rate_limited > 0,
+        "the burst of 2 was exceeded and answered with 429"
+    );
+});
+
+async fn wait(
+    engine: &Arc<Engine>,
+    db: &backend::DatabaseConnection,
+    seller: i64,
+    task_id: i64,
+) -> backend::tasks::Task {
+    for _ in 0..100 {
+        engine.drain().await.unwrap();
+        let task = backend::tasks::get(db, seller, task_id).await.unwrap();
+        if task.status.is_terminal() {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("task {task_id} did not finish");
+}
+
+/// Runs the engine's own loop, so backoffs come due in real time.
+async fn wait_retrying(
+    engine: &Arc<Engine>,
+    db: &backend::DatabaseConnection,
+    seller: i64,
+    task_id: i64,
+) -> backend::tasks::Task {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let runner = tokio::spawn(Arc::clone(engine).run(shutdown.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let task = loop {
+        let task = backend::tasks::get(db, seller, task_id).await.unwrap();
+        if task.status.is_terminal() {
+            break task;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not done: {:?}",
+            task.counts
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    shutdown.cancel();
+    runner.await.unwrap();
+    task
+}
