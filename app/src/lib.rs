@@ -10,6 +10,7 @@ pub mod layout;
 pub mod selection;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod tasks;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

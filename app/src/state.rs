@@ -19,6 +19,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub sessions: SessionPolicy,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Creates and controls background tasks (and tells the workers).
+    pub engine: Arc<backend::tasks::worker::Engine>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

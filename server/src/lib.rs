@@ -2,6 +2,7 @@
 
 pub mod api;
 mod api_error;
+mod api_tasks;
 pub mod config;
 pub mod media;
 pub mod sandbox;
@@ -13,6 +14,7 @@ use app::{shell, App};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use backend::sessions::SessionPolicy;
+use backend::tasks::worker::Engine;
 use backend::DatabaseConnection;
 use http::{header, HeaderValue};
 use leptos::config::LeptosOptions;
@@ -21,10 +23,15 @@ use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-pub fn state(leptos_options: LeptosOptions, db: DatabaseConnection) -> AppState {
+pub fn state(
+    leptos_options: LeptosOptions,
+    db: DatabaseConnection,
+    engine: Arc<Engine>,
+) -> AppState {
     AppState {
         leptos_options,
         db,
+        engine,
         sessions: SessionPolicy::default(),
         login_limiter: Arc::new(LoginLimiter::standard()),
     }
@@ -43,6 +50,7 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
         .route("/healthz", get(healthz))
         .route("/media/demo/{file}", get(media::demo_image))
         .merge(api::routes())
+        .merge(api_tasks::routes())
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use server::config::{self, Config};
 use std::io::BufRead;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -148,24 +149,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("Failed to read the Leptos configuration (LEPTOS_* variables)")?
         .leptos_options;
     leptos_options.site_addr = config.site_addr;
-    let state = server::state(leptos_options, db.clone());
-    let policy = state.sessions;
     let shutdown = CancellationToken::new();
-
-    let purge_db = db.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            every.tick().await;
-            match backend::sessions::purge_expired(&purge_db, policy, chrono::Utc::now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sessions = n, "purged expired sessions"),
-                Err(err) => {
-                    tracing::warn!(error = %format!("{err:#}"), "could not purge expired sessions")
-                }
-            }
-        }
-    });
 
     // Without MARKETPLACE_URL the stand-in marketplace is served here, so a fresh install
     // needs nothing else.
@@ -198,6 +182,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let workers =
         server::workers::start(&config, db.clone(), &marketplace_url, shutdown.clone()).await?;
+    let state = server::state(leptos_options, db.clone(), Arc::clone(&workers.engine));
+    let policy = state.sessions;
+    let purge_db = db.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match backend::sessions::purge_expired(&purge_db, policy, chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "purged expired sessions"),
+                Err(err) => {
+                    tracing::warn!(error = %format!("{err:#}"), "could not purge expired sessions")
+                }
+            }
+        }
+    });
+
     let signal = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

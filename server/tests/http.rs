@@ -13,6 +13,34 @@ use tower::ServiceExt;
 
 struct TestApp {
     router: Router,
+    engine: std::sync::Arc<backend::tasks::worker::Engine>,
+}
+
+/// An engine with the seller-facing kinds, talking to the marketplace at `marketplace_url`.
+fn engine(
+    db: &backend::DatabaseConnection,
+    marketplace_url: &str,
+) -> std::sync::Arc<backend::tasks::worker::Engine> {
+    use backend::listings::{Publish, Unpublish};
+    use std::sync::Arc;
+    let connector = Arc::new(
+        backend::marketplace::Connector::new(
+            marketplace_url,
+            1_000,
+            std::time::Duration::from_secs(2),
+        )
+        .unwrap(),
+    );
+    let registry = backend::tasks::Registry::new()
+        .register(Publish::new(db.clone(), Arc::clone(&connector)))
+        .register(Unpublish::new(db.clone(), connector));
+    let bus = backend::tasks::events::EventBus::new("test", std::time::Duration::ZERO);
+    Arc::new(backend::tasks::worker::Engine::new(
+        db.clone(),
+        registry,
+        bus,
+        backend::tasks::worker::EngineConfig::new(8),
+    ))
 }
 
 struct Reply {
@@ -47,11 +75,24 @@ impl Reply {
 
 impl TestApp {
     async fn new(db: &backend::DatabaseConnection) -> Self {
+        Self::with_marketplace(db, "http://127.0.0.1:9/unused", None)
+    }
+
+    fn with_marketplace(
+        db: &backend::DatabaseConnection,
+        marketplace_url: &str,
+        sandbox: Option<server::sandbox::Sandbox>,
+    ) -> Self {
         let options = leptos::config::LeptosOptions::builder()
             .output_name("stockroom")
             .build();
+        let engine = engine(db, marketplace_url);
         Self {
-            router: server::app(server::state(options, db.clone()), None),
+            router: server::app(
+                server::state(options, db.clone(), std::sync::Arc::clone(&engine)),
+                sandbox,
+            ),
+            engine,
         }
     }
 
@@ -496,13 +537,8 @@ db_test!(saving_an_item_validates_and_detects_conflicts, |db| {
 });
 
 db_test!(the_sandbox_marketplace_is_mounted_without_a_session, |db| {
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("stockroom")
-        .build();
     let sandbox = server::sandbox::Sandbox::new(server::sandbox::SandboxSettings::calm());
-    let app = TestApp {
-        router: server::app(server::state(options, db.clone()), Some(sandbox)),
-    };
+    let app = TestApp::with_marketplace(db, "http://127.0.0.1:9/unused", Some(sandbox));
     let stats = app.get("/sandbox/marketplace/_stats", None).await;
     assert_eq!(stats.status, StatusCode::OK);
     assert_eq!(stats.json()["listings"], 0);
@@ -518,3 +554,143 @@ db_test!(the_sandbox_marketplace_is_mounted_without_a_session, |db| {
         StatusCode::OK
     );
 });
+
+/// The sandbox on a local port, as a separate service would be.
+async fn sandbox_on_a_port() -> (server::sandbox::Sandbox, String) {
+    let sandbox = server::sandbox::Sandbox::new(server::sandbox::SandboxSettings::calm());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().nest(server::sandbox::MOUNT, sandbox.router());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (sandbox, format!("http://{addr}{}", server::sandbox::MOUNT))
+}
+
+db_test!(
+    tasks_api_starts_a_publish_follows_it_and_controls_it,
+    |db| {
+        let ana = seller(db, "ana@example.com").await;
+        seller(db, "bob@example.com").await;
+        let (sandbox, url) = sandbox_on_a_port().await;
+        let app = TestApp::with_marketplace(db, &url, None);
+        let cookie = app.logged_in("ana@example.com").await;
+        let bob = app.logged_in("bob@example.com").await;
+        let ids = backend::catalog::matching_ids(db, ana, &Default::default())
+            .await
+            .unwrap();
+
+        // Another seller's items cannot be published.
+        let stolen = app
+            .post_json(
+                "/api/v1/tasks",
+                Some(&bob),
+                json!({ "kind": "publish", "item_ids": [ids[0]] }),
+            )
+            .await;
+        assert_eq!(
+            stolen.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            stolen.body
+        );
+        let bad_kind = app
+            .post_json(
+                "/api/v1/tasks",
+                Some(&cookie),
+                json!({ "kind": "teleport", "item_ids": [ids[0]] }),
+            )
+            .await;
+        assert_eq!(bad_kind.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let create = |key: &'static str| {
+            Request::post("/api/v1/tasks")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::COOKIE, &cookie)
+                .header("idempotency-key", key)
+                .body(Body::from(
+                    json!({ "kind": "publish", "filter": { "q": "SR-000", "state": "draft" } })
+                        .to_string(),
+                ))
+                .unwrap()
+        };
+        let created = app.send(create("publish-drafts-1")).await;
+        assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+        let task = created.json();
+        assert_eq!(
+            (task["kind"].as_str(), task["status"].as_str()),
+            (Some("publish"), Some("queued"))
+        );
+        let total = task["counts"]["total"].as_i64().unwrap();
+        assert!(total > 0);
+        let again = app.send(create("publish-drafts-1")).await;
+        assert_eq!(
+            (again.status, again.json()["id"].clone()),
+            (StatusCode::OK, task["id"].clone()),
+            "same key, same task"
+        );
+
+        let id = task["id"].as_i64().unwrap();
+        assert_eq!(
+            app.get(&format!("/api/v1/tasks/{id}"), Some(&bob))
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+        let paused = app
+            .post_json(
+                &format!("/api/v1/tasks/{id}/pause"),
+                Some(&cookie),
+                json!({}),
+            )
+            .await;
+        assert_eq!(paused.json()["status"], "paused");
+        let resumed = app
+            .post_json(
+                &format!("/api/v1/tasks/{id}/resume"),
+                Some(&cookie),
+                json!({}),
+            )
+            .await;
+        assert_eq!(resumed.json()["status"], "queued");
+
+        app.engine.drain().await.unwrap();
+        let done = app
+            .get(&format!("/api/v1/tasks/{id}"), Some(&cookie))
+            .await
+            .json();
+        assert_eq!(done["status"], "succeeded", "{done}");
+        assert_eq!(done["counts"]["succeeded"].as_i64(), Some(total));
+        assert_eq!(sandbox.stats().0.listings as i64, total);
+
+        let items = app
+            .get(
+                &format!("/api/v1/tasks/{id}/items?status=succeeded"),
+                Some(&cookie),
+            )
+            .await
+            .json();
+        assert_eq!(items["total"].as_i64(), Some(total));
+        assert!(items["items"][0]["sku"]
+            .as_str()
+            .unwrap()
+            .starts_with("SR-000"));
+        let listed = app
+            .get("/api/v1/tasks?status=succeeded", Some(&cookie))
+            .await
+            .json();
+        assert_eq!(listed["total"], 1);
+        assert_eq!(
+            app.get("/api/v1/tasks", Some(&bob)).await.json()["total"],
+            0
+        );
+
+        let conflict = app
+            .post_json(
+                &format!("/api/v1/tasks/{id}/cancel"),
+                Some(&cookie),
+                json!({}),
+            )
+            .await;
+        assert_eq!(conflict.status, StatusCode::CONFLICT);
+        assert_eq!(conflict.error_code(), "conflict");
+    }
+);

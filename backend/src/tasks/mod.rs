@@ -14,6 +14,7 @@ pub mod create;
 pub mod events;
 pub mod kind;
 pub mod noop;
+pub mod query;
 pub mod rescue;
 pub mod state;
 pub mod worker;

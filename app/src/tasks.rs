@@ -1,0 +1,109 @@
+//! Background tasks as the UI and the API see them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskCountsView {
+    pub total: i64,
+    pub pending: i64,
+    pub running: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub skipped: i64,
+    pub cancelled: i64,
+}
+
+/// `status` is one of `queued running paused cancelling cancelled succeeded
+/// completed_with_errors failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    pub id: i64,
+    pub kind: String,
+    pub label: String,
+    pub status: String,
+    pub counts: TaskCountsView,
+    pub eta_seconds: Option<u64>,
+    pub waiting_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+/// `status` is one of `pending running succeeded failed skipped cancelled`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskItemView {
+    pub id: i64,
+    pub position: i32,
+    pub status: String,
+    pub attempts: i32,
+    pub item_id: Option<i64>,
+    pub sku: Option<String>,
+    /// The CSV line, for imports.
+    pub line: Option<i64>,
+    pub error: Option<ItemErrorView>,
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::*;
+    use backend::tasks::{query, Task};
+
+    impl TaskSummary {
+        pub fn from_task(task: &Task, now: DateTime<Utc>) -> Self {
+            let c = task.counts;
+            Self {
+                id: task.id,
+                kind: task.kind.clone(),
+                label: task.label.clone(),
+                status: task.status.as_str().to_owned(),
+                counts: TaskCountsView {
+                    total: c.total,
+                    pending: c.pending,
+                    running: c.running,
+                    succeeded: c.succeeded,
+                    failed: c.failed,
+                    skipped: c.skipped,
+                    cancelled: c.cancelled,
+                },
+                eta_seconds: query::eta_seconds(task, now),
+                waiting_until: task.waiting_until,
+                created_at: task.created_at,
+                started_at: task.started_at,
+                finished_at: task.finished_at,
+            }
+        }
+    }
+
+    impl From<backend::tasks::TaskError> for crate::error::AppError {
+        fn from(err: backend::tasks::TaskError) -> Self {
+            use backend::tasks::TaskError;
+            let invalid = |message: String| Self::Validation {
+                fields: vec![crate::error::FieldError {
+                    field: "params".into(),
+                    code: "invalid".into(),
+                    message,
+                }],
+            };
+            match err {
+                TaskError::NotFound => Self::NotFound,
+                TaskError::Conflict { action, status } => Self::Conflict {
+                    message: format!(
+                        "This task is {}: it cannot be {action}d now.",
+                        status.as_str().replace('_', " ")
+                    ),
+                },
+                TaskError::UnknownKind(kind) => invalid(format!("There is no task kind “{kind}”.")),
+                TaskError::InvalidParams(params) => invalid(params.message),
+                TaskError::Empty => invalid("A task needs at least one item.".into()),
+                TaskError::Unexpected(err) => crate::error::internal(err),
+            }
+        }
+    }
+}

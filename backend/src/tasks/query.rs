@@ -1,0 +1,76 @@
+//! Reading tasks and their items for one seller (lists, pages, ETA).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use super::{ItemStatus, Task, TaskError, TaskStatus};
+use crate::entities::{task, task_item};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub status: Option<TaskStatus>,
+    pub kind: Option<String>,
+}
+
+/// The seller's tasks, newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    filter: &TaskFilter,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<Task>, u64), TaskError> {
+    let mut select = task::Entity::find().filter(task::Column::SellerId.eq(seller_id));
+    if let Some(status) = filter.status {
+        select = select.filter(task::Column::Status.eq(status.as_str()));
+    }
+    if let Some(kind) = &filter.kind {
+        select = select.filter(task::Column::Kind.eq(kind.as_str()));
+    }
+    let paginator = select
+        .order_by_desc(task::Column::CreatedAt)
+        .order_by_desc(task::Column::Id)
+        .paginate(db, per_page.max(1));
+    let total = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page.max(1) - 1).await?;
+    Ok((rows.into_iter().map(Task::from).collect(), total))
+}
+
+/// One page of a task's items, in order; the task must be the seller's.
+pub async fn items(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    task_id: i64,
+    status: Option<ItemStatus>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<task_item::Model>, u64), TaskError> {
+    super::get(db, seller_id, task_id).await?;
+    let mut select = task_item::Entity::find().filter(task_item::Column::TaskId.eq(task_id));
+    if let Some(status) = status {
+        select = select.filter(task_item::Column::Status.eq(status.as_str()));
+    }
+    let paginator = select
+        .order_by_asc(task_item::Column::Position)
+        .paginate(db, per_page.max(1));
+    let total = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page.max(1) - 1).await?;
+    Ok((rows, total))
+}
+
+/// Seconds until the task is likely done, from its measured pace; `None` before it has
+/// a pace or after it ended.
+pub fn eta_seconds(task: &Task, now: DateTime<Utc>) -> Option<u64> {
+    if task.status.is_terminal() {
+        return None;
+    }
+    let left = (task.counts.pending + task.counts.running) as f64;
+    let started = task.started_at?;
+    let done = (task.counts.succeeded + task.counts.failed + task.counts.skipped) as f64;
+    let elapsed = (now - started).num_milliseconds() as f64 / 1000.0;
+    if done < 1.0 || elapsed <= 0.0 {
+        return None;
+    }
+    let rate = done / elapsed;
+    Some((left / rate).ceil() as u64)
+}

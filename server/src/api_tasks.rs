@@ -1,0 +1,306 @@
+//! `/api/v1/tasks`: start publish/unpublish tasks, follow them, and control them.
+
+use app::auth::ssr::SignedIn;
+use app::catalog::{ItemFilterParams, ListingState};
+use app::error::{AppError, FieldError};
+use app::state::AppState;
+use app::tasks::{ItemErrorView, TaskItemView, TaskSummary};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use backend::tasks::control::Selection;
+use backend::tasks::create::{Created, NewTask};
+use backend::tasks::query::{self, TaskFilter};
+use backend::tasks::{ItemStatus, TaskStatus};
+use http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api_error::ApiError;
+
+/// The most items one task may take.
+const MAX_ITEMS: usize = 50_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tasks", post(create).get(list))
+        .route("/api/v1/tasks/{id}", get(show))
+        .route("/api/v1/tasks/{id}/items", get(items))
+        .route("/api/v1/tasks/{id}/{action}", post(control))
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    kind: String,
+    item_ids: Option<Vec<i64>>,
+    filter: Option<FilterBody>,
+}
+
+#[derive(Deserialize)]
+struct FilterBody {
+    #[serde(default)]
+    q: String,
+    state: Option<String>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError(AppError::Validation {
+        fields: vec![FieldError {
+            field: field.into(),
+            code: "invalid".into(),
+            message: message.into(),
+        }],
+    })
+}
+
+fn task_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError(AppError::NotFound))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    headers: HeaderMap,
+    body: Result<Json<CreateBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|rejection| AppError::BadRequest {
+        message: rejection.body_text(),
+    })?;
+    if !matches!(body.kind.as_str(), "publish" | "unpublish") {
+        return Err(invalid("kind", "kind must be publish or unpublish"));
+    }
+    let seller = signed_in.seller.id;
+    let ids = match (body.item_ids, body.filter) {
+        (Some(ids), None) => {
+            // Every id must be one of the seller's items: another seller's is not found.
+            let mut wanted = ids;
+            wanted.sort_unstable();
+            wanted.dedup();
+            let owned = backend::catalog::matching_ids(
+                &state.db,
+                seller,
+                &backend::catalog::ItemFilter::default(),
+            )
+            .await?;
+            let missing = wanted
+                .iter()
+                .filter(|id| owned.binary_search(id).is_err())
+                .count();
+            if missing > 0 {
+                return Err(invalid(
+                    "item_ids",
+                    format!("{missing} of these items are not in your catalog."),
+                ));
+            }
+            wanted
+        }
+        (None, Some(filter)) => {
+            let listing_state = match filter.state.as_deref().filter(|s| !s.is_empty()) {
+                None => None,
+                Some(raw) => Some(ListingState::parse(raw).ok_or_else(|| {
+                    invalid("filter.state", format!("“{raw}” is not a listing state"))
+                })?),
+            };
+            let params = ItemFilterParams {
+                q: filter.q,
+                state: listing_state,
+            };
+            backend::catalog::matching_ids(&state.db, seller, &(&params).into()).await?
+        }
+        _ => return Err(invalid("item_ids", "Send either item_ids or filter.")),
+    };
+    if ids.is_empty() {
+        return Err(invalid("item_ids", "No items to work on."));
+    }
+    if ids.len() > MAX_ITEMS {
+        return Err(invalid(
+            "item_ids",
+            format!("At most {MAX_ITEMS} items per task."),
+        ));
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| k.chars().take(200).collect());
+    let created = state
+        .engine
+        .create_task(NewTask {
+            seller_id: seller,
+            kind: body.kind,
+            params: json!({ "item_ids": ids }),
+            idempotency_key: key,
+        })
+        .await
+        .map_err(AppError::from)?;
+    let status = match created {
+        Created::New(_) => StatusCode::ACCEPTED,
+        Created::Existing(_) => StatusCode::OK,
+    };
+    Ok((
+        status,
+        Json(TaskSummary::from_task(created.task(), chrono::Utc::now())),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    kind: Option<String>,
+    page: Option<u64>,
+    per_page: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct PageJson<T> {
+    items: Vec<T>,
+    total: u64,
+    page: u64,
+    per_page: u64,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<PageJson<TaskSummary>>, ApiError> {
+    let Query(query) = query.map_err(|rejection| AppError::BadRequest {
+        message: rejection.body_text(),
+    })?;
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(TaskStatus::parse(raw).ok_or_else(|| AppError::BadRequest {
+            message: format!("status “{raw}” is not a task status"),
+        })?),
+    };
+    let (page, per_page) = (
+        query.page.unwrap_or(1).max(1),
+        query.per_page.unwrap_or(20).clamp(1, 100),
+    );
+    let filter = TaskFilter {
+        status,
+        kind: query.kind.filter(|k| !k.is_empty()),
+    };
+    let (tasks, total) = query::list(&state.db, signed_in.seller.id, &filter, page, per_page)
+        .await
+        .map_err(AppError::from)?;
+    let now = chrono::Utc::now();
+    Ok(Json(PageJson {
+        items: tasks
+            .iter()
+            .map(|t| TaskSummary::from_task(t, now))
+            .collect(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskSummary>, ApiError> {
+    let task = backend::tasks::get(&state.db, signed_in.seller.id, task_id(&id)?)
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(TaskSummary::from_task(&task, chrono::Utc::now())))
+}
+
+#[derive(Deserialize)]
+struct ItemsQuery {
+    status: Option<String>,
+    page: Option<u64>,
+    per_page: Option<u64>,
+}
+
+async fn items(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+    query: Result<Query<ItemsQuery>, QueryRejection>,
+) -> Result<Json<PageJson<TaskItemView>>, ApiError> {
+    let Query(query) = query.map_err(|rejection| AppError::BadRequest {
+        message: rejection.body_text(),
+    })?;
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Some(ItemStatus::parse(raw).ok_or_else(|| AppError::BadRequest {
+            message: format!("status “{raw}” is not an item status"),
+        })?),
+    };
+    let (page, per_page) = (
+        query.page.unwrap_or(1).max(1),
+        query.per_page.unwrap_or(50).clamp(1, 200),
+    );
+    let seller = signed_in.seller.id;
+    let (rows, total) = query::items(&state.db, seller, task_id(&id)?, status, page, per_page)
+        .await
+        .map_err(AppError::from)?;
+    let mut views = Vec::with_capacity(rows.len());
+    for row in rows {
+        let item_id = serde_json::from_str::<serde_json::Value>(&row.subject)
+            .ok()
+            .and_then(|v| v.as_i64());
+        let sku = match item_id {
+            Some(item_id) => backend::catalog::get(&state.db, seller, item_id)
+                .await
+                .ok()
+                .map(|item| item.sku),
+            None => None,
+        };
+        views.push(TaskItemView {
+            id: row.id,
+            position: row.position,
+            status: row.status.clone(),
+            attempts: row.attempts,
+            item_id,
+            sku,
+            line: None,
+            error: match (row.status.as_str(), row.error_code, row.error_message) {
+                ("failed" | "pending", Some(code), message) => Some(ItemErrorView {
+                    code,
+                    message: message.unwrap_or_default(),
+                }),
+                _ => None,
+            },
+        });
+    }
+    Ok(Json(PageJson {
+        items: views,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+struct SelectionBody {
+    item_ids: Option<Vec<i64>>,
+}
+
+async fn control(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path((id, action)): Path<(String, String)>,
+    body: Option<Json<SelectionBody>>,
+) -> Result<Json<TaskSummary>, ApiError> {
+    let (seller, id) = (signed_in.seller.id, task_id(&id)?);
+    let which = || match body.as_ref().and_then(|Json(b)| b.item_ids.clone()) {
+        Some(ids) => Selection::Items(ids),
+        None => Selection::AllFailed,
+    };
+    let engine = &state.engine;
+    let done = match action.as_str() {
+        "pause" => engine.pause(seller, id).await,
+        "resume" => engine.resume(seller, id).await,
+        "cancel" => engine.cancel(seller, id).await,
+        "retry" => engine.retry(seller, id, which()).await,
+        "skip" => engine.skip(seller, id, which()).await,
+        _ => return Err(ApiError(AppError::NotFound)),
+    }
+    .map_err(AppError::from)?;
+    Ok(Json(TaskSummary::from_task(&done.task, chrono::Utc::now())))
+}
