@@ -6,6 +6,7 @@ use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
+use crate::bulk::BulkActionBar;
 use crate::error::AppError;
 use crate::selection::Selection;
 
@@ -546,25 +547,6 @@ fn ItemTableRow(row: ItemRow, selection: RwSignal<Selection>) -> impl IntoView {
 #[component]
 pub fn StateBadge(state: ListingState) -> impl IntoView {
     view! { <span class=format!("badge state-{}", state.as_str())>{state.label()}</span> }
-}
-
-/// Appears with a selection. Its task actions arrive with the task engine; the bar, the
-/// count and clearing work now.
-#[component]
-fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
-    view! {
-        <Show when=move || !selection.with(|s| s.is_empty())>
-            <div class="bulk-bar" role="region" aria-label="Bulk actions">
-                <strong class="bulk-count">{move || {
-                    let n = selection.with(|s| s.count());
-                    format!("{n} item{} selected", if n == 1 { "" } else { "s" })
-                }}</strong>
-                <button class="button primary" type="button" disabled title="Publishing arrives with background tasks">"Publish…"</button>
-                <button class="button" type="button" disabled title="Unpublishing arrives with background tasks">"Unpublish…"</button>
-                <button class="button ghost" type="button" on:click=move |_| selection.update(|s| s.clear())>"Clear selection"</button>
-            </div>
-        </Show>
-    }
 }
 
 #[cfg(test)]

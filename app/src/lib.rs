@@ -3,6 +3,7 @@
 //! to the pages that use them.
 
 pub mod auth;
+pub mod bulk;
 pub mod catalog;
 pub mod error;
 pub mod item;

@@ -21,6 +21,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Creates and controls background tasks (and tells the workers).
     pub engine: Arc<backend::tasks::worker::Engine>,
+    /// Marketplace calls per second per seller: the first estimate of a task's duration.
+    pub marketplace_rate: u32,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -27,11 +27,13 @@ pub fn state(
     leptos_options: LeptosOptions,
     db: DatabaseConnection,
     engine: Arc<Engine>,
+    marketplace_rate: u32,
 ) -> AppState {
     AppState {
         leptos_options,
         db,
         engine,
+        marketplace_rate,
         sessions: SessionPolicy::default(),
         login_limiter: Arc::new(LoginLimiter::standard()),
     }

@@ -182,7 +182,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let workers =
         server::workers::start(&config, db.clone(), &marketplace_url, shutdown.clone()).await?;
-    let state = server::state(leptos_options, db.clone(), Arc::clone(&workers.engine));
+    let state = server::state(
+        leptos_options,
+        db.clone(),
+        Arc::clone(&workers.engine),
+        config.marketplace_rate_limit,
+    );
     let policy = state.sessions;
     let purge_db = db.clone();
     tokio::spawn(async move {

@@ -89,7 +89,7 @@ impl TestApp {
         let engine = engine(db, marketplace_url);
         Self {
             router: server::app(
-                server::state(options, db.clone(), std::sync::Arc::clone(&engine)),
+                server::state(options, db.clone(), std::sync::Arc::clone(&engine), 1_000),
                 sandbox,
             ),
             engine,

@@ -74,3 +74,21 @@ pub fn eta_seconds(task: &Task, now: DateTime<Utc>) -> Option<u64> {
     let rate = done / elapsed;
     Some((left / rate).ceil() as u64)
 }
+
+/// Items per second the seller's last finished task of this kind achieved, if any: the
+/// measured basis for the next estimate.
+pub async fn recent_throughput(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    kind: &str,
+) -> Result<Option<f64>, TaskError> {
+    let last = task::Entity::find()
+        .filter(task::Column::SellerId.eq(seller_id))
+        .filter(task::Column::Kind.eq(kind))
+        .filter(task::Column::Throughput.is_not_null())
+        .filter(task::Column::Total.gte(5))
+        .order_by_desc(task::Column::FinishedAt)
+        .one(db)
+        .await?;
+    Ok(last.and_then(|t| t.throughput).filter(|rate| *rate > 0.0))
+}

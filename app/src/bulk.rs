@@ -1,0 +1,224 @@
+//! The bulk action bar: the same trigger for every kind of task — selection, then the
+//! bar, then a confirmation that says how many items, about how long, and that the
+//! seller can keep working — and nothing heavy starts from one accidental click.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::selection::Selection;
+use crate::tasks::TaskSummary;
+
+/// What starting a task would mean, shown before it starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskPlan {
+    pub kind: String,
+    pub count: u64,
+    pub eta_seconds: u64,
+    /// Whether the estimate comes from the seller's last run (else the marketplace's pace).
+    pub measured: bool,
+    /// Made with the plan, so a double click on "Start" starts one task, not two.
+    pub idempotency_key: String,
+}
+
+/// "about 3 min", "about 40 s".
+pub fn describe_duration(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("about {} s", seconds.max(1)),
+        60..=3599 => format!("about {} min", seconds.div_ceil(60)),
+        _ => format!(
+            "about {} h {} min",
+            seconds / 3600,
+            (seconds % 3600).div_ceil(60)
+        ),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::*;
+    use crate::auth::ssr::{require_seller, state};
+
+    pub const KINDS: [&str; 2] = ["publish", "unpublish"];
+
+    /// The catalog ids a selection stands for, the seller's only.
+    pub async fn resolve(
+        db: &backend::DatabaseConnection,
+        seller_id: i64,
+        selection: &Selection,
+    ) -> Result<Vec<i64>, AppError> {
+        use backend::catalog::{matching_ids, ItemFilter};
+        Ok(match selection {
+            Selection::None => Vec::new(),
+            Selection::Ids(ids) => {
+                let owned = matching_ids(db, seller_id, &ItemFilter::default()).await?;
+                ids.iter()
+                    .copied()
+                    .filter(|id| owned.binary_search(id).is_ok())
+                    .collect()
+            }
+            Selection::AllMatching {
+                filter, excluded, ..
+            } => {
+                let ids = matching_ids(db, seller_id, &filter.into()).await?;
+                ids.into_iter()
+                    .filter(|id| !excluded.contains(id))
+                    .collect()
+            }
+        })
+    }
+
+    pub async fn plan(
+        kind: &str,
+        selection: &Selection,
+    ) -> Result<(i64, Vec<i64>, TaskPlan), AppError> {
+        if !KINDS.contains(&kind) {
+            return Err(AppError::BadRequest {
+                message: format!("Unknown action {kind}."),
+            });
+        }
+        let seller = require_seller()?;
+        let state = state()?;
+        let ids = resolve(&state.db, seller.id, selection).await?;
+        let measured = backend::tasks::query::recent_throughput(&state.db, seller.id, kind).await?;
+        let rate = measured.unwrap_or(f64::from(state.marketplace_rate.max(1)));
+        let eta_seconds = (ids.len() as f64 / rate).ceil() as u64;
+        let now = chrono::Utc::now();
+        let idempotency_key = format!(
+            "{kind}-{}-{}",
+            now.timestamp_millis(),
+            now.timestamp_subsec_nanos()
+        );
+        let plan = TaskPlan {
+            kind: kind.to_owned(),
+            count: ids.len() as u64,
+            eta_seconds,
+            measured: measured.is_some(),
+            idempotency_key,
+        };
+        Ok((seller.id, ids, plan))
+    }
+}
+
+#[server(endpoint = "plan_task", input = Json)]
+pub async fn plan_task(kind: String, selection: Selection) -> Result<TaskPlan, AppError> {
+    use crate::auth::ssr::with_status;
+    with_status(ssr::plan(&kind, &selection).await.map(|(_, _, plan)| plan))
+}
+
+#[server(endpoint = "start_task", input = Json)]
+pub async fn start_task(
+    kind: String,
+    selection: Selection,
+    idempotency_key: String,
+) -> Result<TaskSummary, AppError> {
+    use crate::auth::ssr::{state, with_status};
+    with_status(
+        async {
+            let (seller_id, ids, _) = ssr::plan(&kind, &selection).await?;
+            if ids.is_empty() {
+                return Err(AppError::BadRequest {
+                    message: "Nothing selected.".into(),
+                });
+            }
+            let new = backend::tasks::create::NewTask {
+                seller_id,
+                kind,
+                params: serde_json::json!({ "item_ids": ids }),
+                idempotency_key: Some(idempotency_key).filter(|k| !k.is_empty()),
+            };
+            let created = state()?.engine.create_task(new).await?;
+            Ok(TaskSummary::from_task(created.task(), chrono::Utc::now()))
+        }
+        .await,
+    )
+}
+
+#[component]
+pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
+    let asked = RwSignal::new(None::<&'static str>);
+    let plan = Resource::new(
+        move || asked.get().map(|kind| (kind, selection.get_untracked())),
+        |request| async move {
+            match request {
+                Some((kind, selection)) => Some(plan_task(kind.to_owned(), selection).await),
+                None => None,
+            }
+        },
+    );
+    let start = Action::new(
+        move |(kind, selection, key): &(String, Selection, String)| {
+            let (kind, selection, key) = (kind.clone(), selection.clone(), key.clone());
+            async move { start_task(kind, selection, key).await }
+        },
+    );
+    let started = move || start.value().get();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = start.value().get() {
+            asked.set(None);
+            selection.update(|s| s.clear());
+        }
+    });
+
+    view! {
+        <Show when=move || !selection.with(|s| s.is_empty())>
+            <div class="bulk-bar" role="region" aria-label="Bulk actions">
+                <strong class="bulk-count">{move || {
+                    let n = selection.with(|s| s.count());
+                    format!("{n} item{} selected", if n == 1 { "" } else { "s" })
+                }}</strong>
+                <button class="button primary" type="button" on:click=move |_| asked.set(Some("publish"))>"Publish…"</button>
+                <button class="button" type="button" on:click=move |_| asked.set(Some("unpublish"))>"Unpublish…"</button>
+                <button class="button ghost" type="button" on:click=move |_| selection.update(|s| s.clear())>"Clear selection"</button>
+            </div>
+        </Show>
+        <Show when=move || asked.get().is_some()>
+            <div class="confirm card" role="dialog" aria-modal="false" aria-labelledby="confirm-title">
+                <Suspense fallback=|| view! { <p class="muted">"Counting…"</p> }>
+                    {move || Suspend::new(async move {
+                        match plan.await {
+                            Some(Ok(plan)) => {
+                                let verb = if plan.kind == "publish" { "Publish" } else { "Unpublish" };
+                                let source = if plan.measured { "from your last run" } else { "at the marketplace's pace" };
+                                let kind = plan.kind.clone();
+                                let key = plan.idempotency_key.clone();
+                                view! {
+                                    <h2 id="confirm-title">{format!("{verb} {} item{}?", plan.count, if plan.count == 1 { "" } else { "s" })}</h2>
+                                    <p>{format!("This takes {} ({source}). It runs in the background: you can keep working, and you can pause or cancel it.", describe_duration(plan.eta_seconds))}</p>
+                                    <div class="form-actions">
+                                        <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
+                                            start.dispatch((kind.clone(), selection.get_untracked(), key.clone()));
+                                        }>{format!("Start: {} {}", verb.to_lowercase(), plan.count)}</button>
+                                        <button class="button ghost" type="button" on:click=move |_| asked.set(None)>"Not now"</button>
+                                    </div>
+                                }.into_any()
+                            }
+                            Some(Err(err)) => view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any(),
+                            None => ().into_any(),
+                        }
+                    })}
+                </Suspense>
+            </div>
+        </Show>
+        {move || started().map(|result| match result {
+            Ok(task) => view! {
+                <p class="alert success bulk-notice" role="status">{format!("{} started. It runs in the background.", task.label)}</p>
+            }.into_any(),
+            Err(err) => view! { <p class="alert error bulk-notice" role="alert">{err.to_string()}</p> }.into_any(),
+        })}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(describe_duration(0), "about 1 s");
+        assert_eq!(describe_duration(40), "about 40 s");
+        assert_eq!(describe_duration(61), "about 2 min");
+        assert_eq!(describe_duration(3700), "about 1 h 2 min");
+    }
+}

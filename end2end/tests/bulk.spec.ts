@@ -1,0 +1,34 @@
+import { expect, test } from "@playwright/test";
+import { logIn, shot } from "./helpers";
+
+test("publishing a selection asks first, then runs in the background", async ({ page }, testInfo) => {
+  await logIn(page);
+  const rows = page.locator("table.items-table tbody tr");
+  await rows.nth(0).getByRole("checkbox").check();
+  await rows.nth(1).getByRole("checkbox").check();
+  const bar = page.getByRole("region", { name: "Bulk actions" });
+  await expect(bar).toContainText("2 items selected");
+
+  await bar.getByRole("button", { name: "Publish…", exact: true }).click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog.getByRole("heading")).toHaveText("Publish 2 items?");
+  await expect(dialog).toContainText("you can keep working");
+  await expect(dialog).toContainText(/about \d+ (s|min)/);
+  await shot(page, testInfo, "publish-confirm", false);
+
+  // "Not now" starts nothing.
+  await dialog.getByRole("button", { name: "Not now" }).click();
+  await expect(page.getByRole("dialog")).toHaveCount(0);
+  const before = await (await page.request.get("/api/v1/tasks")).json();
+
+  await bar.getByRole("button", { name: "Publish…", exact: true }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Start: publish 2" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Publish 2 items started." })).toBeVisible();
+  await expect(bar).toHaveCount(0);
+  await shot(page, testInfo, "publish-started", false);
+
+  const after = await (await page.request.get("/api/v1/tasks")).json();
+  expect(after.total).toBe(before.total + 1);
+  expect(after.items[0].kind).toBe("publish");
+  expect(after.items[0].counts.total).toBe(2);
+});
