@@ -82,12 +82,13 @@ struct ItemsQuery {
     per_page: Option<u64>,
 }
 
+/// A page of anything: `{"items", "total", "page", "per_page"}`.
 #[derive(Serialize)]
-struct PageJson<T> {
-    items: Vec<T>,
-    total: u64,
-    page: u64,
-    per_page: u64,
+pub(crate) struct PageJson<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
 }
 
 async fn list_items(

@@ -15,9 +15,10 @@ use backend::tasks::create::{Created, NewTask};
 use backend::tasks::query::{self, TaskFilter};
 use backend::tasks::{ItemStatus, TaskStatus};
 use http::{HeaderMap, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::PageJson;
 use crate::api_error::ApiError;
 
 /// The most items one task may take.
@@ -151,14 +152,6 @@ struct ListQuery {
     kind: Option<String>,
     page: Option<u64>,
     per_page: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct PageJson<T> {
-    items: Vec<T>,
-    total: u64,
-    page: u64,
-    per_page: u64,
 }
 
 async fn list(

@@ -188,32 +188,47 @@ impl Selection {
     }
 }
 
-/// Failed items go back to `pending` with a fresh set of attempts; a finished task
-/// re-opens (`running`).
-pub async fn retry<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+/// Where failed items go, for [`retry`] and [`skip`].
+#[derive(Clone, Copy)]
+enum FailedTo {
+    Pending,
+    Skipped,
+}
+
+/// Moves the selected failed items (both controls share everything but the target).
+async fn move_failed<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
     db: &C,
     seller_id: i64,
     task_id: i64,
     which: Selection,
+    to: FailedTo,
     now: DateTime<Utc>,
 ) -> Result<Controlled, TaskError> {
+    let (action, set, counter) = match to {
+        FailedTo::Pending => (
+            "retry",
+            "status = 'pending', attempts = 0, next_attempt_at = $1, error_code = NULL, error_message = NULL, \
+             error_details = NULL, finished_at = NULL",
+            "pending",
+        ),
+        FailedTo::Skipped => ("skip", "status = 'skipped'", "skipped"),
+    };
     let txn = write_txn(db).await?;
     let task = locked(&txn, seller_id, task_id).await?;
     if matches!(task.status, TaskStatus::Cancelling | TaskStatus::Cancelled) {
         return Err(TaskError::Conflict {
-            action: "retry",
+            action,
             status: task.status,
         });
     }
+    let sql = format!(
+        "UPDATE task_items SET {set}, updated_at = $1 WHERE task_id = $2 AND status = 'failed'{}",
+        which.clause()
+    );
     let moved = txn
         .execute_raw(stmt(
             txn.get_database_backend(),
-            &format!(
-                "UPDATE task_items SET status = 'pending', attempts = 0, next_attempt_at = $1, error_code = NULL, \
-                 error_message = NULL, error_details = NULL, finished_at = NULL, updated_at = $1 \
-                 WHERE task_id = $2 AND status = 'failed'{}",
-                which.clause()
-            ),
+            &sql,
             vec![now.into(), task_id.into()],
         ))
         .await?
@@ -224,14 +239,34 @@ pub async fn retry<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseT
     shift_counters(
         &txn,
         task_id,
-        &[("failed", -(moved as i64)), ("pending", moved as i64)],
+        &[("failed", -(moved as i64)), (counter, moved as i64)],
         now,
     )
     .await?;
-    if task.status.is_terminal() {
-        set_status(&txn, &task, TaskStatus::Running, now).await?;
+    match to {
+        // A finished task re-opens.
+        FailedTo::Pending if task.status.is_terminal() => {
+            set_status(&txn, &task, TaskStatus::Running, now).await?
+        }
+        FailedTo::Pending => {}
+        // A finished task's end state is re-evaluated.
+        FailedTo::Skipped => {
+            settle(&txn, task_id, now).await?;
+        }
     }
     finish(txn, db, seller_id, task_id, moved, true).await
+}
+
+/// Failed items go back to `pending` with a fresh set of attempts; a finished task
+/// re-opens (`running`).
+pub async fn retry<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+    seller_id: i64,
+    task_id: i64,
+    which: Selection,
+    now: DateTime<Utc>,
+) -> Result<Controlled, TaskError> {
+    move_failed(db, seller_id, task_id, which, FailedTo::Pending, now).await
 }
 
 /// Failed items become `skipped`: accepted as not done. A finished task's status is
@@ -243,35 +278,5 @@ pub async fn skip<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTr
     which: Selection,
     now: DateTime<Utc>,
 ) -> Result<Controlled, TaskError> {
-    let txn = write_txn(db).await?;
-    let task = locked(&txn, seller_id, task_id).await?;
-    if matches!(task.status, TaskStatus::Cancelling | TaskStatus::Cancelled) {
-        return Err(TaskError::Conflict {
-            action: "skip",
-            status: task.status,
-        });
-    }
-    let moved = txn
-        .execute_raw(stmt(
-            txn.get_database_backend(),
-            &format!(
-                "UPDATE task_items SET status = 'skipped', updated_at = $1 WHERE task_id = $2 AND status = 'failed'{}",
-                which.clause()
-            ),
-            vec![now.into(), task_id.into()],
-        ))
-        .await?
-        .rows_affected();
-    if moved == 0 {
-        return finish(txn, db, seller_id, task_id, 0, false).await;
-    }
-    shift_counters(
-        &txn,
-        task_id,
-        &[("failed", -(moved as i64)), ("skipped", moved as i64)],
-        now,
-    )
-    .await?;
-    settle(&txn, task_id, now).await?;
-    finish(txn, db, seller_id, task_id, moved, true).await
+    move_failed(db, seller_id, task_id, which, FailedTo::Skipped, now).await
 }
