@@ -1,9 +1,13 @@
 import { expect, test } from "@playwright/test";
-import { logIn, shot } from "./helpers";
+import { hydrated, logIn, shot } from "./helpers";
 
 test("publishing a selection asks first, then runs in the background", async ({ page }, testInfo) => {
   await logIn(page);
+  // Items the other tests do not edit (they edit SR-0002 and SR-0003).
+  await page.goto("/?q=SR-02&sort=sku&dir=asc");
+  await hydrated(page);
   const rows = page.locator("table.items-table tbody tr");
+  await expect(rows.first()).toHaveAttribute("data-sku", "SR-0200");
   await rows.nth(0).getByRole("checkbox").check();
   await rows.nth(1).getByRole("checkbox").check();
   const bar = page.getByRole("region", { name: "Bulk actions" });
