@@ -329,6 +329,27 @@ pub async fn get(
         .ok_or(CatalogError::NotFound)
 }
 
+/// The SKUs of some of the seller's items, by id, in one query.
+pub async fn skus(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, CatalogError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, String)> = item::Entity::find()
+        .filter(item::Column::SellerId.eq(seller_id))
+        .filter(item::Column::Id.is_in(ids.to_vec()))
+        .select_only()
+        .column(item::Column::Id)
+        .column(item::Column::Sku)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Creates a draft item.
 #[tracing::instrument(skip_all, err, fields(seller_id))]
 pub async fn create(

@@ -85,6 +85,20 @@ impl Harness {
             .unwrap()
     }
 
+    /// Another worker claims `n` items now, with a 10 s lease.
+    async fn claim_as(&self, worker: &str, n: usize) -> claim::ClaimBatch {
+        claim::claim(
+            &self.db,
+            self.engine.registry(),
+            worker,
+            n,
+            Duration::seconds(10),
+            self.clock.now_for_test(),
+        )
+        .await
+        .unwrap()
+    }
+
     fn advance(&self, secs: i64) {
         self.clock.advance(Duration::seconds(secs));
     }
@@ -416,16 +430,7 @@ db_test!(
         let task = h.task(ana, params(1, &["ok"])).await;
 
         // A worker claims the item, then freezes past its lease.
-        let zombie = claim::claim(
-            db,
-            h.engine.registry(),
-            "zombie",
-            1,
-            Duration::seconds(10),
-            t0(),
-        )
-        .await
-        .unwrap();
+        let zombie = h.claim_as("zombie", 1).await;
         let claimed = zombie.items[0].clone();
         assert_eq!(claimed.attempt, 1);
         h.advance(5);
@@ -488,16 +493,7 @@ db_test!(an_item_out_of_attempts_fails_when_its_lease_expires, |db| {
     let ana = seller(db, "ana@example.com").await;
     let task = h.task(ana, params(1, &["ok"])).await;
     for round in 1..=3 {
-        claim::claim(
-            db,
-            h.engine.registry(),
-            &format!("crashy-{round}"),
-            1,
-            Duration::seconds(10),
-            h.clock.now_for_test(),
-        )
-        .await
-        .unwrap();
+        h.claim_as(&format!("crashy-{round}"), 1).await;
         h.advance(11);
         h.engine.rescue_once().await.unwrap();
     }
@@ -517,16 +513,7 @@ db_test!(heartbeat_keeps_a_lease_alive, |db| {
     let h = Harness::new(db, 4);
     let ana = seller(db, "ana@example.com").await;
     let task = h.task(ana, params(2, &["ok"])).await;
-    claim::claim(
-        db,
-        h.engine.registry(),
-        "steady",
-        2,
-        Duration::seconds(10),
-        t0(),
-    )
-    .await
-    .unwrap();
+    h.claim_as("steady", 2).await;
     for _ in 0..5 {
         h.advance(8);
         assert_eq!(
@@ -544,16 +531,7 @@ db_test!(pause_stops_new_claims_and_resume_continues, |db| {
     let h = Harness::new(db, 2);
     let ana = seller(db, "ana@example.com").await;
     let task = h.task(ana, params(6, &["ok"])).await;
-    let held = claim::claim(
-        db,
-        h.engine.registry(),
-        "w1",
-        2,
-        Duration::seconds(10),
-        t0(),
-    )
-    .await
-    .unwrap();
+    let held = h.claim_as("w1", 2).await;
 
     let paused = h.engine.pause(ana, task.id).await.unwrap();
     assert_eq!(
@@ -612,16 +590,7 @@ db_test!(
         let h = Harness::new(db, 2);
         let ana = seller(db, "ana@example.com").await;
         let task = h.task(ana, params(5, &["ok"])).await;
-        let held = claim::claim(
-            db,
-            h.engine.registry(),
-            "w1",
-            1,
-            Duration::seconds(10),
-            t0(),
-        )
-        .await
-        .unwrap();
+        let held = h.claim_as("w1", 1).await;
 
         let cancelling = h.engine.cancel(ana, task.id).await.unwrap();
         assert_eq!(
@@ -695,16 +664,7 @@ db_test!(
         let h = Harness::new(db, 2);
         let ana = seller(db, "ana@example.com").await;
         let task = h.task(ana, params(2, &["ok"])).await;
-        let held = claim::claim(
-            db,
-            h.engine.registry(),
-            "w1",
-            1,
-            Duration::seconds(10),
-            t0(),
-        )
-        .await
-        .unwrap();
+        let held = h.claim_as("w1", 1).await;
         h.engine.cancel(ana, task.id).await.unwrap();
         complete::complete(
             db,

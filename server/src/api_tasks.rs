@@ -232,35 +232,38 @@ async fn items(
     let (rows, total) = query::items(&state.db, seller, task_id(&id)?, status, page, per_page)
         .await
         .map_err(AppError::from)?;
-    let mut views = Vec::with_capacity(rows.len());
-    for row in rows {
-        let item_id = serde_json::from_str::<serde_json::Value>(&row.subject)
+    let subject_id = |subject: &str| {
+        serde_json::from_str::<serde_json::Value>(subject)
             .ok()
-            .and_then(|v| v.as_i64());
-        let sku = match item_id {
-            Some(item_id) => backend::catalog::get(&state.db, seller, item_id)
-                .await
-                .ok()
-                .map(|item| item.sku),
-            None => None,
-        };
-        views.push(TaskItemView {
-            id: row.id,
-            position: row.position,
-            status: row.status.clone(),
-            attempts: row.attempts,
-            item_id,
-            sku,
-            line: None,
-            error: match (row.status.as_str(), row.error_code, row.error_message) {
-                ("failed" | "pending", Some(code), message) => Some(ItemErrorView {
-                    code,
-                    message: message.unwrap_or_default(),
-                }),
-                _ => None,
-            },
-        });
-    }
+            .and_then(|v| v.as_i64())
+    };
+    let item_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|row| subject_id(&row.subject))
+        .collect();
+    let skus = backend::catalog::skus(&state.db, seller, &item_ids).await?;
+    let views: Vec<TaskItemView> = rows
+        .into_iter()
+        .map(|row| {
+            let item_id = subject_id(&row.subject);
+            TaskItemView {
+                id: row.id,
+                position: row.position,
+                sku: item_id.and_then(|id| skus.get(&id).cloned()),
+                item_id,
+                attempts: row.attempts,
+                line: None,
+                error: match (row.status.as_str(), row.error_code, row.error_message) {
+                    ("failed" | "pending", Some(code), message) => Some(ItemErrorView {
+                        code,
+                        message: message.unwrap_or_default(),
+                    }),
+                    _ => None,
+                },
+                status: row.status,
+            }
+        })
+        .collect();
     Ok(Json(PageJson {
         items: views,
         total,
