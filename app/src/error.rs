@@ -29,6 +29,13 @@ pub enum AppError {
     Validation { fields: Vec<FieldError> },
     #[error("{message}")]
     BadRequest { message: String },
+    /// An uploaded file refused as a whole (too big: 413; unreadable or a bad header: 422).
+    #[error("{message}")]
+    File {
+        code: String,
+        message: String,
+        too_large: bool,
+    },
     #[error("This request came from another site and was refused.")]
     Forbidden,
     #[error("Something went wrong on our side. Please try again.")]
@@ -39,8 +46,9 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
+            Self::File { code, .. } => code,
             Self::Unauthorized => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
             Self::RateLimited { .. } => "rate_limited",
@@ -62,6 +70,10 @@ impl AppError {
             Self::Conflict { .. } => 409,
             Self::Validation { .. } => 422,
             Self::BadRequest { .. } => 400,
+            Self::File {
+                too_large: true, ..
+            } => 413,
+            Self::File { .. } => 422,
             Self::Forbidden => 403,
             Self::Internal | Self::Transport(_) => 500,
         }

@@ -23,6 +23,24 @@ pub struct AppState {
     pub engine: Arc<backend::tasks::worker::Engine>,
     /// Marketplace calls per second per seller: the first estimate of a task's duration.
     pub marketplace_rate: u32,
+    pub imports: ImportSettings,
+}
+
+/// How uploads are read and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSettings {
+    pub limits: backend::imports::ImportLimits,
+    /// Ask the marketplace whether each row's image is usable (off for bulk benchmarks).
+    pub check_images: bool,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        Self {
+            limits: backend::imports::ImportLimits::default(),
+            check_images: true,
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

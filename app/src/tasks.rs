@@ -34,6 +34,9 @@ pub struct TaskSummary {
 pub struct ItemErrorView {
     pub code: String,
     pub message: String,
+    /// The CSV column the error is about (imports), when it is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 /// `status` is one of `pending running succeeded failed skipped cancelled`.
@@ -77,6 +80,16 @@ pub mod ssr {
                 created_at: task.created_at,
                 started_at: task.started_at,
                 finished_at: task.finished_at,
+            }
+        }
+    }
+
+    impl From<backend::imports::FileError> for crate::error::AppError {
+        fn from(err: backend::imports::FileError) -> Self {
+            Self::File {
+                code: err.code().to_owned(),
+                message: err.to_string(),
+                too_large: err.is_too_large(),
             }
         }
     }

@@ -329,25 +329,31 @@ pub async fn get(
         .ok_or(CatalogError::NotFound)
 }
 
-/// The SKUs of some of the seller's items, by id, in one query.
-pub async fn skus(
+/// The SKU and title of some of the seller's items, by id, in one query.
+pub async fn names(
     db: &impl ConnectionTrait,
     seller_id: i64,
     ids: &[i64],
-) -> Result<std::collections::HashMap<i64, String>, CatalogError> {
+) -> Result<std::collections::HashMap<i64, (String, String)>, CatalogError> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let rows: Vec<(i64, String)> = item::Entity::find()
-        .filter(item::Column::SellerId.eq(seller_id))
-        .filter(item::Column::Id.is_in(ids.to_vec()))
-        .select_only()
-        .column(item::Column::Id)
-        .column(item::Column::Sku)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().collect())
+    let mut names = std::collections::HashMap::with_capacity(ids.len());
+    // Stay well under SQLite's bound-parameter limit on big reports.
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<(i64, String, String)> = item::Entity::find()
+            .filter(item::Column::SellerId.eq(seller_id))
+            .filter(item::Column::Id.is_in(chunk.to_vec()))
+            .select_only()
+            .column(item::Column::Id)
+            .column(item::Column::Sku)
+            .column(item::Column::Title)
+            .into_tuple()
+            .all(db)
+            .await?;
+        names.extend(rows.into_iter().map(|(id, sku, title)| (id, (sku, title))));
+    }
+    Ok(names)
 }
 
 /// Creates a draft item.
@@ -427,6 +433,47 @@ fn map_unique(err: sea_orm::DbErr, sku: String) -> CatalogError {
     } else {
         CatalogError::Unexpected(err.into())
     }
+}
+
+/// Creates the item with this SKU, or overwrites the editable fields of the one that
+/// exists (an import). One statement, so two imports of the same SKU cannot both create.
+/// Returns the item and whether it was created.
+#[tracing::instrument(skip_all, err, fields(seller_id))]
+pub async fn upsert_by_sku(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    fields: ItemFields,
+    now: DateTime<Utc>,
+) -> Result<(Item, bool), CatalogError> {
+    use sea_orm::sea_query::{ExprTrait as _, OnConflict};
+    let mut row = active_fields(fields, now);
+    row.seller_id = Set(seller_id);
+    row.listing_state = Set(ListingState::Draft.as_str().to_owned());
+    row.version = Set(1);
+    row.created_at = Set(now);
+    let on_conflict = OnConflict::columns([item::Column::SellerId, item::Column::Sku])
+        .update_columns([
+            item::Column::Title,
+            item::Column::Description,
+            item::Column::PriceMinor,
+            item::Column::Currency,
+            item::Column::Quantity,
+            item::Column::ImageUrl,
+            item::Column::Category,
+            item::Column::UpdatedAt,
+        ])
+        .value(
+            item::Column::Version,
+            Expr::col((item::Entity, item::Column::Version)).add(1),
+        )
+        .to_owned();
+    let saved = item::Entity::insert(row)
+        .on_conflict(on_conflict)
+        .exec_with_returning(db)
+        .await?;
+    // A fresh row starts at version 1; an overwritten one has moved past it.
+    let created = saved.version == 1;
+    Ok((Item::from(saved), created))
 }
 
 /// Inserts many items in batches (demo seeding, bulk creation).

@@ -5,12 +5,15 @@ pub mod accounts;
 pub mod catalog;
 pub mod db;
 pub mod demo;
+pub mod imports;
 pub mod domain;
 pub mod entities;
 pub mod listings;
 pub mod marketplace;
 pub mod migration;
 pub mod notifications;
+pub mod pacing;
+pub mod reports;
 pub mod sessions;
 pub mod tasks;
 #[cfg(feature = "testing")]

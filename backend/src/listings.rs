@@ -55,7 +55,7 @@ fn policy() -> RetryPolicy {
     }
 }
 
-fn outcome_of(err: CallError) -> Outcome {
+pub(crate) fn outcome_of(err: CallError) -> Outcome {
     match err {
         // The marketplace's quota is not the item's fault: wait as told, attempt not counted.
         CallError::Transient {
@@ -176,7 +176,7 @@ impl TaskKind for Publish {
     }
 
     fn concurrency(&self) -> u32 {
-        8
+        self.connector.useful_concurrency()
     }
 
     fn retry_policy(&self) -> RetryPolicy {
@@ -241,7 +241,7 @@ impl TaskKind for Unpublish {
     }
 
     fn concurrency(&self) -> u32 {
-        8
+        self.connector.useful_concurrency()
     }
 
     fn retry_policy(&self) -> RetryPolicy {

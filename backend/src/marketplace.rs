@@ -4,11 +4,10 @@
 //! with the marketplace's stable codes).
 
 use chrono::Duration;
-use governor::clock::DefaultClock;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
-use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use crate::pacing::{Pacer, Turn};
 
 /// The contract's money: a decimal string and an ISO currency.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -66,20 +65,24 @@ pub enum CallError {
     },
 }
 
-type AccountLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+#[derive(Debug, Deserialize)]
+struct MediaReply {
+    ok: bool,
+    issue: Option<Issue>,
+}
 
 pub struct Connector {
     http: reqwest::Client,
     base_url: String,
-    limiter: AccountLimiter,
+    pacer: Arc<Pacer>,
 }
 
 impl Connector {
     /// `base_url` ends before `/listings` (e.g. `http://127.0.0.1:3000/sandbox/marketplace`);
-    /// `per_second` is our own pace per seller account, kept under the marketplace's limit.
+    /// `pacer` is our own pace per seller account, kept under the marketplace's limit.
     pub fn new(
         base_url: &str,
-        per_second: u32,
+        pacer: Arc<Pacer>,
         timeout: std::time::Duration,
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
@@ -87,17 +90,96 @@ impl Connector {
             .timeout(timeout)
             .user_agent(concat!("stockroom/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
-            limiter: RateLimiter::keyed(Quota::per_second(rate)),
+            pacer,
         })
     }
 
+    /// How many calls per account are worth having in flight: enough to keep the pace
+    /// while each call takes up to ~600 ms, few enough that nobody queues for long.
+    pub fn useful_concurrency(&self) -> u32 {
+        let pace = self.pacer.pace();
+        (pace.per_second.saturating_mul(3) / 5 + pace.burst.min(8)).clamp(4, 64)
+    }
+
     /// Waits for this account's turn (our pacing, so the marketplace rarely says 429).
-    async fn pace(&self, account: &str) {
-        self.limiter.until_key_ready(&account.to_owned()).await;
+    /// When the account is held off for long (after a 429), says so instead of waiting,
+    /// so the item can step aside and the task can show until when it waits.
+    async fn pace(&self, account: &str) -> Result<(), CallError> {
+        match self.pacer.turn(account).await {
+            Ok(Turn::After(wait)) => {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Ok(Turn::HeldOff(wait)) => Err(CallError::Transient {
+                code: "rate_limited",
+                message: "Waiting for marketplace quota.".into(),
+                retry_after: Duration::from_std(wait).ok(),
+            }),
+            Err(err) => Err(CallError::Transient {
+                code: "pace_unavailable",
+                message: format!("The marketplace pace could not be read: {err}"),
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// Sends a request in this account's turn; a 429 holds the account off for everyone.
+    async fn send(
+        &self,
+        account: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, CallError> {
+        self.pace(account).await?;
+        let response = request.send().await.map_err(transport)?;
+        match check_status(response).await {
+            Err(CallError::Transient {
+                code: "rate_limited",
+                message,
+                retry_after,
+            }) => {
+                let wait = retry_after.unwrap_or_else(|| Duration::seconds(1));
+                if let Err(err) = self
+                    .pacer
+                    .hold_off(account, wait.to_std().unwrap_or_default())
+                    .await
+                {
+                    tracing::warn!(%err, account, "could not record the marketplace's hold-off");
+                }
+                Err(CallError::Transient {
+                    code: "rate_limited",
+                    message,
+                    retry_after: Some(wait),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Asks the marketplace whether an image URL is usable. `Ok(None)` means it is.
+    pub async fn check_media(&self, account: &str, url: &str) -> Result<Option<Issue>, CallError> {
+        let request = self
+            .http
+            .get(format!("{}/media/check", self.base_url))
+            .query(&[("url", url), ("account", account)]);
+        let response = self.send(account, request).await?;
+        let reply: MediaReply = response.json().await.map_err(|err| CallError::Transient {
+            code: "marketplace_bad_reply",
+            message: format!("The marketplace's answer could not be read: {err}"),
+            retry_after: None,
+        })?;
+        Ok(if reply.ok {
+            None
+        } else {
+            Some(reply.issue.unwrap_or(Issue {
+                code: "image_rejected".into(),
+                severity: "ERROR".into(),
+                message: "The marketplace cannot use this image.".into(),
+                attribute_names: vec!["image_url".into()],
+            }))
+        })
     }
 
     /// Creates or replaces a listing. The same `idempotency_key` never lists twice.
@@ -108,22 +190,18 @@ impl Connector {
         listing: &ListingRequest,
         idempotency_key: &str,
     ) -> Result<String, CallError> {
-        self.pace(account).await;
         let url = format!(
             "{}/listings/{}/{}",
             self.base_url,
             encode(account),
             encode(sku)
         );
-        let response = self
+        let request = self
             .http
             .put(url)
             .header("idempotency-key", idempotency_key)
-            .json(listing)
-            .send()
-            .await
-            .map_err(transport)?;
-        let response = check_status(response).await?;
+            .json(listing);
+        let response = self.send(account, request).await?;
         let reply: ListingReply = response.json().await.map_err(|err| CallError::Transient {
             code: "marketplace_bad_reply",
             message: format!("The marketplace's answer could not be read: {err}"),
@@ -137,18 +215,17 @@ impl Connector {
 
     /// Removes a listing. One that is already gone counts as removed.
     pub async fn delete_listing(&self, account: &str, sku: &str) -> Result<(), CallError> {
-        self.pace(account).await;
         let url = format!(
             "{}/listings/{}/{}",
             self.base_url,
             encode(account),
             encode(sku)
         );
-        let response = self.http.delete(url).send().await.map_err(transport)?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(());
+        match self.send(account, self.http.delete(url)).await {
+            Ok(_) => Ok(()),
+            Err(CallError::Permanent { code, .. }) if code == "listing_not_found" => Ok(()),
+            Err(err) => Err(err),
         }
-        check_status(response).await.map(|_| ())
     }
 }
 
@@ -214,8 +291,13 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, 
         });
     }
     let body = response.text().await.unwrap_or_default();
+    let code = if status == reqwest::StatusCode::NOT_FOUND {
+        "listing_not_found"
+    } else {
+        "marketplace_rejected"
+    };
     Err(CallError::Permanent {
-        code: "marketplace_rejected".into(),
+        code: code.into(),
         message: format!(
             "The marketplace answered {status}: {}",
             body.chars().take(300).collect::<String>()

@@ -276,3 +276,20 @@ pub async fn assert_counters_match(db: &DatabaseConnection, task_id: i64) {
         "counters of task {task_id} drifted from its items"
     );
 }
+
+/// A connector to a test marketplace with a pace high enough never to slow a test down.
+pub fn fast_connector(base_url: &str) -> std::sync::Arc<crate::marketplace::Connector> {
+    use crate::pacing::{Pace, Pacer};
+    let pacer = Pacer::in_memory(Pace {
+        per_second: 1_000,
+        burst: 1_000,
+    });
+    std::sync::Arc::new(
+        crate::marketplace::Connector::new(
+            base_url,
+            std::sync::Arc::new(pacer),
+            std::time::Duration::from_secs(2),
+        )
+        .expect("an HTTP client"),
+    )
+}

@@ -229,39 +229,34 @@ async fn items(
         query.per_page.unwrap_or(50).clamp(1, 200),
     );
     let seller = signed_in.seller.id;
-    let (rows, total) = query::items(&state.db, seller, task_id(&id)?, status, page, per_page)
+    let task = backend::tasks::get(&state.db, seller, task_id(&id)?)
         .await
         .map_err(AppError::from)?;
-    let subject_id = |subject: &str| {
-        serde_json::from_str::<serde_json::Value>(subject)
-            .ok()
-            .and_then(|v| v.as_i64())
-    };
-    let item_ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|row| subject_id(&row.subject))
-        .collect();
-    let skus = backend::catalog::skus(&state.db, seller, &item_ids).await?;
+    let (rows, total) = query::items(&state.db, seller, task.id, status, page, per_page)
+        .await
+        .map_err(AppError::from)?;
+    let described = backend::reports::describe(&state.db, &task, &rows)
+        .await
+        .map_err(AppError::from)?;
     let views: Vec<TaskItemView> = rows
         .into_iter()
-        .map(|row| {
-            let item_id = subject_id(&row.subject);
-            TaskItemView {
-                id: row.id,
-                position: row.position,
-                sku: item_id.and_then(|id| skus.get(&id).cloned()),
-                item_id,
-                attempts: row.attempts,
-                line: None,
-                error: match (row.status.as_str(), row.error_code, row.error_message) {
-                    ("failed" | "pending", Some(code), message) => Some(ItemErrorView {
-                        code,
-                        message: message.unwrap_or_default(),
-                    }),
-                    _ => None,
-                },
-                status: row.status,
-            }
+        .zip(described)
+        .map(|(row, about)| TaskItemView {
+            id: row.id,
+            position: row.position,
+            sku: about.sku,
+            item_id: about.item_id,
+            attempts: row.attempts,
+            line: about.line.map(|l| l as i64),
+            error: match (row.status.as_str(), row.error_code, row.error_message) {
+                ("failed" | "pending", Some(code), message) => Some(ItemErrorView {
+                    code,
+                    message: message.unwrap_or_default(),
+                    column: about.column,
+                }),
+                _ => None,
+            },
+            status: row.status,
         })
         .collect();
     Ok(Json(PageJson {

@@ -16,6 +16,9 @@ pub struct Config {
     pub sandbox: crate::sandbox::SandboxSettings,
     /// Our own pace per seller account (requests/s), under the marketplace's limit.
     pub marketplace_rate_limit: u32,
+    /// Calls that may go at once after a quiet spell (1 = strictly paced).
+    pub marketplace_burst: u32,
+    pub import: app::state::ImportSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +93,38 @@ impl Config {
                     })?
             }
         };
+        let positive = |variable: &'static str, default: u64, what: &str| match get(variable) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| ConfigError {
+                    variable,
+                    message: format!("“{raw}” is not a positive {what}"),
+                }),
+        };
+        let marketplace_burst =
+            positive("MARKETPLACE_BURST", 1, "number of requests")?.min(10_000) as u32;
+        let defaults = backend::imports::ImportLimits::default();
+        let import = app::state::ImportSettings {
+            limits: backend::imports::ImportLimits {
+                max_bytes: positive(
+                    "STOCKROOM_IMPORT_MAX_BYTES",
+                    defaults.max_bytes as u64,
+                    "number of bytes",
+                )? as usize,
+                max_rows: positive(
+                    "STOCKROOM_IMPORT_MAX_ROWS",
+                    defaults.max_rows as u64,
+                    "number of rows",
+                )? as usize,
+            },
+            check_images: match get("STOCKROOM_IMPORT_CHECK_IMAGES") {
+                None => true,
+                value => switch("STOCKROOM_IMPORT_CHECK_IMAGES", value)?,
+            },
+        };
         let workers = match get("STOCKROOM_WORKERS") {
             None => 4,
             Some(raw) => raw
@@ -109,6 +144,8 @@ impl Config {
             test_kinds,
             marketplace_url,
             marketplace_rate_limit,
+            marketplace_burst,
+            import,
             sandbox,
         })
     }

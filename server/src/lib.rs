@@ -2,6 +2,7 @@
 
 pub mod api;
 mod api_error;
+mod api_imports;
 mod api_tasks;
 pub mod config;
 pub mod media;
@@ -34,6 +35,7 @@ pub fn state(
         db,
         engine,
         marketplace_rate,
+        imports: Default::default(),
         sessions: SessionPolicy::default(),
         login_limiter: Arc::new(LoginLimiter::standard()),
     }
@@ -53,6 +55,7 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
         .route("/media/demo/{file}", get(media::demo_image))
         .merge(api::routes())
         .merge(api_tasks::routes())
+        .merge(api_imports::routes(state.imports.limits))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

@@ -182,12 +182,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let workers =
         server::workers::start(&config, db.clone(), &marketplace_url, shutdown.clone()).await?;
-    let state = server::state(
+    let mut state = server::state(
         leptos_options,
         db.clone(),
         Arc::clone(&workers.engine),
         config.marketplace_rate_limit,
     );
+    state.imports = config.import;
     let policy = state.sessions;
     let purge_db = db.clone();
     tokio::spawn(async move {

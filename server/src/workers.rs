@@ -1,8 +1,10 @@
 //! Starting the task engine: the event bus (with NOTIFY on PostgreSQL), the kinds this
 //! process runs, and `STOCKROOM_WORKERS` slots of work.
 
+use backend::imports::Import;
 use backend::listings::{Publish, Unpublish};
 use backend::marketplace::Connector;
+use backend::pacing::{Pace, Pacer};
 use backend::tasks::events::EventBus;
 use backend::tasks::noop::Noop;
 use backend::tasks::worker::{Engine, EngineConfig};
@@ -15,31 +17,47 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 
+pub const SLOTS_PER_WORKER: usize = 8;
+
 pub struct Workers {
     pub engine: Arc<Engine>,
     /// The run loop; `None` on a web-only instance (`STOCKROOM_WORKERS=0`).
     pub runner: Option<JoinHandle<()>>,
 }
 
-/// The kinds this build runs: publish and unpublish against the marketplace; `noop`
-/// only when `STOCKROOM_TEST_KINDS=1`, for crash drills and benchmarks.
+/// The kinds this build runs: import, publish and unpublish against the marketplace
+/// (paced per seller account, across instances on PostgreSQL); `noop` only when
+/// `STOCKROOM_TEST_KINDS=1`, for crash drills and benchmarks.
 async fn registry(
     config: &Config,
     db: &DatabaseConnection,
     marketplace_url: &str,
 ) -> anyhow::Result<Registry> {
+    let pacer = Pacer::shared(
+        Pace {
+            per_second: config.marketplace_rate_limit,
+            burst: config.marketplace_burst,
+        },
+        db,
+    );
     let connector = Arc::new(Connector::new(
         marketplace_url,
-        config.marketplace_rate_limit,
+        Arc::new(pacer),
         Duration::from_secs(15),
     )?);
-    let mut registry = Registry::new()
-        .register(Publish::new(db.clone(), Arc::clone(&connector)))
-        .register(Unpublish::new(db.clone(), connector));
+    let mut registry = kinds(db, connector);
     if config.test_kinds {
         registry = registry.register(Noop::recording(db.clone()).await?);
     }
     Ok(registry)
+}
+
+/// The marketplace kinds, sharing one connector.
+pub fn kinds(db: &DatabaseConnection, connector: Arc<Connector>) -> Registry {
+    Registry::new()
+        .register(Import::new(db.clone(), Arc::clone(&connector)))
+        .register(Publish::new(db.clone(), Arc::clone(&connector)))
+        .register(Unpublish::new(db.clone(), connector))
 }
 
 pub async fn start(
@@ -48,7 +66,9 @@ pub async fn start(
     marketplace_url: &str,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Workers> {
-    let engine_config = EngineConfig::new(config.workers);
+    // Each worker runs up to this many items at once: marketplace calls mostly wait on
+    // the network, so a few workers keep the pace even at a few hundred ms per call.
+    let engine_config = EngineConfig::new(config.workers * SLOTS_PER_WORKER);
     let bus = EventBus::new(engine_config.worker_id.clone(), Duration::from_millis(250));
     bus.start();
     if config.database_url.starts_with("postgres") {

@@ -21,19 +21,9 @@ fn engine(
     db: &backend::DatabaseConnection,
     marketplace_url: &str,
 ) -> std::sync::Arc<backend::tasks::worker::Engine> {
-    use backend::listings::{Publish, Unpublish};
     use std::sync::Arc;
-    let connector = Arc::new(
-        backend::marketplace::Connector::new(
-            marketplace_url,
-            1_000,
-            std::time::Duration::from_secs(2),
-        )
-        .unwrap(),
-    );
-    let registry = backend::tasks::Registry::new()
-        .register(Publish::new(db.clone(), Arc::clone(&connector)))
-        .register(Unpublish::new(db.clone(), connector));
+    let registry =
+        server::workers::kinds(db, backend::testing::fast_connector(marketplace_url));
     let bus = backend::tasks::events::EventBus::new("test", std::time::Duration::ZERO);
     Arc::new(backend::tasks::worker::Engine::new(
         db.clone(),

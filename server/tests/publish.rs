@@ -5,13 +5,11 @@
 use backend::catalog::{self, ItemFilter};
 use backend::db_test;
 use backend::domain::{Email, ListingState, Password};
-use backend::listings::{Publish, Unpublish};
-use backend::marketplace::Connector;
 use backend::tasks::claim;
 use backend::tasks::create::NewTask;
 use backend::tasks::events::EventBus;
 use backend::tasks::worker::{Engine, EngineConfig};
-use backend::tasks::{Registry, TaskStatus};
+use backend::tasks::TaskStatus;
 use sea_orm::EntityTrait;
 use server::sandbox::{Sandbox, SandboxSettings};
 use std::sync::Arc;
@@ -28,10 +26,7 @@ async fn sandbox(settings: SandboxSettings) -> (Sandbox, String) {
 }
 
 fn engine(db: &backend::DatabaseConnection, base_url: &str) -> Arc<Engine> {
-    let connector = Arc::new(Connector::new(base_url, 1_000, Duration::from_secs(2)).unwrap());
-    let registry = Registry::new()
-        .register(Publish::new(db.clone(), Arc::clone(&connector)))
-        .register(Unpublish::new(db.clone(), connector));
+    let registry = server::workers::kinds(db, backend::testing::fast_connector(base_url));
     Arc::new(Engine::new(
         db.clone(),
         registry,

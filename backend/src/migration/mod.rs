@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_foundation;
 mod m20261128_000002_tasks;
+mod m20261128_000003_pacing;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261128_000002_tasks::Migration),
+            Box::new(m20261128_000003_pacing::Migration),
         ]
     }
 }

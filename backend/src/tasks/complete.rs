@@ -88,7 +88,14 @@ where
     let mut applied: Vec<(i64, i64, ItemStatus)> = Vec::with_capacity(finished.len());
     let mut lost = Vec::new();
     let mut moves: BTreeMap<i64, BTreeMap<&'static str, i64>> = BTreeMap::new();
+    // Per task: until when an item waits for marketplace quota (a snooze), or `None`
+    // when an item got through (the wait is over).
+    let mut waits: BTreeMap<i64, Option<DateTime<Utc>>> = BTreeMap::new();
     for item in finished {
+        let wait = match &item.outcome {
+            Outcome::Snooze { delay, .. } => Some(now + (*delay).max(chrono::Duration::zero())),
+            _ => None,
+        };
         let (new_status, sql, extra) =
             outcome_sql(item.outcome, item.attempt, &item.policy, jitter, now);
         let mut values: Vec<sea_orm::Value> = vec![item.item_id.into(), worker_id.into()];
@@ -103,6 +110,11 @@ where
             lost.push(item.item_id);
             continue;
         }
+        let slot = waits.entry(item.task_id).or_insert(wait);
+        *slot = match (*slot, wait) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (_, other) => other,
+        };
         let task_moves = moves.entry(item.task_id).or_default();
         *task_moves.entry("running").or_default() -= 1;
         *task_moves.entry(new_status.counter()).or_default() += 1;
@@ -112,6 +124,7 @@ where
     for (task_id, task_moves) in &moves {
         let list: Vec<(&str, i64)> = task_moves.iter().map(|(k, v)| (*k, *v)).collect();
         shift_counters(&txn, *task_id, &list, now).await?;
+        mark_wait(&txn, *task_id, waits.get(task_id).copied().flatten(), now).await?;
         settled.insert(*task_id, settle(&txn, *task_id, now).await?);
     }
     txn.commit().await?;
@@ -182,6 +195,30 @@ fn failed_sql(
         format!("UPDATE task_items SET status = 'failed', error_code = $3, error_message = $4, error_details = $5, lease_owner = NULL, lease_expires_at = NULL, finished_at = $6, updated_at = $6 {guard}"),
         vec![code.into(), message.into(), details.map(|d| d.to_string()).into(), now.into()],
     )
+}
+
+/// Records until when a task waits for marketplace quota, or clears a wait that is over.
+async fn mark_wait(
+    txn: &DatabaseTransaction,
+    task_id: i64,
+    until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let backend = txn.get_database_backend();
+    let statement = match until {
+        Some(until) => stmt(
+            backend,
+            "UPDATE tasks SET waiting_until = $2 WHERE id = $1 AND (waiting_until IS NULL OR waiting_until < $2)",
+            vec![task_id.into(), until.into()],
+        ),
+        None => stmt(
+            backend,
+            "UPDATE tasks SET waiting_until = NULL WHERE id = $1 AND waiting_until <= $2",
+            vec![task_id.into(), now.into()],
+        ),
+    };
+    txn.execute_raw(statement).await?;
+    Ok(())
 }
 
 /// Gives an item back without counting the attempt (graceful shutdown).
@@ -288,7 +325,7 @@ pub(crate) async fn settle(
     txn.execute_raw(stmt(
         txn.get_database_backend(),
         "UPDATE tasks SET status = $1, finished_at = COALESCE(finished_at, $2), throughput = COALESCE($3, throughput), \
-         updated_at = $2 WHERE id = $4 AND status = $5",
+         waiting_until = NULL, updated_at = $2 WHERE id = $4 AND status = $5",
         vec![end.as_str().into(), now.into(), throughput.into(), task_id.into(), task.status.as_str().into()],
     ))
     .await?;

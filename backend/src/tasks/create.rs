@@ -39,11 +39,26 @@ const BATCH: usize = 1_000;
 
 /// Creates the task and its items atomically. Pass a transaction to make the task part
 /// of a larger unit of work (it then becomes a savepoint).
-#[tracing::instrument(skip_all, err, fields(seller_id = new.seller_id, kind = %new.kind))]
 pub async fn create<C>(
     db: &C,
     registry: &super::Registry,
     new: NewTask,
+    now: DateTime<Utc>,
+) -> Result<Created, TaskError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    create_from(db, registry, new, None, now).await
+}
+
+/// Like [`create`], with the items' subjects given by the caller (an uploaded file,
+/// already read) instead of expanded from the parameters by the kind.
+#[tracing::instrument(skip_all, err, fields(seller_id = new.seller_id, kind = %new.kind))]
+pub async fn create_from<C>(
+    db: &C,
+    registry: &super::Registry,
+    new: NewTask,
+    subjects: Option<Vec<Value>>,
     now: DateTime<Utc>,
 ) -> Result<Created, TaskError>
 where
@@ -55,7 +70,10 @@ where
     if let Some(existing) = find_by_key(db, new.seller_id, new.idempotency_key.as_deref()).await? {
         return Ok(Created::Existing(existing));
     }
-    let subjects = kind.expand(&new.params)?;
+    let subjects = match subjects {
+        Some(subjects) => subjects,
+        None => kind.expand(&new.params)?,
+    };
     if subjects.is_empty() {
         return Err(TaskError::Empty);
     }

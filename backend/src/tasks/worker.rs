@@ -128,7 +128,17 @@ impl Engine {
     // ---- Operations that also tell the bus and the workers --------------------------
 
     pub async fn create_task(&self, new: NewTask) -> Result<Created, TaskError> {
-        let created = create::create(&self.db, &self.registry, new, self.now()).await?;
+        self.create_task_from(new, None).await
+    }
+
+    /// Creates a task whose items' subjects the caller already has (an uploaded file).
+    pub async fn create_task_from(
+        &self,
+        new: NewTask,
+        subjects: Option<Vec<serde_json::Value>>,
+    ) -> Result<Created, TaskError> {
+        let created =
+            create::create_from(&self.db, &self.registry, new, subjects, self.now()).await?;
         if let Created::New(task) = &created {
             self.publish(task);
             self.wake.notify_one();
