@@ -573,9 +573,15 @@ mod tests {
             "file_too_large"
         );
         assert_eq!(
-            parse(b"sku,title,price\nA,B,1\nC,D,2\n", &ImportLimits { max_bytes: 1000, ..small })
-                .unwrap_err()
-                .code(),
+            parse(
+                b"sku,title,price\nA,B,1\nC,D,2\n",
+                &ImportLimits {
+                    max_bytes: 1000,
+                    ..small
+                }
+            )
+            .unwrap_err()
+            .code(),
             "too_many_rows"
         );
         assert_eq!(parse(b"", &limits()).unwrap_err(), FileError::Empty);

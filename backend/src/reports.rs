@@ -117,6 +117,7 @@ pub async fn error_report(
         .all(db)
         .await?;
     let mut out = csv::WriterBuilder::new()
+        .flexible(true)
         .terminator(csv::Terminator::CRLF)
         .from_writer(b"\xEF\xBB\xBF".to_vec());
     let unexpected = |err: csv::Error| TaskError::Unexpected(err.into());
@@ -141,9 +142,13 @@ pub async fn error_report(
             let cells = serde_json::from_str::<Row>(&row.subject)
                 .map(|r| r.cells)
                 .unwrap_or_default();
+            // A row with more cells than the header keeps them all, so nothing the
+            // seller typed is lost; the error columns then follow its last cell.
+            let extra = cells.iter().skip(columns.len()).cloned();
             let record: Vec<String> = kept
                 .iter()
                 .map(|at| cells.get(*at).cloned().unwrap_or_default())
+                .chain(extra)
                 .chain(error_cells(row))
                 .collect();
             out.write_record(record.iter().map(|c| neutralise(c).into_owned()))

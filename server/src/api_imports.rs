@@ -54,7 +54,10 @@ fn csv_download(name: &str, body: Vec<u8>) -> Response {
 }
 
 async fn template() -> Response {
-    csv_download("stockroom-template.csv", imports::TEMPLATE.as_bytes().to_vec())
+    csv_download(
+        "stockroom-template.csv",
+        imports::TEMPLATE.as_bytes().to_vec(),
+    )
 }
 
 async fn sample() -> Response {

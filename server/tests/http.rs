@@ -2,155 +2,13 @@
 //! CSRF refusal, item paging. Every scenario runs on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use axum::body::Body;
-use axum::Router;
 use backend::db_test;
-use backend::domain::{Email, Password};
+use common::*;
 use http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde_json::{json, Value};
-use tower::ServiceExt;
-
-struct TestApp {
-    router: Router,
-    engine: std::sync::Arc<backend::tasks::worker::Engine>,
-}
-
-/// An engine with the seller-facing kinds, talking to the marketplace at `marketplace_url`.
-fn engine(
-    db: &backend::DatabaseConnection,
-    marketplace_url: &str,
-) -> std::sync::Arc<backend::tasks::worker::Engine> {
-    use std::sync::Arc;
-    let registry =
-        server::workers::kinds(db, backend::testing::fast_connector(marketplace_url));
-    let bus = backend::tasks::events::EventBus::new("test", std::time::Duration::ZERO);
-    Arc::new(backend::tasks::worker::Engine::new(
-        db.clone(),
-        registry,
-        bus,
-        backend::tasks::worker::EngineConfig::new(8),
-    ))
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
-    }
-
-    fn error_code(&self) -> String {
-        self.json()["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// `stockroom_session=<token>` from the Set-Cookie header.
-    fn session_cookie(&self) -> String {
-        let set_cookie = self
-            .headers
-            .get(header::SET_COOKIE)
-            .expect("a Set-Cookie header")
-            .to_str()
-            .unwrap();
-        set_cookie.split(';').next().unwrap().to_owned()
-    }
-}
-
-impl TestApp {
-    async fn new(db: &backend::DatabaseConnection) -> Self {
-        Self::with_marketplace(db, "http://127.0.0.1:9/unused", None)
-    }
-
-    fn with_marketplace(
-        db: &backend::DatabaseConnection,
-        marketplace_url: &str,
-        sandbox: Option<server::sandbox::Sandbox>,
-    ) -> Self {
-        let options = leptos::config::LeptosOptions::builder()
-            .output_name("stockroom")
-            .build();
-        let engine = engine(db, marketplace_url);
-        Self {
-            router: server::app(
-                server::state(options, db.clone(), std::sync::Arc::clone(&engine), 1_000),
-                sandbox,
-            ),
-            engine,
-        }
-    }
-
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    }
-
-    async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
-        let mut request = Request::get(path);
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
-        self.send(request.body(Body::empty()).unwrap()).await
-    }
-
-    async fn post_json(&self, path: &str, cookie: Option<&str>, body: Value) -> Reply {
-        let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
-        self.send(request.body(Body::from(body.to_string())).unwrap())
-            .await
-    }
-
-    async fn login(&self, email: &str, password: &str) -> Reply {
-        self.post_json(
-            "/api/v1/login",
-            None,
-            json!({ "email": email, "password": password }),
-        )
-        .await
-    }
-
-    async fn logged_in(&self, email: &str) -> String {
-        let reply = self.login(email, "correct horse battery").await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        reply.session_cookie()
-    }
-}
-
-async fn seller(db: &backend::DatabaseConnection, email: &str) -> i64 {
-    let seller = backend::accounts::create_seller(
-        db,
-        &Email::parse(email).unwrap(),
-        None,
-        &Password::parse("correct horse battery").unwrap(),
-    )
-    .await
-    .unwrap();
-    backend::catalog::insert_many(db, backend::demo::demo_items(seller.id, 120))
-        .await
-        .unwrap();
-    seller.id
-}
-
-async fn first_item_id(db: &backend::DatabaseConnection, seller_id: i64) -> i64 {
-    backend::catalog::matching_ids(db, seller_id, &Default::default())
-        .await
-        .unwrap()[0]
-}
+use serde_json::json;
 
 db_test!(
     unauthenticated_api_gets_401_and_pages_redirect_to_login,
@@ -544,16 +402,6 @@ db_test!(the_sandbox_marketplace_is_mounted_without_a_session, |db| {
         StatusCode::OK
     );
 });
-
-/// The sandbox on a local port, as a separate service would be.
-async fn sandbox_on_a_port() -> (server::sandbox::Sandbox, String) {
-    let sandbox = server::sandbox::Sandbox::new(server::sandbox::SandboxSettings::calm());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new().nest(server::sandbox::MOUNT, sandbox.router());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (sandbox, format!("http://{addr}{}", server::sandbox::MOUNT))
-}
 
 db_test!(
     tasks_api_starts_a_publish_follows_it_and_controls_it,
