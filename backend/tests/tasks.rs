@@ -354,9 +354,19 @@ db_test!(a_snooze_waits_as_told_without_spending_an_attempt, |db| {
             item.next_attempt_at,
             h.clock.now_for_test() + Duration::seconds(30)
         );
+        // The task says it waits for quota, and until when.
+        assert_eq!(
+            h.reload(task.id).await.waiting_until,
+            Some(item.next_attempt_at)
+        );
         h.advance(30);
     }
     h.engine.run_once().await.unwrap();
+    assert_eq!(
+        h.reload(task.id).await.waiting_until,
+        None,
+        "the wait is over"
+    );
     let item = &h.items(task.id).await[0];
     assert_eq!(
         (item.status.as_str(), item.attempts),

@@ -296,3 +296,75 @@ async fn wait_retrying(
     runner.await.unwrap();
     task
 }
+
+/// The sandbox behind a front that lets the first `drops` listing calls through to the
+/// marketplace and then breaks the connection while answering: the listing exists, but
+/// we never hear so.
+async fn sandbox_dropping_answers(drops: usize) -> (Sandbox, String) {
+    use axum::body::Body;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower::ServiceExt;
+    let sandbox = Sandbox::new(SandboxSettings::calm());
+    let inner = axum::Router::new().nest(server::sandbox::MOUNT, sandbox.router());
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let front = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let inner = inner.clone();
+        let dropped = Arc::clone(&dropped);
+        async move {
+            let is_put = request.method() == http::Method::PUT;
+            let response = inner.oneshot(request).await.unwrap();
+            if is_put && dropped.fetch_add(1, Ordering::SeqCst) < drops {
+                let broken = futures::stream::once(async {
+                    Err::<axum::body::Bytes, _>(std::io::Error::other("connection dropped"))
+                });
+                return axum::response::Response::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(Body::from_stream(broken))
+                    .unwrap();
+            }
+            response
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, front).await.unwrap() });
+    (sandbox, format!("http://{addr}{}", server::sandbox::MOUNT))
+}
+
+db_test!(
+    an_answer_lost_after_the_listing_was_made_is_retried_without_a_duplicate,
+    |db| {
+        let (sandbox, url) = sandbox_dropping_answers(3).await;
+        let engine = engine(db, &url);
+        let (seller, ids) = seller_with_items(db, 3).await;
+        let task = engine
+            .create_task(NewTask {
+                seller_id: seller,
+                kind: "publish".into(),
+                params: serde_json::json!({ "item_ids": ids }),
+                idempotency_key: None,
+            })
+            .await
+            .unwrap()
+            .task()
+            .clone();
+        let done = wait_retrying(&engine, db, seller, task.id).await;
+        assert_eq!(done.status, TaskStatus::Succeeded, "{:?}", done.counts);
+        let (stats, _) = sandbox.stats();
+        assert_eq!(
+            (
+                stats.listings,
+                stats.create_requests,
+                stats.idempotent_replays
+            ),
+            (3, 3, 3),
+            "each item listed once; the retries were answered from the keys"
+        );
+        for id in ids {
+            let item = catalog::get(db, seller, id).await.unwrap();
+            assert_eq!(item.listing_state, ListingState::Published);
+            assert!(item.listing_id.is_some());
+        }
+    }
+);

@@ -1,0 +1,78 @@
+//! The marketplace pace: on PostgreSQL, two pacers (two server instances) share one
+//! limit through the database; a 429's hold-off reaches every instance; and a task
+//! whose items step aside for quota says until when it waits.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::db_test;
+use backend::pacing::{Pace, Pacer, Turn};
+use std::time::Duration;
+
+const PACE: Pace = Pace {
+    per_second: 20,
+    burst: 1,
+};
+
+/// Reserves `n` turns from each pacer at once and returns the waits they were given.
+async fn reserve_together(a: &Pacer, b: &Pacer, n: usize) -> Vec<Turn> {
+    let calls = (0..n).flat_map(|_| [a.turn("seller-1"), b.turn("seller-1")]);
+    futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+db_test!(two_instances_share_one_pace_on_postgres, |db| {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        // On SQLite there is one process; its pace lives in memory (unit-tested).
+        return;
+    }
+    let (a, b) = (Pacer::shared(PACE, db), Pacer::shared(PACE, db));
+    let turns = reserve_together(&a, &b, 15).await;
+    let mut waits: Vec<Duration> = turns
+        .iter()
+        .map(|turn| match turn {
+            Turn::After(wait) => *wait,
+            Turn::HeldOff(wait) => panic!("held off {wait:?} with no 429"),
+        })
+        .collect();
+    waits.sort();
+    // 30 calls at 20/s: the last slot is ~1.45 s out. Two separate limits would have
+    // put it at ~0.7 s.
+    let last = waits[waits.len() - 1];
+    assert!(last >= Duration::from_millis(1_200), "{waits:?}");
+    // Every slot is its own: consecutive reservations are about one interval apart.
+    for pair in waits.windows(2) {
+        assert!(pair[1] - pair[0] <= Duration::from_millis(60), "{waits:?}");
+    }
+    // Another account has its own pace.
+    assert!(matches!(
+        a.turn("seller-2").await.unwrap(),
+        Turn::After(wait) if wait < Duration::from_millis(20)
+    ));
+});
+
+db_test!(a_hold_off_reaches_every_instance, |db| {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let (a, b) = (Pacer::shared(PACE, db), Pacer::shared(PACE, db));
+    a.hold_off("seller-1", Duration::from_secs(30))
+        .await
+        .unwrap();
+    match b.turn("seller-1").await.unwrap() {
+        Turn::HeldOff(wait) => assert!(wait > Duration::from_secs(29), "{wait:?}"),
+        other => panic!("{other:?}"),
+    }
+    // Nothing was reserved while held off, so the wait does not grow by asking.
+    let again = b.turn("seller-1").await.unwrap();
+    assert!(matches!(again, Turn::HeldOff(wait) if wait <= Duration::from_secs(30)));
+    // A short hold-off is slept through by the caller.
+    b.hold_off("seller-3", Duration::from_millis(500))
+        .await
+        .unwrap();
+    assert!(matches!(
+        a.turn("seller-3").await.unwrap(),
+        Turn::After(wait) if wait > Duration::from_millis(400)
+    ));
+});
