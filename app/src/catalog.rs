@@ -13,6 +13,7 @@ use crate::selection::Selection;
 /// Where an item stands on the marketplace (wire form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ListingState {
     Draft,
     Published,
@@ -158,6 +159,7 @@ fn encode(value: &str) -> String {
 
 /// One row of the catalog table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ItemRow {
     pub id: i64,
     pub sku: String,

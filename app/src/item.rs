@@ -10,6 +10,7 @@ use crate::catalog::{format_timestamp, ListingState, StateBadge};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ItemDetail {
     pub id: i64,
     pub sku: String,

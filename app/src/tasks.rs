@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskCountsView {
     pub total: i64,
     pub pending: i64,
@@ -17,6 +18,7 @@ pub struct TaskCountsView {
 /// `status` is one of `queued running paused cancelling cancelled succeeded
 /// completed_with_errors failed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskSummary {
     pub id: i64,
     pub kind: String,
@@ -31,6 +33,7 @@ pub struct TaskSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ItemErrorView {
     pub code: String,
     pub message: String,
@@ -41,6 +44,7 @@ pub struct ItemErrorView {
 
 /// `status` is one of `pending running succeeded failed skipped cancelled`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskItemView {
     pub id: i64,
     pub position: i32,

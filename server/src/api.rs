@@ -9,36 +9,53 @@ use app::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use http::{header, HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::net::SocketAddr;
 
 use crate::api_error::ApiError;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/login", post(login))
-        .route("/api/v1/logout", post(logout))
-        .route("/api/v1/items", get(list_items))
-        .route("/api/v1/items/{id}", get(get_item))
+use crate::openapi::{ErrorBody, ItemPage};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(list_items))
+        .routes(routes!(get_item))
 }
 
-#[derive(Deserialize)]
-struct LoginBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct LoginBody {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
-struct SellerJson {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SellerJson {
     id: i64,
     email: String,
     display_name: String,
 }
 
+/// `{"seller": {...}}`
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct LoginReply {
+    seller: SellerJson,
+}
+
+/// Logs in: the session cookie comes back in `Set-Cookie`.
+#[utoipa::path(post, path = "/api/v1/login", tag = "session",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in; the session cookie is set", body = LoginReply),
+        (status = 400, description = "Not a JSON object with email and password", body = ErrorBody),
+        (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
+    ))]
 async fn login(
     State(state): State<AppState>,
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -55,42 +72,57 @@ async fn login(
         .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
         .unwrap_or_else(|| "local".into());
     let (seller, cookie) = log_in(&state, &headers, &client, &body.email, &body.password).await?;
-    let body = SellerJson {
-        id: seller.id,
-        email: seller.email,
-        display_name: seller.display_name,
+    let body = LoginReply {
+        seller: SellerJson {
+            id: seller.id,
+            email: seller.email,
+            display_name: seller.display_name,
+        },
     };
-    Ok((
-        [(header::SET_COOKIE, cookie)],
-        Json(json!({ "seller": body })),
-    )
-        .into_response())
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
+/// Ends the session.
+#[utoipa::path(post, path = "/api/v1/logout", tag = "session",
+    responses((status = 204, description = "Logged out; the cookie is cleared")))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let cookie = log_out(&state, &headers).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
-#[derive(Deserialize, Default)]
-struct ItemsQuery {
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ItemsQuery {
+    /// Search in SKU and title.
     q: Option<String>,
+    /// `draft`, `published`, `unpublished` or `failed`.
     state: Option<String>,
+    /// `sku`, `title`, `price`, `quantity`, `state` or `updated` (default).
     sort: Option<String>,
+    /// `asc` or `desc` (default).
     dir: Option<String>,
     page: Option<u64>,
+    /// 1 to 200; 50 by default.
     per_page: Option<u64>,
 }
 
 /// A page of anything: `{"items", "total", "page", "per_page"}`.
-#[derive(Serialize)]
-pub(crate) struct PageJson<T> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PageJson<T> {
     pub items: Vec<T>,
     pub total: u64,
     pub page: u64,
     pub per_page: u64,
 }
 
+/// The seller's catalog, filtered, sorted and paged.
+#[utoipa::path(get, path = "/api/v1/items", tag = "catalog",
+    params(ItemsQuery),
+    responses(
+        (status = 200, description = "One page of items", body = ItemPage),
+        (status = 400, description = "A bad filter, sort or page", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
 async fn list_items(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
@@ -145,6 +177,14 @@ async fn list_items(
     }))
 }
 
+/// One item; another seller's is not found.
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "catalog",
+    params(("id" = i64, Path, description = "Item id")),
+    responses(
+        (status = 200, description = "The item", body = ItemDetail),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such item of this seller", body = ErrorBody),
+    ))]
 async fn get_item(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,

@@ -12,8 +12,7 @@ use app::tasks::TaskSummary;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use backend::imports::{self, FileError, ImportLimits};
 use backend::tasks::create::{Created, NewTask};
 use http::{header, HeaderMap, StatusCode};
@@ -27,15 +26,19 @@ pub const SAMPLE: &str = include_str!("../../data/sample-items.csv");
 /// Room for the multipart envelope around the file.
 const ENVELOPE: usize = 64 * 1024;
 
-pub fn routes(limits: ImportLimits) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/imports",
-            post(upload).layer(DefaultBodyLimit::max(limits.max_bytes + ENVELOPE)),
-        )
-        .route("/api/v1/imports/template.csv", get(template))
-        .route("/api/v1/imports/sample.csv", get(sample))
-        .route("/api/v1/tasks/{id}/report.csv", get(report))
+use crate::openapi::{ErrorBody, UploadForm};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes(limits: ImportLimits) -> OpenApiRouter<AppState> {
+    let upload = OpenApiRouter::new()
+        .routes(routes!(upload))
+        .layer(DefaultBodyLimit::max(limits.max_bytes + ENVELOPE));
+    OpenApiRouter::new()
+        .merge(upload)
+        .routes(routes!(template))
+        .routes(routes!(sample))
+        .routes(routes!(report))
 }
 
 fn csv_download(name: &str, body: Vec<u8>) -> Response {
@@ -53,6 +56,9 @@ fn csv_download(name: &str, body: Vec<u8>) -> Response {
         .into_response()
 }
 
+/// The import template: the header and one example row.
+#[utoipa::path(get, path = "/api/v1/imports/template.csv", tag = "imports",
+    responses((status = 200, description = "CSV", content_type = "text/csv", body = String)))]
 async fn template() -> Response {
     csv_download(
         "stockroom-template.csv",
@@ -60,10 +66,22 @@ async fn template() -> Response {
     )
 }
 
+/// A sample catalog of 300 rows, a few with real-world problems.
+#[utoipa::path(get, path = "/api/v1/imports/sample.csv", tag = "imports",
+    responses((status = 200, description = "CSV", content_type = "text/csv", body = String)))]
 async fn sample() -> Response {
     csv_download("sample-items.csv", SAMPLE.as_bytes().to_vec())
 }
 
+/// The failed items of a task as CSV. For an import: the file's columns plus
+/// `error_code` and `error_message`, ready to fix and upload again as is.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/report.csv", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "CSV (UTF-8 with BOM)", content_type = "text/csv", body = String),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+    ))]
 async fn report(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
@@ -107,6 +125,20 @@ fn clean_name(raw: &str) -> String {
         .to_owned()
 }
 
+/// Uploads a CSV (multipart, field `file`) and starts an import task. The file is
+/// checked as a whole first: too big or too many rows → 413, a bad header → 422, and no
+/// task exists.
+#[utoipa::path(post, path = "/api/v1/imports", tag = "imports",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Import started", body = TaskSummary),
+        (status = 200, description = "Started earlier with this key", body = TaskSummary),
+        (status = 400, description = "Not multipart, or no `file` field", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 413, description = "Over the size or row limit", body = ErrorBody),
+        (status = 422, description = "Empty, not UTF-8, or a bad header", body = ErrorBody),
+    ))]
 async fn upload(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,

@@ -8,8 +8,7 @@ use app::tasks::{ItemErrorView, TaskItemView, TaskSummary};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use backend::tasks::control::Selection;
 use backend::tasks::create::{Created, NewTask};
 use backend::tasks::query::{self, TaskFilter};
@@ -24,23 +23,34 @@ use crate::api_error::ApiError;
 /// The most items one task may take.
 const MAX_ITEMS: usize = 50_000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/tasks", post(create).get(list))
-        .route("/api/v1/tasks/{id}", get(show))
-        .route("/api/v1/tasks/{id}/items", get(items))
-        .route("/api/v1/tasks/{id}/{action}", post(control))
+use crate::openapi::{ErrorBody, TaskItemPage, TaskPage};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(show))
+        .routes(routes!(items))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(cancel))
+        .routes(routes!(retry))
+        .routes(routes!(skip))
 }
 
-#[derive(Deserialize)]
-struct CreateBody {
+/// `{kind, item_ids}` or `{kind, filter}`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct CreateBody {
+    /// `publish` or `unpublish`.
     kind: String,
     item_ids: Option<Vec<i64>>,
     filter: Option<FilterBody>,
 }
 
-#[derive(Deserialize)]
-struct FilterBody {
+/// Every item matching the catalog filter, as it is when the task starts.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct FilterBody {
     #[serde(default)]
     q: String,
     state: Option<String>,
@@ -60,6 +70,18 @@ fn task_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ApiError(AppError::NotFound))
 }
 
+/// Starts a publish or unpublish task. The same `Idempotency-Key` returns the same task
+/// (200) instead of starting another.
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
+    request_body = CreateBody,
+    responses(
+        (status = 202, description = "Started", body = TaskSummary),
+        (status = 200, description = "Started earlier with this key", body = TaskSummary),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 422, description = "Unknown kind, no items, or another seller's items", body = ErrorBody),
+    ))]
 async fn create(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
@@ -146,14 +168,24 @@ async fn create(
         .into_response())
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// A task status.
     status: Option<String>,
     kind: Option<String>,
     page: Option<u64>,
     per_page: Option<u64>,
 }
 
+/// The seller's tasks, newest first.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of tasks", body = TaskPage),
+        (status = 400, description = "Unknown status", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
 async fn list(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
@@ -191,6 +223,14 @@ async fn list(
     }))
 }
 
+/// One task; another seller's is not found.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task", body = TaskSummary),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+    ))]
 async fn show(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
@@ -202,13 +242,24 @@ async fn show(
     Ok(Json(TaskSummary::from_task(&task, chrono::Utc::now())))
 }
 
-#[derive(Deserialize)]
-struct ItemsQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ItemsQuery {
+    /// An item status: `pending running succeeded failed skipped cancelled`.
     status: Option<String>,
     page: Option<u64>,
     per_page: Option<u64>,
 }
 
+/// A task's items in order, optionally only those in one status.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/items", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id"), ItemsQuery),
+    responses(
+        (status = 200, description = "One page of the task's items", body = TaskItemPage),
+        (status = 400, description = "Unknown status", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+    ))]
 async fn items(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
@@ -267,15 +318,26 @@ async fn items(
     }))
 }
 
-#[derive(Deserialize, Default)]
-struct SelectionBody {
+/// Which failed items to retry or skip; absent or `null` means every failed item.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub(crate) struct SelectionBody {
     item_ids: Option<Vec<i64>>,
 }
 
+#[derive(Clone, Copy)]
+enum Action {
+    Pause,
+    Resume,
+    Cancel,
+    Retry,
+    Skip,
+}
+
 async fn control(
-    State(state): State<AppState>,
-    Extension(signed_in): Extension<SignedIn>,
-    Path((id, action)): Path<(String, String)>,
+    state: AppState,
+    signed_in: SignedIn,
+    id: String,
+    action: Action,
     body: Option<Json<SelectionBody>>,
 ) -> Result<Json<TaskSummary>, ApiError> {
     let (seller, id) = (signed_in.seller.id, task_id(&id)?);
@@ -284,14 +346,97 @@ async fn control(
         None => Selection::AllFailed,
     };
     let engine = &state.engine;
-    let done = match action.as_str() {
-        "pause" => engine.pause(seller, id).await,
-        "resume" => engine.resume(seller, id).await,
-        "cancel" => engine.cancel(seller, id).await,
-        "retry" => engine.retry(seller, id, which()).await,
-        "skip" => engine.skip(seller, id, which()).await,
-        _ => return Err(ApiError(AppError::NotFound)),
+    let done = match action {
+        Action::Pause => engine.pause(seller, id).await,
+        Action::Resume => engine.resume(seller, id).await,
+        Action::Cancel => engine.cancel(seller, id).await,
+        Action::Retry => engine.retry(seller, id, which()).await,
+        Action::Skip => engine.skip(seller, id, which()).await,
     }
     .map_err(AppError::from)?;
     Ok(Json(TaskSummary::from_task(&done.task, chrono::Utc::now())))
+}
+
+/// Pauses a queued or running task: running items finish, no new ones start.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/pause", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task now", body = TaskSummary),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+        (status = 409, description = "Not possible in the task's state", body = ErrorBody),
+    ))]
+async fn pause(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskSummary>, ApiError> {
+    control(state, signed_in, id, Action::Pause, None).await
+}
+
+/// Resumes a paused task.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/resume", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task now", body = TaskSummary),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+        (status = 409, description = "Not possible in the task's state", body = ErrorBody),
+    ))]
+async fn resume(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskSummary>, ApiError> {
+    control(state, signed_in, id, Action::Resume, None).await
+}
+
+/// Cancels a task: pending items are cancelled, running ones are asked to stop.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/cancel", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task now", body = TaskSummary),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+        (status = 409, description = "Not possible in the task's state", body = ErrorBody),
+    ))]
+async fn cancel(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskSummary>, ApiError> {
+    control(state, signed_in, id, Action::Cancel, None).await
+}
+
+/// Tries failed items again (the listed ones, or all).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/retry", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    request_body(content = Option<SelectionBody>, description = "Absent: every failed item"),
+    responses(
+        (status = 200, description = "The task now", body = TaskSummary),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+        (status = 409, description = "Not possible in the task's state", body = ErrorBody),
+    ))]
+async fn retry(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+    body: Option<Json<SelectionBody>>,
+) -> Result<Json<TaskSummary>, ApiError> {
+    control(state, signed_in, id, Action::Retry, body).await
+}
+
+/// Skips failed items (the listed ones, or all): the task can end without them.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/skip", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    request_body(content = Option<SelectionBody>, description = "Absent: every failed item"),
+    responses(
+        (status = 200, description = "The task now", body = TaskSummary),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+        (status = 409, description = "Not possible in the task's state", body = ErrorBody),
+    ))]
+async fn skip(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+    body: Option<Json<SelectionBody>>,
+) -> Result<Json<TaskSummary>, ApiError> {
+    control(state, signed_in, id, Action::Skip, body).await
 }

@@ -6,6 +6,7 @@ mod api_imports;
 mod api_tasks;
 pub mod config;
 pub mod media;
+pub mod openapi;
 pub mod sandbox;
 pub mod security;
 pub mod workers;
@@ -50,12 +51,10 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
     if let Some(sandbox) = sandbox {
         router = router.nest_service(sandbox::MOUNT, sandbox.router());
     }
+    let (api, _doc) = openapi::router(state.imports.limits);
     router
-        .route("/healthz", get(healthz))
         .route("/media/demo/{file}", get(media::demo_image))
-        .merge(api::routes())
-        .merge(api_tasks::routes())
-        .merge(api_imports::routes(state.imports.limits))
+        .merge(api)
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
@@ -79,6 +78,12 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
         .with_state(state)
 }
 
+/// Whether this instance can reach its database.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses(
+        (status = 200, description = "Serving"),
+        (status = 503, description = "The database is unreachable"),
+    ))]
 async fn healthz(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> (http::StatusCode, Json<serde_json::Value>) {

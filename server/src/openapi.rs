@@ -1,0 +1,96 @@
+//! The OpenAPI document of `/api/v1`, generated from the handlers: every API route is
+//! registered through [`OpenApiRouter`], so a route cannot exist without being documented.
+
+use app::catalog::ItemRow;
+use app::state::AppState;
+use app::tasks::{TaskItemView, TaskSummary};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::PageJson;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Stockroom API",
+        version = "1",
+        description = "Catalog, imports and background tasks for marketplace sellers. \
+            Log in with POST /api/v1/login; the session cookie authenticates the rest. \
+            Errors are {\"error\": {\"code\", \"message\"}} with the matching status."
+    ),
+    components(schemas(
+        ItemRow, TaskSummary, TaskItemView, app::tasks::ItemErrorView,
+        app::tasks::TaskCountsView, app::catalog::ListingState, ErrorBody, ErrorDetail
+    )),
+    tags(
+        (name = "session", description = "Log in and out"),
+        (name = "catalog", description = "The seller's items"),
+        (name = "imports", description = "CSV uploads"),
+        (name = "tasks", description = "Background tasks: follow, control, report"),
+        (name = "health", description = "For load balancers"),
+    )
+)]
+struct ApiDoc;
+
+/// `{"error": {"code", "message"}}`
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for scripts: `not_found`, `header_invalid`, `file_too_large`…
+    code: String,
+    /// For people.
+    message: String,
+}
+
+/// The upload form: one CSV file in the field `file`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+pub type ItemPage = PageJson<ItemRow>;
+pub type TaskPage = PageJson<TaskSummary>;
+pub type TaskItemPage = PageJson<TaskItemView>;
+
+/// Every `/api/v1` route and `/healthz`, with the document that describes them.
+pub fn router(
+    import_limits: backend::imports::ImportLimits,
+) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::api::routes())
+        .merge(crate::api_tasks::routes())
+        .merge(crate::api_imports::routes(import_limits))
+        .routes(routes!(crate::healthz))
+        .split_for_parts();
+    let served = doc.clone();
+    let router = router
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let doc = served.clone();
+                async move { Json(doc).into_response() }
+            }),
+        )
+        .route("/api/v1/{*rest}", axum::routing::any(no_such_route));
+    (router, doc)
+}
+
+/// An unknown `/api/v1` path: a JSON 404 like every other API error.
+async fn no_such_route() -> impl IntoResponse {
+    (
+        http::StatusCode::NOT_FOUND,
+        Json(serde_json::json!({
+            "error": { "code": "route_not_found", "message": "There is no such API endpoint. See /api/v1/openapi.json." }
+        })),
+    )
+}
