@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bulk;
 pub mod catalog;
 pub mod error;
+pub mod import;
 pub mod item;
 pub mod layout;
 pub mod selection;
@@ -20,6 +21,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::auth::LoginPage;
 use crate::catalog::CatalogPage;
+use crate::import::ImportPage;
 use crate::item::ItemDetailPage;
 use crate::layout::{AppShell, ComingSoon, NotFound};
 
@@ -63,13 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=|| view! { <Title text="Catalog" /> <CatalogPage /> } />
                     // Rendered whole before the first byte, so a missing item answers 404.
                     <Route path=path!("/items/:id") view=|| view! { <Title text="Item" /> <ItemDetailPage /> } ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/import")
-                        view=|| view! {
-                            <Title text="Import" />
-                            <ComingSoon title="Import" body="CSV import runs as a background task and is coming soon." />
-                        }
-                    />
+                    <Route path=path!("/import") view=|| view! { <Title text="Import" /> <ImportPage /> } />
                     <Route
                         path=path!("/tasks")
                         view=|| view! {

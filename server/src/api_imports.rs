@@ -7,6 +7,7 @@
 
 use app::auth::ssr::SignedIn;
 use app::error::AppError;
+use app::import::ImportCheck;
 use app::state::AppState;
 use app::tasks::TaskSummary;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
@@ -33,6 +34,7 @@ use utoipa_axum::routes;
 pub fn routes(limits: ImportLimits) -> OpenApiRouter<AppState> {
     let upload = OpenApiRouter::new()
         .routes(routes!(upload))
+        .routes(routes!(check))
         .layer(DefaultBodyLimit::max(limits.max_bytes + ENVELOPE));
     OpenApiRouter::new()
         .merge(upload)
@@ -125,6 +127,90 @@ fn clean_name(raw: &str) -> String {
         .to_owned()
 }
 
+/// Reads the `file` field, refusing it as soon as it passes the size limit, and checks
+/// the file as a whole.
+async fn read_upload(
+    multipart: Result<Multipart, MultipartRejection>,
+    limits: ImportLimits,
+) -> Result<(String, imports::ParsedFile), ApiError> {
+    let mut multipart = multipart.map_err(|rejection| AppError::BadRequest {
+        message: format!(
+            "Send the file as multipart/form-data in a field named “file” ({}).",
+            rejection.body_text()
+        ),
+    })?;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|err| unreadable(err, &limits))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = clean_name(field.file_name().unwrap_or_default());
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|err| unreadable(err, &limits))?
+        {
+            if bytes.len() + chunk.len() > limits.max_bytes {
+                return Err(too_large(&limits));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let parsed = tokio::task::spawn_blocking(move || imports::parse(&bytes, &limits))
+            .await
+            .map_err(|err| ApiError(app::error::internal(err)))?
+            .map_err(AppError::from)?;
+        return Ok((name, parsed));
+    }
+    Err(ApiError(AppError::BadRequest {
+        message: "No file in the upload: send it in a field named “file”.".into(),
+    }))
+}
+
+/// Checks a CSV without importing it: rows, rows already known to be bad, and about how
+/// long the import would take. Nothing is stored.
+#[utoipa::path(post, path = "/api/v1/imports/check", tag = "imports",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The file would import", body = ImportCheck),
+        (status = 400, description = "Not multipart, or no `file` field", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 413, description = "Over the size or row limit", body = ErrorBody),
+        (status = 422, description = "Empty, not UTF-8, or a bad header", body = ErrorBody),
+    ))]
+async fn check(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Json<ImportCheck>, ApiError> {
+    let settings = state.imports;
+    let (file_name, parsed) = read_upload(multipart, settings.limits).await?;
+    let measured =
+        backend::tasks::query::recent_throughput(&state.db, signed_in.seller.id, "import")
+            .await
+            .map_err(AppError::from)?;
+    // Image checks go at the marketplace's pace; without them rows are local work.
+    let rate = measured.unwrap_or(if settings.check_images {
+        f64::from(state.marketplace_rate.max(1))
+    } else {
+        LOCAL_ROWS_PER_SECOND
+    });
+    Ok(Json(ImportCheck {
+        file_name,
+        rows: parsed.rows.len() as u64,
+        row_errors: parsed.row_errors() as u64,
+        columns: parsed.columns,
+        eta_seconds: (parsed.rows.len() as f64 / rate).ceil() as u64,
+        measured: measured.is_some(),
+    }))
+}
+
+/// A first guess for imports without image checks, before any was measured.
+const LOCAL_ROWS_PER_SECOND: f64 = 2_000.0;
+
 /// Uploads a CSV (multipart, field `file`) and starts an import task. The file is
 /// checked as a whole first: too big or too many rows → 413, a bad header → 422, and no
 /// task exists.
@@ -146,46 +232,7 @@ async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let settings = state.imports;
-    let limits = settings.limits;
-    let mut multipart = multipart.map_err(|rejection| AppError::BadRequest {
-        message: format!(
-            "Send the file as multipart/form-data in a field named “file” ({}).",
-            rejection.body_text()
-        ),
-    })?;
-    let mut upload: Option<(String, Vec<u8>)> = None;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|err| unreadable(err, &limits))?
-    {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = clean_name(field.file_name().unwrap_or_default());
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field
-            .chunk()
-            .await
-            .map_err(|err| unreadable(err, &limits))?
-        {
-            if bytes.len() + chunk.len() > limits.max_bytes {
-                return Err(too_large(&limits));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        upload = Some((name, bytes));
-        break;
-    }
-    let Some((name, bytes)) = upload else {
-        return Err(ApiError(AppError::BadRequest {
-            message: "No file in the upload: send it in a field named “file”.".into(),
-        }));
-    };
-    let parsed = tokio::task::spawn_blocking(move || imports::parse(&bytes, &limits))
-        .await
-        .map_err(|err| ApiError(app::error::internal(err)))?
-        .map_err(AppError::from)?;
+    let (name, parsed) = read_upload(multipart, settings.limits).await?;
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())

@@ -335,3 +335,49 @@ db_test!(another_sellers_import_and_report_are_not_found, |db| {
     let template = app.get("/api/v1/imports/template.csv", Some(&ana)).await;
     assert!(template.body.starts_with("sku,title,description,price"));
 });
+
+db_test!(
+    checking_a_file_counts_rows_and_estimates_without_importing,
+    |db| {
+        seller(db, "ana@example.com").await;
+        let app = TestApp::new(db).await;
+        let cookie = app.logged_in("ana@example.com").await;
+        let check = |bytes: &'static [u8]| {
+            let app = &app;
+            let cookie = cookie.clone();
+            async move {
+                let boundary = "b0undary";
+                let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\n\r\n").into_bytes();
+                body.extend_from_slice(bytes);
+                body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+                let request = http::Request::post("/api/v1/imports/check")
+                    .header(
+                        http::header::CONTENT_TYPE,
+                        format!("multipart/form-data; boundary={boundary}"),
+                    )
+                    .header(http::header::COOKIE, cookie)
+                    .body(axum::body::Body::from(body))
+                    .unwrap();
+                app.send(request).await
+            }
+        };
+        let reply = check(SAMPLE).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let found = reply.json();
+        assert_eq!(found["file_name"], "s.csv");
+        assert_eq!(found["rows"], 300);
+        // Known before any marketplace call: the repeated SKU and the ragged row.
+        assert_eq!(found["row_errors"], 2);
+        // Image checks at the marketplace's pace (1 000/s in tests): under a second.
+        assert_eq!(found["eta_seconds"], 1);
+        assert_eq!(found["measured"], false);
+        assert_eq!(
+            task_count(&app, &cookie).await,
+            0,
+            "a check imports nothing"
+        );
+        let bad = check(b"sku,name\n1,2\n").await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.error_code(), "header_invalid");
+    }
+);
