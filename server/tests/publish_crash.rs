@@ -1,0 +1,196 @@
+//! The publish crash drill: the sandbox marketplace runs as its own process; a
+//! `stockroom` server publishes 500 items to it and is killed with SIGKILL mid-run; a
+//! new server starts on the same database. The task finishes, and the marketplace holds
+//! exactly one listing per item and saw exactly one create per item — the calls the
+//! dead server had in flight were repeated with the same idempotency keys and answered
+//! from them. On SQLite (a file) and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use backend::catalog::{self, ItemFilter};
+use backend::domain::{Email, Password};
+use backend::tasks::create::{self, NewTask};
+use backend::tasks::TaskStatus;
+use backend::testing::{Engine, TestDb};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ITEMS: usize = 500;
+
+/// Kills the process when dropped, so a failing assertion leaves nothing running.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn sandbox_process(port: u16) -> Process {
+    Process(
+        Command::new(env!("CARGO_BIN_EXE_stockroom"))
+            .args(["sandbox", "--addr", &format!("127.0.0.1:{port}")])
+            .env("SANDBOX_RATE_LIMIT", "100")
+            .env("SANDBOX_BURST", "10")
+            .env("SANDBOX_LATENCY_MS", "20-80")
+            .env("SANDBOX_TRANSIENT_ERROR_RATE", "0.02")
+            .env("SANDBOX_SEED", "11")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the sandbox"),
+    )
+}
+
+fn server_process(database_url: &str, marketplace: &str) -> Process {
+    Process(
+        Command::new(env!("CARGO_BIN_EXE_stockroom"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("STOCKROOM_WORKERS", "4")
+            .env("MARKETPLACE_URL", marketplace)
+            .env("MARKETPLACE_RATE_LIMIT", "90")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start stockroom"),
+    )
+}
+
+async fn stats(marketplace: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match reqwest::get(format!("{marketplace}/_stats")).await {
+            Ok(reply) if reply.status().is_success() => return reply.json().await.unwrap(),
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => panic!("the sandbox did not answer: {other:?}"),
+        }
+    }
+}
+
+async fn drill(db: &DatabaseConnection, database_url: &str) {
+    let port = free_port();
+    let _sandbox = sandbox_process(port);
+    let marketplace = format!("http://127.0.0.1:{port}/sandbox/marketplace");
+    assert_eq!(stats(&marketplace).await["listings"], 0);
+
+    let seller = backend::accounts::create_seller(
+        db,
+        &Email::parse("crash@example.com").unwrap(),
+        None,
+        &Password::parse("crash-drill-password").unwrap(),
+    )
+    .await
+    .unwrap()
+    .id;
+    catalog::insert_many(db, backend::demo::demo_items(seller, ITEMS))
+        .await
+        .unwrap();
+    // Every item valid, so every item must end up listed exactly once.
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        "UPDATE items SET price_minor = 1500, image_url = '/media/demo/1.svg'",
+    ))
+    .await
+    .unwrap();
+    let ids = catalog::matching_ids(db, seller, &ItemFilter::default())
+        .await
+        .unwrap();
+    let registry = server::workers::kinds(db, backend::testing::fast_connector(&marketplace));
+    let task = create::create(
+        db,
+        &registry,
+        NewTask {
+            seller_id: seller,
+            kind: "publish".into(),
+            params: serde_json::json!({ "item_ids": ids }),
+            idempotency_key: None,
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap()
+    .task()
+    .clone();
+
+    let first = server_process(database_url, &marketplace);
+    let deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        let now = backend::tasks::load(db, task.id).await.unwrap();
+        if now.counts.succeeded >= 150 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no progress: {:?}", now.counts);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(first); // SIGKILL, mid-run
+    let at_kill = backend::tasks::load(db, task.id).await.unwrap();
+    assert!(
+        at_kill.counts.succeeded < ITEMS as i64,
+        "killed mid-run: {:?}",
+        at_kill.counts
+    );
+
+    let _second = server_process(database_url, &marketplace);
+    let done = loop {
+        let now = backend::tasks::load(db, task.id).await.unwrap();
+        if now.status.is_terminal() {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not finish: {:?}",
+            now.counts
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(done.status, TaskStatus::Succeeded, "{:?}", done.counts);
+    assert_eq!(done.counts.succeeded, ITEMS as i64);
+
+    let stats = stats(&marketplace).await;
+    let account = &stats["accounts"][format!("seller-{seller}")];
+    assert_eq!(account["listings"], ITEMS, "one listing per item: {stats}");
+    assert_eq!(
+        account["create_requests"], ITEMS,
+        "no duplicate creates: {stats}"
+    );
+    eprintln!(
+        "publish crash drill: killed at {} of {ITEMS}; {} calls answered from idempotency keys, {} 429s",
+        at_kill.counts.succeeded, account["idempotent_replays"], account["rate_limited"]
+    );
+    for id in ids {
+        let item = catalog::get(db, seller, id).await.unwrap();
+        assert!(item.listing_id.is_some(), "item {id} has its listing id");
+    }
+}
+
+#[tokio::test]
+async fn a_publish_survives_a_sigkill_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/crash.db?mode=rwc", dir.path().display());
+    let db = backend::db::connect(&url).await.unwrap();
+    backend::db::migrate(&db).await.unwrap();
+    drill(&db, &url).await;
+}
+
+#[tokio::test]
+async fn a_publish_survives_a_sigkill_on_postgres() {
+    let Some(test_db) = TestDb::new(Engine::Postgres).await else {
+        return;
+    };
+    let url = test_db.url().expect("a PostgreSQL URL");
+    drill(&test_db.db, &url).await;
+    test_db.finish().await;
+}
