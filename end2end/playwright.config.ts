@@ -50,6 +50,8 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       DATABASE_URL: "sqlite://../target/e2e/stockroom.db?mode=rwc",
       STOCKROOM_DEMO: "1",
+      // The UI is under test here, not the retries: no random marketplace outages.
+      SANDBOX_TRANSIENT_ERROR_RATE: "0",
       RUST_LOG: "info",
     },
   },

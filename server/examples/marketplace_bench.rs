@@ -147,7 +147,8 @@ fn report(what: &str, (total, steady, limited, creates): (f64, f64, u64, u64)) {
 }
 
 fn csv(rows: usize) -> Vec<u8> {
-    let mut out = String::from("sku,title,description,price,currency,quantity,image_url,category\n");
+    let mut out =
+        String::from("sku,title,description,price,currency,quantity,image_url,category\n");
     for n in 0..rows {
         out.push_str(&format!(
             "B-{n:06},\"Bench item {n}, blue\",Made for the benchmark,{}.{:02},EUR,{},/media/demo/{}.svg,Home > Decor\n",
