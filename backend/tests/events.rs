@@ -9,6 +9,7 @@ use std::time::Duration;
 fn event(status: TaskStatus) -> TaskEvent {
     TaskEvent {
         task_id: 42,
+        seq: 1,
         seller_id: 7,
         kind: "noop".into(),
         label: "No-op run of 3 items".into(),

@@ -26,6 +26,8 @@ pub struct Model {
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    /// Bumped by every change: events carry it so stale ones can be dropped.
+    pub version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,7 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_foundation;
 mod m20261128_000002_tasks;
-mod m20261128_000003_pacing;
+mod m20261128_000003_pace_and_task_version;
 
 pub struct Migrator;
 
@@ -14,7 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261128_000002_tasks::Migration),
-            Box::new(m20261128_000003_pacing::Migration),
+            Box::new(m20261128_000003_pace_and_task_version::Migration),
         ]
     }
 }

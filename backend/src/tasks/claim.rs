@@ -190,7 +190,7 @@ where
             backend,
             "UPDATE tasks SET pending = pending - $1, running = running + $1, \
              status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, \
-             started_at = COALESCE(started_at, $2), updated_at = $2 WHERE id = $3",
+             started_at = COALESCE(started_at, $2), version = version + 1, updated_at = $2 WHERE id = $3",
             vec![claimed.into(), now.into(), task_id.into()],
         ))
         .await?;

@@ -208,12 +208,12 @@ async fn mark_wait(
     let statement = match until {
         Some(until) => stmt(
             backend,
-            "UPDATE tasks SET waiting_until = $2 WHERE id = $1 AND (waiting_until IS NULL OR waiting_until < $2)",
+            "UPDATE tasks SET waiting_until = $2, version = version + 1 WHERE id = $1 AND (waiting_until IS NULL OR waiting_until < $2)",
             vec![task_id.into(), until.into()],
         ),
         None => stmt(
             backend,
-            "UPDATE tasks SET waiting_until = NULL WHERE id = $1 AND waiting_until <= $2",
+            "UPDATE tasks SET waiting_until = NULL, version = version + 1 WHERE id = $1 AND waiting_until <= $2",
             vec![task_id.into(), now.into()],
         ),
     };
@@ -325,7 +325,7 @@ pub(crate) async fn settle(
     txn.execute_raw(stmt(
         txn.get_database_backend(),
         "UPDATE tasks SET status = $1, finished_at = COALESCE(finished_at, $2), throughput = COALESCE($3, throughput), \
-         waiting_until = NULL, updated_at = $2 WHERE id = $4 AND status = $5",
+         waiting_until = NULL, version = version + 1, updated_at = $2 WHERE id = $4 AND status = $5",
         vec![end.as_str().into(), now.into(), throughput.into(), task_id.into(), task.status.as_str().into()],
     ))
     .await?;
@@ -373,6 +373,7 @@ pub(crate) async fn settle(
     }
     let ended = !task.status.is_terminal();
     task.status = end;
+    task.version += 1;
     task.finished_at = task.finished_at.or(Some(now));
     task.throughput = throughput.or(task.throughput);
     Ok((Some(task), ended))

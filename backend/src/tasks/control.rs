@@ -47,7 +47,7 @@ async fn set_status(
     };
     txn.execute_raw(stmt(
         txn.get_database_backend(),
-        &format!("UPDATE tasks SET status = $2, finished_at = {finished}, updated_at = $1 WHERE id = $3 AND status = $4"),
+        &format!("UPDATE tasks SET status = $2, finished_at = {finished}, version = version + 1, updated_at = $1 WHERE id = $3 AND status = $4"),
         vec![now.into(), to.as_str().into(), task.id.into(), task.status.as_str().into()],
     ))
     .await?;

@@ -105,6 +105,7 @@ where
         started_at: Set(None),
         finished_at: Set(None),
         updated_at: Set(now),
+        version: Set(0),
         ..Default::default()
     }
     .insert(&txn)

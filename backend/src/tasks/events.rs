@@ -18,6 +18,9 @@ pub const CHANNEL: &str = "stockroom_task_events";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskEvent {
     pub task_id: i64,
+    /// The task row's version: a consumer keeps the highest it has seen per task and
+    /// drops anything older or repeated.
+    pub seq: i64,
     pub seller_id: i64,
     pub kind: String,
     pub label: String,
@@ -34,6 +37,7 @@ impl From<&Task> for TaskEvent {
     fn from(task: &Task) -> Self {
         Self {
             task_id: task.id,
+            seq: task.version,
             seller_id: task.seller_id,
             kind: task.kind.clone(),
             label: task.label.clone(),
@@ -242,6 +246,7 @@ mod tests {
     fn event(task_id: i64, status: TaskStatus, succeeded: i64) -> TaskEvent {
         TaskEvent {
             task_id,
+            seq: succeeded,
             seller_id: 1,
             kind: "noop".into(),
             label: "x".into(),

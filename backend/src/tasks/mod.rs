@@ -65,6 +65,8 @@ pub struct Task {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change of the row.
+    pub version: i64,
 }
 
 impl From<task::Model> for Task {
@@ -94,6 +96,7 @@ impl From<task::Model> for Task {
             started_at: row.started_at,
             finished_at: row.finished_at,
             updated_at: row.updated_at,
+            version: row.version,
         }
     }
 }
@@ -184,7 +187,7 @@ pub(crate) async fn shift_counters(
         .collect();
     // Counter names come from `ItemStatus::counter`, never from input.
     let sql = format!(
-        "UPDATE tasks SET {}, updated_at = $1 WHERE id = $2",
+        "UPDATE tasks SET {}, version = version + 1, updated_at = $1 WHERE id = $2",
         sets.join(", ")
     );
     txn.execute_raw(stmt(
