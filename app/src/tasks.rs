@@ -30,6 +30,9 @@ pub struct TaskSummary {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Bumped by every change of the task: keep the highest seen, drop older ones.
+    #[serde(default)]
+    pub seq: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +87,32 @@ pub mod ssr {
                 created_at: task.created_at,
                 started_at: task.started_at,
                 finished_at: task.finished_at,
+                seq: task.version,
+            }
+        }
+
+        pub fn from_event(event: &backend::tasks::events::TaskEvent, now: DateTime<Utc>) -> Self {
+            let c = event.counts;
+            Self {
+                id: event.task_id,
+                kind: event.kind.clone(),
+                label: event.label.clone(),
+                status: event.status.as_str().to_owned(),
+                counts: TaskCountsView {
+                    total: c.total,
+                    pending: c.pending,
+                    running: c.running,
+                    succeeded: c.succeeded,
+                    failed: c.failed,
+                    skipped: c.skipped,
+                    cancelled: c.cancelled,
+                },
+                eta_seconds: query::eta(event.status, &c, event.started_at, now),
+                waiting_until: event.waiting_until,
+                created_at: event.created_at,
+                started_at: event.started_at,
+                finished_at: event.finished_at,
+                seq: event.seq,
             }
         }
     }

@@ -75,3 +75,37 @@ pub async fn unread_count(
         .count(db)
         .await
 }
+
+/// The seller's notifications newer than `after_id`, oldest first (for a live stream).
+pub async fn since(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    after_id: i64,
+) -> Result<Vec<notification::Model>, sea_orm::DbErr> {
+    notification::Entity::find()
+        .filter(notification::Column::SellerId.eq(seller_id))
+        .filter(notification::Column::Id.gt(after_id))
+        .order_by_asc(notification::Column::Id)
+        .limit(100)
+        .all(db)
+        .await
+}
+
+/// Marks the listed notifications (or all) of the seller as read; returns how many
+/// changed. Another seller's ids change nothing.
+pub async fn mark_read(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    ids: Option<&[i64]>,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    let mut update = notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(now))
+        .filter(notification::Column::SellerId.eq(seller_id))
+        .filter(notification::Column::ReadAt.is_null());
+    if let Some(ids) = ids {
+        update = update.filter(notification::Column::Id.is_in(ids.to_vec()));
+    }
+    Ok(update.exec(db).await?.rows_affected)
+}

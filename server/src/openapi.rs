@@ -24,13 +24,16 @@ use crate::api::PageJson;
     ),
     components(schemas(
         ItemRow, TaskSummary, TaskItemView, app::tasks::ItemErrorView,
-        app::tasks::TaskCountsView, app::catalog::ListingState, ErrorBody, ErrorDetail
+        app::tasks::TaskCountsView, app::catalog::ListingState, ErrorBody, ErrorDetail,
+        app::notifications::NotificationView, crate::api_live::Snapshot,
+        crate::api_live::NotificationEvent
     )),
     tags(
         (name = "session", description = "Log in and out"),
         (name = "catalog", description = "The seller's items"),
         (name = "imports", description = "CSV uploads"),
         (name = "tasks", description = "Background tasks: follow, control, report"),
+        (name = "live", description = "The event stream and the notification centre"),
         (name = "health", description = "For load balancers"),
     )
 )]
@@ -70,6 +73,7 @@ pub fn router(
         .merge(crate::api::routes())
         .merge(crate::api_tasks::routes())
         .merge(crate::api_imports::routes(import_limits))
+        .merge(crate::api_live::routes())
         .routes(routes!(crate::healthz))
         .split_for_parts();
     let served = doc.clone();

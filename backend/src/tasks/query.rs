@@ -61,12 +61,22 @@ pub async fn items(
 /// Seconds until the task is likely done, from its measured pace; `None` before it has
 /// a pace or after it ended.
 pub fn eta_seconds(task: &Task, now: DateTime<Utc>) -> Option<u64> {
-    if task.status.is_terminal() {
+    eta(task.status, &task.counts, task.started_at, now)
+}
+
+/// [`eta_seconds`] from a task's parts (an event carries them, not the whole task).
+pub fn eta(
+    status: TaskStatus,
+    counts: &super::TaskCounts,
+    started_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<u64> {
+    if status.is_terminal() {
         return None;
     }
-    let left = (task.counts.pending + task.counts.running) as f64;
-    let started = task.started_at?;
-    let done = (task.counts.succeeded + task.counts.failed + task.counts.skipped) as f64;
+    let left = (counts.pending + counts.running) as f64;
+    let started = started_at?;
+    let done = (counts.succeeded + counts.failed + counts.skipped) as f64;
     let elapsed = (now - started).num_milliseconds() as f64 / 1000.0;
     if done < 1.0 || elapsed <= 0.0 {
         return None;
@@ -91,4 +101,28 @@ pub async fn recent_throughput(
         .one(db)
         .await?;
     Ok(last.and_then(|t| t.throughput).filter(|rate| *rate > 0.0))
+}
+
+/// What a live view starts from: the seller's unfinished tasks, then those finished since
+/// `finished_since`, newest first, at most `limit` in all.
+pub async fn live(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    finished_since: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Task>, TaskError> {
+    use sea_orm::{Condition, QuerySelect};
+    let rows = task::Entity::find()
+        .filter(task::Column::SellerId.eq(seller_id))
+        .filter(
+            Condition::any()
+                .add(task::Column::FinishedAt.is_null())
+                .add(task::Column::FinishedAt.gte(finished_since)),
+        )
+        .order_by_desc(task::Column::CreatedAt)
+        .order_by_desc(task::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(Task::from).collect())
 }

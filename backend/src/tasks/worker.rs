@@ -107,6 +107,10 @@ impl Engine {
         &self.bus
     }
 
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     pub fn registry(&self) -> &Registry {
         &self.registry
     }

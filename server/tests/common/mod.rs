@@ -20,9 +20,18 @@ pub fn engine(
     db: &backend::DatabaseConnection,
     marketplace_url: &str,
 ) -> std::sync::Arc<backend::tasks::worker::Engine> {
+    let bus = backend::tasks::events::EventBus::new("test", std::time::Duration::ZERO);
+    engine_on(db, marketplace_url, bus)
+}
+
+/// The same, on a given event bus (another "instance").
+pub fn engine_on(
+    db: &backend::DatabaseConnection,
+    marketplace_url: &str,
+    bus: backend::tasks::events::EventBus,
+) -> std::sync::Arc<backend::tasks::worker::Engine> {
     use std::sync::Arc;
     let registry = server::workers::kinds(db, backend::testing::fast_connector(marketplace_url));
-    let bus = backend::tasks::events::EventBus::new("test", std::time::Duration::ZERO);
     Arc::new(backend::tasks::worker::Engine::new(
         db.clone(),
         registry,
@@ -80,10 +89,18 @@ impl TestApp {
         sandbox: Option<server::sandbox::Sandbox>,
         imports: app::state::ImportSettings,
     ) -> Self {
+        Self::with_engine(db, engine(db, marketplace_url), sandbox, imports)
+    }
+
+    pub fn with_engine(
+        db: &backend::DatabaseConnection,
+        engine: std::sync::Arc<backend::tasks::worker::Engine>,
+        sandbox: Option<server::sandbox::Sandbox>,
+        imports: app::state::ImportSettings,
+    ) -> Self {
         let options = leptos::config::LeptosOptions::builder()
             .output_name("stockroom")
             .build();
-        let engine = engine(db, marketplace_url);
         let mut state = server::state(options, db.clone(), std::sync::Arc::clone(&engine), 1_000);
         state.imports = imports;
         Self {
