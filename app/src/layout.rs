@@ -6,10 +6,12 @@ use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_location;
 
 use crate::auth::{current_seller, LogoutButton};
+use crate::live::{provide_live, Bell, TaskTray, Toasts};
 
 #[component]
 pub fn AppShell() -> impl IntoView {
     let seller = Resource::new(|| (), |_| current_seller());
+    provide_live();
     let location = use_location();
     let on = move |prefix: &'static str| {
         move || {
@@ -32,6 +34,7 @@ pub fn AppShell() -> impl IntoView {
                 <A href="/tasks" attr:class="nav-link" attr:aria-current=move || on("/tasks")().then_some("page")>"Tasks"</A>
             </nav>
             <div class="account">
+                <Bell />
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         seller.await.ok().flatten().map(|s| view! {
@@ -46,8 +49,8 @@ pub fn AppShell() -> impl IntoView {
             <Outlet />
         </main>
         // Fixed regions, always in the DOM so screen readers know them.
-        <aside class="task-tray" aria-label="Background tasks" data-empty="true"></aside>
-        <div class="toasts" role="status" aria-live="polite" aria-atomic="false"></div>
+        <TaskTray />
+        <Toasts />
     }
 }
 

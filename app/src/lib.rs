@@ -9,6 +9,7 @@ pub mod error;
 pub mod import;
 pub mod item;
 pub mod layout;
+pub mod live;
 pub mod notifications;
 pub mod selection;
 #[cfg(feature = "ssr")]

@@ -1,0 +1,792 @@
+//! Live state in the browser: one store fed by the seller's event stream
+//! (`/api/v1/events`), read by the task tray, the toasts, the bell and the tab title.
+//! No page polls on its own. The stream reconnects by itself; when it cannot (the browser
+//! gave up), the store polls the API every few seconds and tries the stream again.
+//!
+//! The server renders the shell empty; the store fills it after hydration from the
+//! stream's snapshot, so a reload puts the tray back where it was.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
+
+use crate::bulk::describe_duration;
+use crate::notifications::NotificationView;
+use crate::tasks::TaskSummary;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Snapshot {
+    pub tasks: Vec<TaskSummary>,
+    pub unread: u64,
+    #[serde(default)]
+    pub last_notification_id: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct NotificationEvent {
+    pub notification: NotificationView,
+    pub unread: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastLevel {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+impl ToastLevel {
+    fn class(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Success => "success",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+
+    /// Success and information go by themselves; problems stay until closed.
+    fn sticky(self) -> bool {
+        matches!(self, Self::Warning | Self::Error)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    pub id: u64,
+    pub level: ToastLevel,
+    pub title: String,
+    pub body: String,
+    pub action: Option<(String, String)>,
+    /// Milliseconds left on screen (auto-dismissing toasts only).
+    pub remaining_ms: i64,
+    pub paused: bool,
+}
+
+const TOAST_MS: i64 = 5_000;
+const VISIBLE_TOASTS: usize = 3;
+
+/// How the store hears from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Connecting,
+    Live,
+    Polling,
+}
+
+#[derive(Clone, Copy)]
+pub struct LiveStore {
+    /// Newest first.
+    pub tasks: RwSignal<Vec<TaskSummary>>,
+    pub unread: RwSignal<u64>,
+    pub toasts: RwSignal<Vec<Toast>>,
+    pub link: RwSignal<Link>,
+    pub dismissed: RwSignal<Vec<i64>>,
+    /// Whether a snapshot has arrived (toasts are for changes seen live, not history).
+    pub ready: RwSignal<bool>,
+    next_toast: StoredValue<u64>,
+    /// Bumped when a notification arrives, so an open notification panel reloads.
+    pub notifications_changed: RwSignal<u64>,
+}
+
+pub fn is_over(status: &str) -> bool {
+    matches!(
+        status,
+        "succeeded" | "completed_with_errors" | "failed" | "cancelled"
+    )
+}
+
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "Publishing", "Importing"… for a running task's line.
+pub fn verb(kind: &str) -> &'static str {
+    match kind {
+        "import" => "Importing",
+        "publish" => "Publishing",
+        "unpublish" => "Unpublishing",
+        _ => "Working on",
+    }
+}
+
+fn done_word(kind: &str) -> &'static str {
+    match kind {
+        "import" => "imported",
+        "publish" => "published",
+        "unpublish" => "unpublished",
+        _ => "done",
+    }
+}
+
+impl LiveStore {
+    pub fn new() -> Self {
+        Self {
+            tasks: RwSignal::new(Vec::new()),
+            unread: RwSignal::new(0),
+            toasts: RwSignal::new(Vec::new()),
+            link: RwSignal::new(Link::Connecting),
+            dismissed: RwSignal::new(Vec::new()),
+            ready: RwSignal::new(false),
+            next_toast: StoredValue::new(1),
+            notifications_changed: RwSignal::new(0),
+        }
+    }
+
+    pub fn apply_snapshot(&self, snapshot: Snapshot) {
+        let was_ready = self.ready.get_untracked();
+        if was_ready {
+            // A resync: say what changed while we were away, as if seen live.
+            for task in &snapshot.tasks {
+                self.apply_task(task.clone());
+            }
+        }
+        self.tasks.set(snapshot.tasks);
+        self.unread.set(snapshot.unread);
+        self.ready.set(true);
+    }
+
+    /// Applies a task event; older or repeated ones (by `seq`) change nothing.
+    pub fn apply_task(&self, task: TaskSummary) {
+        let previous = self
+            .tasks
+            .with_untracked(|tasks| tasks.iter().find(|t| t.id == task.id).cloned());
+        if let Some(previous) = &previous {
+            if previous.seq >= task.seq && task.seq != 0 {
+                return;
+            }
+        }
+        if self.ready.get_untracked() {
+            self.toast_for(previous.as_ref(), &task);
+        }
+        self.tasks.update(|tasks| {
+            match tasks.iter_mut().find(|t| t.id == task.id) {
+                Some(slot) => *slot = task,
+                None => tasks.insert(0, task),
+            }
+            tasks.truncate(30);
+        });
+    }
+
+    pub fn apply_notification(&self, event: NotificationEvent) {
+        self.unread.set(event.unread);
+        self.notifications_changed.update(|n| *n += 1);
+    }
+
+    fn toast_for(&self, previous: Option<&TaskSummary>, task: &TaskSummary) {
+        let was_over = previous.map(|p| is_over(&p.status)).unwrap_or(false);
+        let review = Some(("Review".to_owned(), format!("/tasks/{}", task.id)));
+        let c = task.counts;
+        if previous.is_none() && !is_over(&task.status) {
+            self.toast(
+                ToastLevel::Info,
+                format!("{} started", task.label),
+                "It runs in the background — you can keep working.".into(),
+                None,
+            );
+            return;
+        }
+        if was_over || !is_over(&task.status) {
+            return;
+        }
+        let word = done_word(&task.kind);
+        match task.status.as_str() {
+            "succeeded" => self.toast(
+                ToastLevel::Success,
+                format!("{} done", task.label),
+                format!("All {} {word}.", plural(c.succeeded + c.skipped, "item", "items")),
+                None,
+            ),
+            "completed_with_errors" => self.toast(
+                ToastLevel::Warning,
+                format!("{} finished with problems", task.label),
+                format!(
+                    "{} {word}, {} need attention.",
+                    c.succeeded,
+                    c.failed
+                ),
+                Some((format!("Review {} failures", c.failed), format!("/tasks/{}", task.id))),
+            ),
+            "failed" => self.toast(
+                ToastLevel::Error,
+                format!("{} failed", task.label),
+                format!("None of the {} went through.", plural(c.failed, "item", "items")),
+                review,
+            ),
+            _ => self.toast(
+                ToastLevel::Info,
+                format!("{} cancelled", task.label),
+                format!("{} {word} before the cancel.", c.succeeded),
+                None,
+            ),
+        }
+    }
+
+    pub fn toast(&self, level: ToastLevel, title: String, body: String, action: Option<(String, String)>) {
+        let id = self.next_toast.get_value();
+        self.next_toast.set_value(id + 1);
+        self.toasts.update(|toasts| {
+            toasts.push(Toast {
+                id,
+                level,
+                title,
+                body,
+                action,
+                remaining_ms: TOAST_MS,
+                paused: false,
+            })
+        });
+    }
+
+    pub fn close_toast(&self, id: u64) {
+        self.toasts.update(|toasts| toasts.retain(|t| t.id != id));
+    }
+
+    fn pause_toast(&self, id: u64, paused: bool) {
+        self.toasts.update(|toasts| {
+            if let Some(toast) = toasts.iter_mut().find(|t| t.id == id) {
+                toast.paused = paused;
+            }
+        });
+    }
+
+    /// Counts down the visible, unpaused, auto-dismissing toasts.
+    pub fn tick(&self, elapsed_ms: i64) {
+        let has_timers = self.toasts.with_untracked(|toasts| {
+            toasts
+                .iter()
+                .take(VISIBLE_TOASTS)
+                .any(|t| !t.level.sticky() && !t.paused)
+        });
+        if !has_timers {
+            return;
+        }
+        self.toasts.update(|toasts| {
+            for toast in toasts.iter_mut().take(VISIBLE_TOASTS) {
+                if !toast.level.sticky() && !toast.paused {
+                    toast.remaining_ms -= elapsed_ms;
+                }
+            }
+            toasts.retain(|t| t.level.sticky() || t.remaining_ms > 0);
+        });
+    }
+
+    /// Tasks not finished: their overall progress in percent, for the tab title.
+    pub fn running_progress(&self) -> Option<u32> {
+        self.tasks.with(|tasks| {
+            let active: Vec<&TaskSummary> = tasks.iter().filter(|t| !is_over(&t.status)).collect();
+            if active.is_empty() {
+                return None;
+            }
+            let total: i64 = active.iter().map(|t| t.counts.total).sum();
+            let done: i64 = active
+                .iter()
+                .map(|t| t.counts.succeeded + t.counts.failed + t.counts.skipped + t.counts.cancelled)
+                .sum();
+            Some(if total > 0 { (done * 100 / total) as u32 } else { 0 })
+        })
+    }
+}
+
+impl Default for LiveStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn use_live() -> LiveStore {
+    use_context::<LiveStore>().unwrap_or_default()
+}
+
+/// Creates the store, provides it, and (in the browser) connects it.
+pub fn provide_live() -> LiveStore {
+    let store = LiveStore::new();
+    provide_context(store);
+    #[cfg(feature = "hydrate")]
+    client::connect(store);
+    store
+}
+
+fn status_chip(task: &TaskSummary) -> (String, &'static str) {
+    let waiting = task
+        .waiting_until
+        .filter(|_| !is_over(&task.status))
+        .map(|until| format!("waiting for marketplace quota until {}", until.format("%H:%M:%S UTC")));
+    match (task.status.as_str(), waiting) {
+        (_, Some(waiting)) => (waiting, "waiting"),
+        ("queued", _) => ("queued".into(), "queued"),
+        ("running", _) => ("running".into(), "running"),
+        ("paused", _) => ("paused".into(), "paused"),
+        ("cancelling", _) => ("cancelling".into(), "paused"),
+        ("succeeded", _) => ("done".into(), "done"),
+        ("completed_with_errors", _) => ("done with errors".into(), "warning"),
+        ("failed", _) => ("failed".into(), "error"),
+        _ => ("cancelled".into(), "paused"),
+    }
+}
+
+fn kind_mark(kind: &str) -> &'static str {
+    match kind {
+        "import" => "CSV",
+        "publish" => "PUB",
+        "unpublish" => "OFF",
+        _ => "JOB",
+    }
+}
+
+/// Bottom right, in the shell, so it survives navigation.
+#[component]
+pub fn TaskTray() -> impl IntoView {
+    let store = use_live();
+    let open = RwSignal::new(true);
+    let visible = move || {
+        let dismissed = store.dismissed.get();
+        store
+            .tasks
+            .get()
+            .into_iter()
+            .filter(|t| !dismissed.contains(&t.id))
+            .take(8)
+            .collect::<Vec<_>>()
+    };
+    let summary = move || {
+        let tasks = visible();
+        let running = tasks.iter().filter(|t| !is_over(&t.status)).count();
+        match (running, store.running_progress()) {
+            (0, _) => format!("{} recent", plural(tasks.len() as i64, "task", "tasks")),
+            (n, Some(p)) => format!("{} running · {p}%", plural(n as i64, "task", "tasks")),
+            (n, None) => format!("{} running", plural(n as i64, "task", "tasks")),
+        }
+    };
+    view! {
+        <aside class="task-tray" aria-label="Background tasks" data-empty=move || visible().is_empty().to_string() data-link=move || format!("{:?}", store.link.get()).to_lowercase()>
+            <Show when=move || !visible().is_empty()>
+                <div class="tray-card">
+                    <button type="button" class="tray-head" aria-expanded=move || open.get().to_string() aria-controls="tray-rows" on:click=move |_| open.update(|o| *o = !*o)>
+                        <span class="tray-summary">{summary}</span>
+                        <span class="tray-toggle" aria-hidden="true">{move || if open.get() { "▾" } else { "▴" }}</span>
+                    </button>
+                    <ul id="tray-rows" class="tray-rows" hidden=move || !open.get()>
+                        <For each=visible key=|t| (t.id, t.seq) let:task>
+                            <TrayRow task=task />
+                        </For>
+                    </ul>
+                </div>
+            </Show>
+        </aside>
+    }
+}
+
+#[component]
+fn TrayRow(task: TaskSummary) -> impl IntoView {
+    let store = use_live();
+    let c = task.counts;
+    let done = c.succeeded + c.failed + c.skipped + c.cancelled;
+    let over = is_over(&task.status);
+    let (chip, tone) = status_chip(&task);
+    let id = task.id;
+    let line = if over {
+        task.label.clone()
+    } else {
+        format!(
+            "{} {}",
+            verb(&task.kind),
+            task.label
+                .split_once(' ')
+                .map(|(_, rest)| rest)
+                .unwrap_or(&task.label)
+        )
+    };
+    let eta = (!over)
+        .then_some(task.eta_seconds)
+        .flatten()
+        .map(|eta| format!(" · {} left", describe_duration(eta)));
+    view! {
+        <li class="tray-row" data-task=id data-status=task.status.clone()>
+            <span class="kind-mark" aria-hidden="true">{kind_mark(&task.kind)}</span>
+            <div class="tray-main">
+                <div class="tray-line">
+                    <A href=format!("/tasks/{id}") attr:class="tray-label">{line}</A>
+                    <span class=format!("chip chip-{tone}")>{chip}</span>
+                </div>
+                <progress max=c.total value=done aria-label=format!("{} progress", task.label)></progress>
+                <div class="tray-counts muted">{format!("{done} of {}", c.total)}{eta}</div>
+            </div>
+            {over.then(|| view! {
+                <button type="button" class="icon-button" aria-label=format!("Dismiss {}", task.label)
+                    on:click=move |_| store.dismissed.update(|d| d.push(id))>"×"</button>
+            })}
+        </li>
+    }
+}
+
+/// Toasts: at most three at once, the rest queued; polite for news, assertive for
+/// failures; success fades after 5 s, problems stay; hovering or focusing pauses.
+#[component]
+pub fn Toasts() -> impl IntoView {
+    let store = use_live();
+    let visible = move || {
+        store
+            .toasts
+            .get()
+            .into_iter()
+            .take(VISIBLE_TOASTS)
+            .collect::<Vec<_>>()
+    };
+    let polite = move || visible().into_iter().filter(|t| t.level != ToastLevel::Error).collect::<Vec<_>>();
+    let urgent = move || visible().into_iter().filter(|t| t.level == ToastLevel::Error).collect::<Vec<_>>();
+    let queued = move || store.toasts.with(|t| t.len().saturating_sub(VISIBLE_TOASTS));
+    view! {
+        <div class="toasts">
+            <div role="status" aria-live="polite" class="toast-stack">
+                <For each=polite key=|t| t.id let:toast><ToastCard toast=toast /></For>
+            </div>
+            <div role="alert" aria-live="assertive" class="toast-stack">
+                <For each=urgent key=|t| t.id let:toast><ToastCard toast=toast /></For>
+            </div>
+            <Show when=move || { queued() > 0 }>
+                <p class="toast-more muted">{move || format!("+{} more", queued())}</p>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn ToastCard(toast: Toast) -> impl IntoView {
+    let store = use_live();
+    let id = toast.id;
+    view! {
+        <div class=format!("toast {}", toast.level.class()) data-toast=id
+            on:mouseenter=move |_| store.pause_toast(id, true)
+            on:mouseleave=move |_| store.pause_toast(id, false)
+            on:focusin=move |_| store.pause_toast(id, true)
+            on:focusout=move |_| store.pause_toast(id, false)>
+            <div class="toast-text">
+                <strong class="toast-title">{toast.title.clone()}</strong>
+                <span class="toast-body">{toast.body.clone()}</span>
+                {toast.action.clone().map(|(label, href)| view! { <A href=href attr:class="toast-action">{label}</A> })}
+            </div>
+            <button type="button" class="icon-button" aria-label="Close notification" on:click=move |_| store.close_toast(id)>"×"</button>
+        </div>
+    }
+}
+
+/// The header's bell: the unread count, and a panel with the notifications.
+#[component]
+pub fn Bell() -> impl IntoView {
+    let store = use_live();
+    let open = RwSignal::new(false);
+    let items = RwSignal::new(Vec::<NotificationView>::new());
+    let load = move || {
+        #[cfg(feature = "hydrate")]
+        client::load_notifications(items);
+    };
+    // An open panel follows new notifications.
+    Effect::new(move |_| {
+        store.notifications_changed.track();
+        if open.get_untracked() {
+            load();
+        }
+    });
+    let toggle = move |_| {
+        let now_open = !open.get_untracked();
+        open.set(now_open);
+        if now_open {
+            load();
+        }
+    };
+    let read_all = move |_| {
+        #[cfg(feature = "hydrate")]
+        client::mark_all_read(store, items);
+    };
+    let label = move || match store.unread.get() {
+        0 => "Notifications".to_owned(),
+        n => format!("Notifications, {n} unread"),
+    };
+    let desktop = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| desktop.set(client::desktop_enabled()));
+    let toggle_desktop = move |_| {
+        #[cfg(feature = "hydrate")]
+        client::toggle_desktop(desktop);
+    };
+    view! {
+        <div class="bell">
+            <button type="button" class="bell-button" aria-label=label aria-expanded=move || open.get().to_string() aria-controls="notification-panel" on:click=toggle>
+                <span aria-hidden="true">"🔔"</span>
+                <Show when=move || { store.unread.get() > 0 }>
+                    <span class="bell-count" aria-hidden="true">{move || store.unread.get()}</span>
+                </Show>
+            </button>
+            <Show when=move || open.get()>
+                <div id="notification-panel" class="notification-panel card" role="region" aria-label="Notifications">
+                    <div class="panel-head">
+                        <h2>"Notifications"</h2>
+                        <button type="button" class="link" on:click=read_all disabled=move || store.unread.get() == 0>"Mark all as read"</button>
+                    </div>
+                    <ul class="notification-list">
+                        <For each=move || items.get() key=|n| (n.id, n.read_at.is_some()) let:note>
+                            <li class=format!("notification {}", note.level) data-unread=note.read_at.is_none().to_string()>
+                                {match note.task_id {
+                                    Some(task) => view! { <A href=format!("/tasks/{task}") attr:class="notification-title" on:click=move |_| open.set(false)>{note.title.clone()}</A> }.into_any(),
+                                    None => view! { <span class="notification-title">{note.title.clone()}</span> }.into_any(),
+                                }}
+                                <span class="muted">{note.body.clone()}</span>
+                                <time class="muted" datetime=note.created_at.to_rfc3339()>{note.created_at.format("%d %b %H:%M UTC").to_string()}</time>
+                            </li>
+                        </For>
+                    </ul>
+                    <Show when=move || items.with(Vec::is_empty)>
+                        <p class="muted">"Nothing yet. When a background task ends, it is listed here."</p>
+                    </Show>
+                    <label class="desktop-toggle">
+                        <input type="checkbox" prop:checked=move || desktop.get() on:change=toggle_desktop />
+                        " Desktop notification when a task ends while this tab is hidden"
+                    </label>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod client {
+    use super::*;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    const DESKTOP_KEY: &str = "stockroom.desktop-notifications";
+
+    pub fn connect(store: LiveStore) {
+        // The toast clock.
+        let ticker = gloo_timers::callback::Interval::new(250, move || store.tick(250));
+        // The title follows running work.
+        Effect::new(move |_| {
+            let progress = store.running_progress();
+            if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+                let title = document.title();
+                let base = strip_progress(&title);
+                let wanted = match progress {
+                    Some(p) => format!("({p}%) {base}"),
+                    None => base.to_owned(),
+                };
+                if wanted != title {
+                    document.set_title(&wanted);
+                }
+            }
+        });
+        let source = open_stream(store);
+        on_cleanup(move || {
+            drop(ticker);
+            if let Some(source) = source {
+                source.close();
+            }
+        });
+    }
+
+    fn strip_progress(title: &str) -> &str {
+        match title.strip_prefix('(').and_then(|rest| rest.split_once("%) ")) {
+            Some((digits, rest)) if digits.chars().all(|c| c.is_ascii_digit()) => rest,
+            _ => title,
+        }
+    }
+
+    fn open_stream(store: LiveStore) -> Option<web_sys::EventSource> {
+        let source = match web_sys::EventSource::new("/api/v1/events") {
+            Ok(source) => source,
+            Err(_) => {
+                poll(store);
+                return None;
+            }
+        };
+        let listen = |name: &str, handler: Box<dyn Fn(String)>| {
+            let closure = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                if let Some(data) = event.data().as_string() {
+                    handler(data);
+                }
+            });
+            let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+            closure.forget();
+        };
+        listen(
+            "snapshot",
+            Box::new(move |data| {
+                if let Ok(snapshot) = serde_json::from_str::<Snapshot>(&data) {
+                    store.link.set(Link::Live);
+                    store.apply_snapshot(snapshot);
+                }
+            }),
+        );
+        listen(
+            "task",
+            Box::new(move |data| {
+                if let Ok(task) = serde_json::from_str::<TaskSummary>(&data) {
+                    let ended = is_over(&task.status);
+                    let label = task.label.clone();
+                    store.apply_task(task);
+                    if ended {
+                        notify_desktop(&label);
+                    }
+                }
+            }),
+        );
+        listen(
+            "notification",
+            Box::new(move |data| {
+                if let Ok(event) = serde_json::from_str::<NotificationEvent>(&data) {
+                    store.apply_notification(event);
+                }
+            }),
+        );
+        let on_error = {
+            let source = source.clone();
+            Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+                // CONNECTING: the browser retries by itself. CLOSED: it gave up (the
+                // server said no, or is gone): poll until the stream comes back.
+                if source.ready_state() == web_sys::EventSource::CLOSED
+                    && store.link.get_untracked() != Link::Polling
+                {
+                    store.link.set(Link::Polling);
+                    poll(store);
+                } else if source.ready_state() == web_sys::EventSource::CONNECTING {
+                    store.link.set(Link::Connecting);
+                }
+            })
+        };
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        Some(source)
+    }
+
+    /// The fallback: the task list and the unread count every 4 s, and another try at
+    /// the stream every 30 s.
+    fn poll(store: LiveStore) {
+        leptos::task::spawn_local(async move {
+            let mut rounds = 0;
+            while store.link.try_get_untracked() == Some(Link::Polling) {
+                if let (Ok(page), Ok(notes)) = (
+                    get::<TaskPage>("/api/v1/tasks?per_page=20").await,
+                    get::<Vec<NotificationView>>("/api/v1/notifications").await,
+                ) {
+                    let unread = notes.iter().filter(|n| n.read_at.is_none()).count() as u64;
+                    store.apply_snapshot(Snapshot {
+                        tasks: page.items,
+                        unread,
+                        last_notification_id: 0,
+                    });
+                }
+                gloo_timers::future::TimeoutFuture::new(4_000).await;
+                rounds += 1;
+                if rounds % 8 == 0 {
+                    store.link.set(Link::Connecting);
+                    open_stream(store);
+                    return;
+                }
+            }
+        });
+    }
+
+    #[derive(Deserialize)]
+    struct TaskPage {
+        items: Vec<TaskSummary>,
+    }
+
+    async fn request<T: serde::de::DeserializeOwned>(method: &str, path: &str, body: Option<&str>) -> Result<T, ()> {
+        let init = web_sys::RequestInit::new();
+        init.set_method(method);
+        let headers = web_sys::Headers::new().map_err(|_| ())?;
+        headers.set("accept", "application/json").map_err(|_| ())?;
+        if let Some(body) = body {
+            headers.set("content-type", "application/json").map_err(|_| ())?;
+            init.set_body(&JsValue::from_str(body));
+        }
+        init.set_headers(&headers);
+        let window = web_sys::window().ok_or(())?;
+        let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+            .await
+            .map_err(|_| ())?
+            .dyn_into()
+            .map_err(|_| ())?;
+        if !response.ok() {
+            return Err(());
+        }
+        let text = JsFuture::from(response.text().map_err(|_| ())?)
+            .await
+            .map_err(|_| ())?
+            .as_string()
+            .unwrap_or_default();
+        serde_json::from_str(&text).map_err(|_| ())
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, ()> {
+        request("GET", path, None).await
+    }
+
+    pub fn load_notifications(items: RwSignal<Vec<NotificationView>>) {
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = get::<Vec<NotificationView>>("/api/v1/notifications").await {
+                items.set(list);
+            }
+        });
+    }
+
+    #[derive(Deserialize)]
+    struct Unread {
+        unread: u64,
+    }
+
+    pub fn mark_all_read(store: LiveStore, items: RwSignal<Vec<NotificationView>>) {
+        leptos::task::spawn_local(async move {
+            if let Ok(Unread { unread }) = request::<Unread>("POST", "/api/v1/notifications/read", Some("{}")).await {
+                store.unread.set(unread);
+                load_notifications(items);
+            }
+        });
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    pub fn desktop_enabled() -> bool {
+        storage()
+            .and_then(|s| s.get_item(DESKTOP_KEY).ok().flatten())
+            .is_some_and(|v| v == "on")
+            && web_sys::Notification::permission() == web_sys::NotificationPermission::Granted
+    }
+
+    /// Turning it on asks the browser's permission, then and only then.
+    pub fn toggle_desktop(desktop: RwSignal<bool>) {
+        let Some(storage) = storage() else { return };
+        if desktop.get_untracked() {
+            let _ = storage.set_item(DESKTOP_KEY, "off");
+            desktop.set(false);
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let granted = match web_sys::Notification::request_permission() {
+                Ok(promise) => JsFuture::from(promise)
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .is_some_and(|v| v == "granted"),
+                Err(_) => false,
+            };
+            let _ = storage.set_item(DESKTOP_KEY, if granted { "on" } else { "off" });
+            desktop.set(granted);
+        });
+    }
+
+    fn notify_desktop(label: &str) {
+        let hidden = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.hidden());
+        if hidden && desktop_enabled() {
+            let options = web_sys::NotificationOptions::new();
+            options.set_body("Open Stockroom to see how it went.");
+            let _ = web_sys::Notification::new_with_options(&format!("{label} finished"), &options);
+        }
+    }
+}
