@@ -37,7 +37,10 @@ export default defineConfig({
     { name: "lg", use: { ...devices["Desktop Chrome"], viewport: { width: 1440, height: 900 } } },
   ],
   webServer: {
-    command: "rm -rf ../target/e2e && mkdir -p ../target/e2e && exec ../target/debug/stockroom serve",
+    command:
+      "rm -rf ../target/e2e && mkdir -p ../target/e2e && ../target/debug/stockroom migrate" +
+      " && STOCKROOM_PASSWORD=other-seller-pass ../target/debug/stockroom seller add --email other@stockroom.test --name 'Other Shop'" +
+      " && exec ../target/debug/stockroom serve",
     url: `${baseURL}/healthz`,
     timeout: 120_000,
     reuseExistingServer: false,
@@ -52,6 +55,8 @@ export default defineConfig({
       STOCKROOM_DEMO: "1",
       // The UI is under test here, not the retries: no random marketplace outages.
       SANDBOX_TRANSIENT_ERROR_RATE: "0",
+      // Fast enough for a test, slow enough to watch a 200-item publish move.
+      SANDBOX_RATE_LIMIT: "20",
       RUST_LOG: "info",
     },
   },

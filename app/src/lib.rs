@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod selection;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod task_page;
 pub mod tasks;
 
 use leptos::prelude::*;
@@ -24,6 +25,7 @@ use leptos_router::{path, SsrMode};
 use crate::auth::LoginPage;
 use crate::catalog::CatalogPage;
 use crate::import::ImportPage;
+use crate::task_page::TaskPage;
 use crate::item::ItemDetailPage;
 use crate::layout::{AppShell, ComingSoon, NotFound};
 
@@ -68,6 +70,7 @@ pub fn App() -> impl IntoView {
                     // Rendered whole before the first byte, so a missing item answers 404.
                     <Route path=path!("/items/:id") view=|| view! { <Title text="Item" /> <ItemDetailPage /> } ssr=SsrMode::Async />
                     <Route path=path!("/import") view=|| view! { <Title text="Import" /> <ImportPage /> } />
+                    <Route path=path!("/tasks/:id") view=|| view! { <Title text="Task" /> <TaskPage /> } />
                     <Route
                         path=path!("/tasks")
                         view=|| view! {

@@ -337,7 +337,7 @@ fn kind_mark(kind: &str) -> &'static str {
 
 /// Bottom right, in the shell, so it survives navigation.
 #[component]
-pub fn TaskTray() -> impl IntoView {
+pub fn TaskTray() -> AnyView {
     let store = use_live();
     let open = RwSignal::new(true);
     let visible = move || {
@@ -376,10 +376,11 @@ pub fn TaskTray() -> impl IntoView {
             </Show>
         </aside>
     }
+    .into_any()
 }
 
 #[component]
-fn TrayRow(task: TaskSummary) -> impl IntoView {
+fn TrayRow(task: TaskSummary) -> AnyView {
     let store = use_live();
     let c = task.counts;
     let done = c.succeeded + c.failed + c.skipped + c.cancelled;
@@ -419,12 +420,13 @@ fn TrayRow(task: TaskSummary) -> impl IntoView {
             })}
         </li>
     }
+    .into_any()
 }
 
 /// Toasts: at most three at once, the rest queued; polite for news, assertive for
 /// failures; success fades after 5 s, problems stay; hovering or focusing pauses.
 #[component]
-pub fn Toasts() -> impl IntoView {
+pub fn Toasts() -> AnyView {
     let store = use_live();
     let visible = move || {
         store
@@ -450,10 +452,11 @@ pub fn Toasts() -> impl IntoView {
             </Show>
         </div>
     }
+    .into_any()
 }
 
 #[component]
-fn ToastCard(toast: Toast) -> impl IntoView {
+fn ToastCard(toast: Toast) -> AnyView {
     let store = use_live();
     let id = toast.id;
     view! {
@@ -470,11 +473,12 @@ fn ToastCard(toast: Toast) -> impl IntoView {
             <button type="button" class="icon-button" aria-label="Close notification" on:click=move |_| store.close_toast(id)>"×"</button>
         </div>
     }
+    .into_any()
 }
 
 /// The header's bell: the unread count, and a panel with the notifications.
 #[component]
-pub fn Bell() -> impl IntoView {
+pub fn Bell() -> AnyView {
     let store = use_live();
     let open = RwSignal::new(false);
     let items = RwSignal::new(Vec::<NotificationView>::new());
@@ -548,6 +552,7 @@ pub fn Bell() -> impl IntoView {
             </Show>
         </div>
     }
+    .into_any()
 }
 
 #[cfg(feature = "hydrate")]
@@ -578,11 +583,16 @@ mod client {
             }
         });
         let source = open_stream(store);
+        // Browser objects are not Send: keep them in local storage, reached by handle.
+        let ticker = StoredValue::new_local(Some(ticker));
+        let source = StoredValue::new_local(source);
         on_cleanup(move || {
-            drop(ticker);
-            if let Some(source) = source {
-                source.close();
-            }
+            ticker.update_value(|ticker| drop(ticker.take()));
+            source.with_value(|source| {
+                if let Some(source) = source {
+                    source.close();
+                }
+            });
         });
     }
 

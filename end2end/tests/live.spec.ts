@@ -1,0 +1,121 @@
+import { expect, test, type Page } from "@playwright/test";
+import { hydrated, logIn, shot } from "./helpers";
+
+async function unread(page: Page): Promise<number> {
+  const label = (await page.locator(".bell-button").getAttribute("aria-label")) ?? "";
+  const match = label.match(/(\d+) unread/);
+  return match ? Number(match[1]) : 0;
+}
+
+function tray(page: Page) {
+  return page.getByRole("complementary", { name: "Background tasks" });
+}
+
+test("a heavy publish runs in the background, followed everywhere, and tells when it ends", async ({ page }, testInfo) => {
+  // MD publishes the drafts (some fail on the marketplace); LG then unpublishes what is
+  // published (all succeed). Both are about 200 items.
+  const md = testInfo.project.name === "md";
+  const plan = md
+    ? { state: "draft", action: "Publish", ing: "Publishing", toast: "finished with problems", note: "finished with errors", chip: "done with errors" }
+    : { state: "published", action: "Unpublish", ing: "Unpublishing", toast: "done", note: "finished", chip: "done" };
+  await logIn(page);
+  const before = await unread(page);
+
+  // Select every matching item and confirm: count and estimate first.
+  await page.goto(`/?state=${plan.state}`);
+  await hydrated(page);
+  await page.getByLabel("Select this page").check();
+  await page.getByRole("button", { name: /^Select all \d+ matching items$/ }).click();
+  const bar = page.getByRole("region", { name: "Bulk actions" });
+  const count = Number((await bar.textContent())?.match(/(\d+) items selected/)?.[1]);
+  expect(count).toBeGreaterThan(150);
+  await bar.getByRole("button", { name: `${plan.action}…`, exact: true }).click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog.getByRole("heading")).toHaveText(`${plan.action} ${count} items?`);
+  await expect(dialog).toContainText(/about \d+ (s|min)/);
+  await shot(page, testInfo, "live-confirm", false);
+  await dialog.getByRole("button", { name: `Start: ${plan.action.toLowerCase()} ${count}` }).click();
+  const label = `${plan.action} ${count} items`;
+
+  // The tray shows it at once, with a toast saying it started.
+  const row = tray(page).locator(".tray-row").filter({ hasText: `${plan.ing} ${count} items` });
+  await expect(row).toBeVisible();
+  await expect(page.locator(".toast").filter({ hasText: `${label} started` })).toBeVisible();
+  await expect(page).toHaveTitle(/^\(\d+%\) /);
+
+  // Keep working: open an item and save it while the tray advances.
+  const progressText = async () => Number((await row.locator(".tray-counts").textContent())?.match(/^(\d+) of/)?.[1] ?? 0);
+  const first = await progressText();
+  await page.goto("/items/10");
+  await hydrated(page);
+  await page.getByLabel("Quantity").fill(md ? "7" : "8");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await expect(row).toBeVisible();
+  await expect.poll(progressText, { timeout: 15_000 }).toBeGreaterThan(first);
+  await shot(page, testInfo, "live-tray-while-editing", false);
+
+  // A reload puts the tray back where it was.
+  const beforeReload = await progressText();
+  await page.reload();
+  await hydrated(page);
+  await expect(row).toBeVisible();
+  expect(await progressText()).toBeGreaterThanOrEqual(beforeReload);
+
+  // The end: a toast (with a Review action when some failed), one more unread notification.
+  const done = page.locator(".toast").filter({ hasText: `${label} ${plan.toast}` });
+  await expect(done).toBeVisible({ timeout: 45_000 });
+  if (md) await expect(done.getByRole("link", { name: /^Review \d+ failures$/ })).toBeVisible();
+  await expect.poll(() => unread(page)).toBe(before + 1);
+  await expect(row.locator(".chip")).toHaveText(plan.chip);
+  await expect(page).not.toHaveTitle(/^\(\d+%\)/);
+  await shot(page, testInfo, "live-done", false);
+
+  // The notification centre lists it, linked to the task.
+  await page.locator(".bell-button").click();
+  const panel = page.getByRole("region", { name: "Notifications" });
+  const note = panel.getByRole("link", { name: `${label} ${plan.note}` }).first();
+  await expect(note).toBeVisible();
+  await shot(page, testInfo, "live-notifications", false);
+  await note.click();
+  await expect(page).toHaveURL(/\/tasks\/\d+$/);
+  await expect(page.getByRole("heading", { name: label })).toBeVisible();
+  if (md) await expect(page.getByRole("link", { name: "Download error report" })).toBeVisible();
+  await page.locator(".bell-button").click();
+  await page.getByRole("button", { name: "Mark all as read" }).click();
+  await expect.poll(() => unread(page)).toBe(0);
+});
+
+test("without the stream the tray catches up by polling, and another seller sees nothing", async ({ page, browser }, testInfo) => {
+  // The event stream is refused: the store falls back to polling the API.
+  await page.route("**/api/v1/events", (route) => route.fulfill({ status: 503, body: "" }));
+  await logIn(page);
+  await page.goto("/?q=SR-011&sort=sku&dir=asc");
+  await hydrated(page);
+  await expect(tray(page)).toHaveAttribute("data-link", "polling");
+  const started = await page.request.post("/api/v1/tasks", {
+    data: { kind: "unpublish", filter: { q: "SR-011", state: "" } },
+  });
+  expect(started.status()).toBe(202);
+  const task = await started.json();
+  const row = tray(page).locator(`.tray-row[data-task="${task.id}"]`);
+  await expect(row).toBeVisible({ timeout: 10_000 });
+  await expect(row).toHaveAttribute("data-status", "succeeded", { timeout: 30_000 });
+  await shot(page, testInfo, "live-polling", false);
+
+  // Another seller: an empty tray, and the task is not found.
+  const other = await browser.newContext();
+  const otherPage = await other.newPage();
+  await otherPage.goto("/login");
+  await hydrated(otherPage);
+  await otherPage.getByLabel("E-mail").fill("other@stockroom.test");
+  await otherPage.getByLabel("Password").fill("other-seller-pass");
+  await otherPage.getByRole("button", { name: "Sign in" }).click();
+  await expect(otherPage.getByRole("heading", { name: "Catalog" })).toBeVisible();
+  await hydrated(otherPage);
+  await expect(tray(otherPage)).toHaveAttribute("data-link", "live");
+  await expect(tray(otherPage)).toHaveAttribute("data-empty", "true");
+  expect(await unread(otherPage)).toBe(0);
+  expect((await otherPage.request.get(`/api/v1/tasks/${task.id}`)).status()).toBe(404);
+  await other.close();
+});
