@@ -25,9 +25,9 @@ use leptos_router::{path, SsrMode};
 use crate::auth::LoginPage;
 use crate::catalog::CatalogPage;
 use crate::import::ImportPage;
-use crate::task_page::TaskPage;
 use crate::item::ItemDetailPage;
 use crate::layout::{AppShell, ComingSoon, NotFound};
+use crate::task_page::TaskPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -195,23 +195,28 @@ impl LiveStore {
             "succeeded" => self.toast(
                 ToastLevel::Success,
                 format!("{} done", task.label),
-                format!("All {} {word}.", plural(c.succeeded + c.skipped, "item", "items")),
+                format!(
+                    "All {} {word}.",
+                    plural(c.succeeded + c.skipped, "item", "items")
+                ),
                 None,
             ),
             "completed_with_errors" => self.toast(
                 ToastLevel::Warning,
                 format!("{} finished with problems", task.label),
-                format!(
-                    "{} {word}, {} need attention.",
-                    c.succeeded,
-                    c.failed
-                ),
-                Some((format!("Review {} failures", c.failed), format!("/tasks/{}", task.id))),
+                format!("{} {word}, {} need attention.", c.succeeded, c.failed),
+                Some((
+                    format!("Review {} failures", c.failed),
+                    format!("/tasks/{}", task.id),
+                )),
             ),
             "failed" => self.toast(
                 ToastLevel::Error,
                 format!("{} failed", task.label),
-                format!("None of the {} went through.", plural(c.failed, "item", "items")),
+                format!(
+                    "None of the {} went through.",
+                    plural(c.failed, "item", "items")
+                ),
                 review,
             ),
             _ => self.toast(
@@ -223,7 +228,13 @@ impl LiveStore {
         }
     }
 
-    pub fn toast(&self, level: ToastLevel, title: String, body: String, action: Option<(String, String)>) {
+    pub fn toast(
+        &self,
+        level: ToastLevel,
+        title: String,
+        body: String,
+        action: Option<(String, String)>,
+    ) {
         let id = self.next_toast.get_value();
         self.next_toast.set_value(id + 1);
         self.toasts.update(|toasts| {
@@ -282,9 +293,15 @@ impl LiveStore {
             let total: i64 = active.iter().map(|t| t.counts.total).sum();
             let done: i64 = active
                 .iter()
-                .map(|t| t.counts.succeeded + t.counts.failed + t.counts.skipped + t.counts.cancelled)
+                .map(|t| {
+                    t.counts.succeeded + t.counts.failed + t.counts.skipped + t.counts.cancelled
+                })
                 .sum();
-            Some(if total > 0 { (done * 100 / total) as u32 } else { 0 })
+            Some(if total > 0 {
+                (done * 100 / total) as u32
+            } else {
+                0
+            })
         })
     }
 }
@@ -312,7 +329,12 @@ fn status_chip(task: &TaskSummary) -> (String, &'static str) {
     let waiting = task
         .waiting_until
         .filter(|_| !is_over(&task.status))
-        .map(|until| format!("waiting for marketplace quota until {}", until.format("%H:%M:%S UTC")));
+        .map(|until| {
+            format!(
+                "waiting for marketplace quota until {}",
+                until.format("%H:%M:%S UTC")
+            )
+        });
     match (task.status.as_str(), waiting) {
         (_, Some(waiting)) => (waiting, "waiting"),
         ("queued", _) => ("queued".into(), "queued"),
@@ -339,7 +361,9 @@ fn kind_mark(kind: &str) -> &'static str {
 #[component]
 pub fn TaskTray() -> AnyView {
     let store = use_live();
-    let open = RwSignal::new(true);
+    // `None`: open while something runs, collapsed to its summary otherwise; a click
+    // makes it the seller's choice.
+    let chosen = RwSignal::new(None::<bool>);
     let visible = move || {
         let dismissed = store.dismissed.get();
         store
@@ -350,6 +374,12 @@ pub fn TaskTray() -> AnyView {
             .take(8)
             .collect::<Vec<_>>()
     };
+    let running = move || {
+        store
+            .tasks
+            .with(|tasks| tasks.iter().any(|t| !is_over(&t.status)))
+    };
+    let open = move || chosen.get().unwrap_or_else(running);
     let summary = move || {
         let tasks = visible();
         let running = tasks.iter().filter(|t| !is_over(&t.status)).count();
@@ -363,11 +393,11 @@ pub fn TaskTray() -> AnyView {
         <aside class="task-tray" aria-label="Background tasks" data-empty=move || visible().is_empty().to_string() data-link=move || format!("{:?}", store.link.get()).to_lowercase()>
             <Show when=move || !visible().is_empty()>
                 <div class="tray-card">
-                    <button type="button" class="tray-head" aria-expanded=move || open.get().to_string() aria-controls="tray-rows" on:click=move |_| open.update(|o| *o = !*o)>
+                    <button type="button" class="tray-head" aria-expanded=move || open().to_string() aria-controls="tray-rows" on:click=move |_| { let now = open(); chosen.set(Some(!now)); }>
                         <span class="tray-summary">{summary}</span>
-                        <span class="tray-toggle" aria-hidden="true">{move || if open.get() { "▾" } else { "▴" }}</span>
+                        <span class="tray-toggle" aria-hidden="true">{move || if open() { "▾" } else { "▴" }}</span>
                     </button>
-                    <ul id="tray-rows" class="tray-rows" hidden=move || !open.get()>
+                    <ul id="tray-rows" class="tray-rows" hidden=move || !open()>
                         <For each=visible key=|t| (t.id, t.seq) let:task>
                             <TrayRow task=task />
                         </For>
@@ -436,9 +466,23 @@ pub fn Toasts() -> AnyView {
             .take(VISIBLE_TOASTS)
             .collect::<Vec<_>>()
     };
-    let polite = move || visible().into_iter().filter(|t| t.level != ToastLevel::Error).collect::<Vec<_>>();
-    let urgent = move || visible().into_iter().filter(|t| t.level == ToastLevel::Error).collect::<Vec<_>>();
-    let queued = move || store.toasts.with(|t| t.len().saturating_sub(VISIBLE_TOASTS));
+    let polite = move || {
+        visible()
+            .into_iter()
+            .filter(|t| t.level != ToastLevel::Error)
+            .collect::<Vec<_>>()
+    };
+    let urgent = move || {
+        visible()
+            .into_iter()
+            .filter(|t| t.level == ToastLevel::Error)
+            .collect::<Vec<_>>()
+    };
+    let queued = move || {
+        store
+            .toasts
+            .with(|t| t.len().saturating_sub(VISIBLE_TOASTS))
+    };
     view! {
         <div class="toasts">
             <div role="status" aria-live="polite" class="toast-stack">
@@ -597,7 +641,10 @@ mod client {
     }
 
     fn strip_progress(title: &str) -> &str {
-        match title.strip_prefix('(').and_then(|rest| rest.split_once("%) ")) {
+        match title
+            .strip_prefix('(')
+            .and_then(|rest| rest.split_once("%) "))
+        {
             Some((digits, rest)) if digits.chars().all(|c| c.is_ascii_digit()) => rest,
             _ => title,
         }
@@ -612,11 +659,13 @@ mod client {
             }
         };
         let listen = |name: &str, handler: Box<dyn Fn(String)>| {
-            let closure = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                if let Some(data) = event.data().as_string() {
-                    handler(data);
-                }
-            });
+            let closure = Closure::<dyn Fn(web_sys::MessageEvent)>::new(
+                move |event: web_sys::MessageEvent| {
+                    if let Some(data) = event.data().as_string() {
+                        handler(data);
+                    }
+                },
+            );
             let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
             closure.forget();
         };
@@ -703,22 +752,29 @@ mod client {
         items: Vec<TaskSummary>,
     }
 
-    async fn request<T: serde::de::DeserializeOwned>(method: &str, path: &str, body: Option<&str>) -> Result<T, ()> {
+    async fn request<T: serde::de::DeserializeOwned>(
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<T, ()> {
         let init = web_sys::RequestInit::new();
         init.set_method(method);
         let headers = web_sys::Headers::new().map_err(|_| ())?;
         headers.set("accept", "application/json").map_err(|_| ())?;
         if let Some(body) = body {
-            headers.set("content-type", "application/json").map_err(|_| ())?;
+            headers
+                .set("content-type", "application/json")
+                .map_err(|_| ())?;
             init.set_body(&JsValue::from_str(body));
         }
         init.set_headers(&headers);
         let window = web_sys::window().ok_or(())?;
-        let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
-            .await
-            .map_err(|_| ())?
-            .dyn_into()
-            .map_err(|_| ())?;
+        let response: web_sys::Response =
+            JsFuture::from(window.fetch_with_str_and_init(path, &init))
+                .await
+                .map_err(|_| ())?
+                .dyn_into()
+                .map_err(|_| ())?;
         if !response.ok() {
             return Err(());
         }
@@ -749,7 +805,9 @@ mod client {
 
     pub fn mark_all_read(store: LiveStore, items: RwSignal<Vec<NotificationView>>) {
         leptos::task::spawn_local(async move {
-            if let Ok(Unread { unread }) = request::<Unread>("POST", "/api/v1/notifications/read", Some("{}")).await {
+            if let Ok(Unread { unread }) =
+                request::<Unread>("POST", "/api/v1/notifications/read", Some("{}")).await
+            {
                 store.unread.set(unread);
                 load_notifications(items);
             }

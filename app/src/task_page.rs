@@ -26,7 +26,13 @@ pub async fn load_task(id: i64) -> Result<TaskSummary, crate::error::AppError> {
 #[component]
 pub fn TaskPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
+    let id = move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+    };
     let loaded = Resource::new(id, load_task);
     let store = use_live();
     view! {

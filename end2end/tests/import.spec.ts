@@ -26,7 +26,7 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
     zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
     zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
   });
-  const refusal = page.getByRole("alert");
+  const refusal = page.locator(".import-refused");
   await expect(refusal).toContainText("This file cannot be imported.");
   await expect(refusal).toContainText("Missing required column(s): “title”, “price”.");
   await expect(refusal).toContainText("Unknown column(s): “name”, “cost”.");
