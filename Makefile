@@ -95,6 +95,8 @@ e2e: build browser
 bench:
 	cargo run --release -p backend --example catalog_bench --features testing
 	cargo run --release -p backend --example engine_bench --features testing
+	cargo run --release -p server --example marketplace_bench
+	cargo run --release -p server --example events_bench
 
 clean-data:
 	rm -rf data

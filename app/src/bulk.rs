@@ -82,7 +82,9 @@ pub mod ssr {
         let state = state()?;
         let ids = resolve(&state.db, seller.id, selection).await?;
         let measured = backend::tasks::query::recent_throughput(&state.db, seller.id, kind).await?;
-        let rate = measured.unwrap_or(f64::from(state.marketplace_rate.max(1)));
+        // One call per item: never faster than our pace towards the marketplace.
+        let pace = f64::from(state.marketplace_rate.max(1));
+        let rate = measured.map_or(pace, |measured| measured.min(pace));
         let eta_seconds = (ids.len() as f64 / rate).ceil() as u64;
         let now = chrono::Utc::now();
         let idempotency_key = format!(
@@ -185,12 +187,12 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
                                 let key = plan.idempotency_key.clone();
                                 view! {
                                     <h2 id="confirm-title">{format!("{verb} {} item{}?", plan.count, if plan.count == 1 { "" } else { "s" })}</h2>
-                                    <p>{format!("This takes {} ({source}). It runs in the background: you can keep working, and you can pause or cancel it.", describe_duration(plan.eta_seconds))}</p>
+                                    <p>{format!("This takes {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", describe_duration(plan.eta_seconds))}</p>
                                     <div class="form-actions">
                                         <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
                                             start.dispatch((kind.clone(), selection.get_untracked(), key.clone()));
-                                        }>{format!("Start: {} {}", verb.to_lowercase(), plan.count)}</button>
-                                        <button class="button ghost" type="button" on:click=move |_| asked.set(None)>"Not now"</button>
+                                        }>"Start in background"</button>
+                                        <button class="button ghost" type="button" on:click=move |_| asked.set(None)>"Cancel"</button>
                                     </div>
                                 }.into_any()
                             }

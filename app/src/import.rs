@@ -228,7 +228,7 @@ fn confirm(
             })}
             <p class="muted">"The import runs in the background: you can keep working, and follow it here or in the task tray."</p>
             <div class="form-actions">
-                <button type="button" class="button primary" on:click=start disabled=starting>{if starting { "Starting…" } else { "Start import" }}</button>
+                <button type="button" class="button primary" on:click=start disabled=starting>{if starting { "Starting…" } else { "Start in background" }}</button>
                 <button type="button" class="button secondary" on:click=reset>"Choose another file"</button>
             </div>
         </div>

@@ -20,13 +20,13 @@ test("publishing a selection asks first, then runs in the background", async ({ 
   await expect(dialog).toContainText(/about \d+ (s|min)/);
   await shot(page, testInfo, "publish-confirm", false);
 
-  // "Not now" starts nothing.
-  await dialog.getByRole("button", { name: "Not now" }).click();
+  // "Cancel" starts nothing.
+  await dialog.getByRole("button", { name: "Cancel" }).click();
   await expect(page.getByRole("dialog")).toHaveCount(0);
   const before = await (await page.request.get("/api/v1/tasks")).json();
 
   await bar.getByRole("button", { name: "Publish…", exact: true }).click();
-  await page.getByRole("dialog").getByRole("button", { name: "Start: publish 2" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Start in background" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Publish 2 items started." })).toBeVisible();
   await expect(bar).toHaveCount(0);
   await shot(page, testInfo, "publish-started", false);

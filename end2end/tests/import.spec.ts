@@ -45,7 +45,7 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
   const unchanged = await (await page.request.get("/api/v1/tasks?kind=import")).json();
   expect(unchanged.total).toBe(before.total);
 
-  await confirm.getByRole("button", { name: "Start import" }).click();
+  await confirm.getByRole("button", { name: "Start in background" }).click();
   const progress = page.locator(".import-progress");
   await expect(progress.getByRole("heading")).toHaveText("Import 5 rows from spring.csv");
   await expect(progress).toContainText("Done with problems: 1 row could not be imported.", { timeout: 45_000 });

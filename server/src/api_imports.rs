@@ -193,11 +193,12 @@ async fn check(
             .await
             .map_err(AppError::from)?;
     // Image checks go at the marketplace's pace; without them rows are local work.
-    let rate = measured.unwrap_or(if settings.check_images {
+    let pace = if settings.check_images {
         f64::from(state.marketplace_rate.max(1))
     } else {
         LOCAL_ROWS_PER_SECOND
-    });
+    };
+    let rate = measured.map_or(pace, |measured| measured.min(pace));
     Ok(Json(ImportCheck {
         file_name,
         rows: parsed.rows.len() as u64,
