@@ -204,9 +204,13 @@ impl LiveStore {
             "completed_with_errors" => self.toast(
                 ToastLevel::Warning,
                 format!("{} finished with problems", task.label),
-                format!("{} {word}, {} need attention.", c.succeeded, c.failed),
+                format!(
+                    "{} {word}, {} attention.",
+                    c.succeeded,
+                    plural(c.failed, "needs", "need")
+                ),
                 Some((
-                    format!("Review {} failures", c.failed),
+                    format!("Review {}", plural(c.failed, "failure", "failures")),
                     format!("/tasks/{}", task.id),
                 )),
             ),
@@ -384,7 +388,7 @@ pub fn TaskTray() -> AnyView {
         let tasks = visible();
         let running = tasks.iter().filter(|t| !is_over(&t.status)).count();
         match (running, store.running_progress()) {
-            (0, _) => format!("{} recent", plural(tasks.len() as i64, "task", "tasks")),
+            (0, _) => plural(tasks.len() as i64, "recent task", "recent tasks"),
             (n, Some(p)) => format!("{} running · {p}%", plural(n as i64, "task", "tasks")),
             (n, None) => format!("{} running", plural(n as i64, "task", "tasks")),
         }
@@ -562,7 +566,10 @@ pub fn Bell() -> AnyView {
     view! {
         <div class="bell">
             <button type="button" class="bell-button" aria-label=label aria-expanded=move || open.get().to_string() aria-controls="notification-panel" on:click=toggle>
-                <span aria-hidden="true">"🔔"</span>
+                <svg class="bell-icon" aria-hidden="true" viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+                    <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+                    <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+                </svg>
                 <Show when=move || { store.unread.get() > 0 }>
                     <span class="bell-count" aria-hidden="true">{move || store.unread.get()}</span>
                 </Show>

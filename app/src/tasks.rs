@@ -67,28 +67,7 @@ pub mod ssr {
 
     impl TaskSummary {
         pub fn from_task(task: &Task, now: DateTime<Utc>) -> Self {
-            let c = task.counts;
-            Self {
-                id: task.id,
-                kind: task.kind.clone(),
-                label: task.label.clone(),
-                status: task.status.as_str().to_owned(),
-                counts: TaskCountsView {
-                    total: c.total,
-                    pending: c.pending,
-                    running: c.running,
-                    succeeded: c.succeeded,
-                    failed: c.failed,
-                    skipped: c.skipped,
-                    cancelled: c.cancelled,
-                },
-                eta_seconds: query::eta_seconds(task, now),
-                waiting_until: task.waiting_until,
-                created_at: task.created_at,
-                started_at: task.started_at,
-                finished_at: task.finished_at,
-                seq: task.version,
-            }
+            Self::from_event(&backend::tasks::events::TaskEvent::from(task), now)
         }
 
         pub fn from_event(event: &backend::tasks::events::TaskEvent, now: DateTime<Utc>) -> Self {

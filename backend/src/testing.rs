@@ -293,3 +293,45 @@ pub fn fast_connector(base_url: &str) -> std::sync::Arc<crate::marketplace::Conn
         .expect("an HTTP client"),
     )
 }
+
+/// A seller (password "correct horse battery") with `n` demo items; returns the seller's
+/// id and the items' ids.
+pub async fn seller_with_items(db: &DatabaseConnection, email: &str, n: usize) -> (i64, Vec<i64>) {
+    let seller = crate::accounts::create_seller(
+        db,
+        &crate::domain::Email::parse(email).expect("a test e-mail"),
+        None,
+        &crate::domain::Password::parse("correct horse battery").expect("a test password"),
+    )
+    .await
+    .expect("a test seller")
+    .id;
+    crate::catalog::insert_many(db, crate::demo::demo_items(seller, n))
+        .await
+        .expect("demo items");
+    let ids = crate::catalog::matching_ids(db, seller, &Default::default())
+        .await
+        .expect("the items' ids");
+    (seller, ids)
+}
+
+/// Gives every item a positive price and an image, so the marketplace accepts them all.
+pub async fn make_all_listable(db: &DatabaseConnection) {
+    use sea_orm::ConnectionTrait;
+    db.execute_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        "UPDATE items SET price_minor = 1500, image_url = '/media/demo/1.svg'",
+    ))
+    .await
+    .expect("listable items");
+}
+
+/// A `kind` task ("publish", "unpublish") over these items.
+pub fn task_over(seller_id: i64, kind: &str, item_ids: &[i64]) -> crate::tasks::create::NewTask {
+    crate::tasks::create::NewTask {
+        seller_id,
+        kind: kind.to_owned(),
+        params: serde_json::json!({ "item_ids": item_ids }),
+        idempotency_key: None,
+    }
+}

@@ -23,3 +23,11 @@ export async function logIn(page: Page) {
 export async function shot(page: Page, testInfo: TestInfo, step: string, fullPage = true) {
   await page.screenshot({ path: testInfo.outputPath(`${testInfo.project.name}-${step}.png`), fullPage });
 }
+
+/** Closes every toast (problem toasts stay until closed, and may cover a control). */
+export async function closeToasts(page: Page) {
+  const close = page.locator(".toast").getByRole("button", { name: "Close notification" });
+  while ((await close.count()) > 0) {
+    await close.first().click();
+  }
+}

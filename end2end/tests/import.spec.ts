@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { hydrated, logIn, shot } from "./helpers";
+import { closeToasts, hydrated, logIn, shot } from "./helpers";
 
 const GOOD = [
   "sku,title,price,quantity,image_url",
@@ -50,7 +50,10 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
   await expect(progress.getByRole("heading")).toHaveText("Import 5 rows from spring.csv");
   await expect(progress).toContainText("Done with problems: 1 row could not be imported.", { timeout: 45_000 });
   await expect(progress).toContainText("5 of 5 rows · 4 imported · 1 failed");
+  // The tray and a toast say so too, wherever the seller is.
+  await expect(page.locator(".toast").filter({ hasText: "Import 5 rows from spring.csv finished with problems" })).toBeVisible();
   await shot(page, testInfo, "import-done");
+  await closeToasts(page);
 
   // The report has the file's columns plus the error, ready to fix and upload again.
   const download = page.waitForEvent("download");

@@ -7,8 +7,6 @@
 //!   this is an upper bound for the server's share).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use backend::domain::{Email, Password};
-use backend::tasks::create::NewTask;
 use backend::tasks::events::{EventBus, TaskEvent};
 use backend::tasks::worker::{Engine, EngineConfig};
 use backend::testing::{Engine as DbEngine, TestDb};
@@ -89,15 +87,7 @@ fn percentiles(mut samples: Vec<Duration>) -> String {
 async fn main() {
     let test_db = TestDb::new(DbEngine::Sqlite).await.unwrap();
     let db = test_db.db.clone();
-    let seller = backend::accounts::create_seller(
-        &db,
-        &Email::parse("bench@example.com").unwrap(),
-        None,
-        &Password::parse("benchmark-password").unwrap(),
-    )
-    .await
-    .unwrap()
-    .id;
+    let (seller, ids) = backend::testing::seller_with_items(&db, "bench@example.com", 1).await;
     let bus = EventBus::new("bench", Duration::ZERO);
     let registry =
         server::workers::kinds(&db, backend::testing::fast_connector("http://127.0.0.1:9"));
@@ -119,19 +109,8 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     // A real task row to publish events about.
-    backend::catalog::insert_many(&db, backend::demo::demo_items(seller, 1))
-        .await
-        .unwrap();
-    let ids = backend::catalog::matching_ids(&db, seller, &Default::default())
-        .await
-        .unwrap();
     let task = engine
-        .create_task(NewTask {
-            seller_id: seller,
-            kind: "publish".into(),
-            params: serde_json::json!({ "item_ids": ids }),
-            idempotency_key: None,
-        })
+        .create_task(backend::testing::task_over(seller, "publish", &ids))
         .await
         .unwrap()
         .task()

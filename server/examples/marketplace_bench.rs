@@ -17,7 +17,6 @@ use backend::tasks::events::EventBus;
 use backend::tasks::worker::{Engine, EngineConfig};
 use backend::testing::{Engine as DbEngine, TestDb};
 use backend::DatabaseConnection;
-use sea_orm::{ConnectionTrait, Statement};
 use server::sandbox::{Sandbox, SandboxSettings};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,31 +63,6 @@ fn instance(db: &DatabaseConnection, marketplace: &str, name: &str) -> Arc<Engin
     ))
 }
 
-async fn seller_with_valid_items(db: &DatabaseConnection, n: usize) -> (i64, Vec<i64>) {
-    let seller = backend::accounts::create_seller(
-        db,
-        &Email::parse("bench@example.com").unwrap(),
-        None,
-        &Password::parse("benchmark-password").unwrap(),
-    )
-    .await
-    .unwrap()
-    .id;
-    catalog::insert_many(db, backend::demo::demo_items(seller, n))
-        .await
-        .unwrap();
-    db.execute_raw(Statement::from_string(
-        db.get_database_backend(),
-        "UPDATE items SET price_minor = 1500, image_url = '/media/demo/1.svg'",
-    ))
-    .await
-    .unwrap();
-    let ids = catalog::matching_ids(db, seller, &ItemFilter::default())
-        .await
-        .unwrap();
-    (seller, ids)
-}
-
 /// Publishes with `engines` running side by side; returns the seconds from the first
 /// listing to the last and the sandbox's totals.
 async fn publish(
@@ -96,14 +70,10 @@ async fn publish(
     engines: &[Arc<Engine>],
     sandbox: &Sandbox,
 ) -> (f64, f64, u64, u64) {
-    let (seller, ids) = seller_with_valid_items(db, PUBLISH).await;
+    let (seller, ids) = backend::testing::seller_with_items(db, "bench@example.com", PUBLISH).await;
+    backend::testing::make_all_listable(db).await;
     let task = engines[0]
-        .create_task(NewTask {
-            seller_id: seller,
-            kind: "publish".into(),
-            params: serde_json::json!({ "item_ids": ids }),
-            idempotency_key: None,
-        })
+        .create_task(backend::testing::task_over(seller, "publish", &ids))
         .await
         .unwrap()
         .task()

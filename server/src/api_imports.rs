@@ -15,7 +15,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use backend::imports::{self, FileError, ImportLimits};
-use backend::tasks::create::{Created, NewTask};
+use backend::tasks::create::NewTask;
 use http::{header, HeaderMap, StatusCode};
 
 use crate::api_error::ApiError;
@@ -234,10 +234,7 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     let settings = state.imports;
     let (name, parsed) = read_upload(multipart, settings.limits).await?;
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|k| k.chars().take(200).collect());
+    let key = crate::api_tasks::idempotency_key(&headers);
     let params = imports::params(&name, &parsed, settings.check_images);
     let created = state
         .engine
@@ -252,15 +249,7 @@ async fn upload(
         )
         .await
         .map_err(AppError::from)?;
-    let status = match created {
-        Created::New(_) => StatusCode::ACCEPTED,
-        Created::Existing(_) => StatusCode::OK,
-    };
-    Ok((
-        status,
-        Json(TaskSummary::from_task(created.task(), chrono::Utc::now())),
-    )
-        .into_response())
+    Ok(crate::api_tasks::started(&created))
 }
 
 #[cfg(test)]

@@ -66,6 +66,28 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     })
 }
 
+/// 202 with the task when it was started now; 200 with it when the same
+/// `Idempotency-Key` started it before.
+pub(crate) fn started(created: &Created) -> Response {
+    let status = match created {
+        Created::New(_) => StatusCode::ACCEPTED,
+        Created::Existing(_) => StatusCode::OK,
+    };
+    (
+        status,
+        Json(TaskSummary::from_task(created.task(), chrono::Utc::now())),
+    )
+        .into_response()
+}
+
+/// The request's `Idempotency-Key`, at most 200 characters.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| k.chars().take(200).collect())
+}
+
 fn task_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ApiError(AppError::NotFound))
 }
@@ -143,10 +165,7 @@ async fn create(
             format!("At most {MAX_ITEMS} items per task."),
         ));
     }
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(|k| k.chars().take(200).collect());
+    let key = crate::api_tasks::idempotency_key(&headers);
     let created = state
         .engine
         .create_task(NewTask {
@@ -157,15 +176,7 @@ async fn create(
         })
         .await
         .map_err(AppError::from)?;
-    let status = match created {
-        Created::New(_) => StatusCode::ACCEPTED,
-        Created::Existing(_) => StatusCode::OK,
-    };
-    Ok((
-        status,
-        Json(TaskSummary::from_task(created.task(), chrono::Utc::now())),
-    )
-        .into_response())
+    Ok(crate::api_tasks::started(&created))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -8,7 +8,6 @@ mod common;
 
 use axum::body::Body;
 use backend::db_test;
-use backend::tasks::create::NewTask;
 use common::*;
 use http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -87,12 +86,7 @@ async fn publish_task(app: &TestApp, seller: i64, n: usize) -> i64 {
         .take(n)
         .collect();
     app.engine
-        .create_task(NewTask {
-            seller_id: seller,
-            kind: "publish".into(),
-            params: serde_json::json!({ "item_ids": ids }),
-            idempotency_key: None,
-        })
+        .create_task(backend::testing::task_over(seller, "publish", &ids))
         .await
         .unwrap()
         .task()

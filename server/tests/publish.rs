@@ -4,7 +4,7 @@
 
 use backend::catalog::{self, ItemFilter};
 use backend::db_test;
-use backend::domain::{Email, ListingState, Password};
+use backend::domain::ListingState;
 use backend::tasks::claim;
 use backend::tasks::create::NewTask;
 use backend::tasks::events::EventBus;
@@ -36,24 +36,7 @@ fn engine(db: &backend::DatabaseConnection, base_url: &str) -> Arc<Engine> {
 }
 
 async fn seller_with_items(db: &backend::DatabaseConnection, n: usize) -> (i64, Vec<i64>) {
-    let seller = backend::accounts::create_seller(
-        db,
-        &Email::parse("shop@example.com").unwrap(),
-        None,
-        &Password::parse("correct horse battery").unwrap(),
-    )
-    .await
-    .unwrap()
-    .id;
-    catalog::insert_many(db, backend::demo::demo_items(seller, n))
-        .await
-        .unwrap();
-    (
-        seller,
-        catalog::matching_ids(db, seller, &ItemFilter::default())
-            .await
-            .unwrap(),
-    )
+    backend::testing::seller_with_items(db, "shop@example.com", n).await
 }
 
 db_test!(
@@ -122,12 +105,7 @@ db_test!(
         .await
         .unwrap();
         let task = engine
-            .create_task(NewTask {
-                seller_id: seller,
-                kind: "unpublish".into(),
-                params: serde_json::json!({ "item_ids": listed }),
-                idempotency_key: None,
-            })
+            .create_task(backend::testing::task_over(seller, "unpublish", &listed))
             .await
             .unwrap()
             .task()
@@ -147,12 +125,7 @@ db_test!(a_retry_after_a_crash_never_lists_twice, |db| {
     let engine = engine(db, &url);
     let (seller, ids) = seller_with_items(db, 5).await;
     let task = engine
-        .create_task(NewTask {
-            seller_id: seller,
-            kind: "publish".into(),
-            params: serde_json::json!({ "item_ids": ids }),
-            idempotency_key: None,
-        })
+        .create_task(backend::testing::task_over(seller, "publish", &ids))
         .await
         .unwrap()
         .task()
@@ -222,12 +195,7 @@ db_test!(rate_limits_and_outages_are_retried_until_done, |db| {
         .filter(|id| id % 23 != 0 && id % 97 != 0)
         .collect();
     let task = engine
-        .create_task(NewTask {
-            seller_id: seller,
-            kind: "publish".into(),
-            params: serde_json::json!({ "item_ids": valid }),
-            idempotency_key: None,
-        })
+        .create_task(backend::testing::task_over(seller, "publish", &valid))
         .await
         .unwrap()
         .task()
@@ -339,12 +307,7 @@ db_test!(
         let engine = engine(db, &url);
         let (seller, ids) = seller_with_items(db, 3).await;
         let task = engine
-            .create_task(NewTask {
-                seller_id: seller,
-                kind: "publish".into(),
-                params: serde_json::json!({ "item_ids": ids }),
-                idempotency_key: None,
-            })
+            .create_task(backend::testing::task_over(seller, "publish", &ids))
             .await
             .unwrap()
             .task()

@@ -6,12 +6,11 @@
 //! from them. On SQLite (a file) and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use backend::catalog::{self, ItemFilter};
-use backend::domain::{Email, Password};
-use backend::tasks::create::{self, NewTask};
+use backend::catalog::{self};
+use backend::tasks::create::{self};
 use backend::tasks::TaskStatus;
 use backend::testing::{Engine, TestDb};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::DatabaseConnection;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -86,38 +85,14 @@ async fn drill(db: &DatabaseConnection, database_url: &str) {
     let marketplace = format!("http://127.0.0.1:{port}/sandbox/marketplace");
     assert_eq!(stats(&marketplace).await["listings"], 0);
 
-    let seller = backend::accounts::create_seller(
-        db,
-        &Email::parse("crash@example.com").unwrap(),
-        None,
-        &Password::parse("crash-drill-password").unwrap(),
-    )
-    .await
-    .unwrap()
-    .id;
-    catalog::insert_many(db, backend::demo::demo_items(seller, ITEMS))
-        .await
-        .unwrap();
+    let (seller, ids) = backend::testing::seller_with_items(db, "crash@example.com", ITEMS).await;
     // Every item valid, so every item must end up listed exactly once.
-    db.execute_raw(Statement::from_string(
-        db.get_database_backend(),
-        "UPDATE items SET price_minor = 1500, image_url = '/media/demo/1.svg'",
-    ))
-    .await
-    .unwrap();
-    let ids = catalog::matching_ids(db, seller, &ItemFilter::default())
-        .await
-        .unwrap();
+    backend::testing::make_all_listable(db).await;
     let registry = server::workers::kinds(db, backend::testing::fast_connector(&marketplace));
     let task = create::create(
         db,
         &registry,
-        NewTask {
-            seller_id: seller,
-            kind: "publish".into(),
-            params: serde_json::json!({ "item_ids": ids }),
-            idempotency_key: None,
-        },
+        backend::testing::task_over(seller, "publish", &ids),
         chrono::Utc::now(),
     )
     .await
