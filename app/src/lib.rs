@@ -2,6 +2,9 @@
 //! to WebAssembly for the browser (`hydrate`). Wire types and server functions live next
 //! to the pages that use them.
 
+// Leptos views are deeply nested types; the shell with its live regions needs room.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod bulk;
 pub mod catalog;

@@ -550,7 +550,7 @@ pub fn Bell() -> AnyView {
     };
     let read_all = move |_| {
         #[cfg(feature = "hydrate")]
-        client::mark_all_read(store, items);
+        client::mark_read(store, items, None);
     };
     let label = move || match store.unread.get() {
         0 => "Notifications".to_owned(),
@@ -583,10 +583,26 @@ pub fn Bell() -> AnyView {
                     <ul class="notification-list">
                         <For each=move || items.get() key=|n| (n.id, n.read_at.is_some()) let:note>
                             <li class=format!("notification {}", note.level) data-unread=note.read_at.is_none().to_string()>
-                                {match note.task_id {
-                                    Some(task) => view! { <A href=format!("/tasks/{task}") attr:class="notification-title" on:click=move |_| open.set(false)>{note.title.clone()}</A> }.into_any(),
-                                    None => view! { <span class="notification-title">{note.title.clone()}</span> }.into_any(),
-                                }}
+                                {
+                                    let unread = note.read_at.is_none();
+                                    #[cfg(feature = "hydrate")]
+                                    let id = note.id;
+                                    let read_one = move || {
+                                        #[cfg(feature = "hydrate")]
+                                        if unread {
+                                            client::mark_read(store, items, Some(id));
+                                        }
+                                    };
+                                    view! {
+                                        {match note.task_id {
+                                            Some(task) => view! { <A href=format!("/tasks/{task}") attr:class="notification-title" on:click=move |_| { read_one(); open.set(false); }>{note.title.clone()}</A> }.into_any(),
+                                            None => view! { <span class="notification-title">{note.title.clone()}</span> }.into_any(),
+                                        }}
+                                        {unread.then(|| view! {
+                                            <button type="button" class="link mark-one" on:click=move |_| read_one()>"Mark as read"</button>
+                                        })}
+                                    }
+                                }
                                 <span class="muted">{note.body.clone()}</span>
                                 <time class="muted" datetime=note.created_at.to_rfc3339()>{note.created_at.format("%d %b %H:%M UTC").to_string()}</time>
                             </li>
@@ -727,7 +743,7 @@ mod client {
     }
 
     /// The fallback: the task list and the unread count every 4 s, and another try at
-    /// the stream every 30 s.
+    /// the stream every 12 s.
     fn poll(store: LiveStore) {
         leptos::task::spawn_local(async move {
             let mut rounds = 0;
@@ -745,7 +761,7 @@ mod client {
                 }
                 gloo_timers::future::TimeoutFuture::new(4_000).await;
                 rounds += 1;
-                if rounds % 8 == 0 {
+                if rounds % 3 == 0 {
                     store.link.set(Link::Connecting);
                     open_stream(store);
                     return;
@@ -810,10 +826,15 @@ mod client {
         unread: u64,
     }
 
-    pub fn mark_all_read(store: LiveStore, items: RwSignal<Vec<NotificationView>>) {
+    /// Marks one notification (or, with `None`, all) as read.
+    pub fn mark_read(store: LiveStore, items: RwSignal<Vec<NotificationView>>, id: Option<i64>) {
+        let body = match id {
+            Some(id) => format!("{{\"ids\":[{id}]}}"),
+            None => "{}".to_owned(),
+        };
         leptos::task::spawn_local(async move {
             if let Ok(Unread { unread }) =
-                request::<Unread>("POST", "/api/v1/notifications/read", Some("{}")).await
+                request::<Unread>("POST", "/api/v1/notifications/read", Some(&body)).await
             {
                 store.unread.set(unread);
                 load_notifications(items);

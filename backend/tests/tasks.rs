@@ -259,12 +259,15 @@ db_test!(
             .iter()
             .all(|i| i.attempts == 1 && i.result.is_some() && i.lease_owner.is_none()));
 
+        // The ending, unread; then the start, kept for the record and already read.
         let notes = backend::notifications::recent(db, ana, 10).await.unwrap();
-        assert_eq!(notes.len(), 1);
+        assert_eq!(notes.len(), 2);
         assert_eq!(
             (notes[0].level.as_str(), notes[0].task_id),
             ("success", Some(task.id))
         );
+        assert_eq!(notes[1].title, "Scripted run of 10 items started");
+        assert!(notes[1].read_at.is_some());
         assert_eq!(
             backend::notifications::unread_count(db, ana).await.unwrap(),
             1

@@ -110,6 +110,9 @@ test("without the stream the tray catches up by polling, and another seller sees
   await expect(row).toBeAttached({ timeout: 10_000 });
   await expect(row).toHaveAttribute("data-status", "succeeded", { timeout: 30_000 });
   await expect(tray(page).locator(".tray-summary")).toContainText("recent");
+  // The stream comes back: the store leaves polling by itself.
+  await page.unroute("**/api/v1/events");
+  await expect(tray(page)).toHaveAttribute("data-link", "live", { timeout: 25_000 });
   await shot(page, testInfo, "live-polling", false);
 
   // Another seller: an empty tray, and the task is not found.

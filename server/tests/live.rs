@@ -161,7 +161,13 @@ db_test!(
             .get("/api/v1/notifications", Some(&ana_cookie))
             .await
             .json();
-        assert_eq!(list.as_array().unwrap().len(), 1);
+        // Newest first: the ending (unread), then the start (kept, already read).
+        let list = list.as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["level"], "success");
+        assert!(list[0]["read_at"].is_null());
+        assert_eq!(list[1]["title"], "Publish 3 items started");
+        assert!(!list[1]["read_at"].is_null());
         let read = app
             .post_json(
                 "/api/v1/notifications/read",

@@ -162,6 +162,19 @@ where
             .exec_without_returning(&txn)
             .await?;
     }
+    // The "started" toast's words, kept in the notification centre too; already read,
+    // so only endings count as unread.
+    let started = crate::notifications::insert(
+        &txn,
+        new.seller_id,
+        Some(row.id),
+        crate::notifications::Level::Info,
+        &format!("{} started", row.label),
+        "It runs in the background; you will be told when it ends.",
+        now,
+    )
+    .await?;
+    crate::notifications::mark_read(&txn, new.seller_id, Some(&[started.id]), now).await?;
     txn.commit().await?;
     tracing::info!(task_id = row.id, items = total, "task created");
     Ok(Created::New(row.into()))
