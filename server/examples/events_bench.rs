@@ -16,6 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+const IDLE: usize = 5_000;
+
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -34,9 +36,18 @@ async fn client(
     cookie: String,
     arrivals: Option<mpsc::UnboundedSender<(i64, Instant)>>,
 ) -> tokio::task::JoinHandle<()> {
+    connect(addr, "/api/v1/events", cookie, arrivals).await
+}
+
+async fn connect(
+    addr: std::net::SocketAddr,
+    path: &str,
+    cookie: String,
+    arrivals: Option<mpsc::UnboundedSender<(i64, Instant)>>,
+) -> tokio::task::JoinHandle<()> {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
-        .write_all(format!("GET /api/v1/events HTTP/1.1\r\nHost: bench\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n").as_bytes())
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: bench\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n").as_bytes())
         .await
         .unwrap();
     let Some(arrivals) = arrivals else {
@@ -124,7 +135,8 @@ async fn main() {
         format!("stockroom_session={}", token.as_str())
     };
     let mut seq = 1_000;
-    for clients in [1_usize, 1_000] {
+    let child = std::env::args().nth(1).is_some();
+    for clients in [1_usize, 1_000].into_iter().filter(|_| !child) {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut holders = Vec::new();
         for _ in 0..clients {
@@ -161,17 +173,43 @@ async fn main() {
         holders.iter().for_each(|h| h.abort());
     }
 
-    let before = rss_kib();
-    let mut idle = Vec::with_capacity(5_000);
-    for _ in 0..5_000 {
-        idle.push(client(addr, cookie.clone(), None).await);
+    match std::env::args().nth(1).as_deref() {
+        // One memory phase per process, so neither inherits the other's heap.
+        Some(phase @ ("streams" | "plain")) => {
+            let path = if phase == "streams" {
+                "/api/v1/events"
+            } else {
+                "/healthz"
+            };
+            let before = rss_kib();
+            let mut idle = Vec::with_capacity(IDLE);
+            for _ in 0..IDLE {
+                idle.push(connect(addr, path, cookie.clone(), None).await);
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            println!("{}", rss_kib().saturating_sub(before));
+            idle.iter().for_each(|h| h.abort());
+        }
+        _ => {
+            let run = |phase: &str| -> f64 {
+                let out = std::process::Command::new(std::env::current_exe().unwrap())
+                    .arg(phase)
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout)
+                    .trim()
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            };
+            let streams = run("streams");
+            let plain = run("plain");
+            println!(
+                "{IDLE} idle connections: {:.1} KiB each as event streams, {:.1} KiB each as plain keep-alive connections; {:.1} KiB per stream for the stream itself (resident memory, both ends in one process)",
+                streams / IDLE as f64,
+                plain / IDLE as f64,
+                (streams - plain) / IDLE as f64
+            );
+        }
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = rss_kib();
-    println!(
-        "5000 idle streams: resident memory {before} KiB → {after} KiB, {:.1} KiB per stream (server and client sides together)",
-        (after.saturating_sub(before)) as f64 / 5_000.0
-    );
-    idle.iter().for_each(|h| h.abort());
     test_db.finish().await;
 }

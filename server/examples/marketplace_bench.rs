@@ -44,13 +44,25 @@ async fn sandbox() -> (Sandbox, String) {
 /// One server instance's engine: its own pacer (shared through the database on
 /// PostgreSQL), 4 workers × 8 slots as `make run` has.
 fn instance(db: &DatabaseConnection, marketplace: &str, name: &str) -> Arc<Engine> {
-    let pacer = Pacer::shared(
-        Pace {
-            per_second: LIMIT,
-            burst: 1,
-        },
-        db,
-    );
+    instance_with(db, marketplace, name, true)
+}
+
+/// `shared = false` paces in memory, as if each instance only knew about itself.
+fn instance_with(
+    db: &DatabaseConnection,
+    marketplace: &str,
+    name: &str,
+    shared: bool,
+) -> Arc<Engine> {
+    let pace = Pace {
+        per_second: LIMIT,
+        burst: 1,
+    };
+    let pacer = if shared {
+        Pacer::shared(pace, db)
+    } else {
+        Pacer::in_memory(pace)
+    };
     let connector =
         Arc::new(Connector::new(marketplace, Arc::new(pacer), Duration::from_secs(15)).unwrap());
     let mut config = EngineConfig::new(32);
@@ -208,6 +220,22 @@ async fn main() {
         report(
             "publish, two instances sharing the pace, PostgreSQL",
             publish(&postgres.db, &engines, &sandbox_two).await,
+        );
+        other.close().await.ok();
+        postgres.finish().await;
+
+        // The control: the same two instances, each pacing only itself.
+        let postgres = TestDb::new(DbEngine::Postgres).await.unwrap();
+        let url_pg = postgres.url().unwrap();
+        let (sandbox_three, url) = sandbox().await;
+        let other = backend::db::connect(&url_pg).await.unwrap();
+        let engines = [
+            instance_with(&postgres.db, &url, "instance-1", false),
+            instance_with(&other, &url, "instance-2", false),
+        ];
+        report(
+            "control: two instances each pacing only itself, PostgreSQL",
+            publish(&postgres.db, &engines, &sandbox_three).await,
         );
         other.close().await.ok();
         postgres.finish().await;

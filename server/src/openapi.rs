@@ -76,13 +76,15 @@ pub fn router(
         .merge(crate::api_live::routes())
         .routes(routes!(crate::healthz))
         .split_for_parts();
-    let served = doc.clone();
+    // Serialised once and shared: axum clones handlers into every connection, and a
+    // captured document would be deep-copied each time (hundreds of KiB per connection).
+    let served = axum::body::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
     let router = router
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {
-                let doc = served.clone();
-                async move { Json(doc).into_response() }
+                let body = served.clone();
+                async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
             }),
         )
         .route("/api/v1/{*rest}", axum::routing::any(no_such_route));
