@@ -335,3 +335,18 @@ pub fn task_over(seller_id: i64, kind: &str, item_ids: &[i64]) -> crate::tasks::
         idempotency_key: None,
     }
 }
+
+/// Starts a `kind` task over these items through the engine and returns it.
+pub async fn start_task(
+    engine: &crate::tasks::worker::Engine,
+    seller_id: i64,
+    kind: &str,
+    item_ids: &[i64],
+) -> crate::tasks::Task {
+    engine
+        .create_task(task_over(seller_id, kind, item_ids))
+        .await
+        .expect("a task")
+        .task()
+        .clone()
+}

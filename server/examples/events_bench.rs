@@ -120,12 +120,7 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     // A real task row to publish events about.
-    let task = engine
-        .create_task(backend::testing::task_over(seller, "publish", &ids))
-        .await
-        .unwrap()
-        .task()
-        .clone();
+    let task = backend::testing::start_task(&engine, seller, "publish", &ids).await;
     let mut event = TaskEvent::from(&task);
 
     let cookie = {

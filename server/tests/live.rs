@@ -85,11 +85,8 @@ async fn publish_task(app: &TestApp, seller: i64, n: usize) -> i64 {
         .into_iter()
         .take(n)
         .collect();
-    app.engine
-        .create_task(backend::testing::task_over(seller, "publish", &ids))
+    backend::testing::start_task(&app.engine, seller, "publish", &ids)
         .await
-        .unwrap()
-        .task()
         .id
 }
 

@@ -104,12 +104,7 @@ db_test!(
         )
         .await
         .unwrap();
-        let task = engine
-            .create_task(backend::testing::task_over(seller, "unpublish", &listed))
-            .await
-            .unwrap()
-            .task()
-            .clone();
+        let task = backend::testing::start_task(&engine, seller, "unpublish", &listed).await;
         let done = wait(&engine, db, seller, task.id).await;
         assert_eq!(done.status, TaskStatus::Succeeded);
         assert_eq!(sandbox.stats().0.listings, 0);
@@ -124,12 +119,7 @@ db_test!(a_retry_after_a_crash_never_lists_twice, |db| {
     let (sandbox, url) = sandbox(SandboxSettings::calm()).await;
     let engine = engine(db, &url);
     let (seller, ids) = seller_with_items(db, 5).await;
-    let task = engine
-        .create_task(backend::testing::task_over(seller, "publish", &ids))
-        .await
-        .unwrap()
-        .task()
-        .clone();
+    let task = backend::testing::start_task(&engine, seller, "publish", &ids).await;
     // A worker claims everything, calls the marketplace, and dies before storing anything.
     // (Its lease is already over: it is as good as dead from the start.)
     let doomed = claim::claim(
@@ -194,12 +184,7 @@ db_test!(rate_limits_and_outages_are_retried_until_done, |db| {
         .into_iter()
         .filter(|id| id % 23 != 0 && id % 97 != 0)
         .collect();
-    let task = engine
-        .create_task(backend::testing::task_over(seller, "publish", &valid))
-        .await
-        .unwrap()
-        .task()
-        .clone();
+    let task = backend::testing::start_task(&engine, seller, "publish", &valid).await;
     let done = wait_retrying(&engine, db, seller, task.id).await;
     if done.status != TaskStatus::Succeeded {
         let items = backend::entities::task_item::Entity::find()
@@ -306,12 +291,7 @@ db_test!(
         let (sandbox, url) = sandbox_dropping_answers(3).await;
         let engine = engine(db, &url);
         let (seller, ids) = seller_with_items(db, 3).await;
-        let task = engine
-            .create_task(backend::testing::task_over(seller, "publish", &ids))
-            .await
-            .unwrap()
-            .task()
-            .clone();
+        let task = backend::testing::start_task(&engine, seller, "publish", &ids).await;
         let done = wait_retrying(&engine, db, seller, task.id).await;
         assert_eq!(done.status, TaskStatus::Succeeded, "{:?}", done.counts);
         let (stats, _) = sandbox.stats();
