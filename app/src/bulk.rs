@@ -69,6 +69,22 @@ pub mod ssr {
         })
     }
 
+    /// How long `count` items of `kind` take: at the seller's measured pace for that kind
+    /// (their recent tasks), never faster than our pace towards the marketplace; the
+    /// `bool` says whether it was measured.
+    pub async fn estimate(
+        state: &crate::state::AppState,
+        seller_id: i64,
+        kind: &str,
+        count: u64,
+    ) -> Result<(u64, bool), AppError> {
+        let measured = backend::tasks::query::recent_throughput(&state.db, seller_id, kind).await?;
+        // One call per item: never faster than our pace towards the marketplace.
+        let pace = f64::from(state.marketplace_rate.max(1));
+        let rate = measured.map_or(pace, |measured| measured.min(pace));
+        Ok(((count as f64 / rate).ceil() as u64, measured.is_some()))
+    }
+
     pub async fn plan(
         kind: &str,
         selection: &Selection,
@@ -81,11 +97,7 @@ pub mod ssr {
         let seller = require_seller()?;
         let state = state()?;
         let ids = resolve(&state.db, seller.id, selection).await?;
-        let measured = backend::tasks::query::recent_throughput(&state.db, seller.id, kind).await?;
-        // One call per item: never faster than our pace towards the marketplace.
-        let pace = f64::from(state.marketplace_rate.max(1));
-        let rate = measured.map_or(pace, |measured| measured.min(pace));
-        let eta_seconds = (ids.len() as f64 / rate).ceil() as u64;
+        let (eta_seconds, measured) = estimate(&state, seller.id, kind, ids.len() as u64).await?;
         let now = chrono::Utc::now();
         let idempotency_key = format!(
             "{kind}-{}-{}",
@@ -96,7 +108,7 @@ pub mod ssr {
             kind: kind.to_owned(),
             count: ids.len() as u64,
             eta_seconds,
-            measured: measured.is_some(),
+            measured,
             idempotency_key,
         };
         Ok((seller.id, ids, plan))

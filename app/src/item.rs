@@ -151,6 +151,7 @@ pub fn ItemDetailPage() -> impl IntoView {
     view! {
         <section class="page item-page">
             <p class="breadcrumbs"><A href="/">"← Catalog"</A></p>
+            <FixAndRetry />
             <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading item…"</p> }>
                 {move || Suspend::new(async move {
                     match item.await {
@@ -168,6 +169,56 @@ pub fn ItemDetailPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// Opened from a failed item of a task (`?task=T&task_item=I`): fix the item, save, and
+/// send just this item again without leaving the page.
+#[component]
+fn FixAndRetry() -> impl IntoView {
+    use crate::task_page::{control_task, Which};
+    let query = leptos_router::hooks::use_query_map();
+    let target = move || {
+        query.with(|q| {
+            let task = q.get("task")?.parse::<i64>().ok()?;
+            let item = q.get("task_item")?.parse::<i64>().ok()?;
+            Some((task, item))
+        })
+    };
+    let retry = Action::new(move |(task, item): &(i64, i64)| {
+        let (task, item) = (*task, *item);
+        async move {
+            control_task(
+                task,
+                "retry".into(),
+                Which {
+                    item_ids: Some(vec![item]),
+                    error_code: None,
+                },
+            )
+            .await
+        }
+    });
+    move || {
+        target().map(|(task, item)| {
+            view! {
+                <div class="card fix-retry" role="region" aria-label="Fix and retry">
+                    <p>
+                        <strong>"This item failed in a task."</strong>
+                        " Fix it below and save, then send just this item again."
+                    </p>
+                    <div class="form-actions">
+                        <button type="button" class="button primary" disabled=move || retry.pending().get()
+                            on:click=move |_| { retry.dispatch((task, item)); }>"Retry this item"</button>
+                        <A href=format!("/tasks/{task}") attr:class="button ghost">"Back to the task"</A>
+                    </div>
+                    {move || retry.value().get().map(|result| match result {
+                        Ok(_) => view! { <p class="alert success" role="status">"Sent again. The task shows how it goes."</p> }.into_any(),
+                        Err(err) => view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any(),
+                    })}
+                </div>
+            }
+        })
     }
 }
 

@@ -54,20 +54,6 @@ pub fn AppShell() -> impl IntoView {
     }
 }
 
-/// A page whose feature is not built yet says so plainly.
-#[component]
-pub fn ComingSoon(title: &'static str, body: &'static str) -> impl IntoView {
-    view! {
-        <section class="page">
-            <div class="card empty-state">
-                <h1>{title}</h1>
-                <p class="muted">{body}</p>
-                <A href="/" attr:class="button">"Back to the catalog"</A>
-            </div>
-        </section>
-    }
-}
-
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]

@@ -17,8 +17,10 @@ pub mod notifications;
 pub mod selection;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod task_list;
 pub mod task_page;
 pub mod tasks;
+pub mod ui;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -29,7 +31,8 @@ use crate::auth::LoginPage;
 use crate::catalog::CatalogPage;
 use crate::import::ImportPage;
 use crate::item::ItemDetailPage;
-use crate::layout::{AppShell, ComingSoon, NotFound};
+use crate::layout::{AppShell, NotFound};
+use crate::task_list::TasksPage;
 use crate::task_page::TaskPage;
 
 /// The HTML document the server renders around the app.
@@ -74,13 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/items/:id") view=|| view! { <Title text="Item" /> <ItemDetailPage /> } ssr=SsrMode::Async />
                     <Route path=path!("/import") view=|| view! { <Title text="Import" /> <ImportPage /> } />
                     <Route path=path!("/tasks/:id") view=|| view! { <Title text="Task" /> <TaskPage /> } />
-                    <Route
-                        path=path!("/tasks")
-                        view=|| view! {
-                            <Title text="Tasks" />
-                            <ComingSoon title="Tasks" body="The history of your background tasks is coming soon." />
-                        }
-                    />
+                    <Route path=path!("/tasks") view=|| view! { <Title text="Tasks" /> <TasksPage /> } />
                 </ParentRoute>
             </Routes>
         </Router>

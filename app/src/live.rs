@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::bulk::describe_duration;
 use crate::notifications::NotificationView;
 use crate::tasks::TaskSummary;
+use crate::ui::{task_status, Chip};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Snapshot {
@@ -329,30 +330,7 @@ pub fn provide_live() -> LiveStore {
     store
 }
 
-fn status_chip(task: &TaskSummary) -> (String, &'static str) {
-    let waiting = task
-        .waiting_until
-        .filter(|_| !is_over(&task.status))
-        .map(|until| {
-            format!(
-                "waiting for marketplace quota until {}",
-                until.format("%H:%M:%S UTC")
-            )
-        });
-    match (task.status.as_str(), waiting) {
-        (_, Some(waiting)) => (waiting, "waiting"),
-        ("queued", _) => ("queued".into(), "queued"),
-        ("running", _) => ("running".into(), "running"),
-        ("paused", _) => ("paused".into(), "paused"),
-        ("cancelling", _) => ("cancelling".into(), "paused"),
-        ("succeeded", _) => ("done".into(), "done"),
-        ("completed_with_errors", _) => ("done with errors".into(), "warning"),
-        ("failed", _) => ("failed".into(), "error"),
-        _ => ("cancelled".into(), "paused"),
-    }
-}
-
-fn kind_mark(kind: &str) -> &'static str {
+pub fn kind_mark(kind: &str) -> &'static str {
     match kind {
         "import" => "CSV",
         "publish" => "PUB",
@@ -419,7 +397,7 @@ fn TrayRow(task: TaskSummary) -> AnyView {
     let c = task.counts;
     let done = c.succeeded + c.failed + c.skipped + c.cancelled;
     let over = is_over(&task.status);
-    let (chip, tone) = status_chip(&task);
+    let (chip, tone) = task_status(&task);
     let id = task.id;
     let line = if over {
         task.label.clone()
@@ -443,7 +421,7 @@ fn TrayRow(task: TaskSummary) -> AnyView {
             <div class="tray-main">
                 <div class="tray-line">
                     <A href=format!("/tasks/{id}") attr:class="tray-label">{line}</A>
-                    <span class=format!("chip chip-{tone}")>{chip}</span>
+                    <Chip label=chip tone />
                 </div>
                 <progress max=c.total value=done aria-label=format!("{} progress", task.label)></progress>
                 <div class="tray-counts muted">{format!("{done} of {}", c.total)}{eta}</div>
@@ -630,8 +608,27 @@ mod client {
     use wasm_bindgen_futures::JsFuture;
 
     const DESKTOP_KEY: &str = "stockroom.desktop-notifications";
+    const DISMISSED_KEY: &str = "stockroom.dismissed-tasks";
+    /// Dismissed task ids remembered (the newest; the tray never shows more than 30).
+    const DISMISSED_KEPT: usize = 100;
 
     pub fn connect(store: LiveStore) {
+        // Dismissed rows stay dismissed across reloads, in this browser.
+        if let Some(saved) = storage()
+            .and_then(|s| s.get_item(DISMISSED_KEY).ok().flatten())
+            .and_then(|raw| serde_json::from_str::<Vec<i64>>(&raw).ok())
+        {
+            store.dismissed.set(saved);
+        }
+        Effect::new(move |first: Option<()>| {
+            let ids = store.dismissed.get();
+            if first.is_some() {
+                let kept = &ids[ids.len().saturating_sub(DISMISSED_KEPT)..];
+                if let (Some(storage), Ok(raw)) = (storage(), serde_json::to_string(kept)) {
+                    let _ = storage.set_item(DISMISSED_KEY, &raw);
+                }
+            }
+        });
         // The toast clock.
         let ticker = gloo_timers::callback::Interval::new(250, move || store.tick(250));
         // The title follows running work.

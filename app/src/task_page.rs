@@ -1,17 +1,42 @@
-//! One task: where it stands (live, from the store), its counts and the error report.
-//! The failure groups, the item table and batch retry/skip come with the task pages
-//! issue; this page is what the tray, toasts and notifications link to.
+//! One task, live: where it stands, its controls, its failures grouped by reason (retry
+//! or skip a whole group), and its items (filter, search, select, retry, skip, fix).
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
 
 use crate::bulk::describe_duration;
-use crate::live::{is_over, use_live};
-use crate::tasks::TaskSummary;
+use crate::catalog::format_timestamp;
+use crate::error::AppError;
+use crate::live::{is_over, kind_mark, use_live};
+use crate::tasks::{FailureGroupView, TaskItemView, TaskItemsQuery, TaskSummary};
+use crate::ui::{done_of, elapsed_words, item_status, task_status, Chip, Dialog, Pager};
+
+/// Retrying or skipping more than this many items at once asks first.
+pub const CONFIRM_ABOVE: i64 = 50;
+const ITEMS_PER_PAGE: u64 = 50;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskItemList {
+    pub items: Vec<TaskItemView>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// What a control applies to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Which {
+    /// Task item ids (not catalog ids).
+    pub item_ids: Option<Vec<i64>>,
+    /// One failure group.
+    pub error_code: Option<String>,
+}
 
 #[server(endpoint = "load_task")]
-pub async fn load_task(id: i64) -> Result<TaskSummary, crate::error::AppError> {
+pub async fn load_task(id: i64) -> Result<TaskSummary, AppError> {
     use crate::auth::ssr::{require_seller, state, with_status};
     with_status(
         async {
@@ -21,6 +46,103 @@ pub async fn load_task(id: i64) -> Result<TaskSummary, crate::error::AppError> {
         }
         .await,
     )
+}
+
+#[server(endpoint = "task_failures")]
+pub async fn task_failures(id: i64) -> Result<Vec<FailureGroupView>, AppError> {
+    use crate::auth::ssr::{require_seller, state, with_status};
+    with_status(
+        async {
+            let seller = require_seller()?;
+            crate::tasks::ssr::failure_groups(&state()?.db, seller.id, id).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "task_items_page", input = Json)]
+pub async fn task_items_page(id: i64, query: TaskItemsQuery) -> Result<TaskItemList, AppError> {
+    use crate::auth::ssr::{require_seller, state, with_status};
+    with_status(
+        async {
+            let seller = require_seller()?;
+            let query = TaskItemsQuery {
+                page: query.page.max(1),
+                per_page: query.per_page.clamp(1, 200),
+                ..query
+            };
+            let (items, total) =
+                crate::tasks::ssr::task_items(&state()?.db, seller.id, id, &query).await?;
+            Ok(TaskItemList {
+                items,
+                total,
+                page: query.page,
+                per_page: query.per_page,
+            })
+        }
+        .await,
+    )
+}
+
+/// `pause`, `resume`, `cancel`, `retry` or `skip`.
+#[server(endpoint = "control_task", input = Json)]
+pub async fn control_task(id: i64, action: String, which: Which) -> Result<TaskSummary, AppError> {
+    use crate::auth::ssr::{require_seller, state, with_status};
+    use backend::tasks::control::Selection;
+    with_status(
+        async {
+            let seller = require_seller()?.id;
+            let engine = &state()?.engine;
+            let selection = match (which.item_ids, which.error_code) {
+                (Some(ids), _) => Selection::Items(ids),
+                (None, Some(code)) => Selection::Code(code),
+                (None, None) => Selection::AllFailed,
+            };
+            let done = match action.as_str() {
+                "pause" => engine.pause(seller, id).await,
+                "resume" => engine.resume(seller, id).await,
+                "cancel" => engine.cancel(seller, id).await,
+                "retry" => engine.retry(seller, id, selection).await,
+                "skip" => engine.skip(seller, id, selection).await,
+                other => {
+                    return Err(AppError::BadRequest {
+                        message: format!("Unknown action {other}."),
+                    })
+                }
+            }?;
+            Ok(TaskSummary::from_task(&done.task, chrono::Utc::now()))
+        }
+        .await,
+    )
+}
+
+/// How long `count` items of the task's kind take, in words.
+#[server(endpoint = "estimate_items")]
+pub async fn estimate_items(kind: String, count: u64) -> Result<String, AppError> {
+    use crate::auth::ssr::{require_seller, state, with_status};
+    with_status(
+        async {
+            let seller = require_seller()?;
+            let (seconds, measured) =
+                crate::bulk::ssr::estimate(&state()?, seller.id, &kind, count).await?;
+            let source = if measured {
+                "from your last run"
+            } else {
+                "at the marketplace's pace"
+            };
+            Ok(format!("{} ({source})", describe_duration(seconds)))
+        }
+        .await,
+    )
+}
+
+/// A batch control waiting for the seller's yes.
+#[derive(Debug, Clone, PartialEq)]
+struct Pending {
+    action: &'static str,
+    which: Which,
+    count: i64,
+    what: String,
 }
 
 #[component]
@@ -37,21 +159,26 @@ pub fn TaskPage() -> impl IntoView {
     let store = use_live();
     view! {
         <section class="page task-page">
-            <p class="breadcrumbs"><A href="/tasks">"Tasks"</A></p>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Loading the task…"</p> }>
                 {move || Suspend::new(async move {
                     match loaded.await {
-                        Err(err) => view! { <div class="card empty-state"><h1>"Task not found"</h1><p class="muted">{err.to_string()}</p></div> }.into_any(),
+                        Err(err) => view! {
+                            <p class="breadcrumbs"><A href="/tasks">"Tasks"</A></p>
+                            <div class="card empty-state"><h1>"Task not found"</h1><p class="muted">{err.to_string()}</p></div>
+                        }.into_any(),
                         Ok(first) => {
-                            // The live store has the newest state once the stream runs.
-                            let current = move || {
-                                store
-                                    .tasks
-                                    .with(|tasks| tasks.iter().find(|t| t.id == first.id).cloned())
-                                    .filter(|live| live.seq >= first.seq)
+                            // The live store has the newest state once the stream runs;
+                            // a control's answer counts too, until the stream catches up.
+                            let answered = RwSignal::new(None::<TaskSummary>);
+                            let current = Memo::new(move |_| {
+                                let live = store.tasks.with(|tasks| tasks.iter().find(|t| t.id == first.id).cloned());
+                                [Some(first.clone()), live, answered.get()]
+                                    .into_iter()
+                                    .flatten()
+                                    .max_by_key(|t| t.seq)
                                     .unwrap_or_else(|| first.clone())
-                            };
-                            view! { {move || task_view(current())} }.into_any()
+                            });
+                            view! { <TaskDetail current answered /> }.into_any()
                         }
                     }
                 })}
@@ -60,23 +187,531 @@ pub fn TaskPage() -> impl IntoView {
     }
 }
 
-fn task_view(task: TaskSummary) -> impl IntoView {
-    let c = task.counts;
-    let done = c.succeeded + c.failed + c.skipped + c.cancelled;
-    let over = is_over(&task.status);
-    let report = format!("/api/v1/tasks/{}/report.csv", task.id);
+#[component]
+fn TaskDetail(
+    current: Memo<TaskSummary>,
+    answered: RwSignal<Option<TaskSummary>>,
+) -> impl IntoView {
+    let id = current.get_untracked().id;
+    let kind = current.get_untracked().kind;
+    let is_import = kind == "import";
+    let error = RwSignal::new(None::<String>);
+    let control = Action::new(move |(action, which): &(&'static str, Which)| {
+        let (action, which) = (action.to_string(), which.clone());
+        async move { control_task(id, action, which).await }
+    });
+    Effect::new(move |_| match control.value().get() {
+        Some(Ok(task)) => {
+            error.set(None);
+            answered.set(Some(task));
+        }
+        Some(Err(err)) => error.set(Some(err.to_string())),
+        None => {}
+    });
+
+    // Failures and items reload when the counts move (in 5 % steps while running).
+    let counts_key = Memo::new(move |_| {
+        let t = current.get();
+        let c = t.counts;
+        let step = (c.total / 20).max(1);
+        (
+            t.status.clone(),
+            c.failed,
+            c.skipped,
+            c.pending,
+            c.succeeded / step,
+        )
+    });
+    let groups = Resource::new(
+        move || (id, counts_key.get()),
+        move |(id, _)| task_failures(id),
+    );
+
+    let status_filter = RwSignal::new(None::<String>);
+    let code_filter = RwSignal::new(None::<String>);
+    let search = RwSignal::new(String::new());
+    let page = RwSignal::new(1_u64);
+    let selected = RwSignal::new(Vec::<i64>::new());
+    let items = Resource::new(
+        move || {
+            (
+                TaskItemsQuery {
+                    status: status_filter.get(),
+                    error_code: code_filter.get(),
+                    q: Some(search.get()).filter(|q| !q.trim().is_empty()),
+                    page: page.get(),
+                    per_page: ITEMS_PER_PAGE,
+                },
+                counts_key.get(),
+            )
+        },
+        move |(query, _)| task_items_page(id, query),
+    );
+    // A new filter starts at page 1 with nothing selected.
+    Effect::new(move |_| {
+        status_filter.track();
+        code_filter.track();
+        search.track();
+        page.set(1);
+        selected.set(Vec::new());
+    });
+
+    // Batch retry/skip over CONFIRM_ABOVE items asks first, with an estimate.
+    let pending = RwSignal::new(None::<Pending>);
+    let confirm_open = RwSignal::new(false);
+    let estimate = Resource::new(
+        move || {
+            pending
+                .get()
+                .filter(|p| p.action == "retry")
+                .map(|p| p.count)
+        },
+        move |count| {
+            let kind = kind.clone();
+            async move {
+                match count {
+                    Some(count) => estimate_items(kind, count as u64).await.ok(),
+                    None => None,
+                }
+            }
+        },
+    );
+    let run = move |action: &'static str, which: Which, count: i64, what: String| {
+        if count > CONFIRM_ABOVE {
+            pending.set(Some(Pending {
+                action,
+                which,
+                count,
+                what,
+            }));
+            confirm_open.set(true);
+        } else {
+            control.dispatch((action, which));
+        }
+    };
+    let cancel_open = RwSignal::new(false);
+
     view! {
-        <div class="page-header"><h1>{task.label.clone()}</h1></div>
-        <div class="card stack task-summary" data-status=task.status.clone()>
-            <progress max=c.total value=done aria-label="Progress"></progress>
-            <p>
-                {format!("{done} of {} · {} succeeded · {} failed · {} skipped · {} cancelled", c.total, c.succeeded, c.failed, c.skipped, c.cancelled)}
-                {(!over).then_some(task.eta_seconds).flatten().map(|eta| format!(" · {} left", describe_duration(eta)))}
-            </p>
-            <p class="muted">{format!("Status: {}", task.status.replace('_', " "))}</p>
-            {(c.failed > 0).then(|| view! {
-                <p><a class="button primary" href=report download>"Download error report"</a></p>
+        <p class="breadcrumbs"><A href="/tasks">"Tasks"</A></p>
+        <TaskHeader current control cancel_open />
+        {move || error.get().map(|message| view! { <p class="alert error" role="alert">{message}</p> })}
+        <TaskFacts current status_filter code_filter />
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let groups = groups.await.unwrap_or_default();
+                (!groups.is_empty()).then(|| view! {
+                    <FailureGroups groups is_import task_id=id
+                        on_retry=Callback::new(move |(code, count, title): (String, i64, String)| run("retry", Which { item_ids: None, error_code: Some(code) }, count, title))
+                        on_skip=Callback::new(move |(code, count, title): (String, i64, String)| run("skip", Which { item_ids: None, error_code: Some(code) }, count, title))
+                        on_show=Callback::new(move |code: String| { status_filter.set(Some("failed".into())); code_filter.set(Some(code)); })
+                    />
+                })
             })}
+        </Transition>
+        <section class="card stack task-items" aria-labelledby="items-title">
+            <div class="section-head">
+                <h2 id="items-title">"Items"</h2>
+                <ItemsToolbar current status_filter code_filter search is_import task_id=id
+                    on_retry_all=Callback::new(move |count: i64| run("retry", Which::default(), count, "every failed item".into())) />
+            </div>
+            <Transition fallback=|| view! { <p class="muted" aria-busy="true">"Loading items…"</p> }>
+                {move || Suspend::new(async move {
+                    match items.await {
+                        Ok(list) => view! {
+                            <ItemsTable list selected is_import task_id=id page
+                                on_selected=Callback::new(move |(action, ids): (&'static str, Vec<i64>)| {
+                                    let count = ids.len() as i64;
+                                    run(action, Which { item_ids: Some(ids), error_code: None }, count, "the selected items".into());
+                                    selected.set(Vec::new());
+                                })
+                            />
+                        }.into_any(),
+                        Err(err) => view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+        <Dialog open=confirm_open id="batch-confirm" title=Signal::derive(move || pending.get().map(|p| {
+            let verb = if p.action == "retry" { "Retry" } else { "Skip" };
+            format!("{verb} {} items?", p.count)
+        }).unwrap_or_default())>
+            {move || pending.get().map(|p| {
+                let which = p.which.clone();
+                let action = p.action;
+                view! {
+                    <p>{if action == "retry" {
+                        format!("{} ({}) go back in the queue and are sent again. It runs in the background: you can keep working.", p.count, p.what)
+                    } else {
+                        format!("{} ({}) are skipped: the task can finish without them. You can still find them in the error report.", p.count, p.what)
+                    }}</p>
+                    {(action == "retry").then(|| view! {
+                        <p class="muted"><Suspense fallback=|| "Estimating…">{move || Suspend::new(async move {
+                            estimate.await.map(|words| format!("This takes {words}."))
+                        })}</Suspense></p>
+                    })}
+                    <div class="form-actions">
+                        <button type="button" class="button primary" on:click=move |_| {
+                            control.dispatch((action, which.clone()));
+                            confirm_open.set(false);
+                        }>{if action == "retry" { "Retry in background" } else { "Skip them" }}</button>
+                        <button type="button" class="button ghost" on:click=move |_| confirm_open.set(false)>"Cancel"</button>
+                    </div>
+                }
+            })}
+        </Dialog>
+        <CancelDialog current control open=cancel_open />
+    }
+}
+
+#[component]
+fn TaskHeader(
+    current: Memo<TaskSummary>,
+    control: Action<(&'static str, Which), Result<TaskSummary, AppError>>,
+    cancel_open: RwSignal<bool>,
+) -> impl IntoView {
+    let status = move || current.with(|t| t.status.clone());
+    let busy = move || control.pending().get();
+    view! {
+        <header class="page-header task-header">
+            <div class="task-title">
+                <span class="kind-mark" aria-hidden="true">{move || kind_mark(&current.with(|t| t.kind.clone()))}</span>
+                <h1>{move || current.with(|t| t.label.clone())}</h1>
+                {move || { let (label, tone) = current.with(task_status); view! { <Chip label tone /> } }}
+            </div>
+            <div class="task-controls" role="group" aria-label="Task controls">
+                <Show when=move || matches!(status().as_str(), "queued" | "running")>
+                    <button type="button" class="button" disabled=busy on:click=move |_| { control.dispatch(("pause", Which::default())); }>"Pause"</button>
+                </Show>
+                <Show when=move || status() == "paused">
+                    <button type="button" class="button primary" disabled=busy on:click=move |_| { control.dispatch(("resume", Which::default())); }>"Resume"</button>
+                </Show>
+                <Show when=move || matches!(status().as_str(), "queued" | "running" | "paused")>
+                    <button type="button" class="button danger" disabled=busy on:click=move |_| cancel_open.set(true)>"Cancel task…"</button>
+                </Show>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+fn CancelDialog(
+    current: Memo<TaskSummary>,
+    control: Action<(&'static str, Which), Result<TaskSummary, AppError>>,
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    view! {
+        <Dialog open id="cancel-confirm" title="Cancel this task?">
+            {move || {
+                let c = current.with(|t| t.counts);
+                view! {
+                    <p>{format!(
+                        "{} items not started yet will be cancelled. {} in progress finish first. The {} already done stay done{}.",
+                        c.pending, c.running, c.succeeded, if c.failed > 0 { format!(", and the {} failed stay in the error report", c.failed) } else { String::new() }
+                    )}</p>
+                }
+            }}
+            <div class="form-actions">
+                <button type="button" class="button danger" on:click=move |_| {
+                    control.dispatch(("cancel", Which::default()));
+                    open.set(false);
+                }>"Cancel task"</button>
+                <button type="button" class="button ghost" on:click=move |_| open.set(false)>"Keep it running"</button>
+            </div>
+        </Dialog>
+    }
+}
+
+/// Progress, times, pace and the counts as filter chips.
+#[component]
+fn TaskFacts(
+    current: Memo<TaskSummary>,
+    status_filter: RwSignal<Option<String>>,
+    code_filter: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let facts = move || {
+        let t = current.get();
+        let now = chrono::Utc::now();
+        let end = t.finished_at.unwrap_or(now);
+        let elapsed = t.started_at.map(|s| (end - s).num_seconds());
+        let done = done_of(&t);
+        let pace = elapsed
+            .filter(|s| *s > 0 && done > 0)
+            .map(|s| format!("{:.1} items/s", done as f64 / s as f64));
+        let timing = if is_over(&t.status) {
+            elapsed.map(|s| ("Took", elapsed_words(s)))
+        } else {
+            t.eta_seconds
+                .map(|eta| ("Time left", describe_duration(eta)))
+        };
+        view! {
+            <div class="progress-line">
+                <progress max=t.counts.total value=done aria-label="Progress"></progress>
+                <span class="progress-words">{format!("{done} of {}", t.counts.total)}</span>
+            </div>
+            <dl class="facts">
+                <div><dt>"Started by"</dt><dd>"You"</dd></div>
+                <div><dt>"Created"</dt><dd>{format_timestamp(&t.created_at)}</dd></div>
+                {t.finished_at.map(|at| view! { <div><dt>"Finished"</dt><dd>{format_timestamp(&at)}</dd></div> })}
+                {timing.map(|(label, words)| view! { <div><dt>{label}</dt><dd>{words}</dd></div> })}
+                {pace.map(|pace| view! { <div><dt>"Pace"</dt><dd>{pace}</dd></div> })}
+                {t.waiting_until.filter(|_| !is_over(&t.status)).map(|until| view! {
+                    <div><dt>"Marketplace quota"</dt><dd>{format!("waiting until {}", until.format("%H:%M:%S UTC"))}</dd></div>
+                })}
+            </dl>
+        }
+    };
+    let chip = move |status: Option<&'static str>, label: &'static str| {
+        let count = move || {
+            let c = current.with(|t| t.counts);
+            match status {
+                None => c.total,
+                Some("pending") => c.pending,
+                Some("running") => c.running,
+                Some("succeeded") => c.succeeded,
+                Some("failed") => c.failed,
+                Some("skipped") => c.skipped,
+                _ => c.cancelled,
+            }
+        };
+        let pressed =
+            move || status_filter.get().as_deref() == status && code_filter.get().is_none();
+        view! {
+            <button type="button" class="count-chip" aria-pressed=move || pressed().to_string()
+                data-status=status.unwrap_or("all")
+                on:click=move |_| { code_filter.set(None); status_filter.set(status.map(str::to_owned)); }>
+                {label}" "<strong>{count}</strong>
+            </button>
+        }
+    };
+    view! {
+        <div class="card stack task-facts">
+            {facts}
+            <div class="count-chips" role="group" aria-label="Show items by status">
+                {chip(None, "All")}
+                {chip(Some("pending"), "Pending")}
+                {chip(Some("running"), "Running")}
+                {chip(Some("succeeded"), "Succeeded")}
+                {chip(Some("failed"), "Failed")}
+                {chip(Some("skipped"), "Skipped")}
+                {chip(Some("cancelled"), "Cancelled")}
+            </div>
         </div>
+    }
+}
+
+/// One card per error code: what it means, how many, a few examples, and what to do.
+#[component]
+pub fn FailureGroups(
+    groups: Vec<FailureGroupView>,
+    is_import: bool,
+    task_id: i64,
+    /// `(code, count, title)`
+    on_retry: Callback<(String, i64, String)>,
+    on_skip: Callback<(String, i64, String)>,
+    on_show: Callback<String>,
+) -> impl IntoView {
+    let total: i64 = groups.iter().map(|g| g.count).sum();
+    view! {
+        <section class="failure-groups" aria-labelledby="failures-title">
+            <h2 id="failures-title">{format!("{total} failed, by reason")}</h2>
+            <div class="group-cards">
+                {groups.into_iter().map(|group| {
+                    let retry_first = group.remedy == "retry";
+                    let (code, count, title) = (group.code.clone(), group.count, group.title.clone());
+                    let (c2, t2, c3) = (code.clone(), title.clone(), code.clone());
+                    let examples = group.examples.iter().map(|item| {
+                        let name = item_name(item, is_import);
+                        let message = item.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
+                        view! { <li><span class="mono">{name}</span>" — "{message}</li> }
+                    }).collect_view();
+                    view! {
+                        <article class="card group-card" data-code=group.code.clone() data-remedy=group.remedy.clone()>
+                            <header class="group-head">
+                                <h3>{group.title.clone()}</h3>
+                                <span class="group-count">{format!("{count} item{}", if count == 1 { "" } else { "s" })}</span>
+                            </header>
+                            <p class="group-hint">
+                                <Chip label=if retry_first { "temporary: retry" } else { "fix first" } tone=if retry_first { crate::ui::Tone::Running } else { crate::ui::Tone::Warning } />
+                                " "<code class="muted">{group.code.clone()}</code>
+                            </p>
+                            <p>{group.explanation.clone()}</p>
+                            <ul class="group-examples">{examples}</ul>
+                            <div class="form-actions">
+                                {if retry_first {
+                                    view! {
+                                        <button type="button" class="button primary" on:click=move |_| on_retry.run((code.clone(), count, title.clone()))>{format!("Retry {count}")}</button>
+                                        <button type="button" class="button" on:click=move |_| on_skip.run((c2.clone(), count, t2.clone()))>"Skip"</button>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <button type="button" class="button primary" on:click=move |_| on_show.run(c3.clone())>"Show items to fix"</button>
+                                        {is_import.then(|| view! {
+                                            <a class="button" href=format!("/api/v1/tasks/{task_id}/report.csv") download>"Download rows"</a>
+                                        })}
+                                        <button type="button" class="button" on:click=move |_| on_retry.run((code.clone(), count, title.clone()))>"Retry"</button>
+                                        <button type="button" class="button ghost" on:click=move |_| on_skip.run((c2.clone(), count, t2.clone()))>"Skip"</button>
+                                    }.into_any()
+                                }}
+                            </div>
+                        </article>
+                    }
+                }).collect_view()}
+            </div>
+        </section>
+    }
+}
+
+fn item_name(item: &TaskItemView, is_import: bool) -> String {
+    match (&item.sku, item.line) {
+        (Some(sku), Some(line)) if is_import => format!("line {line} · {sku}"),
+        (None, Some(line)) => format!("line {line}"),
+        (Some(sku), _) => sku.clone(),
+        (None, None) => format!("#{}", item.position + 1),
+    }
+}
+
+#[component]
+fn ItemsToolbar(
+    current: Memo<TaskSummary>,
+    status_filter: RwSignal<Option<String>>,
+    code_filter: RwSignal<Option<String>>,
+    search: RwSignal<String>,
+    is_import: bool,
+    task_id: i64,
+    on_retry_all: Callback<i64>,
+) -> impl IntoView {
+    let typed = RwSignal::new(String::new());
+    let failed = move || current.with(|t| t.counts.failed);
+    let report = format!("/api/v1/tasks/{task_id}/report.csv");
+    view! {
+        <div class="items-toolbar">
+            <form class="search" role="search" on:submit=move |ev| { ev.prevent_default(); search.set(typed.get_untracked()); }>
+                <label class="visually-hidden" for="item-search">"Search by SKU"</label>
+                <input id="item-search" class="input" type="search" placeholder="Search SKU"
+                    prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev)) />
+                <button type="submit" class="button">"Search"</button>
+            </form>
+            <label class="visually-hidden" for="item-status">"Item status"</label>
+            <select id="item-status" class="input" on:change=move |ev| {
+                let value = event_target_value(&ev);
+                code_filter.set(None);
+                status_filter.set(Some(value).filter(|v| !v.is_empty()));
+            } prop:value=move || status_filter.get().unwrap_or_default()>
+                <option value="">"All statuses"</option>
+                {["pending", "running", "succeeded", "failed", "skipped", "cancelled"].into_iter().map(|s| view! { <option value=s>{s}</option> }).collect_view()}
+            </select>
+            {move || code_filter.get().map(|code| view! {
+                <span class="filter-pill">{format!("Reason: {code}")}
+                    <button type="button" class="icon-button" aria-label="Show every reason" on:click=move |_| code_filter.set(None)>"×"</button>
+                </span>
+            })}
+            <Show when=move || { failed() > 0 }>
+                <button type="button" class="button" on:click=move |_| on_retry_all.run(failed())>{move || format!("Retry all {} failed", failed())}</button>
+                <a class="button" href=report.clone() download>{if is_import { "Download failed rows to fix and re-import" } else { "Download error report" }}</a>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+pub fn ItemsTable(
+    list: TaskItemList,
+    selected: RwSignal<Vec<i64>>,
+    is_import: bool,
+    task_id: i64,
+    page: RwSignal<u64>,
+    /// `("retry" | "skip", task item ids)`
+    on_selected: Callback<(&'static str, Vec<i64>)>,
+) -> impl IntoView {
+    let selectable: Vec<i64> = list
+        .items
+        .iter()
+        .filter(|i| i.status == "failed")
+        .map(|i| i.id)
+        .collect();
+    let all_ids = selectable.clone();
+    let all_selected =
+        move || !all_ids.is_empty() && all_ids.iter().all(|id| selected.with(|s| s.contains(id)));
+    let toggle_ids = selectable.clone();
+    let count = move || selected.with(Vec::len);
+    let rows = list.items.into_iter().map(|item| {
+        let id = item.id;
+        let failed = item.status == "failed";
+        let checked = move || selected.with(|s| s.contains(&id));
+        let (label, tone) = item_status(&item.status);
+        let name = item_name(&item, is_import);
+        // A failed publish item links to its edit page, which offers "retry this item".
+        let link = item.item_id.filter(|_| !is_import).map(|item_id| {
+            if failed {
+                format!("/items/{item_id}?task={task_id}&task_item={id}")
+            } else {
+                format!("/items/{item_id}")
+            }
+        });
+        view! {
+            <tr data-item=id data-status=item.status.clone() class:selected=checked>
+                <td class="col-select">
+                    {failed.then(|| view! {
+                        <input type="checkbox" aria-label=format!("Select {name}") prop:checked=checked
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                selected.update(|s| { s.retain(|x| *x != id); if on { s.push(id); } });
+                            } />
+                    })}
+                </td>
+                <td class="num muted">{item.line.unwrap_or(i64::from(item.position) + 1)}</td>
+                <td class="mono">{match link {
+                    Some(href) => view! { <A href=href>{name.clone()}</A> }.into_any(),
+                    None => view! { <span>{name.clone()}</span> }.into_any(),
+                }}</td>
+                <td><Chip label tone /></td>
+                <td class="num">{item.attempts}</td>
+                <td class="col-error">{item.error.map(|e| view! {
+                    <code class="muted">{e.code}</code>" "<span>{e.message}</span>
+                    {e.column.map(|c| view! { <span class="muted">{format!(" (column {c})")}</span> })}
+                })}</td>
+            </tr>
+        }
+    }).collect_view();
+    let empty = list.total == 0;
+    view! {
+        <Show when=move || { count() > 0 }>
+            <div class="selection-bar" role="region" aria-label="Selected items">
+                <strong>{move || format!("{} selected", count())}</strong>
+                <button type="button" class="button primary" on:click=move |_| on_selected.run(("retry", selected.get_untracked()))>"Retry selected"</button>
+                <button type="button" class="button" on:click=move |_| on_selected.run(("skip", selected.get_untracked()))>"Skip selected"</button>
+                <button type="button" class="button ghost" on:click=move |_| selected.set(Vec::new())>"Clear"</button>
+            </div>
+        </Show>
+        <div class="table-wrap">
+            <table class="table task-items-table">
+                <thead><tr>
+                    <th class="col-select">
+                        <input type="checkbox" aria-label="Select the failed items on this page" disabled=selectable.is_empty()
+                            prop:checked=all_selected
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                selected.update(|s| {
+                                    s.retain(|x| !toggle_ids.contains(x));
+                                    if on { s.extend(toggle_ids.iter().copied()); }
+                                });
+                            } />
+                    </th>
+                    <th class="num">{if is_import { "Line" } else { "#" }}</th>
+                    <th>{if is_import { "Row" } else { "SKU" }}</th>
+                    <th>"Status"</th>
+                    <th class="num">"Attempts"</th>
+                    <th>"Error"</th>
+                </tr></thead>
+                <tbody>
+                    {if empty {
+                        view! { <tr><td colspan="6" class="empty">"No items match."</td></tr> }.into_any()
+                    } else {
+                        rows.into_any()
+                    }}
+                </tbody>
+            </table>
+        </div>
+        <Pager page per_page=list.per_page total=list.total />
     }
 }

@@ -60,10 +60,121 @@ pub struct TaskItemView {
     pub error: Option<ItemErrorView>,
 }
 
+/// The failed items of a task that share one error code, explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FailureGroupView {
+    pub code: String,
+    /// A short heading: "Missing image".
+    pub title: String,
+    /// What happened and what to do, in plain words.
+    pub explanation: String,
+    /// `retry` (nothing wrong with the items: retry them) or `fix` (change them first).
+    pub remedy: String,
+    pub count: i64,
+    /// The first few items of the group.
+    pub examples: Vec<TaskItemView>,
+}
+
+/// Which of a task's items to list (`status`, one failure group's `error_code`, part of
+/// the SKU as `q`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskItemsQuery {
+    pub status: Option<String>,
+    pub error_code: Option<String>,
+    pub q: Option<String>,
+    pub page: u64,
+    pub per_page: u64,
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::*;
+    use crate::error::AppError;
     use backend::tasks::{query, Task};
+
+    /// A page of task items as the UI and the API show them: SKU, line, error.
+    pub async fn item_views(
+        db: &impl sea_orm::ConnectionTrait,
+        task: &Task,
+        rows: Vec<backend::entities::task_item::Model>,
+    ) -> Result<Vec<TaskItemView>, AppError> {
+        let described = backend::reports::describe(db, task, &rows).await?;
+        Ok(rows
+            .into_iter()
+            .zip(described)
+            .map(|(row, about)| TaskItemView {
+                id: row.id,
+                position: row.position,
+                sku: about.sku,
+                item_id: about.item_id,
+                attempts: row.attempts,
+                line: about.line.map(|l| l as i64),
+                error: match (row.status.as_str(), row.error_code, row.error_message) {
+                    ("failed" | "pending", Some(code), message) => Some(ItemErrorView {
+                        code,
+                        message: message.unwrap_or_default(),
+                        column: about.column,
+                    }),
+                    _ => None,
+                },
+                status: row.status,
+            })
+            .collect())
+    }
+
+    /// One page of a task's items, filtered; another seller's task is `NotFound`.
+    pub async fn task_items(
+        db: &impl sea_orm::ConnectionTrait,
+        seller_id: i64,
+        task_id: i64,
+        query: &TaskItemsQuery,
+    ) -> Result<(Vec<TaskItemView>, u64), AppError> {
+        let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => Some(backend::tasks::ItemStatus::parse(raw).ok_or_else(|| {
+                AppError::BadRequest {
+                    message: format!("status “{raw}” is not an item status"),
+                }
+            })?),
+        };
+        let filter = query::ItemFilter {
+            status,
+            error_code: query.error_code.clone().filter(|c| !c.is_empty()),
+            q: query.q.clone(),
+        };
+        let task = backend::tasks::get(db, seller_id, task_id).await?;
+        let (rows, total) =
+            query::items(db, seller_id, task.id, &filter, query.page, query.per_page).await?;
+        Ok((item_views(db, &task, rows).await?, total))
+    }
+
+    /// A task's failures grouped by error code, each explained.
+    pub async fn failure_groups(
+        db: &impl sea_orm::ConnectionTrait,
+        seller_id: i64,
+        task_id: i64,
+    ) -> Result<Vec<FailureGroupView>, AppError> {
+        let task = backend::tasks::get(db, seller_id, task_id).await?;
+        let groups = query::failure_groups(db, seller_id, task_id).await?;
+        let mut views = Vec::with_capacity(groups.len());
+        for group in groups {
+            let reason = backend::failures::explain(&group.code);
+            views.push(FailureGroupView {
+                title: reason.title,
+                explanation: reason.explanation,
+                remedy: match reason.remedy {
+                    backend::failures::Remedy::Retry => "retry",
+                    backend::failures::Remedy::Fix => "fix",
+                }
+                .to_owned(),
+                count: group.count as i64,
+                examples: item_views(db, &task, group.examples).await?,
+                code: group.code,
+            });
+        }
+        Ok(views)
+    }
 
     impl TaskSummary {
         pub fn from_task(task: &Task, now: DateTime<Utc>) -> Self {

@@ -235,18 +235,23 @@ impl From<sea_orm::DbErr> for CatalogError {
     }
 }
 
+/// A `LIKE` pattern (escape `\\`) for "contains `q`, any case" on lower-cased text: on
+/// both engines, and `%` and `_` typed by the seller are literal.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 fn filtered(seller_id: i64, filter: &ItemFilter) -> sea_orm::Select<item::Entity> {
     // Scoped: the trait's blanket `max`/`min` would shadow `Ord` elsewhere.
     use sea_orm::sea_query::ExprTrait as _;
     let mut select = item::Entity::find().filter(item::Column::SellerId.eq(seller_id));
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        // Case-insensitive on both engines; `%` and `_` typed by the seller are literal.
-        let escaped = q
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
+        let pattern = like_pattern(q);
         let like = |col: item::Column| {
             Expr::expr(Func::lower(Expr::col((item::Entity, col))))
                 .like(LikeExpr::new(pattern.clone()).escape('\\'))

@@ -7,6 +7,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod entities;
+pub mod failures;
 pub mod imports;
 pub mod listings;
 pub mod marketplace;

@@ -4,7 +4,8 @@ use app::auth::ssr::SignedIn;
 use app::catalog::{ItemFilterParams, ListingState};
 use app::error::{AppError, FieldError};
 use app::state::AppState;
-use app::tasks::{ItemErrorView, TaskItemView, TaskSummary};
+use app::tasks::ssr::{failure_groups, task_items};
+use app::tasks::{FailureGroupView, TaskItemView, TaskItemsQuery, TaskSummary};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +13,7 @@ use axum::{Extension, Json};
 use backend::tasks::control::Selection;
 use backend::tasks::create::{Created, NewTask};
 use backend::tasks::query::{self, TaskFilter};
-use backend::tasks::{ItemStatus, TaskStatus};
+use backend::tasks::TaskStatus;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
@@ -32,6 +33,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create, list))
         .routes(routes!(show))
         .routes(routes!(items))
+        .routes(routes!(failures))
         .routes(routes!(pause))
         .routes(routes!(resume))
         .routes(routes!(cancel))
@@ -258,11 +260,16 @@ async fn show(
 pub(crate) struct ItemsQuery {
     /// An item status: `pending running succeeded failed skipped cancelled`.
     status: Option<String>,
+    /// Only the failed items with this error code (one failure group).
+    error_code: Option<String>,
+    /// Part of the SKU, any case (for imports: of any cell of the row).
+    q: Option<String>,
     page: Option<u64>,
     per_page: Option<u64>,
 }
 
-/// A task's items in order, optionally only those in one status.
+/// A task's items in order, optionally only those in one status, of one failure group or
+/// matching a SKU search.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/items", tag = "tasks",
     params(("id" = i64, Path, description = "Task id"), ItemsQuery),
     responses(
@@ -280,59 +287,47 @@ async fn items(
     let Query(query) = query.map_err(|rejection| AppError::BadRequest {
         message: rejection.body_text(),
     })?;
-    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(ItemStatus::parse(raw).ok_or_else(|| AppError::BadRequest {
-            message: format!("status “{raw}” is not an item status"),
-        })?),
+    let wanted = TaskItemsQuery {
+        status: query.status,
+        error_code: query.error_code,
+        q: query.q,
+        page: query.page.unwrap_or(1).max(1),
+        per_page: query.per_page.unwrap_or(50).clamp(1, 200),
     };
-    let (page, per_page) = (
-        query.page.unwrap_or(1).max(1),
-        query.per_page.unwrap_or(50).clamp(1, 200),
-    );
-    let seller = signed_in.seller.id;
-    let task = backend::tasks::get(&state.db, seller, task_id(&id)?)
-        .await
-        .map_err(AppError::from)?;
-    let (rows, total) = query::items(&state.db, seller, task.id, status, page, per_page)
-        .await
-        .map_err(AppError::from)?;
-    let described = backend::reports::describe(&state.db, &task, &rows)
-        .await
-        .map_err(AppError::from)?;
-    let views: Vec<TaskItemView> = rows
-        .into_iter()
-        .zip(described)
-        .map(|(row, about)| TaskItemView {
-            id: row.id,
-            position: row.position,
-            sku: about.sku,
-            item_id: about.item_id,
-            attempts: row.attempts,
-            line: about.line.map(|l| l as i64),
-            error: match (row.status.as_str(), row.error_code, row.error_message) {
-                ("failed" | "pending", Some(code), message) => Some(ItemErrorView {
-                    code,
-                    message: message.unwrap_or_default(),
-                    column: about.column,
-                }),
-                _ => None,
-            },
-            status: row.status,
-        })
-        .collect();
+    let (views, total) = task_items(&state.db, signed_in.seller.id, task_id(&id)?, &wanted).await?;
     Ok(Json(PageJson {
         items: views,
         total,
-        page,
-        per_page,
+        page: wanted.page,
+        per_page: wanted.per_page,
     }))
 }
 
-/// Which failed items to retry or skip; absent or `null` means every failed item.
+/// A task's failed items grouped by error code, largest group first, each with a plain
+/// explanation, whether retrying as is can help (`remedy`), and a few examples.
+#[utoipa::path(get, path = "/api/v1/tasks/{id}/failures", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The failure groups", body = Vec<FailureGroupView>),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+    ))]
+async fn failures(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<FailureGroupView>>, ApiError> {
+    Ok(Json(
+        failure_groups(&state.db, signed_in.seller.id, task_id(&id)?).await?,
+    ))
+}
+
+/// Which failed items to retry or skip: the listed task items, or one failure group
+/// (`error_code`); neither means every failed item.
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub(crate) struct SelectionBody {
     item_ids: Option<Vec<i64>>,
+    error_code: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -352,9 +347,10 @@ async fn control(
     body: Option<Json<SelectionBody>>,
 ) -> Result<Json<TaskSummary>, ApiError> {
     let (seller, id) = (signed_in.seller.id, task_id(&id)?);
-    let which = || match body.as_ref().and_then(|Json(b)| b.item_ids.clone()) {
-        Some(ids) => Selection::Items(ids),
-        None => Selection::AllFailed,
+    let which = || match body.as_ref().map(|Json(b)| (&b.item_ids, &b.error_code)) {
+        Some((Some(ids), _)) => Selection::Items(ids.clone()),
+        Some((None, Some(code))) => Selection::Code(code.clone()),
+        _ => Selection::AllFailed,
     };
     let engine = &state.engine;
     let done = match action {

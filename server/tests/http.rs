@@ -535,7 +535,7 @@ db_test!(
 );
 
 /// The routes DESIGN.md lists for scripts, and the import check the UI uses.
-const DESIGNED: [(&str, &str); 24] = [
+const DESIGNED: [(&str, &str); 25] = [
     ("post", "/api/v1/imports/check"),
     ("get", "/api/v1/events"),
     ("get", "/api/v1/notifications"),
@@ -551,6 +551,7 @@ const DESIGNED: [(&str, &str); 24] = [
     ("get", "/api/v1/tasks"),
     ("get", "/api/v1/tasks/{id}"),
     ("get", "/api/v1/tasks/{id}/items"),
+    ("get", "/api/v1/tasks/{id}/failures"),
     ("post", "/api/v1/tasks/{id}/pause"),
     ("post", "/api/v1/tasks/{id}/resume"),
     ("post", "/api/v1/tasks/{id}/cancel"),
@@ -629,7 +630,7 @@ db_test!(
                 }
             }
         }
-        assert_eq!(operations, 22, "one operation per designed route");
+        assert_eq!(operations, 23, "one operation per designed route");
         // …and every schema the document points at is in it.
         let mut found = Vec::new();
         refs(&doc, &mut found);

@@ -172,18 +172,22 @@ pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = Database
 pub enum Selection {
     AllFailed,
     Items(Vec<i64>),
+    /// Every failed item with this error code: one failure group.
+    Code(String),
 }
 
 impl Selection {
-    fn clause(&self) -> String {
+    /// The extra condition, and its bind value (as `$3`) when it has one.
+    fn clause(&self) -> (String, Option<sea_orm::Value>) {
         match self {
-            Self::AllFailed => String::new(),
+            Self::AllFailed => (String::new(), None),
             // Ids are integers: safe to inline, and no bound on list length.
-            Self::Items(ids) if ids.is_empty() => " AND 1 = 0".to_owned(),
+            Self::Items(ids) if ids.is_empty() => (" AND 1 = 0".to_owned(), None),
             Self::Items(ids) => {
                 let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-                format!(" AND id IN ({})", list.join(", "))
+                (format!(" AND id IN ({})", list.join(", ")), None)
             }
+            Self::Code(code) => (" AND error_code = $3".to_owned(), Some(code.clone().into())),
         }
     }
 }
@@ -221,16 +225,14 @@ async fn move_failed<C: ConnectionTrait + TransactionTrait<Transaction = Databas
             status: task.status,
         });
     }
+    let (clause, bound) = which.clause();
     let sql = format!(
-        "UPDATE task_items SET {set}, updated_at = $1 WHERE task_id = $2 AND status = 'failed'{}",
-        which.clause()
+        "UPDATE task_items SET {set}, updated_at = $1 WHERE task_id = $2 AND status = 'failed'{clause}"
     );
+    let mut values = vec![now.into(), task_id.into()];
+    values.extend(bound);
     let moved = txn
-        .execute_raw(stmt(
-            txn.get_database_backend(),
-            &sql,
-            vec![now.into(), task_id.into()],
-        ))
+        .execute_raw(stmt(txn.get_database_backend(), &sql, values))
         .await?
         .rows_affected();
     if moved == 0 {

@@ -1,0 +1,202 @@
+//! The seller's task history: filters by status and kind, pages, and live rows (the
+//! store's newer state wins; a task started elsewhere appears at once).
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::format_timestamp;
+use crate::error::AppError;
+use crate::live::{is_over, kind_mark, use_live};
+use crate::tasks::TaskSummary;
+use crate::ui::{done_of, elapsed_words, task_status, Chip, Pager};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskList {
+    pub items: Vec<TaskSummary>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+#[server(endpoint = "list_tasks")]
+pub async fn list_tasks(status: String, kind: String, page: u64) -> Result<TaskList, AppError> {
+    use crate::auth::ssr::{require_seller, state, with_status};
+    use backend::tasks::query::{self, TaskFilter};
+    const PER_PAGE: u64 = 20;
+    with_status(
+        async {
+            let seller = require_seller()?;
+            let status = match status.as_str() {
+                "" => None,
+                raw => Some(backend::tasks::TaskStatus::parse(raw).ok_or_else(|| {
+                    AppError::BadRequest {
+                        message: format!("“{raw}” is not a task status."),
+                    }
+                })?),
+            };
+            let filter = TaskFilter {
+                status,
+                kind: Some(kind).filter(|k| !k.is_empty()),
+            };
+            let page = page.max(1);
+            let (tasks, total) =
+                query::list(&state()?.db, seller.id, &filter, page, PER_PAGE).await?;
+            let now = chrono::Utc::now();
+            Ok(TaskList {
+                items: tasks
+                    .iter()
+                    .map(|t| TaskSummary::from_task(t, now))
+                    .collect(),
+                total,
+                page,
+                per_page: PER_PAGE,
+            })
+        }
+        .await,
+    )
+}
+
+const STATUSES: [(&str, &str); 8] = [
+    ("queued", "Queued"),
+    ("running", "Running"),
+    ("paused", "Paused"),
+    ("succeeded", "Done"),
+    ("completed_with_errors", "Done with errors"),
+    ("failed", "Failed"),
+    ("cancelling", "Cancelling"),
+    ("cancelled", "Cancelled"),
+];
+
+const KINDS: [(&str, &str); 3] = [
+    ("import", "Import"),
+    ("publish", "Publish"),
+    ("unpublish", "Unpublish"),
+];
+
+#[component]
+pub fn TasksPage() -> impl IntoView {
+    let store = use_live();
+    let status = RwSignal::new(String::new());
+    let kind = RwSignal::new(String::new());
+    let page = RwSignal::new(1_u64);
+    Effect::new(move |_| {
+        status.track();
+        kind.track();
+        page.set(1);
+    });
+    // A task the store has not seen listed (started now, here or elsewhere) reloads the page.
+    let newest = Memo::new(move |_| store.tasks.with(|t| t.iter().map(|t| t.id).max()));
+    let tasks = Resource::new(
+        move || (status.get(), kind.get(), page.get(), newest.get()),
+        |(status, kind, page, _)| list_tasks(status, kind, page),
+    );
+    let select = move |id: &'static str,
+                       label: &'static str,
+                       signal: RwSignal<String>,
+                       options: &'static [(&'static str, &'static str)],
+                       all: &'static str| {
+        view! {
+            <label class="filter">
+                <span class="filter-label">{label}</span>
+                <select id=id class="input" prop:value=move || signal.get() on:change=move |ev| signal.set(event_target_value(&ev))>
+                    <option value="">{all}</option>
+                    {options.iter().map(|(value, text)| view! { <option value=*value>{*text}</option> }).collect_view()}
+                </select>
+            </label>
+        }
+    };
+    view! {
+        <section class="page tasks-page">
+            <header class="page-header">
+                <h1>"Tasks"</h1>
+                <div class="filters" role="group" aria-label="Filter tasks">
+                    {select("task-status", "Status", status, &STATUSES, "Any status")}
+                    {select("task-kind", "Kind", kind, &KINDS, "Any kind")}
+                </div>
+            </header>
+            <Transition fallback=|| view! { <p class="muted" aria-busy="true">"Loading tasks…"</p> }>
+                {move || Suspend::new(async move {
+                    match tasks.await {
+                        Ok(list) => view! { <TaskTable list page /> }.into_any(),
+                        Err(err) => view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn TaskTable(list: TaskList, page: RwSignal<u64>) -> impl IntoView {
+    let store = use_live();
+    let total = list.total;
+    let per_page = list.per_page;
+    let rows = list
+        .items
+        .into_iter()
+        .map(|listed| {
+            let id = listed.id;
+            // The store's copy is newer while the task runs.
+            let task = move || {
+                store
+                    .tasks
+                    .with(|tasks| tasks.iter().find(|t| t.id == id).cloned())
+                    .filter(|live| live.seq >= listed.seq)
+                    .unwrap_or_else(|| listed.clone())
+            };
+            view! { {move || task_row(task())} }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap card">
+            <table class="table tasks-table">
+                <thead><tr>
+                    <th>"Task"</th>
+                    <th>"Status"</th>
+                    <th>"Progress"</th>
+                    <th>"Created"</th>
+                    <th>"Duration"</th>
+                </tr></thead>
+                <tbody>
+                    {if total == 0 {
+                        view! { <tr><td colspan="5" class="empty">"No tasks yet. Publish items from the catalog or import a file, and they are listed here."</td></tr> }.into_any()
+                    } else {
+                        rows.into_any()
+                    }}
+                </tbody>
+            </table>
+        </div>
+        <Pager page per_page total />
+    }
+}
+
+pub fn task_row(task: TaskSummary) -> impl IntoView {
+    let (label, tone) = task_status(&task);
+    let done = done_of(&task);
+    let duration = task.started_at.map(|start| {
+        let end = task.finished_at.unwrap_or_else(chrono::Utc::now);
+        elapsed_words((end - start).num_seconds())
+    });
+    let failed = task.counts.failed;
+    let progress_label = format!("{} progress", task.label);
+    view! {
+        <tr data-task=task.id data-status=task.status.clone()>
+            <td>
+                <span class="kind-mark" aria-hidden="true">{kind_mark(&task.kind)}</span>" "
+                <A href=format!("/tasks/{}", task.id)>{task.label.clone()}</A>
+            </td>
+            <td><Chip label tone /></td>
+            <td class="col-progress">
+                <progress max=task.counts.total value=done aria-label=progress_label></progress>
+                <span class="muted">{format!(" {done} of {}", task.counts.total)}{(failed > 0).then(|| format!(" · {failed} failed"))}</span>
+            </td>
+            <td class="muted">{format_timestamp(&task.created_at)}</td>
+            <td class="muted">{match (duration, is_over(&task.status)) {
+                (Some(d), true) => d,
+                (Some(d), false) => format!("{d} so far"),
+                (None, _) => "not started".to_owned(),
+            }}</td>
+        </tr>
+    }
+}

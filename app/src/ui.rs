@@ -1,0 +1,198 @@
+//! Small pieces every page shares: status chips (an icon and words, never colour alone),
+//! the modal dialog, the pager and the duration words.
+
+use leptos::prelude::*;
+
+use crate::live::is_over;
+use crate::tasks::TaskSummary;
+
+/// How a status looks: the chip's colour class and its icon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Queued,
+    Running,
+    Paused,
+    Waiting,
+    Done,
+    Warning,
+    Error,
+    Cancelled,
+}
+
+impl Tone {
+    pub fn class(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Waiting => "waiting",
+            Self::Done => "done",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// An SVG path (24×24, stroked) that says the same as the colour.
+    fn icon(self) -> &'static str {
+        match self {
+            Self::Queued => "M12 7v5l3 2M12 3a9 9 0 1 0 0 18a9 9 0 0 0 0-18",
+            Self::Running => "M8 5l11 7l-11 7z",
+            Self::Paused => "M8 5v14M16 5v14",
+            Self::Waiting => "M7 3h10M7 21h10M8 3c0 5 8 5 8 9s-8 4-8 9M16 3c0 5-8 5-8 9",
+            Self::Done => "M4 12l5 5L20 6",
+            Self::Warning => "M12 3l10 18H2zM12 10v5M12 18v.5",
+            Self::Error => "M6 6l12 12M18 6L6 18",
+            Self::Cancelled => "M5 5l14 14M12 3a9 9 0 1 0 0 18a9 9 0 0 0 0-18",
+        }
+    }
+}
+
+/// A task's status in words and tone; a quota wait shows its end.
+pub fn task_status(task: &TaskSummary) -> (String, Tone) {
+    let waiting = task
+        .waiting_until
+        .filter(|_| !is_over(&task.status))
+        .map(|until| {
+            format!(
+                "waiting for marketplace quota until {}",
+                until.format("%H:%M:%S UTC")
+            )
+        });
+    match (task.status.as_str(), waiting) {
+        (_, Some(waiting)) => (waiting, Tone::Waiting),
+        ("queued", _) => ("queued".into(), Tone::Queued),
+        ("running", _) => ("running".into(), Tone::Running),
+        ("paused", _) => ("paused".into(), Tone::Paused),
+        ("cancelling", _) => ("cancelling".into(), Tone::Paused),
+        ("succeeded", _) => ("done".into(), Tone::Done),
+        ("completed_with_errors", _) => ("done with errors".into(), Tone::Warning),
+        ("failed", _) => ("failed".into(), Tone::Error),
+        _ => ("cancelled".into(), Tone::Cancelled),
+    }
+}
+
+/// A task item's status in words and tone.
+pub fn item_status(status: &str) -> (&'static str, Tone) {
+    match status {
+        "pending" => ("pending", Tone::Queued),
+        "running" => ("running", Tone::Running),
+        "succeeded" => ("succeeded", Tone::Done),
+        "failed" => ("failed", Tone::Error),
+        "skipped" => ("skipped", Tone::Cancelled),
+        _ => ("cancelled", Tone::Cancelled),
+    }
+}
+
+#[component]
+pub fn Chip(#[prop(into)] label: String, tone: Tone) -> impl IntoView {
+    view! {
+        <span class=format!("chip chip-{}", tone.class())>
+            <svg class="chip-icon" aria-hidden="true" viewBox="0 0 24 24" width="12" height="12" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round">
+                <path d=tone.icon() />
+            </svg>
+            {label}
+        </span>
+    }
+}
+
+/// Items done (in any end state) of a task.
+pub fn done_of(task: &TaskSummary) -> i64 {
+    let c = task.counts;
+    c.succeeded + c.failed + c.skipped + c.cancelled
+}
+
+/// A modal dialog on the browser's own `<dialog>`: it traps focus, closes on Esc, and
+/// gives focus back to what opened it. `inline` shows it in place, open, for the design
+/// gallery.
+#[component]
+pub fn Dialog(
+    open: RwSignal<bool>,
+    /// Unique on the page: names the title for screen readers.
+    id: &'static str,
+    #[prop(into)] title: Signal<String>,
+    #[prop(optional)] inline: bool,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Dialog>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let wanted = open.get();
+        if let Some(dialog) = node.get() {
+            if inline {
+                return;
+            }
+            if wanted && !dialog.open() {
+                let _ = dialog.show_modal();
+            } else if !wanted && dialog.open() {
+                dialog.close();
+            }
+        }
+    });
+    let title_id = format!("{id}-title");
+    let labelled_by = title_id.clone();
+    view! {
+        <dialog node_ref=node id=id class="dialog" class:inline=inline open=inline aria-labelledby=labelled_by
+            on:close=move |_| open.set(false)>
+            <h2 id=title_id>{move || title.get()}</h2>
+            <Show when=move || open.get() || inline>{children()}</Show>
+        </dialog>
+    }
+}
+
+/// "1–50 of 230 · ‹ Previous · Page 1 of 5 · Next ›", on a page signal.
+#[component]
+pub fn Pager(page: RwSignal<u64>, per_page: u64, total: u64) -> impl IntoView {
+    let pages = total.div_ceil(per_page.max(1)).max(1);
+    let current = page.get_untracked().min(pages);
+    let first = if total == 0 {
+        0
+    } else {
+        (current - 1) * per_page + 1
+    };
+    let last = (current * per_page).min(total);
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <span class="muted">{format!("{first}–{last} of {total}")}</span>
+            <button type="button" class="button small" disabled=current <= 1 on:click=move |_| page.set(current - 1)>"‹ Previous"</button>
+            <span>{format!("Page {current} of {pages}")}</span>
+            <button type="button" class="button small" disabled=current >= pages on:click=move |_| page.set(current + 1)>"Next ›"</button>
+        </nav>
+    }
+}
+
+/// "12 s", "4 min 5 s", "1 h 2 min": how long something took.
+pub fn elapsed_words(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_reads_naturally() {
+        assert_eq!(elapsed_words(0), "0 s");
+        assert_eq!(elapsed_words(245), "4 min 5 s");
+        assert_eq!(elapsed_words(3720), "1 h 2 min");
+    }
+
+    #[test]
+    fn every_item_status_has_words() {
+        for status in [
+            "pending",
+            "running",
+            "succeeded",
+            "failed",
+            "skipped",
+            "cancelled",
+        ] {
+            assert_eq!(item_status(status).0, status);
+        }
+    }
+}
