@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::selection::Selection;
 use crate::tasks::TaskSummary;
+use crate::ui::Dialog;
 
 /// What starting a task would mean, shown before it starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,9 +169,17 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
         },
     );
     let started = move || start.value().get();
+    let open = RwSignal::new(false);
+    Effect::new(move |_| open.set(asked.get().is_some()));
+    // Closed by Esc, "Cancel" or starting: nothing is asked any more.
+    Effect::new(move |_| {
+        if !open.get() {
+            asked.set(None);
+        }
+    });
     Effect::new(move |_| {
         if let Some(Ok(_)) = start.value().get() {
-            asked.set(None);
+            open.set(false);
             selection.update(|s| s.clear());
         }
     });
@@ -187,40 +196,70 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
                 <button class="button ghost" type="button" on:click=move |_| selection.update(|s| s.clear())>"Clear selection"</button>
             </div>
         </Show>
-        <Show when=move || asked.get().is_some()>
-            <div class="confirm card" role="dialog" aria-modal="false" aria-labelledby="confirm-title">
-                <Suspense fallback=|| view! { <p class="muted">"Counting…"</p> }>
-                    {move || Suspend::new(async move {
-                        match plan.await {
-                            Some(Ok(plan)) => {
-                                let verb = if plan.kind == "publish" { "Publish" } else { "Unpublish" };
-                                let source = if plan.measured { "from your last run" } else { "at the marketplace's pace" };
-                                let kind = plan.kind.clone();
-                                let key = plan.idempotency_key.clone();
-                                view! {
-                                    <h2 id="confirm-title">{format!("{verb} {} item{}?", plan.count, if plan.count == 1 { "" } else { "s" })}</h2>
-                                    <p>{format!("This takes {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", describe_duration(plan.eta_seconds))}</p>
-                                    <div class="form-actions">
-                                        <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
-                                            start.dispatch((kind.clone(), selection.get_untracked(), key.clone()));
-                                        }>"Start in background"</button>
-                                        <button class="button ghost" type="button" on:click=move |_| asked.set(None)>"Cancel"</button>
-                                    </div>
-                                }.into_any()
-                            }
-                            Some(Err(err)) => view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any(),
-                            None => ().into_any(),
-                        }
-                    })}
-                </Suspense>
-            </div>
-        </Show>
+        <Dialog open id="bulk-confirm" title=Signal::derive(move || match (asked.get(), plan.get().flatten()) {
+            (Some(_), Some(Ok(plan))) => plan_title(&plan.kind, plan.count),
+            (Some(kind), _) => format!("{}…", action_word(kind)),
+            (None, _) => String::new(),
+        })>
+            <Suspense fallback=|| view! { <p class="muted">"Counting…"</p> }>
+                {move || Suspend::new(async move {
+                    match plan.await {
+                        Some(Ok(plan)) => Some(view! { <PlanBody plan start selection open /> }.into_any()),
+                        Some(Err(err)) => Some(view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any()),
+                        None => None,
+                    }
+                })}
+            </Suspense>
+        </Dialog>
         {move || started().map(|result| match result {
             Ok(task) => view! {
                 <p class="alert success bulk-notice" role="status">{format!("{} started. It runs in the background.", task.label)}</p>
             }.into_any(),
             Err(err) => view! { <p class="alert error bulk-notice" role="alert">{err.to_string()}</p> }.into_any(),
         })}
+    }
+}
+
+fn action_word(kind: &str) -> &'static str {
+    if kind == "publish" {
+        "Publish"
+    } else {
+        "Unpublish"
+    }
+}
+
+/// "Publish 2 items?"
+pub fn plan_title(kind: &str, count: u64) -> String {
+    format!(
+        "{} {count} item{}?",
+        action_word(kind),
+        if count == 1 { "" } else { "s" }
+    )
+}
+
+/// The heavy-task question: how many, about how long, and that it runs in the background.
+#[component]
+pub fn PlanBody(
+    plan: TaskPlan,
+    start: Action<(String, Selection, String), Result<TaskSummary, AppError>>,
+    selection: RwSignal<Selection>,
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    let source = if plan.measured {
+        "from your last run"
+    } else {
+        "at the marketplace's pace"
+    };
+    let kind = plan.kind.clone();
+    let key = plan.idempotency_key.clone();
+    view! {
+        <p>{format!("This takes {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", describe_duration(plan.eta_seconds))}</p>
+        <div class="form-actions">
+            <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
+                start.dispatch((kind.clone(), selection.get_untracked(), key.clone()));
+            }>"Start in background"</button>
+            <button class="button ghost" type="button" on:click=move |_| open.set(false)>"Cancel"</button>
+        </div>
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod bulk;
 pub mod catalog;
+pub mod design;
 pub mod error;
 pub mod import;
 pub mod item;
@@ -29,6 +30,7 @@ use leptos_router::{path, SsrMode};
 
 use crate::auth::LoginPage;
 use crate::catalog::CatalogPage;
+use crate::design::DesignPage;
 use crate::import::ImportPage;
 use crate::item::ItemDetailPage;
 use crate::layout::{AppShell, NotFound};
@@ -71,6 +73,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage />
+                // Fixtures only: open to designers without an account.
+                <Route path=path!("/design") view=DesignPage />
                 <ParentRoute path=path!("") view=AppShell>
                     <Route path=path!("/") view=|| view! { <Title text="Catalog" /> <CatalogPage /> } />
                     // Rendered whole before the first byte, so a missing item answers 404.

@@ -145,7 +145,7 @@ pub fn TaskTable(list: TaskList, page: RwSignal<u64>) -> impl IntoView {
                     .filter(|live| live.seq >= listed.seq)
                     .unwrap_or_else(|| listed.clone())
             };
-            view! { {move || task_row(task())} }
+            view! { {move || task_row(task(), chrono::Utc::now())} }
         })
         .collect_view();
     view! {
@@ -171,11 +171,12 @@ pub fn TaskTable(list: TaskList, page: RwSignal<u64>) -> impl IntoView {
     }
 }
 
-pub fn task_row(task: TaskSummary) -> impl IntoView {
+/// One task as a table row; `now` ends the duration of a task still running.
+pub fn task_row(task: TaskSummary, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     let (label, tone) = task_status(&task);
     let done = done_of(&task);
     let duration = task.started_at.map(|start| {
-        let end = task.finished_at.unwrap_or_else(chrono::Utc::now);
+        let end = task.finished_at.unwrap_or(now);
         elapsed_words((end - start).num_seconds())
     });
     let failed = task.counts.failed;

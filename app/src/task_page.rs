@@ -394,13 +394,16 @@ fn TaskHeader(
 }
 
 #[component]
-fn CancelDialog(
+pub fn CancelDialog(
     current: Memo<TaskSummary>,
     control: Action<(&'static str, Which), Result<TaskSummary, AppError>>,
     open: RwSignal<bool>,
+    /// Shown in place (the design gallery).
+    #[prop(optional)]
+    inline: bool,
 ) -> impl IntoView {
     view! {
-        <Dialog open id="cancel-confirm" title="Cancel this task?">
+        <Dialog open id="cancel-confirm" title="Cancel this task?" inline>
             {move || {
                 let c = current.with(|t| t.counts);
                 view! {

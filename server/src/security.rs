@@ -14,6 +14,7 @@ use crate::api_error::ApiError;
 /// Paths served to everybody: assets, health, the login page and its endpoints.
 fn is_public(path: &str) -> bool {
     path == "/login"
+        || path == "/design"
         || path == "/healthz"
         || path == "/favicon.ico"
         || path == "/api/v1/login"

@@ -1,0 +1,372 @@
+//! `/design`: every component in every state, from fixtures, with no backend work. The
+//! real components render here (the tray and the toasts read a fixture store), so a
+//! change in `style/` shows at once under `cargo leptos watch`, at MD and at LG.
+//!
+//! Fixtures use fixed times, so the page renders the same on every run: the end-to-end
+//! suite compares screenshots of it with committed references.
+
+use chrono::{DateTime, TimeZone, Utc};
+use leptos::context::Provider;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::bulk::{plan_title, PlanBody, TaskPlan};
+use crate::error::AppError;
+use crate::live::{LiveStore, TaskTray, ToastLevel, Toasts};
+use crate::selection::Selection;
+use crate::task_list::task_row;
+use crate::task_page::{CancelDialog, FailureGroups, ItemsTable, TaskItemList, Which};
+use crate::tasks::{FailureGroupView, ItemErrorView, TaskCountsView, TaskItemView, TaskSummary};
+use crate::ui::{item_status, task_status, Chip, Dialog, Pager};
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 10, minute, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// A task in a given state: `done` of `total`, `failed` of them failed.
+fn task(id: i64, kind: &str, status: &str, total: i64, done: i64, failed: i64) -> TaskSummary {
+    let over = crate::live::is_over(status);
+    let verb = match kind {
+        "import" => "Import",
+        "unpublish" => "Unpublish",
+        _ => "Publish",
+    };
+    let label = if kind == "import" {
+        format!("{verb} spring-catalog.csv")
+    } else {
+        format!("{verb} {total} items")
+    };
+    let cancelled = if status == "cancelled" {
+        total - done
+    } else {
+        0
+    };
+    TaskSummary {
+        id,
+        kind: kind.to_owned(),
+        label,
+        status: status.to_owned(),
+        counts: TaskCountsView {
+            total,
+            pending: if over { 0 } else { total - done },
+            running: 0,
+            succeeded: done - failed,
+            failed,
+            skipped: 0,
+            cancelled,
+        },
+        eta_seconds: (!over && status != "queued").then_some(((total - done) * 2) as u64),
+        waiting_until: None,
+        created_at: at(0),
+        started_at: (status != "queued").then(|| at(1)),
+        finished_at: over.then(|| at(7)),
+        seq: 1,
+    }
+}
+
+/// One task in every status, the quota wait included.
+fn every_status() -> Vec<TaskSummary> {
+    let mut waiting = task(3, "publish", "running", 200, 88, 0);
+    waiting.waiting_until = Some(at(12));
+    vec![
+        task(1, "publish", "queued", 200, 0, 0),
+        task(2, "import", "running", 300, 143, 4),
+        waiting,
+        task(4, "unpublish", "paused", 60, 21, 0),
+        task(5, "publish", "succeeded", 40, 40, 0),
+        task(6, "publish", "completed_with_errors", 200, 200, 13),
+        task(7, "import", "failed", 12, 12, 12),
+        task(8, "unpublish", "cancelled", 80, 30, 0),
+    ]
+}
+
+fn store_with(tasks: Vec<TaskSummary>) -> LiveStore {
+    let store = LiveStore::new();
+    store.tasks.set(tasks);
+    store.ready.set(true);
+    store
+}
+
+fn item(id: i64, sku: &str, status: &str, error: Option<(&str, &str)>) -> TaskItemView {
+    TaskItemView {
+        id,
+        position: (id - 1) as i32,
+        status: status.to_owned(),
+        attempts: if status == "failed" { 6 } else { 1 },
+        item_id: Some(id),
+        sku: Some(sku.to_owned()),
+        line: None,
+        error: error.map(|(code, message)| ItemErrorView {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            column: None,
+        }),
+    }
+}
+
+fn groups() -> Vec<FailureGroupView> {
+    let unavailable = (
+        "marketplace_unavailable",
+        "The marketplace answered 503: Temporary failure. Retry later.",
+    );
+    let image = (
+        "image_missing",
+        "The marketplace requires at least one image.",
+    );
+    vec![
+        FailureGroupView {
+            code: "marketplace_unavailable".into(),
+            title: "Marketplace unavailable".into(),
+            explanation: "The marketplace answered with a temporary error several times in a row. Nothing is wrong with these items: retry them.".into(),
+            remedy: "retry".into(),
+            count: 9,
+            examples: vec![
+                item(12, "SR-0012", "failed", Some(unavailable)),
+                item(31, "SR-0031", "failed", Some(unavailable)),
+                item(77, "SR-0077", "failed", Some(unavailable)),
+            ],
+        },
+        FailureGroupView {
+            code: "image_missing".into(),
+            title: "Missing image".into(),
+            explanation: "The marketplace requires at least one image. Add an image URL to these items, then retry.".into(),
+            remedy: "fix".into(),
+            count: 4,
+            examples: vec![
+                item(5, "SR-0005", "failed", Some(image)),
+                item(18, "SR-0018", "failed", Some(image)),
+            ],
+        },
+    ]
+}
+
+fn items() -> TaskItemList {
+    TaskItemList {
+        items: vec![
+            item(1, "SR-0001", "succeeded", None),
+            item(2, "SR-0002", "running", None),
+            item(3, "SR-0003", "pending", None),
+            item(
+                5,
+                "SR-0005",
+                "failed",
+                Some((
+                    "image_missing",
+                    "The marketplace requires at least one image.",
+                )),
+            ),
+            item(
+                12,
+                "SR-0012",
+                "failed",
+                Some((
+                    "marketplace_unavailable",
+                    "The marketplace answered 503: Temporary failure. Retry later.",
+                )),
+            ),
+            item(14, "SR-0014", "skipped", None),
+            item(15, "SR-0015", "cancelled", None),
+        ],
+        total: 200,
+        page: 1,
+        per_page: 50,
+    }
+}
+
+#[component]
+fn Specimen(title: &'static str, children: Children) -> impl IntoView {
+    let id = title.to_lowercase().replace([' ', ','], "-");
+    let (labelled_by, name) = (id.clone(), id.clone());
+    view! {
+        <section class="specimen" aria-labelledby=labelled_by data-specimen=name>
+            <h2 id=id>{title}</h2>
+            <div class="specimen-body">{children()}</div>
+        </section>
+    }
+}
+
+/// The tray and the toasts are fixed to the viewport in the app; here each sits in its
+/// own frame (a transformed box contains fixed children).
+#[component]
+fn Frame(store: LiveStore, #[prop(optional)] tall: bool, children: Children) -> impl IntoView {
+    view! {
+        <Provider value=store>
+            <div class="design-frame" class:tall=tall>{children()}</div>
+        </Provider>
+    }
+}
+
+#[component]
+pub fn DesignPage() -> impl IntoView {
+    let one = store_with(vec![task(2, "import", "running", 300, 143, 4)]);
+    let six = store_with(every_status());
+    let empty = store_with(Vec::new());
+    let toasts_a = store_with(Vec::new());
+    toasts_a.toast(
+        ToastLevel::Info,
+        "Publish 200 items started".into(),
+        "It runs in the background — you can keep working.".into(),
+        None,
+    );
+    toasts_a.toast(
+        ToastLevel::Success,
+        "Publish 40 items done".into(),
+        "All 40 items published.".into(),
+        None,
+    );
+    toasts_a.toast(
+        ToastLevel::Warning,
+        "Publish 200 items finished with problems".into(),
+        "187 published, 13 need attention.".into(),
+        Some(("Review 13 failures".into(), "/tasks/6".into())),
+    );
+    let toasts_b = store_with(Vec::new());
+    toasts_b.toast(
+        ToastLevel::Error,
+        "Import spring-catalog.csv failed".into(),
+        "None of the 12 items went through.".into(),
+        Some(("Review".into(), "/tasks/7".into())),
+    );
+    toasts_b.toast(
+        ToastLevel::Info,
+        "Unpublish 80 items cancelled".into(),
+        "30 unpublished before the cancel.".into(),
+        None,
+    );
+    toasts_b.toast(
+        ToastLevel::Success,
+        "Publish 40 items done".into(),
+        "All 40 items published.".into(),
+        None,
+    );
+    toasts_b.toast(
+        ToastLevel::Success,
+        "Import done".into(),
+        "All 300 items imported.".into(),
+        None,
+    );
+    toasts_b.toast(
+        ToastLevel::Success,
+        "Publish 5 items done".into(),
+        "All 5 items published.".into(),
+        None,
+    );
+
+    let always = RwSignal::new(true);
+    let never: Action<(String, Selection, String), Result<TaskSummary, AppError>> =
+        Action::new(|_: &(String, Selection, String)| async { Err(AppError::NotFound) });
+    let control: Action<(&'static str, Which), Result<TaskSummary, AppError>> =
+        Action::new(|_: &(&'static str, Which)| async { Err(AppError::NotFound) });
+    let running = task(2, "publish", "running", 200, 143, 4);
+    let current = Memo::new(move |_| running.clone());
+    let plan = TaskPlan {
+        kind: "publish".into(),
+        count: 200,
+        eta_seconds: 240,
+        measured: true,
+        idempotency_key: String::new(),
+    };
+    let selection = RwSignal::new(Selection::default());
+    let selected = RwSignal::new(vec![5_i64]);
+    let page = RwSignal::new(1_u64);
+    let now = at(9);
+    let noop3 = Callback::new(|_: (String, i64, String)| {});
+
+    view! {
+        <Title text="Design" />
+        <main class="design app-content" id="content">
+            <header class="page-header">
+                <h1>"Design gallery"</h1>
+                <p class="muted">"Every component in every state, from fixtures. Change style/main.css under cargo leptos watch and this page follows."</p>
+            </header>
+
+            <Specimen title="Status chips">
+                <div class="chip-row">
+                    {every_status().iter().map(|t| { let (label, tone) = task_status(t); view! { <Chip label tone /> } }).collect_view()}
+                </div>
+                <div class="chip-row">
+                    {["pending", "running", "succeeded", "failed", "skipped", "cancelled"].into_iter().map(|s| { let (label, tone) = item_status(s); view! { <Chip label tone /> } }).collect_view()}
+                </div>
+            </Specimen>
+
+            <Specimen title="Buttons">
+                <div class="chip-row">
+                    <button type="button" class="button primary">"Primary"</button>
+                    <button type="button" class="button">"Default"</button>
+                    <button type="button" class="button ghost">"Ghost"</button>
+                    <button type="button" class="button danger">"Cancel task…"</button>
+                    <button type="button" class="button" disabled=true>"Disabled"</button>
+                    <button type="button" class="button small">"Small"</button>
+                    <button type="button" class="count-chip" aria-pressed="true">"Failed "<strong>"13"</strong></button>
+                    <button type="button" class="count-chip" aria-pressed="false">"All "<strong>"200"</strong></button>
+                </div>
+            </Specimen>
+
+            <Specimen title="Progress bars">
+                {[(0, 200), (50, 200), (143, 200), (200, 200)].into_iter().map(|(done, total)| view! {
+                    <div class="progress-line">
+                        <progress max=total value=done aria-label=format!("{done} of {total}")></progress>
+                        <span class="progress-words">{format!("{done} of {total}")}</span>
+                    </div>
+                }).collect_view()}
+            </Specimen>
+
+            <Specimen title="Task tray, no tasks">
+                <Frame store=empty><TaskTray /><p class="muted">"Nothing runs and nothing is recent: the tray is not shown."</p></Frame>
+            </Specimen>
+            <Specimen title="Task tray, one task">
+                <Frame store=one><TaskTray /></Frame>
+            </Specimen>
+            <Specimen title="Task tray, every status">
+                <Frame store=six tall=true><TaskTray /></Frame>
+            </Specimen>
+
+            <Specimen title="Toasts, every level">
+                <Frame store=toasts_a tall=true><Toasts /></Frame>
+                <Frame store=toasts_b tall=true><Toasts /></Frame>
+            </Specimen>
+
+            <Specimen title="Heavy-task dialog">
+                <Dialog open=always id="design-plan" title=plan_title(&plan.kind, plan.count) inline=true>
+                    <PlanBody plan=plan.clone() start=never selection open=always />
+                </Dialog>
+            </Specimen>
+
+            <Specimen title="Cancel dialog">
+                <CancelDialog current control open=always inline=true />
+            </Specimen>
+
+            <Specimen title="Failure groups">
+                <FailureGroups groups=groups() is_import=false task_id=6 on_retry=noop3 on_skip=noop3 on_show=Callback::new(|_: String| {}) />
+            </Specimen>
+
+            <Specimen title="Task items table">
+                <ItemsTable list=items() selected is_import=false task_id=6 page on_selected=Callback::new(|_: (&'static str, Vec<i64>)| {}) />
+            </Specimen>
+
+            <Specimen title="Task history table">
+                <div class="table-wrap card">
+                    <table class="table tasks-table">
+                        <thead><tr><th>"Task"</th><th>"Status"</th><th>"Progress"</th><th>"Created"</th><th>"Duration"</th></tr></thead>
+                        <tbody>{every_status().into_iter().map(|t| task_row(t, now)).collect_view()}</tbody>
+                    </table>
+                </div>
+                <Pager page per_page=20 total=48 />
+            </Specimen>
+
+            <Specimen title="Empty and loading states">
+                <div class="table-wrap card">
+                    <table class="table tasks-table">
+                        <tbody><tr><td class="empty">"No tasks yet. Publish items from the catalog or import a file, and they are listed here."</td></tr></tbody>
+                    </table>
+                </div>
+                <p class="muted" aria-busy="true">"Loading the task…"</p>
+                <div class="card empty-state"><h3>"Task not found"</h3><p class="muted">"There is no such task of yours."</p></div>
+                <p class="alert error" role="alert">"This task is cancelled: it cannot be retried now."</p>
+                <p class="alert success" role="status">"Sent again. The task shows how it goes."</p>
+            </Specimen>
+        </main>
+    }
+}
