@@ -129,7 +129,7 @@ macro_rules! db_test {
 /// A task kind whose items follow a script, for engine tests. Each subject is
 /// `{"plan": [step, …]}`; execution *n* of an item (counted across retries) runs step *n*
 /// (the last step repeats). Steps: `"ok"`, `"retry"`, `"retry_after:<secs>"`, `"fail"`,
-/// `"panic"`, `"wait"` (until cancelled), `"sleep:<ms>"` (then succeed).
+/// `"fail:<code>"`, `"panic"`, `"wait"` (until cancelled), `"sleep:<ms>"` (then succeed).
 pub mod scripted {
     use crate::tasks::{InvalidParams, ItemContext, Outcome, RetryPolicy, TaskKind};
     use serde_json::{json, Value};
@@ -219,6 +219,7 @@ pub mod scripted {
                     code: "rate_limited".into(),
                     message: "Quota exceeded".into(),
                 },
+                Some(("fail", code)) => Outcome::failed(code, format!("Failed with {code}.")),
                 Some(("sleep", ms)) => {
                     tokio::select! {
                         () = tokio::time::sleep(std::time::Duration::from_millis(ms.parse().unwrap_or(10))) => Outcome::Succeeded(json!({ "execution": execution })),

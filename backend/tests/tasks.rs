@@ -11,6 +11,7 @@ use backend::tasks::complete::{self, Completion};
 use backend::tasks::control::Selection;
 use backend::tasks::create::{Created, NewTask};
 use backend::tasks::events::EventBus;
+use backend::tasks::query;
 use backend::tasks::worker::{Engine, EngineConfig};
 use backend::tasks::{self, ItemStatus, Outcome, Registry, RetryPolicy, TaskError, TaskStatus};
 use backend::testing::assert_counters_match;
@@ -794,6 +795,94 @@ db_test!(retry_reopens_a_finished_task_and_skip_settles_it, |db| {
     );
     assert_counters_match(db, task.id).await;
 });
+
+db_test!(
+    failures_group_by_code_and_a_group_retries_or_skips_alone,
+    |db| {
+        let h = Harness::new(db, 4);
+        let ana = seller(db, "ana@example.com").await;
+        let task = h
+            .task(
+                ana,
+                params_each(&[
+                    &["ok"],
+                    &["fail:image_missing"],
+                    &["fail:marketplace_unavailable", "ok"],
+                    &["fail:image_missing"],
+                    &["fail:marketplace_unavailable", "ok"],
+                    &["fail:image_missing"],
+                    &["fail:marketplace_unavailable", "ok"],
+                    &["fail:price_not_positive"],
+                ]),
+            )
+            .await;
+        h.engine.drain().await.unwrap();
+
+        let groups = query::failure_groups(db, ana, task.id).await.unwrap();
+        let shape: Vec<(&str, u64, usize)> = groups
+            .iter()
+            .map(|g| (g.code.as_str(), g.count, g.examples.len()))
+            .collect();
+        // Largest first; ties by code; at most three examples, in task order.
+        assert_eq!(
+            shape,
+            vec![
+                ("image_missing", 3, 3),
+                ("marketplace_unavailable", 3, 3),
+                ("price_not_positive", 1, 1)
+            ]
+        );
+        let positions: Vec<i32> = groups[0].examples.iter().map(|e| e.position).collect();
+        assert_eq!(positions, vec![1, 3, 5]);
+
+        // One group's items, as a filter.
+        let filter = query::ItemFilter {
+            error_code: Some("marketplace_unavailable".into()),
+            ..Default::default()
+        };
+        let (rows, total) = query::items(db, ana, task.id, &filter, 1, 50)
+            .await
+            .unwrap();
+        assert_eq!((rows.len(), total), (3, 3));
+
+        // Retrying the transient group touches only it, and it recovers.
+        let retried = h
+            .engine
+            .retry(
+                ana,
+                task.id,
+                Selection::Code("marketplace_unavailable".into()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(retried.items, 3);
+        h.engine.drain().await.unwrap();
+        let after = h.reload(task.id).await;
+        assert_eq!((after.counts.succeeded, after.counts.failed), (4, 4));
+
+        // Skipping a data group leaves the other.
+        let skipped = h
+            .engine
+            .skip(ana, task.id, Selection::Code("image_missing".into()))
+            .await
+            .unwrap();
+        assert_eq!(skipped.items, 3);
+        let groups = query::failure_groups(db, ana, task.id).await.unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            (groups[0].code.as_str(), groups[0].count),
+            ("price_not_positive", 1)
+        );
+
+        // Another seller sees no groups.
+        let bob = seller(db, "bob@example.com").await;
+        assert!(matches!(
+            query::failure_groups(db, bob, task.id).await,
+            Err(TaskError::NotFound)
+        ));
+        assert_counters_match(db, task.id).await;
+    }
+);
 
 db_test!(a_small_task_is_not_starved_by_a_big_one, |db| {
     let h = Harness::new(db, 4);

@@ -8,7 +8,7 @@ use axum::body::Body;
 use backend::db_test;
 use common::*;
 use http::{header, Request, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 db_test!(
@@ -648,5 +648,131 @@ db_test!(
         let unknown = app.get("/api/v1/nothing-here", Some(&cookie)).await;
         assert_eq!(unknown.status, StatusCode::NOT_FOUND);
         assert_eq!(unknown.error_code(), "route_not_found");
+    }
+);
+
+db_test!(
+    failures_are_grouped_by_reason_and_a_group_is_retried_alone,
+    |db| {
+        let ana = seller(db, "ana@example.com").await;
+        seller(db, "bob@example.com").await;
+        let (_sandbox, url) = sandbox_on_a_port().await;
+        let app = TestApp::with_marketplace(db, &url, None);
+        let cookie = app.logged_in("ana@example.com").await;
+        let bob = app.logged_in("bob@example.com").await;
+        let ids = backend::catalog::matching_ids(db, ana, &Default::default())
+            .await
+            .unwrap();
+        let created = app
+            .post_json(
+                "/api/v1/tasks",
+                Some(&cookie),
+                json!({ "kind": "publish", "item_ids": ids }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+        let id = created.json()["id"].as_i64().unwrap();
+        let mut task = Value::Null;
+        for _ in 0..200 {
+            app.engine.drain().await.unwrap();
+            task = app
+                .get(&format!("/api/v1/tasks/{id}"), Some(&cookie))
+                .await
+                .json();
+            if task["status"] == "completed_with_errors" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(task["status"], "completed_with_errors", "{task}");
+
+        // The demo catalog lacks a picture on every 23rd item and has a zero price on the 97th.
+        let reply = app
+            .get(&format!("/api/v1/tasks/{id}/failures"), Some(&cookie))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let groups = reply.json();
+        let shape: Vec<(String, i64, String, usize)> = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["code"].as_str().unwrap().to_owned(),
+                    g["count"].as_i64().unwrap(),
+                    g["remedy"].as_str().unwrap().to_owned(),
+                    g["examples"].as_array().unwrap().len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("image_missing".to_owned(), 5, "fix".to_owned(), 3),
+                ("price_not_positive".to_owned(), 1, "fix".to_owned(), 1),
+            ]
+        );
+        assert_eq!(groups[0]["title"], "Missing image");
+        assert_eq!(groups[0]["examples"][0]["sku"], "SR-0023");
+        assert_eq!(
+            groups[0]["examples"][0]["error"]["code"], "image_missing",
+            "{groups}"
+        );
+
+        // Items: one group, a SKU search, and both together.
+        let page = |query: &'static str| {
+            let app = &app;
+            let cookie = cookie.clone();
+            async move {
+                let reply = app
+                    .get(&format!("/api/v1/tasks/{id}/items?{query}"), Some(&cookie))
+                    .await;
+                assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+                reply.json()
+            }
+        };
+        assert_eq!(page("error_code=image_missing").await["total"], 5);
+        let found = page("q=sr-0046").await;
+        assert_eq!(
+            (found["total"].as_i64(), found["items"][0]["sku"].as_str()),
+            (Some(1), Some("SR-0046"))
+        );
+        assert_eq!(
+            page("q=SR-00&status=failed").await["total"],
+            5,
+            "SR-0023 … SR-0097"
+        );
+        assert_eq!(page("q=100%25").await["total"], 0, "% is literal");
+
+        // Retrying one group moves only it, and re-opens the task.
+        let retried = app
+            .post_json(
+                &format!("/api/v1/tasks/{id}/retry"),
+                Some(&cookie),
+                json!({ "error_code": "price_not_positive" }),
+            )
+            .await;
+        assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+        let retried = retried.json();
+        assert_eq!(
+            (
+                retried["status"].as_str(),
+                retried["counts"]["failed"].as_i64()
+            ),
+            (Some("running"), Some(5))
+        );
+
+        // Another seller sees nothing of it.
+        let theirs = app
+            .get(&format!("/api/v1/tasks/{id}/failures"), Some(&bob))
+            .await;
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+        let theirs = app
+            .get(
+                &format!("/api/v1/tasks/{id}/items?error_code=image_missing"),
+                Some(&bob),
+            )
+            .await;
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND);
     }
 );
