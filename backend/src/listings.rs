@@ -46,14 +46,6 @@ fn item_ids(params: &Value) -> Result<Vec<Value>, InvalidParams> {
     Ok(ids.clone())
 }
 
-fn policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 6,
-        base_delay: chrono::Duration::seconds(2),
-        max_delay: chrono::Duration::minutes(2),
-        jitter_ratio: 0.3,
-    }
-}
 
 pub(crate) fn outcome_of(err: CallError) -> Outcome {
     match err {
@@ -180,7 +172,7 @@ impl TaskKind for Publish {
     }
 
     fn retry_policy(&self) -> RetryPolicy {
-        policy()
+        self.connector.retry_policy()
     }
 }
 
@@ -245,6 +237,6 @@ impl TaskKind for Unpublish {
     }
 
     fn retry_policy(&self) -> RetryPolicy {
-        policy()
+        self.connector.retry_policy()
     }
 }

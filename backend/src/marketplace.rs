@@ -75,6 +75,7 @@ pub struct Connector {
     http: reqwest::Client,
     base_url: String,
     pacer: Arc<Pacer>,
+    retry: crate::tasks::RetryPolicy,
 }
 
 impl Connector {
@@ -94,7 +95,29 @@ impl Connector {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             pacer,
+            retry: Self::default_retry(),
         })
+    }
+
+    /// Six attempts, 2 s doubling to 2 min, ±30 %: a marketplace hiccup of a few
+    /// minutes is ridden out before an item is reported failed.
+    pub fn default_retry() -> crate::tasks::RetryPolicy {
+        crate::tasks::RetryPolicy {
+            max_attempts: 6,
+            base_delay: chrono::Duration::seconds(2),
+            max_delay: chrono::Duration::minutes(2),
+            jitter_ratio: 0.3,
+        }
+    }
+
+    /// How calls that failed for a passing reason are retried.
+    pub fn with_retry(mut self, retry: crate::tasks::RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn retry_policy(&self) -> crate::tasks::RetryPolicy {
+        self.retry
     }
 
     /// How many calls per account are worth having in flight: enough to keep the pace

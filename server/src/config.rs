@@ -18,6 +18,9 @@ pub struct Config {
     pub marketplace_rate_limit: u32,
     /// Calls that may go at once after a quiet spell (1 = strictly paced).
     pub marketplace_burst: u32,
+    /// How a marketplace call that failed for a passing reason is retried
+    /// (`MARKETPLACE_MAX_ATTEMPTS`, `MARKETPLACE_RETRY_BASE_MS`).
+    pub marketplace_retry: backend::tasks::RetryPolicy,
     pub import: app::state::ImportSettings,
 }
 
@@ -106,6 +109,24 @@ impl Config {
         };
         let marketplace_burst =
             positive("MARKETPLACE_BURST", 1, "number of requests")?.min(10_000) as u32;
+        let retry = backend::marketplace::Connector::default_retry();
+        let marketplace_retry = backend::tasks::RetryPolicy {
+            max_attempts: positive(
+                "MARKETPLACE_MAX_ATTEMPTS",
+                u64::from(retry.max_attempts),
+                "number of attempts",
+            )?
+            .min(100) as u32,
+            base_delay: chrono::Duration::milliseconds(
+                positive(
+                    "MARKETPLACE_RETRY_BASE_MS",
+                    retry.base_delay.num_milliseconds() as u64,
+                    "number of milliseconds",
+                )?
+                .min(3_600_000) as i64,
+            ),
+            ..retry
+        };
         let defaults = backend::imports::ImportLimits::default();
         let import = app::state::ImportSettings {
             limits: backend::imports::ImportLimits {
@@ -145,6 +166,7 @@ impl Config {
             marketplace_url,
             marketplace_rate_limit,
             marketplace_burst,
+            marketplace_retry,
             import,
             sandbox,
         })

@@ -44,7 +44,8 @@ async fn registry(
         marketplace_url,
         Arc::new(pacer),
         Duration::from_secs(15),
-    )?);
+    )?
+    .with_retry(config.marketplace_retry));
     let mut registry = kinds(db, connector);
     if config.test_kinds {
         registry = registry.register(Noop::recording(db.clone()).await?);

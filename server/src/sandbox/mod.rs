@@ -59,6 +59,8 @@ struct Inner {
     replies: Mutex<HashMap<(String, String), Stored>>,
     rng: Mutex<StdRng>,
     next_listing: Mutex<u64>,
+    /// Every call answers 503 while on: a marketplace incident, switched by `PUT /_outage`.
+    outage: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
@@ -78,6 +80,7 @@ impl Sandbox {
                 replies: Mutex::new(HashMap::new()),
                 rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
                 next_listing: Mutex::new(1),
+                outage: std::sync::atomic::AtomicBool::new(false),
                 settings,
             }),
         }
@@ -96,6 +99,7 @@ impl Sandbox {
             )
             .route("/media/check", get(check_media))
             .route("/_stats", get(stats))
+            .route("/_outage", put(set_outage))
             .with_state(self.clone())
     }
 
@@ -118,6 +122,17 @@ impl Sandbox {
             total.rate_limited += stats.rate_limited;
         }
         (total, accounts)
+    }
+
+    /// Starts or ends an outage: while it lasts every call answers 503.
+    pub fn set_outage(&self, on: bool) {
+        self.inner
+            .outage
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn outage(&self) -> bool {
+        self.inner.outage.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn with_account<T>(&self, account: &str, f: impl FnOnce(&mut Account) -> T) -> T {
@@ -153,9 +168,12 @@ impl Sandbox {
                 .into_response());
         }
         tokio::time::sleep(Duration::from_millis(latency)).await;
+        if self.outage() {
+            return Err(unavailable());
+        }
         let rate = self.inner.settings.transient_error_rate;
         if roll < rate / 2.0 {
-            return Err((StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "errors": [{ "code": "ServiceUnavailable", "message": "Temporary failure. Retry later." }] }))).into_response());
+            return Err(unavailable());
         }
         if roll < rate {
             // A request that hangs until the client gives up.
@@ -163,6 +181,26 @@ impl Sandbox {
         }
         Ok(())
     }
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "errors": [{ "code": "ServiceUnavailable", "message": "Temporary failure. Retry later." }] })),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct OutageBody {
+    on: bool,
+}
+
+/// `PUT /_outage {"on": true}`: the sandbox answers every call with 503 until switched
+/// off, so a demo or a test can show what an incident looks like and how it is retried.
+async fn set_outage(State(sandbox): State<Sandbox>, Json(body): Json<OutageBody>) -> Json<Value> {
+    sandbox.set_outage(body.on);
+    Json(json!({ "outage": body.on }))
 }
 
 #[derive(Serialize)]
