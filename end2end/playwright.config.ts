@@ -57,6 +57,9 @@ export default defineConfig({
       SANDBOX_TRANSIENT_ERROR_RATE: "0",
       // Fast enough for a test, slow enough to watch a 200-item publish move.
       SANDBOX_RATE_LIMIT: "20",
+      // An outage switched on by a test fails items after two quick attempts.
+      MARKETPLACE_MAX_ATTEMPTS: "2",
+      MARKETPLACE_RETRY_BASE_MS: "200",
       RUST_LOG: "info",
     },
   },

@@ -152,16 +152,27 @@ pub async fn start_task(
 
 #[component]
 pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
-    let asked = RwSignal::new(None::<&'static str>);
-    let plan = Resource::new(
-        move || asked.get().map(|kind| (kind, selection.get_untracked())),
-        |request| async move {
+    // The action asked about, numbered so that asking again plans afresh (a new count,
+    // a new idempotency key).
+    let asked = RwSignal::new(None::<(&'static str, u32)>);
+    let open = RwSignal::new(false);
+    let ask = move |kind: &'static str| {
+        let n = asked.get_untracked().map_or(0, |(_, n)| n + 1);
+        asked.set(Some((kind, n)));
+        open.set(true);
+    };
+    // Only ever asked in the browser, after a click: never part of the server's page.
+    let plan = LocalResource::new(move || {
+        let request = asked
+            .get()
+            .map(|(kind, _)| (kind, selection.get_untracked()));
+        async move {
             match request {
                 Some((kind, selection)) => Some(plan_task(kind.to_owned(), selection).await),
                 None => None,
             }
-        },
-    );
+        }
+    });
     let start = Action::new(
         move |(kind, selection, key): &(String, Selection, String)| {
             let (kind, selection, key) = (kind.clone(), selection.clone(), key.clone());
@@ -169,14 +180,6 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
         },
     );
     let started = move || start.value().get();
-    let open = RwSignal::new(false);
-    Effect::new(move |_| open.set(asked.get().is_some()));
-    // Closed by Esc, "Cancel" or starting: nothing is asked any more.
-    Effect::new(move |_| {
-        if !open.get() {
-            asked.set(None);
-        }
-    });
     Effect::new(move |_| {
         if let Some(Ok(_)) = start.value().get() {
             open.set(false);
@@ -191,14 +194,14 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
                     let n = selection.with(|s| s.count());
                     format!("{n} item{} selected", if n == 1 { "" } else { "s" })
                 }}</strong>
-                <button class="button primary" type="button" on:click=move |_| asked.set(Some("publish"))>"Publish…"</button>
-                <button class="button" type="button" on:click=move |_| asked.set(Some("unpublish"))>"Unpublish…"</button>
+                <button class="button primary" type="button" on:click=move |_| ask("publish")>"Publish…"</button>
+                <button class="button" type="button" on:click=move |_| ask("unpublish")>"Unpublish…"</button>
                 <button class="button ghost" type="button" on:click=move |_| selection.update(|s| s.clear())>"Clear selection"</button>
             </div>
         </Show>
         <Dialog open id="bulk-confirm" title=Signal::derive(move || match (asked.get(), plan.get().flatten()) {
             (Some(_), Some(Ok(plan))) => plan_title(&plan.kind, plan.count),
-            (Some(kind), _) => format!("{}…", action_word(kind)),
+            (Some((kind, _)), _) => format!("{}…", action_word(kind)),
             (None, _) => String::new(),
         })>
             <Suspense fallback=|| view! { <p class="muted">"Counting…"</p> }>

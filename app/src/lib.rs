@@ -71,8 +71,8 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/stockroom.css" />
         <Title formatter=|title: String| if title.is_empty() { "Stockroom".to_owned() } else { format!("{title} · Stockroom") } />
         <Router>
-            <Routes fallback=|| view! { <NotFound /> }>
-                <Route path=path!("/login") view=LoginPage />
+            <Routes fallback=|| view! { <Title text="Not found" /> <NotFound /> }>
+                <Route path=path!("/login") view=|| view! { <Title text="Sign in" /> <LoginPage /> } />
                 // Fixtures only: open to designers without an account.
                 <Route path=path!("/design") view=DesignPage />
                 <ParentRoute path=path!("") view=AppShell>

@@ -18,6 +18,21 @@ pub fn account(seller_id: i64) -> String {
 }
 
 /// The listing the marketplace gets for an item.
+/// The idempotency key of one listing request: the task item's key and a digest of what is
+/// sent. The same data keeps the key, so a retry after a crash or a lost answer is a
+/// replay, never a second listing; an item the seller fixed since is a new request, which
+/// the marketplace must not answer with its replay of the old refusal.
+pub fn listing_key(task_item: &ItemContext, sku: &str, listing: &ListingRequest) -> String {
+    use sha2::{Digest, Sha256};
+    let body = serde_json::to_vec(&(sku, listing)).unwrap_or_default();
+    let digest = Sha256::digest(&body);
+    format!(
+        "{}-{}",
+        task_item.idempotency_key(),
+        hex::encode(&digest[..8])
+    )
+}
+
 pub fn listing_for(item: &Item) -> ListingRequest {
     ListingRequest {
         title: item.title.clone(),
@@ -45,7 +60,6 @@ fn item_ids(params: &Value) -> Result<Vec<Value>, InvalidParams> {
     }
     Ok(ids.clone())
 }
-
 
 pub(crate) fn outcome_of(err: CallError) -> Outcome {
     match err {
@@ -127,13 +141,14 @@ impl TaskKind for Publish {
             Ok(item) => item,
             Err(outcome) => return outcome,
         };
+        let listing = listing_for(&item);
         let call = self
             .connector
             .put_listing(
                 &account(task_item.seller_id),
                 &item.sku,
-                &listing_for(&item),
-                &task_item.idempotency_key(),
+                &listing,
+                &listing_key(&task_item, &item.sku, &listing),
             )
             .await;
         let now = Utc::now();
@@ -238,5 +253,48 @@ impl TaskKind for Unpublish {
 
     fn retry_policy(&self) -> RetryPolicy {
         self.connector.retry_policy()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marketplace::Money;
+
+    fn context() -> ItemContext {
+        ItemContext {
+            task_id: 7,
+            item_id: 42,
+            seller_id: 1,
+            position: 0,
+            attempt: 1,
+            subject: json!(3),
+            params: json!({}),
+            cancel: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+
+    fn listing(image: Option<&str>) -> ListingRequest {
+        ListingRequest {
+            title: "Blue mug".into(),
+            description: String::new(),
+            price: Money {
+                amount: "12.50".into(),
+                currency: "EUR".into(),
+            },
+            quantity: 3,
+            image_url: image.map(str::to_owned),
+            category: None,
+        }
+    }
+
+    #[test]
+    fn the_same_request_keeps_its_key_and_a_fixed_item_gets_a_new_one() {
+        let first = listing_key(&context(), "SR-1", &listing(None));
+        assert_eq!(first, listing_key(&context(), "SR-1", &listing(None)));
+        assert!(first.starts_with("stockroom-task-7-item-42-"));
+        let fixed = listing_key(&context(), "SR-1", &listing(Some("/media/demo/1.svg")));
+        assert_ne!(first, fixed);
+        assert_ne!(first, listing_key(&context(), "SR-2", &listing(None)));
     }
 }

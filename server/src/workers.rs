@@ -40,12 +40,10 @@ async fn registry(
         },
         db,
     );
-    let connector = Arc::new(Connector::new(
-        marketplace_url,
-        Arc::new(pacer),
-        Duration::from_secs(15),
-    )?
-    .with_retry(config.marketplace_retry));
+    let connector = Arc::new(
+        Connector::new(marketplace_url, Arc::new(pacer), Duration::from_secs(15))?
+            .with_retry(config.marketplace_retry),
+    );
     let mut registry = kinds(db, connector);
     if config.test_kinds {
         registry = registry.register(Noop::recording(db.clone()).await?);

@@ -311,3 +311,52 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    an_item_fixed_after_a_refusal_is_published_by_a_retry,
+    |db| {
+        let (sandbox, url) = sandbox(SandboxSettings::calm()).await;
+        let engine = engine(db, &url);
+        let (seller, _) = seller_with_items(db, 30).await;
+        // The demo's 23rd item has no picture: the marketplace refuses it.
+        let task = backend::testing::start_task(&engine, seller, "publish", &[23]).await;
+        let done = wait(&engine, db, seller, task.id).await;
+        assert_eq!((done.status, done.counts.failed), (TaskStatus::Failed, 1));
+
+        // The seller adds a picture and retries: the request is new, so it is not answered
+        // with the replay of the refusal.
+        let item = catalog::get(db, seller, 23).await.unwrap();
+        let raw = backend::catalog::RawItem {
+            sku: item.sku.clone(),
+            title: item.title.clone(),
+            description: item.description.clone(),
+            price: item.price_decimal(),
+            currency: item.currency.clone(),
+            quantity: item.quantity.to_string(),
+            image_url: "/media/demo/1.svg".into(),
+            category: item.category.clone().unwrap_or_default(),
+        };
+        let fields = backend::catalog::ItemFields::parse(&raw).unwrap();
+        catalog::update(db, seller, 23, item.version, fields, chrono::Utc::now())
+            .await
+            .unwrap();
+        engine
+            .retry(
+                seller,
+                task.id,
+                backend::tasks::control::Selection::AllFailed,
+            )
+            .await
+            .unwrap();
+        let done = wait(&engine, db, seller, task.id).await;
+        assert_eq!(
+            (done.status, done.counts.succeeded),
+            (TaskStatus::Succeeded, 1)
+        );
+        assert_eq!(sandbox.stats().0.listings, 1);
+        assert_eq!(
+            catalog::get(db, seller, 23).await.unwrap().listing_state,
+            ListingState::Published
+        );
+    }
+);

@@ -274,3 +274,70 @@ async fn transient_failures_are_503s_and_hangs_in_the_dialled_share() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn an_outage_answers_503_to_every_call_until_switched_off() {
+    let sandbox = Sandbox::new(SandboxSettings::calm());
+    let put = |sku: &'static str| {
+        let sandbox = sandbox.clone();
+        async move {
+            call(
+                &sandbox,
+                "PUT",
+                &format!("/listings/shop-1/{sku}"),
+                None,
+                Some(listing("12.50", Some("https://img.example.com/a.jpg"))),
+            )
+            .await
+            .0
+        }
+    };
+    let (status, _, body) = call(
+        &sandbox,
+        "PUT",
+        "/_outage",
+        None,
+        Some(json!({ "on": true })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["outage"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    assert_eq!(put("SR-1").await, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _, _) = call(
+        &sandbox,
+        "GET",
+        "/media/check?url=https://img.example.com/a.jpg&account=shop-1",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        sandbox.stats().0.listings,
+        0,
+        "nothing listed during the outage"
+    );
+
+    call(
+        &sandbox,
+        "PUT",
+        "/_outage",
+        None,
+        Some(json!({ "on": false })),
+    )
+    .await;
+    assert_eq!(put("SR-1").await, StatusCode::OK);
+    assert_eq!(sandbox.stats().0.listings, 1);
+    // A body that is not the switch is refused.
+    let (status, _, _) = call(
+        &sandbox,
+        "PUT",
+        "/_outage",
+        None,
+        Some(json!({ "on": "yes" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -1,0 +1,90 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Page } from "@playwright/test";
+import { closeToasts, hydrated, logIn } from "./helpers";
+
+/** axe-core on the page as it is now: no serious or critical WCAG 2 A/AA violation. */
+async function audit(page: Page, where: string) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${where}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+  expect(bad, bad.join("\n")).toEqual([]);
+}
+
+test("every page passes axe-core with no serious or critical violation", async ({ page }) => {
+  await page.goto("/login");
+  await hydrated(page);
+  await audit(page, "login");
+
+  await page.goto("/design");
+  await hydrated(page);
+  await audit(page, "design");
+
+  await logIn(page);
+  await audit(page, "catalog");
+  await page.goto("/items/2");
+  await hydrated(page);
+  await audit(page, "item");
+  await page.goto("/import");
+  await hydrated(page);
+  await audit(page, "import");
+  await page.goto("/tasks");
+  await hydrated(page);
+  await expect(page.locator("table.tasks-table")).toBeVisible();
+  await audit(page, "tasks");
+  const first = page.locator("table.tasks-table tbody tr[data-task]").first();
+  if ((await first.count()) > 0) {
+    await page.goto(`/tasks/${await first.getAttribute("data-task")}`);
+    await hydrated(page);
+    await expect(page.locator(".task-facts")).toBeVisible();
+    await audit(page, "task");
+  }
+  // The notification panel open.
+  await page.locator(".bell-button").click();
+  await expect(page.getByRole("region", { name: "Notifications" })).toBeVisible();
+  await audit(page, "notifications");
+});
+
+test("the keyboard alone selects items, opens the heavy-task dialog, and gets focus back", async ({ page }, testInfo) => {
+  await logIn(page);
+  await closeToasts(page);
+  // Tab from the search to the first row's checkbox, and tick it with the space bar.
+  const search = page.getByLabel("Search by SKU or title");
+  await search.focus();
+  const firstBox = page.locator("table.items-table tbody tr").first().getByRole("checkbox");
+  for (let i = 0; i < 40 && !(await firstBox.evaluate((el) => el === document.activeElement)); i++) {
+    await page.keyboard.press("Tab");
+  }
+  await expect(firstBox).toBeFocused();
+  await page.keyboard.press("Space");
+  await expect(firstBox).toBeChecked();
+  const bar = page.getByRole("region", { name: "Bulk actions" });
+  await expect(bar).toContainText("1 item selected");
+
+  // The bulk action, then the dialog: focus moves in, stays in, Esc closes, focus returns.
+  const publish = bar.getByRole("button", { name: "Publish…", exact: true });
+  await publish.focus();
+  await expect(publish).toBeFocused();
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog", { name: /^Publish 1 item\?$/ });
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole("button", { name: "Start in background" })).toBeVisible();
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press("Tab");
+    const inside = await dialog.evaluate((d) => d.contains(document.activeElement) || document.activeElement === document.body);
+    expect(inside, "focus stays in the dialog").toBeTruthy();
+  }
+  // Focus is visible: the focused control has an outline.
+  const focused = dialog.locator(":focus");
+  if ((await focused.count()) > 0) {
+    const outline = await focused.evaluate((el) => getComputedStyle(el).outlineStyle);
+    expect(outline).not.toBe("none");
+  }
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(publish).toBeFocused();
+  await page.screenshot({ path: testInfo.outputPath(`${testInfo.project.name}-keyboard-focus.png`) });
+
+  // The tray and the toasts are reachable too: their controls are buttons and links.
+  await page.keyboard.press("Escape");
+});

@@ -1,0 +1,31 @@
+import { expect, test } from "@playwright/test";
+import { hydrated } from "./helpers";
+
+// The gallery is the visual reference: its screenshots at MD and LG are committed next to
+// this file and compared with a small tolerance, so a style change is a conscious update
+// (`npx playwright test design --update-snapshots`, then look at the new pictures).
+test("the design gallery shows every component from fixtures and matches the reference", async ({ page }) => {
+  // No account needed: fixtures only.
+  await page.goto("/design");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "Design gallery" })).toBeVisible();
+
+  // The tray in every status, quota wait included; toasts of every level.
+  const every = page.locator('[data-specimen="task-tray--every-status"]');
+  await expect(every.locator(".tray-row")).toHaveCount(8);
+  await expect(every).toContainText("waiting for marketplace quota until 10:12:00 UTC");
+  for (const status of ["queued", "running", "paused", "done", "done with errors", "failed", "cancelled"]) {
+    await expect(every.locator(".chip", { hasText: new RegExp(`^${status}$`) })).toHaveCount(1);
+  }
+  await expect(page.locator('[data-specimen="task-tray--one-task"] .tray-row')).toHaveCount(1);
+  await expect(page.locator('[data-specimen="task-tray--no-tasks"] .tray-row')).toHaveCount(0);
+  const toasts = page.locator('[data-specimen="toasts--every-level"]');
+  for (const level of ["info", "success", "warning", "error"]) {
+    await expect(toasts.locator(`.toast.${level}`).first()).toBeVisible();
+  }
+  await expect(toasts).toContainText("+2 more");
+  await expect(page.locator('[data-specimen="heavy-task-dialog"]')).toContainText("Publish 200 items?");
+  await expect(page.locator('[data-specimen="failure-groups"] .group-card')).toHaveCount(2);
+
+  await expect(page).toHaveScreenshot("design.png", { fullPage: true, maxDiffPixelRatio: 0.01, animations: "disabled" });
+});
