@@ -151,12 +151,13 @@ pub fn Pager(page: RwSignal<u64>, per_page: u64, total: u64) -> impl IntoView {
         (current - 1) * per_page + 1
     };
     let last = (current * per_page).min(total);
+    let (at_first, at_last) = (current <= 1, current >= pages);
     view! {
         <nav class="pager" aria-label="Pages">
             <span class="muted">{format!("{first}–{last} of {total}")}</span>
-            <button type="button" class="button small" disabled=current <= 1 on:click=move |_| page.set(current - 1)>"‹ Previous"</button>
+            <button type="button" class="button small" disabled=at_first on:click=move |_| page.set(current - 1)>"‹ Previous"</button>
             <span>{format!("Page {current} of {pages}")}</span>
-            <button type="button" class="button small" disabled=current >= pages on:click=move |_| page.set(current + 1)>"Next ›"</button>
+            <button type="button" class="button small" disabled=at_last on:click=move |_| page.set(current + 1)>"Next ›"</button>
         </nav>
     }
 }
