@@ -45,7 +45,7 @@ test("every page passes axe-core with no serious or critical violation", async (
   await audit(page, "notifications");
 });
 
-test("the keyboard alone selects items, opens the heavy-task dialog, and gets focus back", async ({ page }, testInfo) => {
+test("the keyboard alone selects items, opens the heavy-task dialog, gets focus back, and works the tray", async ({ page }, testInfo) => {
   await logIn(page);
   await closeToasts(page);
   // Tab from the search to the first row's checkbox, and tick it with the space bar.
@@ -85,6 +85,32 @@ test("the keyboard alone selects items, opens the heavy-task dialog, and gets fo
   await expect(publish).toBeFocused();
   await page.screenshot({ path: testInfo.outputPath(`${testInfo.project.name}-keyboard-focus.png`) });
 
-  // The tray and the toasts are reachable too: their controls are buttons and links.
-  await page.keyboard.press("Escape");
+  // The tray by keyboard: its head toggles the rows; a finished row is dismissed with
+  // its button, and stays dismissed after a reload (remembered in this browser).
+  const tasks = await (await page.request.get("/api/v1/tasks?per_page=1")).json();
+  if (tasks.total === 0) {
+    await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: [1] } });
+    await expect.poll(async () => (await (await page.request.get("/api/v1/tasks?per_page=1")).json()).items[0].status, { timeout: 20_000 }).toMatch(/succeeded|completed_with_errors|failed/);
+    await page.reload();
+    await hydrated(page);
+  }
+  await closeToasts(page);
+  const head = page.locator(".tray-head");
+  await expect(head).toBeVisible();
+  await head.focus();
+  const expanded = await head.getAttribute("aria-expanded");
+  await page.keyboard.press("Enter");
+  await expect(head).toHaveAttribute("aria-expanded", expanded === "true" ? "false" : "true");
+  if (expanded !== "false") await page.keyboard.press("Enter");
+  await expect(head).toHaveAttribute("aria-expanded", "true");
+  const row = page.locator(".tray-row").first();
+  const id = await row.getAttribute("data-task");
+  const dismiss = row.getByRole("button", { name: /^Dismiss / });
+  await dismiss.focus();
+  await page.keyboard.press("Enter");
+  await expect(page.locator(`.tray-row[data-task="${id}"]`)).toHaveCount(0);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator("aside.task-tray")).toHaveAttribute("data-link", /live|polling/);
+  await expect(page.locator(`.tray-row[data-task="${id}"]`)).toHaveCount(0);
 });
