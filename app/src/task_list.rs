@@ -179,7 +179,7 @@ pub fn task_row(task: TaskSummary, now: chrono::DateTime<chrono::Utc>) -> impl I
         let end = task.finished_at.unwrap_or(now);
         elapsed_words((end - start).num_seconds())
     });
-    let failed = task.counts.failed;
+    let (failed, cancelled) = (task.counts.failed, task.counts.cancelled);
     let progress_label = format!("{} progress", task.label);
     view! {
         <tr data-task=task.id data-status=task.status.clone()>
@@ -190,7 +190,7 @@ pub fn task_row(task: TaskSummary, now: chrono::DateTime<chrono::Utc>) -> impl I
             <td><Chip label tone /></td>
             <td class="col-progress">
                 <progress max=task.counts.total value=done aria-label=progress_label></progress>
-                <span class="muted">{format!(" {done} of {}", task.counts.total)}{(failed > 0).then(|| format!(" · {failed} failed"))}</span>
+                <span class="muted">{format!(" {done} of {}", task.counts.total)}{(failed > 0).then(|| format!(" · {failed} failed"))}{(cancelled > 0).then(|| format!(" · {cancelled} cancelled"))}</span>
             </td>
             <td class="muted">{format_timestamp(&task.created_at)}</td>
             <td class="muted">{match (duration, is_over(&task.status)) {

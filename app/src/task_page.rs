@@ -301,8 +301,8 @@ fn TaskDetail(
                 let groups = groups.await.unwrap_or_default();
                 (!groups.is_empty()).then(|| view! {
                     <FailureGroups groups is_import task_id=id
-                        on_retry=Callback::new(move |(code, count, title): (String, i64, String)| run("retry", Which { item_ids: None, error_code: Some(code) }, count, title))
-                        on_skip=Callback::new(move |(code, count, title): (String, i64, String)| run("skip", Which { item_ids: None, error_code: Some(code) }, count, title))
+                        on_retry=Callback::new(move |(code, count, title): (String, i64, String)| run("retry", Which { item_ids: None, error_code: Some(code) }, count, format!("“{title}”")))
+                        on_skip=Callback::new(move |(code, count, title): (String, i64, String)| run("skip", Which { item_ids: None, error_code: Some(code) }, count, format!("“{title}”")))
                         on_show=Callback::new(move |code: String| { status_filter.set(Some("failed".into())); code_filter.set(Some(code)); })
                     />
                 })
@@ -312,7 +312,7 @@ fn TaskDetail(
             <div class="section-head">
                 <h2 id="items-title">"Items"</h2>
                 <ItemsToolbar current status_filter code_filter search is_import task_id=id
-                    on_retry_all=Callback::new(move |count: i64| run("retry", Which::default(), count, "every failed item".into())) />
+                    on_retry_all=Callback::new(move |count: i64| run("retry", Which::default(), count, "failed".into())) />
             </div>
             <Transition fallback=|| view! { <p class="muted" aria-busy="true">"Loading items…"</p> }>
                 {move || Suspend::new(async move {
@@ -321,7 +321,7 @@ fn TaskDetail(
                             <ItemsTable list selected is_import task_id=id page
                                 on_selected=Callback::new(move |(action, ids): (&'static str, Vec<i64>)| {
                                     let count = ids.len() as i64;
-                                    run(action, Which { item_ids: Some(ids), error_code: None }, count, "the selected items".into());
+                                    run(action, Which { item_ids: Some(ids), error_code: None }, count, "selected".into());
                                     selected.set(Vec::new());
                                 })
                             />
@@ -340,9 +340,9 @@ fn TaskDetail(
                 let action = p.action;
                 view! {
                     <p>{if action == "retry" {
-                        format!("{} ({}) go back in the queue and are sent again. It runs in the background: you can keep working.", p.count, p.what)
+                        format!("The {} {} items go back in the queue and are sent again. It runs in the background: you can keep working.", p.count, p.what)
                     } else {
-                        format!("{} ({}) are skipped: the task can finish without them. You can still find them in the error report.", p.count, p.what)
+                        format!("The {} {} items are skipped: the task can finish without them. They stay listed here as skipped.", p.count, p.what)
                     }}</p>
                     {(action == "retry").then(|| view! {
                         <p class="muted"><Suspense fallback=|| "Estimating…">{move || Suspend::new(async move {
@@ -551,7 +551,10 @@ pub fn FailureGroups(
                                         {is_import.then(|| view! {
                                             <a class="button" href=format!("/api/v1/tasks/{task_id}/report.csv") download>"Download rows"</a>
                                         })}
-                                        <button type="button" class="button" on:click=move |_| on_retry.run((code.clone(), count, title.clone()))>"Retry"</button>
+                                        // A row of a file fails the same way until the file is fixed.
+                                        {(!is_import).then(|| view! {
+                                            <button type="button" class="button" on:click=move |_| on_retry.run((code.clone(), count, title.clone()))>"Retry"</button>
+                                        })}
                                         <button type="button" class="button ghost" on:click=move |_| on_skip.run((c2.clone(), count, t2.clone()))>"Skip"</button>
                                     }.into_any()
                                 }}
@@ -642,7 +645,8 @@ pub fn ItemsTable(
         let failed = item.status == "failed";
         let checked = move || selected.with(|s| s.contains(&id));
         let (label, tone) = item_status(&item.status);
-        let name = item_name(&item, is_import);
+        // The line has its own column here.
+        let name = item_name(&item, false);
         // A failed publish item links to its edit page, which offers "retry this item".
         let link = item.item_id.filter(|_| !is_import).map(|item_id| {
             if failed {
