@@ -22,7 +22,7 @@ pub struct TaskList {
 #[server(endpoint = "list_tasks")]
 pub async fn list_tasks(status: String, kind: String, page: u64) -> Result<TaskList, AppError> {
     use crate::auth::ssr::{require_seller, state, with_status};
-    use backend::tasks::query::{self, TaskFilter};
+    use backend::tasks::query::TaskFilter;
     const PER_PAGE: u64 = 20;
     with_status(
         async {
@@ -40,14 +40,11 @@ pub async fn list_tasks(status: String, kind: String, page: u64) -> Result<TaskL
                 kind: Some(kind).filter(|k| !k.is_empty()),
             };
             let page = page.max(1);
-            let (tasks, total) =
-                query::list(&state()?.db, seller.id, &filter, page, PER_PAGE).await?;
-            let now = chrono::Utc::now();
+            let (items, total) =
+                crate::tasks::ssr::task_page(&state()?.db, seller.id, &filter, page, PER_PAGE)
+                    .await?;
             Ok(TaskList {
-                items: tasks
-                    .iter()
-                    .map(|t| TaskSummary::from_task(t, now))
-                    .collect(),
+                items,
                 total,
                 page,
                 per_page: PER_PAGE,

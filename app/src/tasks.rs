@@ -123,6 +123,25 @@ pub mod ssr {
             .collect())
     }
 
+    /// One page of the seller's tasks, newest first, with the number matching.
+    pub async fn task_page(
+        db: &impl sea_orm::ConnectionTrait,
+        seller_id: i64,
+        filter: &query::TaskFilter,
+        page: u64,
+        per_page: u64,
+    ) -> Result<(Vec<TaskSummary>, u64), AppError> {
+        let (tasks, total) = query::list(db, seller_id, filter, page, per_page).await?;
+        let now = chrono::Utc::now();
+        Ok((
+            tasks
+                .iter()
+                .map(|t| TaskSummary::from_task(t, now))
+                .collect(),
+            total,
+        ))
+    }
+
     /// One page of a task's items, filtered; another seller's task is `NotFound`.
     pub async fn task_items(
         db: &impl sea_orm::ConnectionTrait,

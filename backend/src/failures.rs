@@ -35,18 +35,6 @@ fn reason(title: &str, explanation: &str, remedy: Remedy) -> Reason {
     }
 }
 
-/// The columns of an import file, as they appear in `{column}_{problem}` codes.
-const COLUMNS: [&str; 8] = [
-    "image_url",
-    "sku",
-    "title",
-    "description",
-    "price",
-    "currency",
-    "quantity",
-    "category",
-];
-
 /// Explains an error code. Unknown codes get a generic reason that still says whether
 /// to retry: a code is assumed to be about the data unless known to be transient.
 pub fn explain(code: &str) -> Reason {
@@ -151,7 +139,7 @@ pub fn explain(code: &str) -> Reason {
 
 /// `{column}_{problem}` codes from field checks (import rows and item validation).
 fn column_reason(code: &str) -> Option<Reason> {
-    let column = COLUMNS.iter().find(|c| {
+    let column = crate::imports::COLUMNS.iter().find(|c| {
         code.strip_prefix(*c)
             .is_some_and(|rest| rest.starts_with('_'))
     })?;

@@ -4,7 +4,7 @@ use app::auth::ssr::SignedIn;
 use app::catalog::{ItemFilterParams, ListingState};
 use app::error::{AppError, FieldError};
 use app::state::AppState;
-use app::tasks::ssr::{failure_groups, task_items};
+use app::tasks::ssr::{failure_groups, task_items, task_page};
 use app::tasks::{FailureGroupView, TaskItemView, TaskItemsQuery, TaskSummary};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use backend::tasks::control::Selection;
 use backend::tasks::create::{Created, NewTask};
-use backend::tasks::query::{self, TaskFilter};
+use backend::tasks::query::TaskFilter;
 use backend::tasks::TaskStatus;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -221,15 +221,9 @@ async fn list(
         status,
         kind: query.kind.filter(|k| !k.is_empty()),
     };
-    let (tasks, total) = query::list(&state.db, signed_in.seller.id, &filter, page, per_page)
-        .await
-        .map_err(AppError::from)?;
-    let now = chrono::Utc::now();
+    let (items, total) = task_page(&state.db, signed_in.seller.id, &filter, page, per_page).await?;
     Ok(Json(PageJson {
-        items: tasks
-            .iter()
-            .map(|t| TaskSummary::from_task(t, now))
-            .collect(),
+        items,
         total,
         page,
         per_page,
