@@ -11,7 +11,15 @@ async function audit(page: Page, where: string) {
   expect(bad, bad.join("\n")).toEqual([]);
 }
 
-test("every page passes axe-core with no serious or critical violation", async ({ page }) => {
+test("every page passes axe-core with no serious or critical violation, and logs no error", async ({ page }) => {
+  // A panic in the browser (a hydration mismatch, a missing clock) shows up here first.
+  const problems: string[] = [];
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("console", (message) => {
+    // (An item's picture that does not load is the seller's data, not an app error.)
+    if (message.text().startsWith("Failed to load resource")) return;
+    if (message.type() === "error" || message.text().includes("panicked")) problems.push(`console: ${message.text().slice(0, 300)}`);
+  });
   await page.goto("/login");
   await hydrated(page);
   await audit(page, "login");
@@ -43,6 +51,7 @@ test("every page passes axe-core with no serious or critical violation", async (
   await page.locator(".bell-button").click();
   await expect(page.getByRole("region", { name: "Notifications" })).toBeVisible();
   await audit(page, "notifications");
+  expect(problems, problems.join("\n")).toEqual([]);
 });
 
 test("the keyboard alone selects items, opens the heavy-task dialog, gets focus back, and works the tray", async ({ page }, testInfo) => {
