@@ -48,12 +48,8 @@ pub fn state(
 pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    let mut router: Router<AppState> = Router::new();
-    if let Some(sandbox) = sandbox {
-        router = router.nest_service(sandbox::MOUNT, sandbox.router());
-    }
     let (api, _doc) = openapi::router(state.imports.limits);
-    router
+    let app = Router::<AppState>::new()
         .route("/media/demo/{file}", get(media::demo_image))
         .merge(api)
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
@@ -76,7 +72,23 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    match sandbox {
+        // The stand-in marketplace is another service that happens to share the port: it
+        // has no sessions, and the failures it simulates are not our errors (logged at
+        // debug, not error).
+        Some(sandbox) => Router::new()
+            .nest_service(
+                sandbox::MOUNT,
+                sandbox
+                    .router()
+                    .layer(TraceLayer::new_for_http().on_failure(
+                        tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+                    )),
+            )
+            .merge(app),
+        None => app,
+    }
 }
 
 /// Whether this instance can reach its database.
