@@ -407,15 +407,13 @@ db_test!(the_sandbox_marketplace_is_mounted_without_a_session, |db| {
 db_test!(
     tasks_api_starts_a_publish_follows_it_and_controls_it,
     |db| {
-        let ana = seller(db, "ana@example.com").await;
-        seller(db, "bob@example.com").await;
-        let (sandbox, url) = sandbox_on_a_port().await;
-        let app = TestApp::with_marketplace(db, &url, None);
-        let cookie = app.logged_in("ana@example.com").await;
-        let bob = app.logged_in("bob@example.com").await;
-        let ids = backend::catalog::matching_ids(db, ana, &Default::default())
-            .await
-            .unwrap();
+        let TwoSellers {
+            app,
+            sandbox,
+            ana_cookie: cookie,
+            ana_items: ids,
+            bob_cookie: bob,
+        } = two_sellers(db).await;
 
         // Another seller's items cannot be published.
         let stolen = app
@@ -654,15 +652,13 @@ db_test!(
 db_test!(
     failures_are_grouped_by_reason_and_a_group_is_retried_alone,
     |db| {
-        let ana = seller(db, "ana@example.com").await;
-        seller(db, "bob@example.com").await;
-        let (_sandbox, url) = sandbox_on_a_port().await;
-        let app = TestApp::with_marketplace(db, &url, None);
-        let cookie = app.logged_in("ana@example.com").await;
-        let bob = app.logged_in("bob@example.com").await;
-        let ids = backend::catalog::matching_ids(db, ana, &Default::default())
-            .await
-            .unwrap();
+        let TwoSellers {
+            app,
+            ana_cookie: cookie,
+            ana_items: ids,
+            bob_cookie: bob,
+            ..
+        } = two_sellers(db).await;
         let created = app
             .post_json(
                 "/api/v1/tasks",

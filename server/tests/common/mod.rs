@@ -195,6 +195,36 @@ pub async fn first_item_id(db: &backend::DatabaseConnection, seller_id: i64) -> 
         .unwrap()[0]
 }
 
+/// Two sellers with demo catalogs, ana and bob, both logged in to an app that talks to a
+/// sandbox marketplace on a local port.
+pub struct TwoSellers {
+    pub app: TestApp,
+    pub sandbox: server::sandbox::Sandbox,
+    /// ana's session cookie and item ids.
+    pub ana_cookie: String,
+    pub ana_items: Vec<i64>,
+    pub bob_cookie: String,
+}
+
+pub async fn two_sellers(db: &backend::DatabaseConnection) -> TwoSellers {
+    let ana = seller(db, "ana@example.com").await;
+    seller(db, "bob@example.com").await;
+    let (sandbox, url) = sandbox_on_a_port().await;
+    let app = TestApp::with_marketplace(db, &url, None);
+    let ana_cookie = app.logged_in("ana@example.com").await;
+    let bob_cookie = app.logged_in("bob@example.com").await;
+    let ana_items = backend::catalog::matching_ids(db, ana, &Default::default())
+        .await
+        .unwrap();
+    TwoSellers {
+        app,
+        sandbox,
+        ana_cookie,
+        ana_items,
+        bob_cookie,
+    }
+}
+
 /// The sandbox on a local port, as a separate service would be.
 pub async fn sandbox_on_a_port() -> (server::sandbox::Sandbox, String) {
     let sandbox = server::sandbox::Sandbox::new(server::sandbox::SandboxSettings::calm());
