@@ -535,6 +535,7 @@ pub fn Bell() -> AnyView {
         n => format!("Notifications, {n} unread"),
     };
     let desktop = RwSignal::new(false);
+    let bell_button = NodeRef::<leptos::html::Button>::new();
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| desktop.set(client::desktop_enabled()));
     let toggle_desktop = move |_| {
@@ -543,7 +544,7 @@ pub fn Bell() -> AnyView {
     };
     view! {
         <div class="bell">
-            <button type="button" class="bell-button" aria-label=label aria-expanded=move || open.get().to_string() aria-controls="notification-panel" on:click=toggle>
+            <button type="button" class="bell-button" node_ref=bell_button aria-label=label aria-expanded=move || open.get().to_string() aria-controls="notification-panel" on:click=toggle>
                 <svg class="bell-icon" aria-hidden="true" viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
                     <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
                     <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
@@ -553,7 +554,16 @@ pub fn Bell() -> AnyView {
                 </Show>
             </button>
             <Show when=move || open.get()>
-                <div id="notification-panel" class="notification-panel card" role="region" aria-label="Notifications">
+                // Esc closes the panel and puts focus back on the bell.
+                <div id="notification-panel" class="notification-panel card" role="region" aria-label="Notifications"
+                    on:keydown=move |ev| {
+                        if ev.key() == "Escape" {
+                            open.set(false);
+                            if let Some(button) = bell_button.get_untracked() {
+                                let _ = button.focus();
+                            }
+                        }
+                    }>
                     <div class="panel-head">
                         <h2>"Notifications"</h2>
                         <button type="button" class="link" on:click=read_all disabled=move || store.unread.get() == 0>"Mark all as read"</button>

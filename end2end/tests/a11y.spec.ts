@@ -122,4 +122,15 @@ test("the keyboard alone selects items, opens the heavy-task dialog, gets focus 
   await hydrated(page);
   await expect(page.locator("aside.task-tray")).toHaveAttribute("data-link", /live|polling/);
   await expect(page.locator(`.tray-row[data-task="${id}"]`)).toHaveCount(0);
+
+  // The notification centre: Enter opens it, Esc closes it and gives focus back to the bell.
+  const bell = page.locator(".bell-button");
+  await bell.focus();
+  await page.keyboard.press("Enter");
+  const panel = page.getByRole("region", { name: "Notifications" });
+  await expect(panel).toBeVisible();
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Escape");
+  await expect(panel).toBeHidden();
+  await expect(bell).toBeFocused();
 });
