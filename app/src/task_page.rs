@@ -93,11 +93,7 @@ pub async fn control_task(id: i64, action: String, which: Which) -> Result<TaskS
         async {
             let seller = require_seller()?.id;
             let engine = &state()?.engine;
-            let selection = match (which.item_ids, which.error_code) {
-                (Some(ids), _) => Selection::Items(ids),
-                (None, Some(code)) => Selection::Code(code),
-                (None, None) => Selection::AllFailed,
-            };
+            let selection = Selection::from_parts(which.item_ids, which.error_code);
             let done = match action.as_str() {
                 "pause" => engine.pause(seller, id).await,
                 "resume" => engine.resume(seller, id).await,

@@ -341,10 +341,12 @@ async fn control(
     body: Option<Json<SelectionBody>>,
 ) -> Result<Json<TaskSummary>, ApiError> {
     let (seller, id) = (signed_in.seller.id, task_id(&id)?);
-    let which = || match body.as_ref().map(|Json(b)| (&b.item_ids, &b.error_code)) {
-        Some((Some(ids), _)) => Selection::Items(ids.clone()),
-        Some((None, Some(code))) => Selection::Code(code.clone()),
-        _ => Selection::AllFailed,
+    let which = || {
+        let body = body
+            .as_ref()
+            .map(|Json(b)| (b.item_ids.clone(), b.error_code.clone()));
+        let (ids, code) = body.unwrap_or_default();
+        Selection::from_parts(ids, code)
     };
     let engine = &state.engine;
     let done = match action {

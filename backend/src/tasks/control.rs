@@ -177,6 +177,15 @@ pub enum Selection {
 }
 
 impl Selection {
+    /// Listed task items win over a failure group; neither means every failed item.
+    pub fn from_parts(item_ids: Option<Vec<i64>>, error_code: Option<String>) -> Self {
+        match (item_ids, error_code) {
+            (Some(ids), _) => Self::Items(ids),
+            (None, Some(code)) => Self::Code(code),
+            (None, None) => Self::AllFailed,
+        }
+    }
+
     /// The extra condition, and its bind value (as `$3`) when it has one.
     fn clause(&self) -> (String, Option<sea_orm::Value>) {
         match self {
