@@ -20,7 +20,7 @@ export LEPTOS_OUTPUT_NAME := stockroom
 DATABASE_URL ?= sqlite://data/stockroom.db?mode=rwc
 LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 
-.PHONY: help setup tools browser e2e-deps run build release test fmt-check clippy rust-test e2e bench clean-data
+.PHONY: help setup tools browser e2e-deps run build release test fmt-check clippy rust-test e2e bench bench-bundle clean-data
 
 help:
 	@echo "make run   - set up (first time ~25 min), build and serve http://$(LEPTOS_SITE_ADDR) with the demo seller"
@@ -59,8 +59,9 @@ setup: tools browser
 
 ## Run ---------------------------------------------------------------------------------
 
+# Release: pages split into their own wasm modules (lazy routes), optimised by wasm-opt.
 release: tools
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 run: release
 	@mkdir -p data
@@ -88,8 +89,9 @@ rust-test:
 	cargo test -p app --features ssr
 	cargo test -p server
 
-# Builds the debug site, then Playwright starts the server on a fresh SQLite file.
-e2e: build browser
+# Playwright tests what ships: the release build with its split wasm modules. It starts the
+# server itself on a fresh SQLite file. (E2E_PROFILE=debug runs it against `make build`.)
+e2e: release browser
 	cd end2end && npx playwright test
 
 bench:
@@ -97,6 +99,19 @@ bench:
 	cargo run --release -p backend --example engine_bench --features testing
 	cargo run --release -p server --example marketplace_bench
 	cargo run --release -p server --example events_bench
+	$(MAKE) --no-print-directory bench-bundle
+
+# What each page downloads before it is interactive (release build, fresh cache).
+BUNDLE_PORT ?= 3200
+bench-bundle: release browser
+	@rm -rf target/bundle && mkdir -p target/bundle
+	@DATABASE_URL=sqlite://target/bundle/stockroom.db?mode=rwc ./target/release/stockroom migrate >/dev/null
+	@set -m; LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD STOCKROOM_DEMO=1 RUST_LOG=warn \
+		DATABASE_URL=sqlite://target/bundle/stockroom.db?mode=rwc LEPTOS_SITE_ADDR=127.0.0.1:$(BUNDLE_PORT) \
+		./target/release/stockroom serve & server=$$!; \
+	trap "kill $$server" EXIT; \
+	for _ in $$(seq 100); do curl -sf http://127.0.0.1:$(BUNDLE_PORT)/healthz >/dev/null && break; sleep 0.2; done; \
+	cd end2end && BASE_URL=http://127.0.0.1:$(BUNDLE_PORT) SITE_ROOT=../target/site node bundle-size.mjs
 
 clean-data:
 	rm -rf data

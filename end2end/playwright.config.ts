@@ -1,9 +1,11 @@
 import { defineConfig, devices } from "@playwright/test";
 
-// Playwright starts the debug server built by `cargo leptos build` on its own port, with a
+// Playwright starts the server built by `make release` on its own port, with a
 // fresh SQLite database and the demo seller, and drives Debian's Chromium (no download).
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
+// The release build (what ships, with its split wasm modules) unless told otherwise.
+const bin = `../target/${process.env.E2E_PROFILE ?? "release"}/stockroom`;
 
 export default defineConfig({
   testDir: "./tests",
@@ -38,9 +40,9 @@ export default defineConfig({
   ],
   webServer: {
     command:
-      "rm -rf ../target/e2e && mkdir -p ../target/e2e && ../target/debug/stockroom migrate" +
-      " && STOCKROOM_PASSWORD=other-seller-pass ../target/debug/stockroom seller add --email other@stockroom.test --name 'Other Shop'" +
-      " && exec ../target/debug/stockroom serve",
+      `rm -rf ../target/e2e && mkdir -p ../target/e2e && ${bin} migrate` +
+      ` && STOCKROOM_PASSWORD=other-seller-pass ${bin} seller add --email other@stockroom.test --name 'Other Shop'` +
+      ` && exec ${bin} serve`,
     url: `${baseURL}/healthz`,
     timeout: 120_000,
     reuseExistingServer: false,

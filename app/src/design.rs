@@ -8,7 +8,6 @@
 use chrono::{DateTime, TimeZone, Utc};
 use leptos::context::Provider;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::bulk::{plan_title, PlanBody, TaskPlan};
 use crate::error::AppError;
@@ -275,7 +274,6 @@ pub fn DesignPage() -> impl IntoView {
     let noop3 = Callback::new(|_: (String, i64, String)| {});
 
     view! {
-        <Title text="Design" />
         <main class="design app-content" id="content">
             <header class="page-header">
                 <h1>"Design gallery"</h1>

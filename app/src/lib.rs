@@ -26,7 +26,7 @@ pub mod ui;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use crate::auth::LoginPage;
 use crate::catalog::CatalogPage;
@@ -72,18 +72,47 @@ pub fn App() -> impl IntoView {
         <Title formatter=|title: String| if title.is_empty() { "Stockroom".to_owned() } else { format!("{title} · Stockroom") } />
         <Router>
             <Routes fallback=|| view! { <Title text="Not found" /> <NotFound /> }>
-                <Route path=path!("/login") view=|| view! { <Title text="Sign in" /> <LoginPage /> } />
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
                 // Fixtures only: open to designers without an account.
-                <Route path=path!("/design") view=DesignPage />
+                <Route path=path!("/design") view={Lazy::<DesignRoute>::new()} />
                 <ParentRoute path=path!("") view=AppShell>
-                    <Route path=path!("/") view=|| view! { <Title text="Catalog" /> <CatalogPage /> } />
+                    <Route path=path!("/") view={Lazy::<CatalogRoute>::new()} />
                     // Rendered whole before the first byte, so a missing item answers 404.
-                    <Route path=path!("/items/:id") view=|| view! { <Title text="Item" /> <ItemDetailPage /> } ssr=SsrMode::Async />
-                    <Route path=path!("/import") view=|| view! { <Title text="Import" /> <ImportPage /> } />
-                    <Route path=path!("/tasks/:id") view=|| view! { <Title text="Task" /> <TaskPage /> } />
-                    <Route path=path!("/tasks") view=|| view! { <Title text="Tasks" /> <TasksPage /> } />
+                    <Route path=path!("/items/:id") view={Lazy::<ItemRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/import") view={Lazy::<ImportRoute>::new()} />
+                    <Route path=path!("/tasks/:id") view={Lazy::<TaskRoute>::new()} />
+                    <Route path=path!("/tasks") view={Lazy::<TasksRoute>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
+
+/// Declares a page as a lazily loaded route. The shell (header, live store, tray, toasts,
+/// notification centre) is in the main wasm module; each page's code is in its own module,
+/// split out by `cargo leptos build --split` and fetched the first time the page is shown
+/// (or when a link to it is hovered). Without `--split` the same code is simply linked in.
+macro_rules! lazy_page {
+    ($route:ident, $title:literal, $page:ident) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <Title text=$title /> <$page /> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(LoginRoute, "Sign in", LoginPage);
+lazy_page!(DesignRoute, "Design", DesignPage);
+lazy_page!(CatalogRoute, "Catalog", CatalogPage);
+lazy_page!(ItemRoute, "Item", ItemDetailPage);
+lazy_page!(ImportRoute, "Import", ImportPage);
+lazy_page!(TaskRoute, "Task", TaskPage);
+lazy_page!(TasksRoute, "Tasks", TasksPage);

@@ -23,6 +23,7 @@ use http::{header, HeaderValue};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -71,6 +72,7 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        .layer(CompressionLayer::new().compress_when(compressible))
         .layer(TraceLayer::new_for_http())
         .with_state(state);
     match sandbox {
@@ -89,6 +91,37 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
             .merge(app),
         None => app,
     }
+}
+
+/// The browser's code and styles, and API answers, are compressed (gzip or brotli, as the
+/// browser asks). Pages are not: their HTML streams out as it renders, and a compressor
+/// would hold it back; nor is the event stream.
+fn compressible(
+    _status: http::StatusCode,
+    _version: http::Version,
+    headers: &http::HeaderMap,
+    _extensions: &http::Extensions,
+) -> bool {
+    let Some(kind) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let small = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|length| length < 1024);
+    !small
+        && [
+            "application/wasm",
+            "text/javascript",
+            "application/javascript",
+            "text/css",
+            "application/json",
+        ]
+        .iter()
+        .any(|compressible| kind.starts_with(compressible))
 }
 
 /// Whether this instance can reach its database.

@@ -772,3 +772,62 @@ db_test!(
         assert_eq!(theirs.status, StatusCode::NOT_FOUND);
     }
 );
+
+db_test!(
+    code_and_api_answers_are_compressed_but_pages_and_the_stream_are_not,
+    |db| {
+        use std::io::Read;
+        seller(db, "ana@example.com").await;
+        let app = TestApp::new(db).await;
+        let cookie = app.logged_in("ana@example.com").await;
+        let get = |path: &'static str, encoding: &'static str| {
+            Request::get(path)
+                .header(header::ACCEPT_ENCODING, encoding)
+                .header(header::COOKIE, cookie.as_str())
+                .body(Body::empty())
+                .unwrap()
+        };
+
+        // A large JSON answer comes gzipped when the client asks for it, and decodes to
+        // the same document.
+        let plain = app.get("/api/v1/openapi.json", None).await;
+        let response = app
+            .router
+            .clone()
+            .oneshot(get("/api/v1/openapi.json", "gzip"))
+            .await
+            .unwrap();
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert!(bytes.len() < plain.body.len() / 3, "{} bytes", bytes.len());
+        let mut decoded = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, plain.body);
+
+        // Brotli too; and nothing is compressed for a client that does not ask.
+        let br = app.send(get("/api/v1/openapi.json", "br")).await;
+        assert_eq!(br.headers[header::CONTENT_ENCODING], "br");
+        assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+
+        // A page streams as it renders: not held back by a compressor.
+        let page = app.send(get("/tasks", "gzip, br")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.headers.get(header::CONTENT_ENCODING).is_none());
+        assert!(page.body.contains("</html>"));
+
+        // Nor is the event stream (read the headers only: it does not end).
+        let events = app
+            .router
+            .clone()
+            .oneshot(get("/api/v1/events", "gzip, br"))
+            .await
+            .unwrap();
+        assert_eq!(events.status(), StatusCode::OK);
+        assert!(events.headers().get(header::CONTENT_ENCODING).is_none());
+    }
+);

@@ -1,0 +1,42 @@
+import { expect, test } from "@playwright/test";
+import { existsSync } from "node:fs";
+import { hydrated, logIn } from "./helpers";
+
+// The release site is split: the shell's module loads with every page, each page's own
+// module only when that page is shown (or a link to it is hovered).
+const split = existsSync("../target/site/pkg/__wasm_split_manifest.json");
+
+test("a page's code is fetched when the page is first shown, and only once", async ({ page }) => {
+  test.skip(!split, "the site was built without --split (E2E_PROFILE=debug)");
+  const fetched: string[] = [];
+  const problems: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (/^\/pkg\/.*\.wasm$/.test(path)) fetched.push(path);
+  });
+  page.on("pageerror", (err) => problems.push(err.message));
+
+  await logIn(page);
+  expect(fetched).toContain("/pkg/stockroom.wasm");
+  const catalog = fetched.length;
+
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.getByRole("link", { name: "Tasks" }).click();
+  await expect(page.getByRole("heading", { name: "Tasks", level: 1 })).toBeVisible();
+  const tasks = fetched.slice(catalog);
+  expect(tasks.length, "the tasks page brings its own module").toBeGreaterThan(0);
+  expect(tasks).not.toContain("/pkg/stockroom.wasm");
+
+  // Back and forth: nothing is fetched twice.
+  await nav.getByRole("link", { name: "Catalog" }).click();
+  await expect(page.getByRole("heading", { name: "Catalog", level: 1 })).toBeVisible();
+  await nav.getByRole("link", { name: "Tasks" }).click();
+  await expect(page.getByRole("heading", { name: "Tasks", level: 1 })).toBeVisible();
+  expect(new Set(fetched).size).toBe(fetched.length);
+
+  // A page opened directly hydrates with its module, and works.
+  await page.goto("/import");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "Import items", level: 1 })).toBeVisible();
+  expect(problems).toEqual([]);
+});
