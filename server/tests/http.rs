@@ -831,3 +831,70 @@ db_test!(
         assert!(events.headers().get(header::CONTENT_ENCODING).is_none());
     }
 );
+
+db_test!(
+    site_files_are_revalidated_before_reuse_and_sent_compressed,
+    |db| {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+        let code = "export function hydrate() { /* the app */ }\n".repeat(200);
+        std::fs::write(site.path().join("pkg/stockroom.js"), &code).unwrap();
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("stockroom")
+            .site_root(site.path().to_string_lossy().into_owned())
+            .build();
+        let state = server::state(
+            options,
+            db.clone(),
+            engine(db, "http://127.0.0.1:9/unused"),
+            1_000,
+        );
+        let router = server::app(state, None);
+        let get = |encoding: &'static str| {
+            Request::get("/pkg/stockroom.js")
+                .header(header::ACCEPT_ENCODING, encoding)
+                .body(Body::empty())
+                .unwrap()
+        };
+
+        let plain = router.clone().oneshot(get("identity")).await.unwrap();
+        assert_eq!(plain.status(), StatusCode::OK);
+        assert_eq!(plain.headers()[header::CACHE_CONTROL], "no-cache");
+        let last_modified = plain.headers()[header::LAST_MODIFIED].clone();
+        let body = http_body_util::BodyExt::collect(plain.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(body, code.as_bytes());
+
+        // Unchanged since the browser last saw it: 304, nothing sent again.
+        let again = router
+            .clone()
+            .oneshot(
+                Request::get("/pkg/stockroom.js")
+                    .header(header::IF_MODIFIED_SINCE, last_modified)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+        let gzipped = router.clone().oneshot(get("gzip")).await.unwrap();
+        assert_eq!(gzipped.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(gzipped.headers()[header::CACHE_CONTROL], "no-cache");
+
+        // Pages are not site files.
+        let page = router.clone().oneshot(get_page("/login")).await.unwrap();
+        assert_ne!(
+            page.headers()
+                .get(header::CACHE_CONTROL)
+                .map(|v| v.as_bytes()),
+            Some(&b"no-cache"[..])
+        );
+    }
+);
+
+fn get_page(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
