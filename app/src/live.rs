@@ -21,6 +21,9 @@ pub struct Snapshot {
     pub unread: u64,
     #[serde(default)]
     pub last_notification_id: i64,
+    /// The build of the browser code the server serves ("" when unknown).
+    #[serde(default)]
+    pub build: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -89,6 +92,11 @@ pub struct LiveStore {
     next_toast: StoredValue<u64>,
     /// Bumped when a notification arrives, so an open notification panel reloads.
     pub notifications_changed: RwSignal<u64>,
+    /// The server's build when this tab connected first.
+    build: StoredValue<Option<String>>,
+    /// The server now serves another build than this tab runs: this tab's code does not
+    /// fit the new build's page modules, so links load pages afresh.
+    pub stale: RwSignal<bool>,
 }
 
 pub fn is_over(status: &str) -> bool {
@@ -132,10 +140,13 @@ impl LiveStore {
             ready: RwSignal::new(false),
             next_toast: StoredValue::new(1),
             notifications_changed: RwSignal::new(0),
+            build: StoredValue::new(None),
+            stale: RwSignal::new(false),
         }
     }
 
     pub fn apply_snapshot(&self, snapshot: Snapshot) {
+        self.check_build(&snapshot.build);
         let was_ready = self.ready.get_untracked();
         if was_ready {
             // A resync: say what changed while we were away, as if seen live.
@@ -146,6 +157,25 @@ impl LiveStore {
         self.tasks.set(snapshot.tasks);
         self.unread.set(snapshot.unread);
         self.ready.set(true);
+    }
+
+    fn check_build(&self, build: &str) {
+        if build.is_empty() {
+            return;
+        }
+        match self.build.get_value() {
+            None => self.build.set_value(Some(build.to_owned())),
+            Some(first) if first != build && !self.stale.get_untracked() => {
+                self.stale.set(true);
+                self.toast(
+                    ToastLevel::Info,
+                    "Stockroom has been updated".to_owned(),
+                    "Pages load afresh as you open them; nothing you saved is affected.".to_owned(),
+                    None,
+                );
+            }
+            Some(_) => {}
+        }
     }
 
     /// Applies a task event; older or repeated ones (by `seq`) change nothing.
@@ -656,6 +686,14 @@ mod client {
                 }
             }
         });
+        // After a deploy, links load pages afresh (once is enough: it stays stale).
+        Effect::new(move |installed: Option<bool>| {
+            let stale = store.stale.get();
+            if stale && installed != Some(true) {
+                reload_on_navigation();
+            }
+            stale || installed == Some(true)
+        });
         let source = open_stream(store);
         // Browser objects are not Send: keep them in local storage, reached by handle.
         let ticker = StoredValue::new_local(Some(ticker));
@@ -668,6 +706,54 @@ mod client {
                 }
             });
         });
+    }
+
+    /// Same-site links in this document load the page from the server instead of routing
+    /// inside this tab, whose code is older than the server's page modules.
+    fn reload_on_navigation() {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let handler = Closure::<dyn Fn(web_sys::MouseEvent)>::new(|event: web_sys::MouseEvent| {
+            if event.default_prevented()
+                || event.button() != 0
+                || event.meta_key()
+                || event.ctrl_key()
+                || event.shift_key()
+                || event.alt_key()
+            {
+                return;
+            }
+            let Some(anchor) = event
+                .target()
+                .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+                .and_then(|element| element.closest("a[href]").ok().flatten())
+            else {
+                return;
+            };
+            let other_window = anchor
+                .get_attribute("target")
+                .is_some_and(|target| target != "_self");
+            let href = anchor.get_attribute("href").unwrap_or_default();
+            if other_window
+                || anchor.has_attribute("download")
+                || !href.starts_with('/')
+                || href.starts_with("//")
+            {
+                return;
+            }
+            event.prevent_default();
+            event.stop_immediate_propagation();
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().assign(&href);
+            }
+        });
+        let _ = document.add_event_listener_with_callback_and_bool(
+            "click",
+            handler.as_ref().unchecked_ref(),
+            true,
+        );
+        handler.forget();
     }
 
     fn strip_progress(title: &str) -> &str {
@@ -764,6 +850,7 @@ mod client {
                         tasks: page.items,
                         unread,
                         last_notification_id: 0,
+                        build: String::new(),
                     });
                 }
                 gloo_timers::future::TimeoutFuture::new(4_000).await;
@@ -891,5 +978,44 @@ mod client {
             options.set_body("Open Stockroom to see how it went.");
             let _ = web_sys::Notification::new_with_options(&format!("{label} finished"), &options);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(build: &str) -> Snapshot {
+        Snapshot {
+            tasks: Vec::new(),
+            unread: 0,
+            last_notification_id: 0,
+            build: build.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_tab_is_stale_once_the_server_serves_another_build() {
+        // Signals live in an owner's arena.
+        Owner::new().with(|| {
+            let store = LiveStore::new();
+            // Polling snapshots carry no build; the first stream snapshot sets the tab's.
+            store.apply_snapshot(snapshot(""));
+            store.apply_snapshot(snapshot("4f1c0a9e2b7d6e31"));
+            store.apply_snapshot(snapshot("4f1c0a9e2b7d6e31"));
+            store.apply_snapshot(snapshot(""));
+            assert!(!store.stale.get_untracked());
+            assert!(store.toasts.get_untracked().is_empty());
+
+            // A reconnect to a server that was deployed meanwhile.
+            store.apply_snapshot(snapshot("9a0b7c55d1e2f304"));
+            assert!(store.stale.get_untracked());
+            // Said once, however many deploys follow.
+            store.apply_snapshot(snapshot("0c1d2e3f40516273"));
+            let toasts = store.toasts.get_untracked();
+            assert_eq!(toasts.len(), 1);
+            assert_eq!(toasts[0].title, "Stockroom has been updated");
+            assert_eq!(toasts[0].level, ToastLevel::Info);
+        });
     }
 }

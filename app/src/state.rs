@@ -24,6 +24,9 @@ pub struct AppState {
     /// Marketplace calls per second per seller: the first estimate of a task's duration.
     pub marketplace_rate: u32,
     pub imports: ImportSettings,
+    /// Which build of the browser code this server serves (empty when it has none): sent
+    /// with every snapshot, so a tab of an older build knows to reload.
+    pub build: Arc<str>,
 }
 
 /// How uploads are read and checked.

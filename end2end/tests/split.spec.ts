@@ -40,3 +40,34 @@ test("a page's code is fetched when the page is first shown, and only once", asy
   await expect(page.getByRole("heading", { name: "Import items", level: 1 })).toBeVisible();
   expect(problems).toEqual([]);
 });
+
+test("after a deploy, links load pages afresh instead of routing in the old code", async ({ page }) => {
+  // The event stream stands in for the server: every connection gets a snapshot naming
+  // the server's build, and ends, so the browser reconnects at once.
+  let build = "1111111111111111";
+  await page.route("**/api/v1/events", (route) =>
+    route.fulfill({
+      status: 200,
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+      body: `retry: 300\nevent: snapshot\ndata: ${JSON.stringify({ tasks: [], unread: 0, last_notification_id: 0, build })}\n\n`,
+    }),
+  );
+  const mark = () => page.evaluate(() => ((window as unknown as Record<string, unknown>).sameDocument = true));
+  const marked = () => page.evaluate(() => (window as unknown as Record<string, unknown>).sameDocument === true);
+  const nav = page.getByRole("navigation", { name: "Main" });
+
+  await logIn(page);
+  await mark();
+  await nav.getByRole("link", { name: "Tasks" }).click();
+  await expect(page.getByRole("heading", { name: "Tasks", level: 1 })).toBeVisible();
+  expect(await marked(), "same build: the router moves inside the tab").toBe(true);
+
+  // Deployed: the next reconnect names another build.
+  build = "2222222222222222";
+  await expect(page.getByText("Stockroom has been updated")).toBeVisible();
+  await nav.getByRole("link", { name: "Catalog" }).click();
+  await expect(page.getByRole("heading", { name: "Catalog", level: 1 })).toBeVisible();
+  await hydrated(page);
+  expect(await marked(), "another build: the page was loaded afresh").toBe(false);
+  await expect(page.getByText("Stockroom has been updated")).toHaveCount(0);
+});

@@ -47,6 +47,9 @@ pub struct Snapshot {
     pub unread: u64,
     /// The newest notification's id (0 when none): later ones come as events.
     pub last_notification_id: i64,
+    /// The build of the browser code this server serves: when a reconnect brings another
+    /// one, the tab is older than the server and reloads as it moves on.
+    pub build: String,
 }
 
 /// A `notification` event: the new notification and the unread count after it.
@@ -58,7 +61,11 @@ pub struct NotificationEvent {
 
 const RECENT: u64 = 20;
 
-async fn snapshot(db: &DatabaseConnection, seller_id: i64) -> Result<Snapshot, AppError> {
+async fn snapshot(
+    db: &DatabaseConnection,
+    seller_id: i64,
+    build: &str,
+) -> Result<Snapshot, AppError> {
     let now = chrono::Utc::now();
     let tasks =
         backend::tasks::query::live(db, seller_id, now - chrono::Duration::hours(24), RECENT)
@@ -80,6 +87,7 @@ async fn snapshot(db: &DatabaseConnection, seller_id: i64) -> Result<Snapshot, A
             .collect(),
         unread,
         last_notification_id,
+        build: build.to_owned(),
     })
 }
 
@@ -92,6 +100,7 @@ fn sse(name: &str, data: &impl Serialize) -> Event {
 
 struct Live {
     db: DatabaseConnection,
+    build: std::sync::Arc<str>,
     seller_id: i64,
     bus: broadcast::Receiver<TaskEvent>,
     /// Events ready to send, in order.
@@ -122,7 +131,7 @@ impl Live {
                         seller_id = self.seller_id,
                         "slow event stream: resync"
                     );
-                    match snapshot(&self.db, self.seller_id).await {
+                    match snapshot(&self.db, self.seller_id, &self.build).await {
                         Ok(fresh) => {
                             self.last_notification_id =
                                 self.last_notification_id.max(fresh.last_notification_id);
@@ -178,9 +187,10 @@ async fn events(
     let seller_id = signed_in.seller.id;
     // Subscribe first: an event between the snapshot and the subscription would be lost.
     let bus = state.engine.bus().subscribe();
-    let first = snapshot(&state.db, seller_id).await?;
+    let first = snapshot(&state.db, seller_id, &state.build).await?;
     let live = Live {
         db: state.db.clone(),
+        build: state.build.clone(),
         seller_id,
         bus,
         last_notification_id: first.last_notification_id,

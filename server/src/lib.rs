@@ -33,7 +33,9 @@ pub fn state(
     engine: Arc<Engine>,
     marketplace_rate: u32,
 ) -> AppState {
+    let build = site_build(&leptos_options).into();
     AppState {
+        build,
         leptos_options,
         db,
         engine,
@@ -41,6 +43,19 @@ pub fn state(
         imports: Default::default(),
         sessions: SessionPolicy::default(),
         login_limiter: Arc::new(LoginLimiter::standard()),
+    }
+}
+
+/// A short digest of the site's main wasm module: the same on every instance that serves
+/// the same build, different after a deploy. Empty when the site has not been built.
+pub fn site_build(options: &LeptosOptions) -> String {
+    use sha2::{Digest, Sha256};
+    let wasm = std::path::Path::new(&*options.site_root)
+        .join(&*options.site_pkg_dir)
+        .join(format!("{}.wasm", options.output_name));
+    match std::fs::read(&wasm) {
+        Ok(bytes) => hex::encode(&Sha256::digest(&bytes)[..8]),
+        Err(_) => String::new(),
     }
 }
 

@@ -278,3 +278,40 @@ async fn backend_url(db: &backend::DatabaseConnection) -> String {
     url.set_path(&format!("/{name}"));
     url.to_string()
 }
+
+db_test!(
+    every_snapshot_names_the_build_of_the_browser_code_the_server_serves,
+    |db| {
+        let site = tempfile::tempdir().unwrap();
+        let wasm = site.path().join("pkg/stockroom.wasm");
+        std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("stockroom")
+            .site_root(site.path().to_string_lossy().into_owned())
+            .build();
+        assert_eq!(server::site_build(&options), "", "no site built yet");
+        std::fs::write(&wasm, b"\0asm build one").unwrap();
+        let one = server::site_build(&options);
+        assert_eq!(one.len(), 16, "{one}");
+        std::fs::write(&wasm, b"\0asm build two").unwrap();
+        assert_ne!(
+            server::site_build(&options),
+            one,
+            "another build, another name"
+        );
+        std::fs::write(&wasm, b"\0asm build one").unwrap();
+        assert_eq!(server::site_build(&options), one, "same bytes, same name");
+
+        seller(db, "ana@example.com").await;
+        let engine = engine(db, "http://127.0.0.1:9/unused");
+        let state = server::state(options, db.clone(), engine.clone(), 1_000);
+        let app = TestApp {
+            router: server::app(state, None),
+            engine,
+        };
+        let cookie = app.logged_in("ana@example.com").await;
+        let mut stream = Stream::open(&app, &cookie).await;
+        let snapshot = stream.expect("snapshot").await;
+        assert_eq!(snapshot["build"], one.as_str());
+    }
+);
