@@ -111,6 +111,7 @@ test("a marketplace outage fails a publish; the transient group is retried, the 
 });
 
 test("pause, resume and cancel from the task page; skip a group; the counts and the tray agree", async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
   const md = testInfo.project.name === "md";
   await logIn(page);
 
