@@ -23,6 +23,7 @@ use http::{header, HeaderValue};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
+use tower::Layer;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -70,9 +71,16 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
         .merge(api)
         // The site's files, with conditional requests (304) and cargo-leptos' precompressed
         // copies when present; Leptos' fallback handler would drop If-Modified-Since.
+        // They keep their names from one build to the next, and the split wasm modules of
+        // one build only fit each other: a browser must not reuse a stale one on a guess
+        // from Last-Modified. `no-cache` makes it ask first (a 304 when unchanged).
         .route_service(
             &leptos_axum::site_pkg_dir_service_route_path(&state.leptos_options),
-            leptos_axum::site_pkg_dir_service(&state.leptos_options),
+            SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            )
+            .layer(leptos_axum::site_pkg_dir_service(&state.leptos_options)),
         )
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -81,10 +89,6 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
             security::sessions,
         ))
         .layer(middleware::from_fn(security::same_origin_writes))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            revalidate_site_files,
-        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -147,25 +151,6 @@ fn compressible(
         ]
         .iter()
         .any(|compressible| kind.starts_with(compressible))
-}
-
-/// The site's files keep their names from one build to the next, and the split wasm
-/// modules of one build only fit each other: a browser must not reuse a stale one on a
-/// guess from Last-Modified. `no-cache` makes it ask first (a 304 when unchanged).
-async fn revalidate_site_files(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: middleware::Next,
-) -> axum::response::Response {
-    let prefix = format!("/{}/", state.leptos_options.site_pkg_dir);
-    let site_file = request.uri().path().starts_with(&prefix);
-    let mut response = next.run(request).await;
-    if site_file {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    }
-    response
 }
 
 /// Whether this instance can reach its database.

@@ -835,21 +835,10 @@ db_test!(
 db_test!(
     site_files_are_revalidated_before_reuse_and_sent_compressed,
     |db| {
-        let site = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+        let site = TestSite::new();
         let code = "export function hydrate() { /* the app */ }\n".repeat(200);
-        std::fs::write(site.path().join("pkg/stockroom.js"), &code).unwrap();
-        let options = leptos::config::LeptosOptions::builder()
-            .output_name("stockroom")
-            .site_root(site.path().to_string_lossy().into_owned())
-            .build();
-        let state = server::state(
-            options,
-            db.clone(),
-            engine(db, "http://127.0.0.1:9/unused"),
-            1_000,
-        );
-        let router = server::app(state, None);
+        site.write("stockroom.js", &code);
+        let router = TestApp::with_site(db, &site).router;
         let get = |encoding: &'static str| {
             Request::get("/pkg/stockroom.js")
                 .header(header::ACCEPT_ENCODING, encoding)

@@ -282,33 +282,23 @@ async fn backend_url(db: &backend::DatabaseConnection) -> String {
 db_test!(
     every_snapshot_names_the_build_of_the_browser_code_the_server_serves,
     |db| {
-        let site = tempfile::tempdir().unwrap();
-        let wasm = site.path().join("pkg/stockroom.wasm");
-        std::fs::create_dir_all(site.path().join("pkg")).unwrap();
-        let options = leptos::config::LeptosOptions::builder()
-            .output_name("stockroom")
-            .site_root(site.path().to_string_lossy().into_owned())
-            .build();
+        let site = TestSite::new();
+        let options = site.options();
         assert_eq!(server::site_build(&options), "", "no site built yet");
-        std::fs::write(&wasm, b"\0asm build one").unwrap();
+        site.write("stockroom.wasm", b"\0asm build one");
         let one = server::site_build(&options);
         assert_eq!(one.len(), 16, "{one}");
-        std::fs::write(&wasm, b"\0asm build two").unwrap();
+        site.write("stockroom.wasm", b"\0asm build two");
         assert_ne!(
             server::site_build(&options),
             one,
             "another build, another name"
         );
-        std::fs::write(&wasm, b"\0asm build one").unwrap();
+        site.write("stockroom.wasm", b"\0asm build one");
         assert_eq!(server::site_build(&options), one, "same bytes, same name");
 
         seller(db, "ana@example.com").await;
-        let engine = engine(db, "http://127.0.0.1:9/unused");
-        let state = server::state(options, db.clone(), engine.clone(), 1_000);
-        let app = TestApp {
-            router: server::app(state, None),
-            engine,
-        };
+        let app = TestApp::with_site(db, &site);
         let cookie = app.logged_in("ana@example.com").await;
         let mut stream = Stream::open(&app, &cookie).await;
         let snapshot = stream.expect("snapshot").await;

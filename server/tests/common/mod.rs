@@ -40,6 +40,37 @@ pub fn engine_on(
     ))
 }
 
+/// A built site in a temporary directory: `pkg/` holds whatever a test writes there.
+pub struct TestSite {
+    dir: tempfile::TempDir,
+}
+
+impl Default for TestSite {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestSite {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+        Self { dir }
+    }
+
+    /// Writes `pkg/<name>`.
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) {
+        std::fs::write(self.dir.path().join("pkg").join(name), bytes).unwrap();
+    }
+
+    pub fn options(&self) -> leptos::config::LeptosOptions {
+        leptos::config::LeptosOptions::builder()
+            .output_name("stockroom")
+            .site_root(self.dir.path().to_string_lossy().into_owned())
+            .build()
+    }
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub headers: http::HeaderMap,
@@ -101,6 +132,22 @@ impl TestApp {
         let options = leptos::config::LeptosOptions::builder()
             .output_name("stockroom")
             .build();
+        Self::with_options(db, engine, sandbox, imports, options)
+    }
+
+    /// The app serving the browser code in `site` (as a release build would).
+    pub fn with_site(db: &backend::DatabaseConnection, site: &TestSite) -> Self {
+        let engine = engine(db, "http://127.0.0.1:9/unused");
+        Self::with_options(db, engine, None, Default::default(), site.options())
+    }
+
+    fn with_options(
+        db: &backend::DatabaseConnection,
+        engine: std::sync::Arc<backend::tasks::worker::Engine>,
+        sandbox: Option<server::sandbox::Sandbox>,
+        imports: app::state::ImportSettings,
+        options: leptos::config::LeptosOptions,
+    ) -> Self {
         let mut state = server::state(options, db.clone(), std::sync::Arc::clone(&engine), 1_000);
         state.imports = imports;
         Self {
