@@ -1,7 +1,10 @@
-// Measures what the browser downloads to make each page interactive: every wasm and JS
-// file it fetches from /pkg/ on a fresh load (cache empty), until the app has hydrated.
-// Sizes are the files gzipped at level 9 (read from the built site), plus what actually
-// crossed the wire with the server's own compression.
+// Measures what the browser downloads for each page on a fresh load (cache empty): every
+// wasm and JS file it fetches from /pkg/ until the network is idle. "To hydrate" is the
+// main module, the split loader and the page's own module with the shared modules it
+// needs (from the split manifest); "after" is what is fetched once the page is
+// interactive (the live layer: tray, toasts and the event-stream client). Sizes are the
+// files gzipped at level 9 (read from the built site), plus what actually crossed the
+// wire with the server's own compression.
 //
 //   BASE_URL=http://127.0.0.1:3200 SITE_ROOT=../target/site node bundle-size.mjs
 import { chromium } from "@playwright/test";
@@ -57,6 +60,23 @@ const pages = [
   ["/design", false],
 ].filter(([path]) => path);
 
+// Which split module serves which page (the route's lazy view), and the modules it needs.
+const manifest = JSON.parse(readFileSync(join(siteRoot, "pkg/__wasm_split_manifest.json"), "utf8"));
+const routeOf = (path) =>
+  path === "/login" ? "login" : path === "/" ? "catalog" : path.startsWith("/items/") ? "item"
+    : path === "/import" ? "import" : path === "/tasks" ? "tasks" : path.startsWith("/tasks/") ? "task"
+      : path === "/design" ? "design" : null;
+const hydrateSet = (path) => {
+  const key = Object.keys(manifest).find((k) => k.startsWith(`__${routeOf(path)}_route_view_`));
+  const files = new Set(["/pkg/stockroom.wasm", "/pkg/stockroom.js"]);
+  for (const f of readdirSync(join(siteRoot, "pkg"))) if (f.startsWith("__wasm_split.")) files.add(`/pkg/${f}`);
+  if (key) {
+    files.add(`/pkg/split_${key}.wasm`);
+    for (const chunk of manifest[key]) files.add(`/pkg/${chunk}.wasm`);
+  }
+  return files;
+};
+
 const rows = [];
 for (const [path, signedIn] of pages) {
   const context = await browser.newContext(signedIn ? { storageState: state } : {});
@@ -70,13 +90,24 @@ for (const [path, signedIn] of pages) {
   await page.goto(`${base}${path}`);
   await page.locator("body[data-hydrated='true']").waitFor({ state: "attached" });
   await page.waitForLoadState("networkidle");
+  // Signed in, the live layer comes after hydration: wait for its tray to be mounted.
+  if (signedIn) await page.locator("aside.task-tray").waitFor({ state: "attached" });
+  await page.waitForLoadState("networkidle");
+  const needed = hydrateSet(path);
   let gzipped = 0;
   let wire = 0;
+  let after = 0;
+  let count = 0;
   for (const [file, transferred] of files) {
-    gzipped += gz(join(siteRoot, file));
-    wire += transferred;
+    if (needed.has(file)) {
+      gzipped += gz(join(siteRoot, file));
+      wire += transferred;
+      count += 1;
+    } else {
+      after += gz(join(siteRoot, file));
+    }
   }
-  rows.push({ path, count: files.size, gzipped, wire, files: [...files.keys()].sort() });
+  rows.push({ path, count, gzipped, wire, after, files: [...files.keys()].sort() });
   await context.close();
 }
 await browser.close();
@@ -85,11 +116,15 @@ const pkg = join(siteRoot, "pkg");
 const all = readdirSync(pkg).filter((f) => /\.(wasm|js)$/.test(f));
 const total = all.reduce((sum, f) => sum + gz(join(pkg, f)), 0);
 
-console.log("| page | files fetched | wasm + js, gzip -9 | on the wire |");
-console.log("|---|---|---|---|");
+console.log("| page | files to hydrate | to hydrate, gzip -9 | on the wire | then, after hydration |");
+console.log("|---|---|---|---|---|");
 for (const r of rows) {
-  console.log(`| \`${r.path}\` | ${r.count} | **${kib(r.gzipped)} KiB** | ${kib(r.wire)} KiB |`);
+  console.log(
+    `| \`${r.path}\` | ${r.count} | **${kib(r.gzipped)} KiB** | ${kib(r.wire)} KiB | ${r.after ? `${kib(r.after)} KiB` : "—"} |`,
+  );
 }
 console.log(`\nAll ${all.length} wasm and JS files together, gzip -9: ${kib(total)} KiB`);
-for (const f of all.sort()) console.log(`  ${f}: ${kib(gz(join(pkg, f)))} KiB`);
+const chunks = all.filter((f) => f.startsWith("chunk_"));
+for (const f of all.filter((f) => !f.startsWith("chunk_")).sort()) console.log(`  ${f}: ${kib(gz(join(pkg, f)))} KiB`);
+console.log(`  ${chunks.length} shared chunks: ${kib(chunks.reduce((sum, f) => sum + gz(join(pkg, f)), 0))} KiB`);
 if (process.env.VERBOSE) for (const r of rows) console.log(r.path, r.files.join(" "));

@@ -274,14 +274,16 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// The header's logout button: a POST form, so it works before hydration too.
+/// The header's logout button: a plain POST to the logout endpoint, which answers with a
+/// redirect to the login page. A full page load is what logging out should be (nothing of
+/// the session stays in the tab), it works before hydration, and the shell's code carries
+/// no server-function client for it.
 #[component]
 pub fn LogoutButton() -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
     view! {
-        <ActionForm action=logout attr:class="logout-form">
+        <form method="post" action={<Logout as leptos::server_fn::ServerFn>::PATH} class="logout-form">
             <button class="button ghost small" type="submit">"Log out"</button>
-        </ActionForm>
+        </form>
     }
 }
 

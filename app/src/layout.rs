@@ -6,7 +6,7 @@ use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_location;
 
 use crate::auth::{current_seller, LogoutButton};
-use crate::live::{provide_live, Bell, TaskTray, Toasts};
+use crate::live::{provide_live, Bell, LiveLayer};
 
 #[component]
 pub fn AppShell() -> impl IntoView {
@@ -48,9 +48,8 @@ pub fn AppShell() -> impl IntoView {
         <main id="content" class="app-content">
             <Outlet />
         </main>
-        // Fixed regions, always in the DOM so screen readers know them.
-        <TaskTray />
-        <Toasts />
+        // The tray and the toasts (fixed regions), once the page is interactive.
+        <LiveLayer />
     }
 }
 

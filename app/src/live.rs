@@ -5,6 +5,12 @@
 //!
 //! The server renders the shell empty; the store fills it after hydration from the
 //! stream's snapshot, so a reload puts the tray back where it was.
+//!
+//! The shell's own code (in every page's first download) holds only the store and the
+//! bell's button. The tray, the toasts, the stream client and the notification panel are
+//! lazily loaded modules: the layer is fetched right after hydration (nothing for it to
+//! show comes before the stream's first snapshot anyway), the panel when the bell is first
+//! opened or pointed at.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -77,6 +83,16 @@ pub enum Link {
     Connecting,
     Live,
     Polling,
+}
+
+impl Link {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Live => "live",
+            Self::Polling => "polling",
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -351,13 +367,36 @@ pub fn use_live() -> LiveStore {
     use_context::<LiveStore>().unwrap_or_default()
 }
 
-/// Creates the store, provides it, and (in the browser) connects it.
+/// Creates the store and provides it; [`LiveLayer`] connects it.
 pub fn provide_live() -> LiveStore {
     let store = LiveStore::new();
     provide_context(store);
-    #[cfg(feature = "hydrate")]
-    client::connect(store);
     store
+}
+
+/// The tray and the toasts, and the stream that feeds them. Rendered after hydration (the
+/// server and the hydrating browser both render nothing here), from its own module.
+#[component]
+pub fn LiveLayer() -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    // Effects run only in the browser, after hydration.
+    Effect::new(move |_| hydrated.set(true));
+    move || {
+        hydrated
+            .get()
+            .then(|| Suspend::new(send_wrapper::SendWrapper::new(live_layer())))
+    }
+}
+
+#[lazy]
+fn live_layer() -> AnyView {
+    #[cfg(feature = "hydrate")]
+    client::connect(use_live());
+    view! {
+        <TaskTray />
+        <Toasts />
+    }
+    .into_any()
 }
 
 pub fn kind_mark(kind: &str) -> &'static str {
@@ -402,7 +441,7 @@ pub fn TaskTray() -> AnyView {
         }
     };
     view! {
-        <aside class="task-tray" aria-label="Background tasks" data-empty=move || visible().is_empty().to_string() data-link=move || format!("{:?}", store.link.get()).to_lowercase()>
+        <aside class="task-tray" aria-label="Background tasks" data-empty=move || visible().is_empty().to_string() data-link=move || store.link.get().as_str()>
             <Show when=move || !visible().is_empty()>
                 <div class="tray-card">
                     <button type="button" class="tray-head" aria-expanded=move || open().to_string() aria-controls="tray-rows" on:click=move |_| { let now = open(); chosen.set(Some(!now)); }>
@@ -532,49 +571,45 @@ fn ToastCard(toast: Toast) -> AnyView {
     .into_any()
 }
 
+/// What the bell's button and its panel share.
+#[derive(Clone, Copy)]
+struct BellState {
+    open: RwSignal<bool>,
+}
+
 /// The header's bell: the unread count, and a panel with the notifications.
 #[component]
 pub fn Bell() -> AnyView {
     let store = use_live();
     let open = RwSignal::new(false);
-    let items = RwSignal::new(Vec::<NotificationView>::new());
-    let load = move || {
-        #[cfg(feature = "hydrate")]
-        client::load_notifications(items);
-    };
-    // An open panel follows new notifications.
-    Effect::new(move |_| {
-        store.notifications_changed.track();
-        if open.get_untracked() {
-            load();
-        }
-    });
-    let toggle = move |_| {
-        let now_open = !open.get_untracked();
-        open.set(now_open);
-        if now_open {
-            load();
-        }
-    };
-    let read_all = move |_| {
-        #[cfg(feature = "hydrate")]
-        client::mark_read(store, items, None);
-    };
+    let button = NodeRef::<leptos::html::Button>::new();
+    provide_context(BellState { open });
     let label = move || match store.unread.get() {
         0 => "Notifications".to_owned(),
         n => format!("Notifications, {n} unread"),
     };
-    let desktop = RwSignal::new(false);
-    let bell_button = NodeRef::<leptos::html::Button>::new();
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| desktop.set(client::desktop_enabled()));
-    let toggle_desktop = move |_| {
+    // The panel's code comes with the first look at the bell.
+    let preload = move || {
         #[cfg(feature = "hydrate")]
-        client::toggle_desktop(desktop);
+        {
+            let _ = lazy_preload!(notification_panel);
+        }
+    };
+    // Esc, on the bell or anywhere in its panel, closes the panel and puts focus back on
+    // the bell.
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && open.get_untracked() {
+            open.set(false);
+            if let Some(button) = button.get_untracked() {
+                let _ = button.focus();
+            }
+        }
     };
     view! {
-        <div class="bell">
-            <button type="button" class="bell-button" node_ref=bell_button aria-label=label aria-expanded=move || open.get().to_string() aria-controls="notification-panel" on:click=toggle>
+        <div class="bell" on:keydown=on_keydown>
+            <button type="button" class="bell-button" node_ref=button aria-label=label aria-expanded=move || open.get().to_string() aria-controls="notification-panel"
+                on:click=move |_| open.update(|open| *open = !*open)
+                on:pointerenter=move |_| preload() on:focus=move |_| preload()>
                 <svg class="bell-icon" aria-hidden="true" viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
                     <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
                     <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
@@ -584,57 +619,77 @@ pub fn Bell() -> AnyView {
                 </Show>
             </button>
             <Show when=move || open.get()>
-                // Esc closes the panel and puts focus back on the bell.
-                <div id="notification-panel" class="notification-panel card" role="region" aria-label="Notifications"
-                    on:keydown=move |ev| {
-                        if ev.key() == "Escape" {
-                            open.set(false);
-                            if let Some(button) = bell_button.get_untracked() {
-                                let _ = button.focus();
+                {Suspend::new(send_wrapper::SendWrapper::new(notification_panel()))}
+            </Show>
+        </div>
+    }
+    .into_any()
+}
+
+/// The open bell's panel: the notifications, newest first, each linked to its task.
+#[lazy]
+fn notification_panel() -> AnyView {
+    let store = use_live();
+    let BellState { open } = expect_context::<BellState>();
+    let items = RwSignal::new(Vec::<NotificationView>::new());
+    // Loads on opening, and again whenever a notification arrives while open.
+    Effect::new(move |_| {
+        store.notifications_changed.track();
+        #[cfg(feature = "hydrate")]
+        client::load_notifications(items);
+    });
+    let read_all = move |_| {
+        #[cfg(feature = "hydrate")]
+        client::mark_read(store, items, None);
+    };
+    let desktop = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| desktop.set(client::desktop_enabled()));
+    let toggle_desktop = move |_| {
+        #[cfg(feature = "hydrate")]
+        client::toggle_desktop(desktop);
+    };
+    view! {
+        <div id="notification-panel" class="notification-panel card" role="region" aria-label="Notifications">
+            <div class="panel-head">
+                <h2>"Notifications"</h2>
+                <button type="button" class="link" on:click=read_all disabled=move || store.unread.get() == 0>"Mark all as read"</button>
+            </div>
+            <ul class="notification-list">
+                <For each=move || items.get() key=|n| (n.id, n.read_at.is_some()) let:note>
+                    <li class=format!("notification {}", note.level) data-unread=note.read_at.is_none().to_string()>
+                        {
+                            let unread = note.read_at.is_none();
+                            #[cfg(feature = "hydrate")]
+                            let id = note.id;
+                            let read_one = move || {
+                                #[cfg(feature = "hydrate")]
+                                if unread {
+                                    client::mark_read(store, items, Some(id));
+                                }
+                            };
+                            view! {
+                                {match note.task_id {
+                                    Some(task) => view! { <A href=format!("/tasks/{task}") attr:class="notification-title" on:click=move |_| { read_one(); open.set(false); }>{note.title.clone()}</A> }.into_any(),
+                                    None => view! { <span class="notification-title">{note.title.clone()}</span> }.into_any(),
+                                }}
+                                {unread.then(|| view! {
+                                    <button type="button" class="link mark-one" on:click=move |_| read_one()>"Mark as read"</button>
+                                })}
                             }
                         }
-                    }>
-                    <div class="panel-head">
-                        <h2>"Notifications"</h2>
-                        <button type="button" class="link" on:click=read_all disabled=move || store.unread.get() == 0>"Mark all as read"</button>
-                    </div>
-                    <ul class="notification-list">
-                        <For each=move || items.get() key=|n| (n.id, n.read_at.is_some()) let:note>
-                            <li class=format!("notification {}", note.level) data-unread=note.read_at.is_none().to_string()>
-                                {
-                                    let unread = note.read_at.is_none();
-                                    #[cfg(feature = "hydrate")]
-                                    let id = note.id;
-                                    let read_one = move || {
-                                        #[cfg(feature = "hydrate")]
-                                        if unread {
-                                            client::mark_read(store, items, Some(id));
-                                        }
-                                    };
-                                    view! {
-                                        {match note.task_id {
-                                            Some(task) => view! { <A href=format!("/tasks/{task}") attr:class="notification-title" on:click=move |_| { read_one(); open.set(false); }>{note.title.clone()}</A> }.into_any(),
-                                            None => view! { <span class="notification-title">{note.title.clone()}</span> }.into_any(),
-                                        }}
-                                        {unread.then(|| view! {
-                                            <button type="button" class="link mark-one" on:click=move |_| read_one()>"Mark as read"</button>
-                                        })}
-                                    }
-                                }
-                                <span class="muted">{note.body.clone()}</span>
-                                <time class="muted" datetime=note.created_at.to_rfc3339()>{note.created_at.format("%d %b %H:%M UTC").to_string()}</time>
-                            </li>
-                        </For>
-                    </ul>
-                    <Show when=move || items.with(Vec::is_empty)>
-                        <p class="muted">"Nothing yet. When a background task ends, it is listed here."</p>
-                    </Show>
-                    <label class="desktop-toggle">
-                        <input type="checkbox" prop:checked=move || desktop.get() on:change=toggle_desktop />
-                        " Desktop notification when a task ends while this tab is hidden"
-                    </label>
-                </div>
+                        <span class="muted">{note.body.clone()}</span>
+                        <time class="muted" datetime=note.created_at.to_rfc3339()>{note.created_at.format("%d %b %H:%M UTC").to_string()}</time>
+                    </li>
+                </For>
+            </ul>
+            <Show when=move || items.with(Vec::is_empty)>
+                <p class="muted">"Nothing yet. When a background task ends, it is listed here."</p>
             </Show>
+            <label class="desktop-toggle">
+                <input type="checkbox" prop:checked=move || desktop.get() on:change=toggle_desktop />
+                " Desktop notification when a task ends while this tab is hidden"
+            </label>
         </div>
     }
     .into_any()

@@ -41,6 +41,38 @@ test("a page's code is fetched when the page is first shown, and only once", asy
   expect(problems).toEqual([]);
 });
 
+test("the live layer loads once the page is interactive, the notification panel with the bell", async ({ page }) => {
+  test.skip(!split, "the site was built without --split (E2E_PROFILE=debug)");
+  const fetched: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (/^\/pkg\/.*\.wasm$/.test(path)) fetched.push(path);
+  });
+  const layer = () => fetched.filter((path) => path.includes("live_layer"));
+  const panel = () => fetched.filter((path) => path.includes("notification_panel"));
+
+  await logIn(page);
+  // The server does not name the layer among the page's modules: it comes after hydration.
+  const head = await page.locator("head").innerHTML();
+  expect(head).not.toContain("live_layer");
+  await expect(page.locator("aside.task-tray")).toBeAttached();
+  await expect.poll(() => layer().length).toBe(1);
+  expect(panel()).toEqual([]);
+
+  const bell = page.getByRole("button", { name: /^Notifications/ });
+  await bell.click();
+  await expect(page.getByRole("region", { name: "Notifications" })).toBeVisible();
+  expect(panel()).toHaveLength(1);
+  await page.keyboard.press("Escape");
+  await expect(page.getByRole("region", { name: "Notifications" })).toBeHidden();
+  await expect(bell).toBeFocused();
+  // Opened again, it is already here.
+  await bell.click();
+  await expect(page.getByRole("region", { name: "Notifications" })).toBeVisible();
+  expect(panel()).toHaveLength(1);
+  expect(layer()).toHaveLength(1);
+});
+
 test("after a deploy, links load pages afresh instead of routing in the old code", async ({ page }) => {
   // The event stream stands in for the server: every connection gets a snapshot naming
   // the server's build, and ends, so the browser reconnects at once.
