@@ -763,8 +763,9 @@ mod client {
         });
     }
 
-    /// Same-site links in this document load the page from the server instead of routing
-    /// inside this tab, whose code is older than the server's page modules.
+    /// Same-site links, Back and Forward in this document load the page from the server
+    /// instead of routing inside this tab, whose code is older than the server's page
+    /// modules.
     fn reload_on_navigation() {
         let Some(document) = web_sys::window().and_then(|w| w.document()) else {
             return;
@@ -809,6 +810,24 @@ mod client {
             true,
         );
         handler.forget();
+        // Back and Forward too: the address has already changed when `popstate` fires, so
+        // loading it again shows that page from the server. Registered as a capturing
+        // listener on the window, it runs before the router's own.
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let on_history = Closure::<dyn Fn(web_sys::Event)>::new(|event: web_sys::Event| {
+            event.stop_immediate_propagation();
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        });
+        let _ = window.add_event_listener_with_callback_and_bool(
+            "popstate",
+            on_history.as_ref().unchecked_ref(),
+            true,
+        );
+        on_history.forget();
     }
 
     fn strip_progress(title: &str) -> &str {

@@ -102,4 +102,18 @@ test("after a deploy, links load pages afresh instead of routing in the old code
   await hydrated(page);
   expect(await marked(), "another build: the page was loaded afresh").toBe(false);
   await expect(page.getByText("Stockroom has been updated")).toHaveCount(0);
+
+  // Back and Forward after a deploy load pages afresh too: first a move inside this
+  // (current) build's tab, then another deploy, then Back.
+  await mark();
+  await nav.getByRole("link", { name: "Tasks" }).click();
+  await expect(page.getByRole("heading", { name: "Tasks", level: 1 })).toBeVisible();
+  expect(await marked(), "same build again: the router moves inside the tab").toBe(true);
+  build = "3333333333333333";
+  await expect(page.getByText("Stockroom has been updated")).toBeVisible();
+  await page.goBack();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole("heading", { name: "Catalog", level: 1 })).toBeVisible();
+  await hydrated(page);
+  expect(await marked(), "Back after a deploy: the page was loaded afresh").toBe(false);
 });
