@@ -62,10 +62,20 @@ const pages = [
 
 // Which split module serves which page (the route's lazy view), and the modules it needs.
 const manifest = JSON.parse(readFileSync(join(siteRoot, "pkg/__wasm_split_manifest.json"), "utf8"));
+// Which lazy route renders a path: exact paths first, then prefixes.
+const routes = [
+  ["/login", "login"],
+  ["/", "catalog"],
+  ["/import", "import"],
+  ["/tasks", "tasks"],
+  ["/design", "design"],
+];
+const prefixes = [
+  ["/items/", "item"],
+  ["/tasks/", "task"],
+];
 const routeOf = (path) =>
-  path === "/login" ? "login" : path === "/" ? "catalog" : path.startsWith("/items/") ? "item"
-    : path === "/import" ? "import" : path === "/tasks" ? "tasks" : path.startsWith("/tasks/") ? "task"
-      : path === "/design" ? "design" : null;
+  routes.find(([p]) => p === path)?.[1] ?? prefixes.find(([p]) => path.startsWith(p))?.[1] ?? null;
 const hydrateSet = (path) => {
   const key = Object.keys(manifest).find((k) => k.startsWith(`__${routeOf(path)}_route_view_`));
   const files = new Set(["/pkg/stockroom.wasm", "/pkg/stockroom.js"]);
