@@ -32,6 +32,7 @@ tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
 		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles once, ~20 min on 2 cores)"; \
 		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
@@ -60,8 +61,18 @@ setup: tools browser
 ## Run ---------------------------------------------------------------------------------
 
 # Release: pages split into their own wasm modules (lazy routes), optimised by wasm-opt.
+# The browser's code is built against a std compiled for `panic = immediate-abort` and
+# without panic locations: no panic formatting and no source paths in what the browser
+# downloads (about 30 KiB less per page, gzipped; BENCHMARKS.md). Those are unstable
+# compiler options, enabled on the pinned compiler for this one build (RUSTC_BOOTSTRAP,
+# its own target dir, std from the rust-src component). A panic in the browser then stops
+# the module without a message; debug builds (`make build`) keep the messages. Target
+# rustflags replace `build.rustflags`, so the erase_components cfg is repeated here.
+WASM_RELEASE_RUSTFLAGS := --cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 release: tools
-	cargo leptos build --release --split
+	RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='$(WASM_RELEASE_RUSTFLAGS)' \
+		cargo leptos build --release --split --frontend-only --lib-cargo-args=-Zbuild-std=std,panic_abort
+	cargo leptos build --release --split --server-only
 
 run: release
 	@mkdir -p data

@@ -588,8 +588,13 @@ pub fn Bell() -> AnyView {
         0 => "Notifications".to_owned(),
         n => format!("Notifications, {n} unread"),
     };
-    // The panel's code comes with the first look at the bell.
+    // The panel's code comes with the first look at the bell (asked for once).
+    let preloaded = StoredValue::new(false);
     let preload = move || {
+        if preloaded.get_value() {
+            return;
+        }
+        preloaded.set_value(true);
         #[cfg(feature = "hydrate")]
         {
             let _ = lazy_preload!(notification_panel);

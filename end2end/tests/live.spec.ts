@@ -45,7 +45,8 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   const running = tray(page).locator(".tray-row").filter({ hasText: `${plan.ing} ${count} items` });
   await expect(running).toBeVisible();
   // Followed by id from here: once over, the row says "Publish…" instead of "Publishing…".
-  const row = tray(page).locator(`.tray-row[data-task="${await running.getAttribute("data-task")}"]`);
+  const taskId = await running.getAttribute("data-task");
+  const row = tray(page).locator(`.tray-row[data-task="${taskId}"]`);
   await expect(page.locator(".toast").filter({ hasText: `${label} started` })).toBeVisible();
   await expect(page).toHaveTitle(/^\(\d+%\) /);
 
@@ -69,7 +70,16 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
   await expect(row).toBeVisible();
-  await expect.poll(progressText, { timeout: 15_000 }).toBeGreaterThan(first);
+  // (200 items at the sandbox's 20 a second take about 10 s. If the tray stands still,
+  // say where the task stands on the server: a stalled stream and a stalled task look
+  // the same in the browser.)
+  await expect
+    .poll(progressText, { timeout: 30_000 })
+    .toBeGreaterThan(first)
+    .catch(async (error) => {
+      const task = await (await page.request.get(`/api/v1/tasks/${taskId}`)).text();
+      throw new Error(`The tray stayed at ${await progressText()} (from ${first}); the server has ${task.slice(0, 400)}`, { cause: error });
+    });
   await shot(page, testInfo, "live-tray-while-editing", false);
 
   // A reload puts the tray back where it was.
