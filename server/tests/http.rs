@@ -232,7 +232,8 @@ db_test!(
             .unwrap();
         let reply = app.send(server_fn).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
-        assert!(reply.body.contains("NotFound"), "{}", reply.body);
+        let error: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(error["code"], "not_found", "{}", reply.body);
 
         let page = app
             .get(&format!("/items/{anas_item}"), Some(&bob_cookie))
