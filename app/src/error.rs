@@ -228,41 +228,9 @@ pub use ssr::internal;
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_error_has_a_code_a_status_and_a_message() {
-        let errors = [
-            AppError::Unauthorized,
-            AppError::InvalidCredentials,
-            AppError::RateLimited {
-                retry_after_secs: 7,
-            },
-            AppError::NotFound,
-            AppError::Conflict {
-                message: "changed".into(),
-            },
-            AppError::Validation { fields: vec![] },
-            AppError::BadRequest {
-                message: "bad".into(),
-            },
-            AppError::Forbidden,
-            AppError::Internal,
-            AppError::Transport("offline".into()),
-        ];
-        for err in errors {
-            assert!(!err.code().is_empty());
-            assert!((400..600).contains(&err.status()));
-            assert!(!err.to_string().is_empty());
-        }
-        assert!(AppError::RateLimited {
-            retry_after_secs: 7
-        }
-        .to_string()
-        .contains('7'));
-    }
-
-    #[test]
-    fn every_error_survives_the_wire() {
-        let errors = [
+    /// One of each kind, with and without optional parts.
+    fn every_kind() -> Vec<AppError> {
+        vec![
             AppError::Unauthorized,
             AppError::InvalidCredentials,
             AppError::RateLimited {
@@ -296,7 +264,26 @@ mod tests {
             AppError::Forbidden,
             AppError::Internal,
             AppError::Transport("offline".into()),
-        ];
+        ]
+    }
+
+    #[test]
+    fn every_error_has_a_code_a_status_and_a_message() {
+        for err in every_kind() {
+            assert!(!err.code().is_empty());
+            assert!((400..600).contains(&err.status()));
+            assert!(!err.to_string().is_empty());
+        }
+        assert!(AppError::RateLimited {
+            retry_after_secs: 7
+        }
+        .to_string()
+        .contains('7'));
+    }
+
+    #[test]
+    fn every_error_survives_the_wire() {
+        let errors = every_kind();
         for err in errors {
             let json = serde_json::to_string(&err).unwrap();
             let back: AppError = serde_json::from_str(&json).unwrap();
