@@ -283,8 +283,7 @@ mod tests {
 
     #[test]
     fn every_error_survives_the_wire() {
-        let errors = every_kind();
-        for err in errors {
+        for err in every_kind() {
             let json = serde_json::to_string(&err).unwrap();
             let back: AppError = serde_json::from_str(&json).unwrap();
             assert_eq!(back, err, "{json}");

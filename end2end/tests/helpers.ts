@@ -75,3 +75,15 @@ export function toCsv(rows: string[][]): string {
   const quote = (cell: string) => (/[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell);
   return rows.map((row) => row.map(quote).join(",")).join("\r\n") + "\r\n";
 }
+
+// Waits until `count()` passes `from`. If it never does, says where the task stands on
+// the server: a stalled stream and a stalled task look the same in the browser.
+export async function movesOn(page: Page, taskId: number | string, count: () => Promise<number>, from: number, timeout: number) {
+  await expect
+    .poll(count, { timeout })
+    .toBeGreaterThan(from)
+    .catch(async (error) => {
+      const task = await (await page.request.get(`/api/v1/tasks/${taskId}`)).text();
+      throw new Error(`Task ${taskId} stayed at ${await count()} (from ${from}); the server has ${task.slice(0, 400)}`, { cause: error });
+    });
+}

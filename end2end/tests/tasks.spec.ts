@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { closeToasts, hydrated, logIn, parseCsv, shot, toCsv } from "./helpers";
+import { closeToasts, hydrated, logIn, movesOn, parseCsv, shot, toCsv } from "./helpers";
 
 async function items(page: Page, q: string): Promise<{ id: number; sku: string }[]> {
   const reply = await page.request.get(`/api/v1/items?q=${encodeURIComponent(q)}&per_page=200`);
@@ -134,13 +134,7 @@ test("pause, resume and cancel from the task page; skip a group; the counts and 
   await expect(chip).not.toHaveText("paused");
   // (Once, on a loaded machine, the resumed items took over 15 s to come back from the
   // marketplace; the point here is that they do.)
-  await expect
-    .poll(done, { timeout: 45_000 })
-    .toBeGreaterThan(paused)
-    .catch(async (error) => {
-      const task = await (await page.request.get(`/api/v1/tasks/${id}`)).text();
-      throw new Error(`Resumed, it stayed at ${await done()} (paused at ${paused}); the server has ${task.slice(0, 400)}`, { cause: error });
-    });
+  await movesOn(page, id, done, paused, 45_000);
 
   // Cancel asks first and says what happens to the items not done yet.
   const cancel = page.getByRole("button", { name: "Cancel task…" });
