@@ -180,7 +180,11 @@ async fn scenario(ops: Vec<Op>) {
                 }
             }
             Op::Heartbeat { worker } => {
-                claim::heartbeat(db, &format!("w{worker}"), lease, now)
+                let ids: Vec<i64> = held
+                    .get(&worker)
+                    .map(|items| items.iter().map(|i| i.item_id).collect())
+                    .unwrap_or_default();
+                claim::heartbeat(db, &format!("w{worker}"), &ids, lease, now)
                     .await
                     .unwrap();
             }

@@ -527,18 +527,80 @@ db_test!(heartbeat_keeps_a_lease_alive, |db| {
     let h = Harness::new(db, 4);
     let ana = seller(db, "ana@example.com").await;
     let task = h.task(ana, params(2, &["ok"])).await;
-    h.claim_as("steady", 2).await;
+    let held: Vec<i64> = h
+        .claim_as("steady", 2)
+        .await
+        .items
+        .iter()
+        .map(|i| i.item_id)
+        .collect();
     for _ in 0..5 {
         h.advance(8);
         assert_eq!(
-            claim::heartbeat(db, "steady", Duration::seconds(10), h.clock.now_for_test())
-                .await
-                .unwrap(),
+            claim::heartbeat(
+                db,
+                "steady",
+                &held,
+                Duration::seconds(10),
+                h.clock.now_for_test()
+            )
+            .await
+            .unwrap(),
             2
         );
         assert_eq!(h.engine.rescue_once().await.unwrap(), 0);
     }
     assert!(h.items(task.id).await.iter().all(|i| i.status == "running"));
+});
+
+// A worker that lost an outcome (the database refused to store it) no longer has the
+// item in hand: its heartbeat must not keep the item's lease alive, or the item would
+// stay `running` for as long as the worker lives.
+db_test!(heartbeat_renews_only_the_items_in_hand, |db| {
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h.task(ana, params(2, &["ok"])).await;
+    let claimed = h.claim_as("steady", 2).await.items;
+    let (kept, lost) = (claimed[0].item_id, claimed[1].item_id);
+    h.advance(8);
+    let renewed = claim::heartbeat(
+        db,
+        "steady",
+        &[kept],
+        Duration::seconds(10),
+        h.clock.now_for_test(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(renewed, 1);
+    assert_eq!(
+        claim::heartbeat(
+            db,
+            "steady",
+            &[],
+            Duration::seconds(10),
+            h.clock.now_for_test()
+        )
+        .await
+        .unwrap(),
+        0,
+        "nothing in hand, nothing renewed"
+    );
+    h.advance(3);
+    h.engine.rescue_once().await.unwrap();
+    let items = h.items(task.id).await;
+    let status = |id: i64| {
+        items
+            .iter()
+            .find(|i| i.id == id)
+            .map(|i| i.status.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        (status(kept), status(lost)),
+        ("running".into(), "pending".into())
+    );
+    assert_counters_match(db, task.id).await;
 });
 
 db_test!(pause_stops_new_claims_and_resume_continues, |db| {

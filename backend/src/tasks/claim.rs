@@ -220,21 +220,36 @@ where
     Ok(batch)
 }
 
-/// Extends the leases of every item `worker_id` holds; returns how many it still holds.
+/// Extends the leases of the items `worker_id` is running now (`item_ids`); returns how
+/// many it still holds. Only the items in hand: an item whose outcome could not be stored
+/// stays `running` in the database, and renewing it would hide it from the rescuer forever.
 pub async fn heartbeat(
     db: &impl ConnectionTrait,
     worker_id: &str,
+    item_ids: &[i64],
     lease: Duration,
     now: DateTime<Utc>,
 ) -> Result<u64, sea_orm::DbErr> {
-    let result = db
-        .execute_raw(stmt(
-            db.get_database_backend(),
-            "UPDATE task_items SET lease_expires_at = $1 WHERE lease_owner = $2 AND status = 'running'",
-            vec![(now + lease).into(), worker_id.into()],
-        ))
-        .await?;
-    Ok(result.rows_affected())
+    let mut renewed = 0;
+    // Bounded statements, whatever the number of slots.
+    for chunk in item_ids.chunks(500) {
+        let placeholders: Vec<String> = (3..3 + chunk.len()).map(|n| format!("${n}")).collect();
+        let mut values: Vec<sea_orm::Value> = vec![(now + lease).into(), worker_id.into()];
+        values.extend(chunk.iter().map(|id| (*id).into()));
+        let result = db
+            .execute_raw(stmt(
+                db.get_database_backend(),
+                &format!(
+                    "UPDATE task_items SET lease_expires_at = $1 \
+                     WHERE lease_owner = $2 AND status = 'running' AND id IN ({})",
+                    placeholders.join(", ")
+                ),
+                values,
+            ))
+            .await?;
+        renewed += result.rows_affected();
+    }
+    Ok(renewed)
 }
 
 #[derive(Debug, FromQueryResult)]

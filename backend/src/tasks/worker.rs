@@ -311,9 +311,7 @@ impl Engine {
                 "The item's handler was stopped; it will be tried again.",
             ),
         };
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            in_flight.remove(&item.item_id);
-        }
+        // The item stays in `in_flight` (its lease renewed) until its outcome is stored.
         Some(Ran {
             item,
             outcome,
@@ -321,11 +319,22 @@ impl Engine {
         })
     }
 
-    /// Stores a batch of outcomes in one transaction and tells the bus.
+    /// Stores a batch of outcomes in one transaction and tells the bus; then the items
+    /// leave `in_flight`, so the heartbeat stops renewing their leases.
     async fn store(&self, ran: Vec<Ran>) {
         if ran.is_empty() {
             return;
         }
+        let ids: Vec<i64> = ran.iter().map(|r| r.item.item_id).collect();
+        self.store_outcomes(ran).await;
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            for id in &ids {
+                in_flight.remove(id);
+            }
+        }
+    }
+
+    async fn store_outcomes(&self, ran: Vec<Ran>) {
         let now = self.now();
         let mut finished = Vec::with_capacity(ran.len());
         for Ran {
@@ -366,15 +375,7 @@ impl Engine {
                 policy,
             });
         }
-        match complete::complete_many(
-            &self.db,
-            &self.config.worker_id,
-            finished,
-            self.jitter.as_ref(),
-            now,
-        )
-        .await
-        {
+        match self.complete_many(finished, now).await {
             Ok(done) => {
                 // One event per task: the latest snapshot.
                 let mut latest: HashMap<i64, Box<Task>> = HashMap::new();
@@ -390,8 +391,42 @@ impl Engine {
                     self.publish(task);
                 }
             }
-            // The leases run out and the rescuer gives the items to someone else.
-            Err(err) => tracing::error!(error = %err, "could not store a batch of outcomes"),
+            // Not renewed any more, the leases run out and the rescuer gives the items
+            // back; their handlers run again (the marketplace calls are idempotent).
+            Err(err) => {
+                tracing::error!(error = %err, "could not store a batch of outcomes; the items will be run again")
+            }
+        }
+    }
+
+    /// `complete::complete_many`, tried again after a short pause when the database
+    /// refuses for a passing reason (a busy SQLite file, a dropped connection). The
+    /// transaction is all or nothing, so trying again cannot apply an outcome twice.
+    async fn complete_many(
+        &self,
+        finished: Vec<Finished>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Completion)>, sea_orm::DbErr> {
+        const PAUSES_MS: [u64; 2] = [200, 1_000];
+        let mut attempt = 0;
+        loop {
+            match complete::complete_many(
+                &self.db,
+                &self.config.worker_id,
+                finished.clone(),
+                self.jitter.as_ref(),
+                now,
+            )
+            .await
+            {
+                Ok(done) => return Ok(done),
+                Err(err) if attempt < PAUSES_MS.len() => {
+                    tracing::warn!(error = %err, attempt = attempt + 1, "storing outcomes failed; trying again");
+                    tokio::time::sleep(Duration::from_millis(PAUSES_MS[attempt])).await;
+                    attempt += 1;
+                }
+                Err(err) => return Err(err),
+            }
         }
     }
 
@@ -404,8 +439,18 @@ impl Engine {
 
     async fn heartbeat(&self) {
         let now = self.now();
-        if let Err(err) =
-            claim::heartbeat(&self.db, &self.config.worker_id, self.config.lease, now).await
+        let held: Vec<i64> = match self.in_flight.lock() {
+            Ok(in_flight) => in_flight.keys().copied().collect(),
+            Err(_) => Vec::new(),
+        };
+        if let Err(err) = claim::heartbeat(
+            &self.db,
+            &self.config.worker_id,
+            &held,
+            self.config.lease,
+            now,
+        )
+        .await
         {
             tracing::warn!(error = %err, "heartbeat failed");
         }
