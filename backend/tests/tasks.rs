@@ -603,6 +603,54 @@ db_test!(heartbeat_renews_only_the_items_in_hand, |db| {
     assert_counters_match(db, task.id).await;
 });
 
+// The database refuses to store finished items (a trigger stands in for a locked file or
+// a lost connection): the engine tries again, gives up, and stops renewing the items'
+// leases, so the rescuer gives them back and they run again. Before, the heartbeat kept
+// them `running` for as long as the worker lived.
+db_test!(outcomes_the_database_refused_are_run_again, |db| {
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let h = Harness::new(db, 4);
+    let ana = seller(db, "ana@example.com").await;
+    let task = h.task(ana, params(2, &["ok"])).await;
+    let (refuse, allow): (&[&str], &[&str]) = match db.get_database_backend() {
+        DbBackend::Postgres => (
+            &[
+                "CREATE FUNCTION refuse_success() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'refused for the test'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_success BEFORE UPDATE ON task_items FOR EACH ROW \
+                 WHEN (NEW.status = 'succeeded') EXECUTE FUNCTION refuse_success()",
+            ],
+            &["DROP TRIGGER refuse_success ON task_items"],
+        ),
+        _ => (
+            &["CREATE TRIGGER refuse_success BEFORE UPDATE ON task_items \
+               WHEN NEW.status = 'succeeded' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"],
+            &["DROP TRIGGER refuse_success"],
+        ),
+    };
+    for sql in refuse {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+    assert_eq!(h.engine.run_once().await.unwrap(), 2);
+    assert!(
+        h.items(task.id).await.iter().all(|i| i.status == "running"),
+        "nothing was stored"
+    );
+    for sql in allow {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+
+    h.advance(8);
+    h.engine.heartbeat().await;
+    h.advance(3);
+    assert_eq!(h.engine.rescue_once().await.unwrap(), 1, "one task touched");
+    assert!(h.items(task.id).await.iter().all(|i| i.status == "pending"));
+    h.advance(60);
+    h.engine.drain().await.unwrap();
+    assert_eq!(h.reload(task.id).await.status, TaskStatus::Succeeded);
+    assert_counters_match(db, task.id).await;
+});
+
 db_test!(pause_stops_new_claims_and_resume_continues, |db| {
     let h = Harness::new(db, 2);
     let ana = seller(db, "ana@example.com").await;

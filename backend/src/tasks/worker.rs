@@ -437,7 +437,9 @@ impl Engine {
             .unwrap_or(false)
     }
 
-    async fn heartbeat(&self) {
+    /// Renews the leases of the items in hand and signals cancelled ones (the run loop
+    /// does this every `heartbeat_every`; tests step it).
+    pub async fn heartbeat(&self) {
         let now = self.now();
         let held: Vec<i64> = match self.in_flight.lock() {
             Ok(in_flight) => in_flight.keys().copied().collect(),
