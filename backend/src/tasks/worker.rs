@@ -375,7 +375,7 @@ impl Engine {
                 policy,
             });
         }
-        match self.complete_many(finished, now).await {
+        match self.complete_with_retries(finished, now).await {
             Ok(done) => {
                 // One event per task: the latest snapshot.
                 let mut latest: HashMap<i64, Box<Task>> = HashMap::new();
@@ -402,7 +402,7 @@ impl Engine {
     /// `complete::complete_many`, tried again after a short pause when the database
     /// refuses for a passing reason (a busy SQLite file, a dropped connection). The
     /// transaction is all or nothing, so trying again cannot apply an outcome twice.
-    async fn complete_many(
+    async fn complete_with_retries(
         &self,
         finished: Vec<Finished>,
         now: DateTime<Utc>,
