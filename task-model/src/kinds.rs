@@ -1,0 +1,202 @@
+//! Each kind of task, as the seller meets it: its stored name and its words.
+//!
+//! A kind's behaviour is one backend file; what it is called lives here, once, because the
+//! browser needs it too. The tray, toasts, notifications, the task list and the task page
+//! read these fields; nothing else compares a kind's name.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{plural, UnknownName};
+
+/// What one task item stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subject {
+    /// An item of the seller's catalog (by id).
+    CatalogItem,
+    /// A row of an uploaded CSV file (by line).
+    CsvRow,
+    /// A number with no meaning of its own (test and benchmark kinds).
+    Counter,
+}
+
+/// How a kind's duration is estimated before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimate {
+    /// One marketplace call per item: the seller's measured pace, never faster than the
+    /// marketplace's rate limit.
+    MarketplacePace,
+    /// Work inside Stockroom: the seller's measured pace, or a local first guess.
+    LocalWork,
+}
+
+/// A kind's identity and words.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Presentation {
+    /// Stored in `tasks.kind` and sent as a task's `kind`; never change it once tasks exist.
+    pub name: &'static str,
+    /// The imperative a task's label starts with: "Publish" 200 items.
+    pub title: &'static str,
+    /// While it runs: "Publishing" 200 items.
+    pub doing: &'static str,
+    /// What became of an item that succeeded: 200 "published".
+    pub done: &'static str,
+    /// One subject and many: ("item", "items"), ("row", "rows").
+    pub unit: (&'static str, &'static str),
+    /// Three letters in the tray and the task list, beside the label.
+    pub mark: &'static str,
+    pub subject: Subject,
+    /// The catalog's bulk action bar offers it for a selection.
+    pub in_bulk_bar: bool,
+    /// Sellers see it in the task list's filter (test kinds are not listed).
+    pub listed: bool,
+    pub estimate: Estimate,
+}
+
+impl Presentation {
+    /// "200 items", "1 row".
+    pub fn count(&self, n: i64) -> String {
+        plural(n, self.unit.0, self.unit.1)
+    }
+
+    /// The label of a task over `n` subjects: "Publish 200 items".
+    pub fn label(&self, n: i64) -> String {
+        format!("{} {}", self.title, self.count(n))
+    }
+
+    /// The label of a task, as a running line: "Publish 200 items" → "Publishing 200
+    /// items", "Import 300 rows from x.csv" → "Importing 300 rows from x.csv".
+    pub fn doing_line(&self, label: &str) -> String {
+        match label.strip_prefix(self.title) {
+            Some(rest) if rest.starts_with(' ') => format!("{}{rest}", self.doing),
+            _ => format!("{}: {label}", self.doing),
+        }
+    }
+
+    /// Finds a kind by its stored name.
+    pub fn find(name: &str) -> Result<&'static Presentation, UnknownName> {
+        ALL.iter()
+            .copied()
+            .find(|p| p.name == name)
+            .ok_or_else(|| UnknownName {
+                what: "task kind",
+                name: name.to_owned(),
+            })
+    }
+
+    /// A kind by name for display; an unknown one (a kind newer than this page's code)
+    /// reads as a plain task rather than failing the view.
+    pub fn of(name: &str) -> &'static Presentation {
+        Self::find(name).unwrap_or(&UNKNOWN)
+    }
+}
+
+pub const IMPORT: Presentation = Presentation {
+    name: "import",
+    title: "Import",
+    doing: "Importing",
+    done: "imported",
+    unit: ("row", "rows"),
+    mark: "CSV",
+    subject: Subject::CsvRow,
+    in_bulk_bar: false,
+    listed: true,
+    // Each row's image is checked with the marketplace.
+    estimate: Estimate::MarketplacePace,
+};
+
+pub const PUBLISH: Presentation = Presentation {
+    name: "publish",
+    title: "Publish",
+    doing: "Publishing",
+    done: "published",
+    unit: ("item", "items"),
+    mark: "PUB",
+    subject: Subject::CatalogItem,
+    in_bulk_bar: true,
+    listed: true,
+    estimate: Estimate::MarketplacePace,
+};
+
+pub const UNPUBLISH: Presentation = Presentation {
+    name: "unpublish",
+    title: "Unpublish",
+    doing: "Unpublishing",
+    done: "unpublished",
+    unit: ("item", "items"),
+    mark: "OFF",
+    subject: Subject::CatalogItem,
+    in_bulk_bar: true,
+    listed: true,
+    estimate: Estimate::MarketplacePace,
+};
+
+/// The engine's own test kind (crash drills, benchmarks); never offered to sellers.
+pub const NOOP: Presentation = Presentation {
+    name: "noop",
+    title: "Run",
+    doing: "Running",
+    done: "done",
+    unit: ("step", "steps"),
+    mark: "RUN",
+    subject: Subject::Counter,
+    in_bulk_bar: false,
+    listed: false,
+    estimate: Estimate::LocalWork,
+};
+
+const UNKNOWN: Presentation = Presentation {
+    name: "",
+    title: "Run",
+    doing: "Running",
+    done: "done",
+    unit: ("item", "items"),
+    mark: "JOB",
+    subject: Subject::Counter,
+    in_bulk_bar: false,
+    listed: false,
+    estimate: Estimate::LocalWork,
+};
+
+/// Every kind the product knows, in the order sellers see them.
+pub const ALL: [&Presentation; 4] = [&IMPORT, &PUBLISH, &UNPUBLISH, &NOOP];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_unique_name_and_mark() {
+        for (i, a) in ALL.iter().enumerate() {
+            assert!(!a.name.is_empty() && a.mark.len() == 3, "{}", a.name);
+            for b in &ALL[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert_ne!(a.mark, b.mark);
+            }
+            assert_eq!(Presentation::find(a.name), Ok(*a));
+        }
+        assert!(Presentation::find("export").is_err());
+        assert_eq!(Presentation::of("export").mark, "JOB");
+    }
+
+    #[test]
+    fn labels_read_as_running_lines() {
+        assert_eq!(PUBLISH.label(200), "Publish 200 items");
+        assert_eq!(PUBLISH.label(1), "Publish 1 item");
+        assert_eq!(
+            PUBLISH.doing_line("Publish 200 items"),
+            "Publishing 200 items"
+        );
+        assert_eq!(
+            IMPORT.doing_line("Import 300 rows from x.csv"),
+            "Importing 300 rows from x.csv"
+        );
+        assert_eq!(
+            UNPUBLISH.doing_line("Unpublish 1 item"),
+            "Unpublishing 1 item"
+        );
+        // A label the kind did not write is kept whole.
+        assert_eq!(PUBLISH.doing_line("Spring sale"), "Publishing: Spring sale");
+    }
+}

@@ -1,0 +1,204 @@
+//! What a task's start and end say, the same in a toast, a notification and on the task
+//! page: the words come from the kind's [`Presentation`] and the task's counts.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{plural, Presentation, TaskCounts, TaskStatus};
+
+/// How a message sounds: its colour and whether it stays until closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+impl Tone {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Success => "success",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// What the end of a task says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub tone: Tone,
+    pub title: String,
+    pub body: String,
+    /// "Review 13 failures", when there is something to review.
+    pub review: Option<String>,
+}
+
+/// The words for a task that started: title and body.
+pub fn started(label: &str) -> (String, String) {
+    (
+        format!("{label} started"),
+        "It runs in the background — you can keep working.".to_owned(),
+    )
+}
+
+/// The words for a task that reached `status`; `None` while it is not over.
+pub fn finished(
+    kind: &Presentation,
+    label: &str,
+    status: TaskStatus,
+    c: &TaskCounts,
+) -> Option<Finished> {
+    let done = kind.done;
+    let review =
+        (c.failed > 0).then(|| format!("Review {}", plural(c.failed, "failure", "failures")));
+    let (tone, title, body) = match status {
+        TaskStatus::Succeeded if c.skipped > 0 => (
+            Tone::Success,
+            format!("{label} done"),
+            format!("{} {done}, {} skipped.", c.succeeded, c.skipped),
+        ),
+        TaskStatus::Succeeded => (
+            Tone::Success,
+            format!("{label} done"),
+            format!("All {} {done}.", kind.count(c.succeeded)),
+        ),
+        TaskStatus::CompletedWithErrors => (
+            Tone::Warning,
+            format!("{label} done with errors"),
+            format!(
+                "{} {done}, {} attention.",
+                c.succeeded,
+                plural(c.failed, "needs", "need")
+            ),
+        ),
+        TaskStatus::Failed => (
+            Tone::Error,
+            format!("{label} failed"),
+            format!("None of the {} went through.", kind.count(c.failed)),
+        ),
+        TaskStatus::Cancelled => (
+            Tone::Info,
+            format!("{label} cancelled"),
+            format!(
+                "{} {done} before the cancel, {} cancelled.",
+                c.succeeded, c.cancelled
+            ),
+        ),
+        TaskStatus::Queued | TaskStatus::Running | TaskStatus::Paused | TaskStatus::Cancelling => {
+            return None
+        }
+    };
+    Some(Finished {
+        tone,
+        title,
+        body,
+        review,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::{ALL, IMPORT, PUBLISH};
+
+    fn counts(succeeded: i64, failed: i64, skipped: i64, cancelled: i64) -> TaskCounts {
+        TaskCounts {
+            total: succeeded + failed + skipped + cancelled,
+            succeeded,
+            failed,
+            skipped,
+            cancelled,
+            ..TaskCounts::default()
+        }
+    }
+
+    #[test]
+    fn each_end_says_what_happened_in_the_kinds_words() {
+        let ends = [
+            (
+                TaskStatus::Succeeded,
+                counts(200, 0, 0, 0),
+                Tone::Success,
+                "Publish 200 items done",
+                "All 200 items published.",
+                None,
+            ),
+            (
+                TaskStatus::Succeeded,
+                counts(187, 0, 13, 0),
+                Tone::Success,
+                "Publish 200 items done",
+                "187 published, 13 skipped.",
+                None,
+            ),
+            (
+                TaskStatus::CompletedWithErrors,
+                counts(187, 13, 0, 0),
+                Tone::Warning,
+                "Publish 200 items done with errors",
+                "187 published, 13 need attention.",
+                Some("Review 13 failures"),
+            ),
+            (
+                TaskStatus::CompletedWithErrors,
+                counts(199, 1, 0, 0),
+                Tone::Warning,
+                "Publish 200 items done with errors",
+                "199 published, 1 needs attention.",
+                Some("Review 1 failure"),
+            ),
+            (
+                TaskStatus::Failed,
+                counts(0, 200, 0, 0),
+                Tone::Error,
+                "Publish 200 items failed",
+                "None of the 200 items went through.",
+                Some("Review 200 failures"),
+            ),
+            (
+                TaskStatus::Cancelled,
+                counts(30, 0, 0, 170),
+                Tone::Info,
+                "Publish 200 items cancelled",
+                "30 published before the cancel, 170 cancelled.",
+                None,
+            ),
+        ];
+        for (status, c, tone, title, body, review) in ends {
+            let said = finished(&PUBLISH, "Publish 200 items", status, &c).unwrap();
+            assert_eq!(said.tone, tone);
+            assert_eq!(said.title, title);
+            assert_eq!(said.body, body);
+            assert_eq!(said.review.as_deref(), review);
+        }
+        let import = finished(
+            &IMPORT,
+            "Import 1 row from a.csv",
+            TaskStatus::Failed,
+            &counts(0, 1, 0, 0),
+        )
+        .unwrap();
+        assert_eq!(import.body, "None of the 1 row went through.");
+    }
+
+    #[test]
+    fn every_kind_says_something_at_every_end_and_nothing_before() {
+        for kind in ALL {
+            for status in TaskStatus::ALL {
+                let said = finished(kind, "Label", status, &counts(1, 1, 1, 1));
+                assert_eq!(
+                    said.is_some(),
+                    status.is_terminal(),
+                    "{} {status}",
+                    kind.name
+                );
+                if let Some(said) = said {
+                    assert!(said.body.ends_with('.') && !said.title.is_empty());
+                }
+            }
+        }
+    }
+}
