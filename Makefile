@@ -20,7 +20,7 @@ export LEPTOS_OUTPUT_NAME := stockroom
 DATABASE_URL ?= sqlite://data/stockroom.db?mode=rwc
 LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 
-.PHONY: help setup tools browser e2e-deps run build release test fmt-check clippy rust-test e2e bench bench-bundle clean-data
+.PHONY: help setup tools browser e2e-deps run build release release-small test fmt-check clippy rust-test e2e bench bench-bundle clean-data
 
 help:
 	@echo "make run   - set up (first time ~25 min), build and serve http://$(LEPTOS_SITE_ADDR) with the demo seller"
@@ -32,7 +32,6 @@ tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-	@rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
 		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles once, ~20 min on 2 cores)"; \
 		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
@@ -60,17 +59,22 @@ setup: tools browser
 
 ## Run ---------------------------------------------------------------------------------
 
-# Release: pages split into their own wasm modules (lazy routes), optimised by wasm-opt.
-# The browser's code is built against a std compiled for `panic = immediate-abort` and
-# without panic locations: no panic formatting and no source paths in what the browser
-# downloads (about 30 KiB less per page, gzipped; BENCHMARKS.md). Those are unstable
-# compiler options, enabled on the pinned compiler for this one build (RUSTC_BOOTSTRAP,
-# its own target dir, std from the rust-src component). A panic in the browser then stops
-# the module without a message; debug builds (`make build`) keep the messages. Target
-# rustflags replace `build.rustflags`, so the erase_components cfg is repeated here.
-WASM_RELEASE_RUSTFLAGS := --cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
+# Release: pages split into their own wasm modules (lazy routes), optimised by wasm-opt, on
+# the pinned stable compiler (rust-toolchain.toml) with no unstable options: what
+# `make run` serves and Playwright tests.
 release: tools
-	RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='$(WASM_RELEASE_RUSTFLAGS)' \
+	cargo leptos build --release --split
+
+# Opt-in: the same site with the browser's code built against a std compiled for
+# `panic = immediate-abort` and without panic locations: about 30 KiB less per page,
+# gzipped (BENCHMARKS.md, side by side with `release`), but a panic in the browser stops
+# the module without a message. Those are unstable compiler options, enabled for this one
+# build with RUSTC_BOOTSTRAP and the rust-src component. Target rustflags replace
+# `build.rustflags`, so the erase_components cfg is repeated here.
+WASM_SMALL_RUSTFLAGS := --cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
+release-small: tools
+	@rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+	RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='$(WASM_SMALL_RUSTFLAGS)' \
 		cargo leptos build --release --split --frontend-only --lib-cargo-args=-Zbuild-std=std,panic_abort
 	cargo leptos build --release --split --server-only
 
@@ -112,9 +116,11 @@ bench:
 	cargo run --release -p server --example events_bench
 	$(MAKE) --no-print-directory bench-bundle
 
-# What each page downloads before it is interactive (release build, fresh cache).
+# What each page downloads before it is interactive (release build, fresh cache). Run
+# `make release-small` first and `make bench-bundle BUNDLE_BUILD=` to measure that build.
 BUNDLE_PORT ?= 3200
-bench-bundle: release browser
+BUNDLE_BUILD ?= release
+bench-bundle: $(BUNDLE_BUILD) browser
 	@rm -rf target/bundle && mkdir -p target/bundle
 	@DATABASE_URL=sqlite://target/bundle/stockroom.db?mode=rwc ./target/release/stockroom migrate >/dev/null
 	@set -m; LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD STOCKROOM_DEMO=1 RUST_LOG=warn \

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::selection::Selection;
-use crate::tasks::TaskSummary;
+use crate::tasks::{Presentation, TaskSummary};
 use crate::ui::Dialog;
 
 /// What starting a task would mean, shown before it starts.
@@ -41,8 +41,6 @@ pub mod ssr {
     use super::*;
     use crate::auth::ssr::{require_seller, state};
 
-    pub const KINDS: [&str; 2] = ["publish", "unpublish"];
-
     /// The catalog ids a selection stands for, the seller's only.
     pub async fn resolve(
         db: &backend::DatabaseConnection,
@@ -70,6 +68,9 @@ pub mod ssr {
         })
     }
 
+    /// A first guess for work inside Stockroom, before any was measured.
+    pub const LOCAL_ITEMS_PER_SECOND: f64 = 2_000.0;
+
     /// How long `count` items of `kind` take: at the seller's measured pace for that kind
     /// (their recent tasks), never faster than our pace towards the marketplace; the
     /// `bool` says whether it was measured.
@@ -80,8 +81,11 @@ pub mod ssr {
         count: u64,
     ) -> Result<(u64, bool), AppError> {
         let measured = backend::tasks::query::recent_throughput(&state.db, seller_id, kind).await?;
-        // One call per item: never faster than our pace towards the marketplace.
-        let pace = f64::from(state.marketplace_rate.max(1));
+        let pace = match Presentation::of(kind).estimate {
+            // One call per item: never faster than our pace towards the marketplace.
+            task_model::Estimate::MarketplacePace => f64::from(state.marketplace_rate.max(1)),
+            task_model::Estimate::LocalWork => LOCAL_ITEMS_PER_SECOND,
+        };
         let rate = measured.map_or(pace, |measured| measured.min(pace));
         Ok(((count as f64 / rate).ceil() as u64, measured.is_some()))
     }
@@ -90,9 +94,9 @@ pub mod ssr {
         kind: &str,
         selection: &Selection,
     ) -> Result<(i64, Vec<i64>, TaskPlan), AppError> {
-        if !KINDS.contains(&kind) {
+        if !Presentation::find(kind).is_ok_and(|p| p.in_bulk_bar) {
             return Err(AppError::BadRequest {
-                message: format!("Unknown action {kind}."),
+                message: format!("“{kind}” is not an action for a selection."),
             });
         }
         let seller = require_seller()?;
@@ -194,14 +198,16 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
                     let n = selection.with(|s| s.count());
                     format!("{n} item{} selected", if n == 1 { "" } else { "s" })
                 }}</strong>
-                <button class="button primary" type="button" on:click=move |_| ask("publish")>"Publish…"</button>
-                <button class="button" type="button" on:click=move |_| ask("unpublish")>"Unpublish…"</button>
+                {bulk_kinds().enumerate().map(|(at, kind)| view! {
+                    <button class=if at == 0 { "button primary" } else { "button" } type="button"
+                        on:click=move |_| ask(kind.name)>{format!("{}…", kind.title)}</button>
+                }).collect_view()}
                 <button class="button ghost" type="button" on:click=move |_| selection.update(|s| s.clear())>"Clear selection"</button>
             </div>
         </Show>
         <Dialog open id="bulk-confirm" title=Signal::derive(move || match (asked.get(), plan.get().flatten()) {
             (Some(_), Some(Ok(plan))) => plan_title(&plan.kind, plan.count),
-            (Some((kind, _)), _) => format!("{}…", action_word(kind)),
+            (Some((kind, _)), _) => format!("{}…", Presentation::of(kind).title),
             (None, _) => String::new(),
         })>
             <Suspense fallback=|| view! { <p class="muted">"Counting…"</p> }>
@@ -223,21 +229,16 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
     }
 }
 
-fn action_word(kind: &str) -> &'static str {
-    if kind == "publish" {
-        "Publish"
-    } else {
-        "Unpublish"
-    }
+/// The kinds the bar offers for a selection, in the product's order.
+fn bulk_kinds() -> impl Iterator<Item = &'static Presentation> {
+    task_model::kinds::ALL
+        .into_iter()
+        .filter(|kind| kind.in_bulk_bar)
 }
 
 /// "Publish 2 items?"
 pub fn plan_title(kind: &str, count: u64) -> String {
-    format!(
-        "{} {count} item{}?",
-        action_word(kind),
-        if count == 1 { "" } else { "s" }
-    )
+    format!("{}?", Presentation::of(kind).label(count as i64))
 }
 
 /// The heavy-task question: how many, about how long, and that it runs in the background.

@@ -15,8 +15,13 @@ use crate::live::{LiveStore, TaskTray, ToastLevel, Toasts};
 use crate::selection::Selection;
 use crate::task_list::task_row;
 use crate::task_page::{CancelDialog, FailureGroups, ItemsTable, TaskItemList, Which};
-use crate::tasks::{FailureGroupView, ItemErrorView, TaskCountsView, TaskItemView, TaskSummary};
+use crate::tasks::{
+    Control, FailureGroupView, ItemErrorView, ItemStatus, Presentation, TaskCounts, TaskItemView,
+    TaskStatus, TaskSummary,
+};
 use crate::ui::{item_status, task_status, Chip, Dialog, Pager};
+use task_model::kinds::{IMPORT, PUBLISH, UNPUBLISH};
+use task_model::Subject;
 
 fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 10, minute, 0)
@@ -25,29 +30,31 @@ fn at(minute: u32) -> DateTime<Utc> {
 }
 
 /// A task in a given state: `done` of `total`, `failed` of them failed.
-fn task(id: i64, kind: &str, status: &str, total: i64, done: i64, failed: i64) -> TaskSummary {
-    let over = crate::live::is_over(status);
-    let verb = match kind {
-        "import" => "Import",
-        "unpublish" => "Unpublish",
-        _ => "Publish",
+fn task(
+    id: i64,
+    kind: &Presentation,
+    status: TaskStatus,
+    total: i64,
+    done: i64,
+    failed: i64,
+) -> TaskSummary {
+    let over = status.is_terminal();
+    let label = match kind.subject {
+        Subject::CsvRow => format!("{} spring-catalog.csv", kind.title),
+        _ => kind.label(total),
     };
-    let label = if kind == "import" {
-        format!("{verb} spring-catalog.csv")
-    } else {
-        format!("{verb} {total} items")
-    };
-    let cancelled = if status == "cancelled" {
+    let cancelled = if status == TaskStatus::Cancelled {
         total - done
     } else {
         0
     };
+    let queued = status == TaskStatus::Queued;
     TaskSummary {
         id,
-        kind: kind.to_owned(),
+        kind: kind.name.to_owned(),
         label,
-        status: status.to_owned(),
-        counts: TaskCountsView {
+        status,
+        counts: TaskCounts {
             total,
             pending: if over { 0 } else { total - done },
             running: 0,
@@ -56,10 +63,10 @@ fn task(id: i64, kind: &str, status: &str, total: i64, done: i64, failed: i64) -
             skipped: 0,
             cancelled,
         },
-        eta_seconds: (!over && status != "queued").then_some(((total - done) * 2) as u64),
+        eta_seconds: (!over && !queued).then_some(((total - done) * 2) as u64),
         waiting_until: None,
         created_at: at(0),
-        started_at: (status != "queued").then(|| at(1)),
+        started_at: (!queued).then(|| at(1)),
         finished_at: over.then(|| at(7)),
         seq: 1,
     }
@@ -67,17 +74,17 @@ fn task(id: i64, kind: &str, status: &str, total: i64, done: i64, failed: i64) -
 
 /// One task in every status, the quota wait included.
 fn every_status() -> Vec<TaskSummary> {
-    let mut waiting = task(3, "publish", "running", 200, 88, 0);
+    let mut waiting = task(3, &PUBLISH, TaskStatus::Running, 200, 88, 0);
     waiting.waiting_until = Some(at(12));
     vec![
-        task(1, "publish", "queued", 200, 0, 0),
-        task(2, "import", "running", 300, 143, 4),
+        task(1, &PUBLISH, TaskStatus::Queued, 200, 0, 0),
+        task(2, &IMPORT, TaskStatus::Running, 300, 143, 4),
         waiting,
-        task(4, "unpublish", "paused", 60, 21, 0),
-        task(5, "publish", "succeeded", 40, 40, 0),
-        task(6, "publish", "completed_with_errors", 200, 200, 13),
-        task(7, "import", "failed", 12, 12, 12),
-        task(8, "unpublish", "cancelled", 80, 30, 0),
+        task(4, &UNPUBLISH, TaskStatus::Paused, 60, 21, 0),
+        task(5, &PUBLISH, TaskStatus::Succeeded, 40, 40, 0),
+        task(6, &PUBLISH, TaskStatus::CompletedWithErrors, 200, 200, 13),
+        task(7, &IMPORT, TaskStatus::Failed, 12, 12, 12),
+        task(8, &UNPUBLISH, TaskStatus::Cancelled, 80, 30, 0),
     ]
 }
 
@@ -88,12 +95,12 @@ fn store_with(tasks: Vec<TaskSummary>) -> LiveStore {
     store
 }
 
-fn item(id: i64, sku: &str, status: &str, error: Option<(&str, &str)>) -> TaskItemView {
+fn item(id: i64, sku: &str, status: ItemStatus, error: Option<(&str, &str)>) -> TaskItemView {
     TaskItemView {
         id,
         position: (id - 1) as i32,
-        status: status.to_owned(),
-        attempts: if status == "failed" { 6 } else { 1 },
+        status,
+        attempts: if status == ItemStatus::Failed { 6 } else { 1 },
         item_id: Some(id),
         sku: Some(sku.to_owned()),
         line: None,
@@ -122,9 +129,9 @@ fn groups() -> Vec<FailureGroupView> {
             remedy: "retry".into(),
             count: 9,
             examples: vec![
-                item(12, "SR-0012", "failed", Some(unavailable)),
-                item(31, "SR-0031", "failed", Some(unavailable)),
-                item(77, "SR-0077", "failed", Some(unavailable)),
+                item(12, "SR-0012", ItemStatus::Failed, Some(unavailable)),
+                item(31, "SR-0031", ItemStatus::Failed, Some(unavailable)),
+                item(77, "SR-0077", ItemStatus::Failed, Some(unavailable)),
             ],
         },
         FailureGroupView {
@@ -134,8 +141,8 @@ fn groups() -> Vec<FailureGroupView> {
             remedy: "fix".into(),
             count: 4,
             examples: vec![
-                item(5, "SR-0005", "failed", Some(image)),
-                item(18, "SR-0018", "failed", Some(image)),
+                item(5, "SR-0005", ItemStatus::Failed, Some(image)),
+                item(18, "SR-0018", ItemStatus::Failed, Some(image)),
             ],
         },
     ]
@@ -144,13 +151,13 @@ fn groups() -> Vec<FailureGroupView> {
 fn items() -> TaskItemList {
     TaskItemList {
         items: vec![
-            item(1, "SR-0001", "succeeded", None),
-            item(2, "SR-0002", "running", None),
-            item(3, "SR-0003", "pending", None),
+            item(1, "SR-0001", ItemStatus::Succeeded, None),
+            item(2, "SR-0002", ItemStatus::Running, None),
+            item(3, "SR-0003", ItemStatus::Pending, None),
             item(
                 5,
                 "SR-0005",
-                "failed",
+                ItemStatus::Failed,
                 Some((
                     "image_missing",
                     "The marketplace requires at least one image.",
@@ -159,14 +166,14 @@ fn items() -> TaskItemList {
             item(
                 12,
                 "SR-0012",
-                "failed",
+                ItemStatus::Failed,
                 Some((
                     "marketplace_unavailable",
                     "The marketplace answered 503: Temporary failure. Retry later.",
                 )),
             ),
-            item(14, "SR-0014", "skipped", None),
-            item(15, "SR-0015", "cancelled", None),
+            item(14, "SR-0014", ItemStatus::Skipped, None),
+            item(15, "SR-0015", ItemStatus::Cancelled, None),
         ],
         total: 200,
         page: 1,
@@ -199,7 +206,7 @@ fn Frame(store: LiveStore, #[prop(optional)] tall: bool, children: Children) -> 
 
 #[component]
 pub fn DesignPage() -> impl IntoView {
-    let one = store_with(vec![task(2, "import", "running", 300, 143, 4)]);
+    let one = store_with(vec![task(2, &IMPORT, TaskStatus::Running, 300, 143, 4)]);
     let six = store_with(every_status());
     let empty = store_with(Vec::new());
     let toasts_a = store_with(Vec::new());
@@ -256,9 +263,9 @@ pub fn DesignPage() -> impl IntoView {
     let always = RwSignal::new(true);
     let never: Action<(String, Selection, String), Result<TaskSummary, AppError>> =
         Action::new(|_: &(String, Selection, String)| async { Err(AppError::NotFound) });
-    let control: Action<(&'static str, Which), Result<TaskSummary, AppError>> =
-        Action::new(|_: &(&'static str, Which)| async { Err(AppError::NotFound) });
-    let running = task(2, "publish", "running", 200, 143, 4);
+    let control: Action<(Control, Which), Result<TaskSummary, AppError>> =
+        Action::new(|_: &(Control, Which)| async { Err(AppError::NotFound) });
+    let running = task(2, &PUBLISH, TaskStatus::Running, 200, 143, 4);
     let current = Memo::new(move |_| running.clone());
     let plan = TaskPlan {
         kind: "publish".into(),
@@ -285,7 +292,7 @@ pub fn DesignPage() -> impl IntoView {
                     {every_status().iter().map(|t| { let (label, tone) = task_status(t); view! { <Chip label tone /> } }).collect_view()}
                 </div>
                 <div class="chip-row">
-                    {["pending", "running", "succeeded", "failed", "skipped", "cancelled"].into_iter().map(|s| { let (label, tone) = item_status(s); view! { <Chip label tone /> } }).collect_view()}
+                    {ItemStatus::ALL.into_iter().map(|s| { let (label, tone) = item_status(s); view! { <Chip label tone /> } }).collect_view()}
                 </div>
             </Specimen>
 
@@ -337,11 +344,11 @@ pub fn DesignPage() -> impl IntoView {
             </Specimen>
 
             <Specimen title="Failure groups">
-                <FailureGroups groups=groups() is_import=false task_id=6 on_retry=noop3 on_skip=noop3 on_show=Callback::new(|_: String| {}) />
+                <FailureGroups groups=groups() from_file=false task_id=6 on_retry=noop3 on_skip=noop3 on_show=Callback::new(|_: String| {}) />
             </Specimen>
 
             <Specimen title="Task items table">
-                <ItemsTable list=items() selected is_import=false task_id=6 page on_selected=Callback::new(|_: (&'static str, Vec<i64>)| {}) />
+                <ItemsTable list=items() selected from_file=false task_id=6 page on_selected=Callback::new(|_: (Control, Vec<i64>)| {}) />
             </Specimen>
 
             <Specimen title="Task history table">

@@ -43,13 +43,6 @@ fn rows(n: u64) -> String {
     format!("{n} row{}", if n == 1 { "" } else { "s" })
 }
 
-fn is_over(status: &str) -> bool {
-    matches!(
-        status,
-        "succeeded" | "completed_with_errors" | "failed" | "cancelled"
-    )
-}
-
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let stage = RwSignal::new(Stage::Idle);
@@ -139,7 +132,7 @@ pub fn ImportPage() -> impl IntoView {
 fn stage_view(
     stage: Stage,
     start: impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
-    reset: impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
+    reset: impl Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
 ) -> AnyView {
     match stage {
         Stage::Idle => ().into_any(),
@@ -159,14 +152,38 @@ fn stage_view(
         .into_any(),
         Stage::Ready(check) => confirm(check, false, start, reset),
         Stage::Starting(check) => confirm(check, true, start, reset),
-        Stage::Running(task) => {
+        // The task as the live store knows it (the tray's source), from the moment the
+        // stream has seen it; until then as the upload's answer said.
+        Stage::Running(started) => {
+            let store = crate::live::use_live();
+            let id = started.id;
+            (move || {
+                let task = store
+                    .tasks
+                    .with(|tasks| tasks.iter().find(|t| t.id == id).cloned())
+                    .filter(|known| known.seq >= started.seq)
+                    .unwrap_or_else(|| started.clone());
+                progress_view(task, reset)
+            })
+            .into_any()
+        }
+    }
+}
+
+/// An import under way, or its end.
+fn progress_view(
+    task: TaskSummary,
+    reset: impl Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
+) -> AnyView {
+    {
+        {
             let c = task.counts;
-            let done = c.succeeded + c.failed + c.skipped + c.cancelled;
-            let over = is_over(&task.status);
+            let done = c.done();
+            let over = task.is_over();
             let percent = if c.total > 0 { done * 100 / c.total } else { 0 };
             let report = format!("/api/v1/tasks/{}/report.csv", task.id);
             view! {
-                <div class="card import-progress" data-status=task.status.clone()>
+                <div class="card import-progress" data-status=task.status.as_str()>
                     <h2>{task.label.clone()}</h2>
                     <progress max=c.total value=done aria-label="Rows done">{format!("{percent}%")}</progress>
                     <p class="counts">
@@ -175,11 +192,8 @@ fn stage_view(
                     </p>
                     {over.then(|| view! {
                         <p class="import-outcome">
-                            {match task.status.as_str() {
-                                "succeeded" => format!("Done: all {} imported.", rows(c.succeeded.max(0) as u64)),
-                                "cancelled" => "The import was cancelled.".to_owned(),
-                                _ => format!("Done with problems: {} could not be imported.", rows(c.failed.max(0) as u64)),
-                            }}
+                            {task_model::words::finished(task.presentation(), &task.label, task.status, &c)
+                                .map(|said| said.body)}
                         </p>
                     })}
                     <div class="form-actions">
@@ -204,7 +218,7 @@ fn confirm(
     check: ImportCheck,
     starting: bool,
     start: impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
-    reset: impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
+    reset: impl Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
 ) -> AnyView {
     view! {
         <div class="card import-confirm" role="group" aria-label="Import this file?">
@@ -388,36 +402,9 @@ mod client {
         let key = key.get_value();
         leptos::task::spawn_local(async move {
             match send::<TaskSummary>("POST", "/api/v1/imports", Some(&file), Some(&key)).await {
-                Ok(task) => {
-                    let id = task.id;
-                    stage.set(Stage::Running(task));
-                    follow(id, stage).await;
-                }
+                Ok(task) => stage.set(Stage::Running(task)),
                 Err(refusal) => stage.set(refusal),
             }
         });
-    }
-
-    /// Polls the task until it ends or the page shows something else.
-    async fn follow(id: i64, stage: RwSignal<Stage>) {
-        loop {
-            gloo_timers::future::TimeoutFuture::new(1_000).await;
-            let still_here =
-                matches!(stage.try_get_untracked(), Some(Stage::Running(task)) if task.id == id);
-            if !still_here {
-                return;
-            }
-            match send::<TaskSummary>("GET", &format!("/api/v1/tasks/{id}"), None, None).await {
-                Ok(task) => {
-                    let over = is_over(&task.status);
-                    stage.set(Stage::Running(task));
-                    if over {
-                        return;
-                    }
-                }
-                // A blip: try again at the next tick.
-                Err(_) => continue,
-            }
-        }
     }
 }

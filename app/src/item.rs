@@ -190,7 +190,7 @@ fn FixAndRetry() -> impl IntoView {
         async move {
             control_task(
                 task,
-                "retry".into(),
+                crate::tasks::Control::Retry,
                 Which {
                     item_ids: Some(vec![item]),
                     error_code: None,

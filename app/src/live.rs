@@ -115,35 +115,7 @@ pub struct LiveStore {
     pub stale: RwSignal<bool>,
 }
 
-pub fn is_over(status: &str) -> bool {
-    matches!(
-        status,
-        "succeeded" | "completed_with_errors" | "failed" | "cancelled"
-    )
-}
-
-fn plural(n: i64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// "Publishing", "Importing"… for a running task's line.
-pub fn verb(kind: &str) -> &'static str {
-    match kind {
-        "import" => "Importing",
-        "publish" => "Publishing",
-        "unpublish" => "Unpublishing",
-        _ => "Working on",
-    }
-}
-
-fn done_word(kind: &str) -> &'static str {
-    match kind {
-        "import" => "imported",
-        "publish" => "published",
-        "unpublish" => "unpublished",
-        _ => "done",
-    }
-}
+use task_model::plural;
 
 impl LiveStore {
     pub fn new() -> Self {
@@ -221,62 +193,36 @@ impl LiveStore {
         self.notifications_changed.update(|n| *n += 1);
     }
 
+    /// A start and an end are news; the words are the kind's, the same as the
+    /// notification centre keeps.
     fn toast_for(&self, previous: Option<&TaskSummary>, task: &TaskSummary) {
-        let was_over = previous.map(|p| is_over(&p.status)).unwrap_or(false);
-        let review = Some(("Review".to_owned(), format!("/tasks/{}", task.id)));
-        let c = task.counts;
-        if previous.is_none() && !is_over(&task.status) {
-            self.toast(
-                ToastLevel::Info,
-                format!("{} started", task.label),
-                "It runs in the background — you can keep working.".into(),
-                None,
-            );
+        let was_over = previous.is_some_and(TaskSummary::is_over);
+        if previous.is_none() && !task.is_over() {
+            let (title, body) = task_model::words::started(&task.label);
+            self.toast(ToastLevel::Info, title, body, None);
             return;
         }
-        if was_over || !is_over(&task.status) {
+        if was_over {
             return;
         }
-        let word = done_word(&task.kind);
-        match task.status.as_str() {
-            "succeeded" => self.toast(
-                ToastLevel::Success,
-                format!("{} done", task.label),
-                format!(
-                    "All {} {word}.",
-                    plural(c.succeeded + c.skipped, "item", "items")
-                ),
-                None,
-            ),
-            "completed_with_errors" => self.toast(
-                ToastLevel::Warning,
-                format!("{} finished with problems", task.label),
-                format!(
-                    "{} {word}, {} attention.",
-                    c.succeeded,
-                    plural(c.failed, "needs", "need")
-                ),
-                Some((
-                    format!("Review {}", plural(c.failed, "failure", "failures")),
-                    format!("/tasks/{}", task.id),
-                )),
-            ),
-            "failed" => self.toast(
-                ToastLevel::Error,
-                format!("{} failed", task.label),
-                format!(
-                    "None of the {} went through.",
-                    plural(c.failed, "item", "items")
-                ),
-                review,
-            ),
-            _ => self.toast(
-                ToastLevel::Info,
-                format!("{} cancelled", task.label),
-                format!("{} {word} before the cancel.", c.succeeded),
-                None,
-            ),
-        }
+        let Some(said) = task_model::words::finished(
+            task.presentation(),
+            &task.label,
+            task.status,
+            &task.counts,
+        ) else {
+            return;
+        };
+        let level = match said.tone {
+            task_model::Tone::Info => ToastLevel::Info,
+            task_model::Tone::Success => ToastLevel::Success,
+            task_model::Tone::Warning => ToastLevel::Warning,
+            task_model::Tone::Error => ToastLevel::Error,
+        };
+        let action = said
+            .review
+            .map(|review| (review, format!("/tasks/{}", task.id)));
+        self.toast(level, said.title, said.body, action);
     }
 
     pub fn toast(
@@ -337,17 +283,12 @@ impl LiveStore {
     /// Tasks not finished: their overall progress in percent, for the tab title.
     pub fn running_progress(&self) -> Option<u32> {
         self.tasks.with(|tasks| {
-            let active: Vec<&TaskSummary> = tasks.iter().filter(|t| !is_over(&t.status)).collect();
+            let active: Vec<&TaskSummary> = tasks.iter().filter(|t| !t.is_over()).collect();
             if active.is_empty() {
                 return None;
             }
             let total: i64 = active.iter().map(|t| t.counts.total).sum();
-            let done: i64 = active
-                .iter()
-                .map(|t| {
-                    t.counts.succeeded + t.counts.failed + t.counts.skipped + t.counts.cancelled
-                })
-                .sum();
+            let done: i64 = active.iter().map(|t| t.counts.done()).sum();
             Some(if total > 0 {
                 (done * 100 / total) as u32
             } else {
@@ -399,15 +340,6 @@ fn live_layer() -> AnyView {
     .into_any()
 }
 
-pub fn kind_mark(kind: &str) -> &'static str {
-    match kind {
-        "import" => "CSV",
-        "publish" => "PUB",
-        "unpublish" => "OFF",
-        _ => "JOB",
-    }
-}
-
 /// Bottom right, in the shell, so it survives navigation.
 #[component]
 pub fn TaskTray() -> AnyView {
@@ -425,15 +357,11 @@ pub fn TaskTray() -> AnyView {
             .take(8)
             .collect::<Vec<_>>()
     };
-    let running = move || {
-        store
-            .tasks
-            .with(|tasks| tasks.iter().any(|t| !is_over(&t.status)))
-    };
+    let running = move || store.tasks.with(|tasks| tasks.iter().any(|t| !t.is_over()));
     let open = move || chosen.get().unwrap_or_else(running);
     let summary = move || {
         let tasks = visible();
-        let running = tasks.iter().filter(|t| !is_over(&t.status)).count();
+        let running = tasks.iter().filter(|t| !t.is_over()).count();
         match (running, store.running_progress()) {
             (0, _) => plural(tasks.len() as i64, "recent task", "recent tasks"),
             (n, Some(p)) => format!("{} running · {p}%", plural(n as i64, "task", "tasks")),
@@ -464,29 +392,18 @@ pub fn TaskTray() -> AnyView {
 fn TrayRow(task: TaskSummary) -> AnyView {
     let store = use_live();
     let c = task.counts;
-    let done = c.succeeded + c.failed + c.skipped + c.cancelled;
-    let over = is_over(&task.status);
+    let done = c.done();
+    let over = task.is_over();
     let (chip, tone) = task_status(&task);
     let id = task.id;
-    let line = if over {
-        task.label.clone()
-    } else {
-        format!(
-            "{} {}",
-            verb(&task.kind),
-            task.label
-                .split_once(' ')
-                .map(|(_, rest)| rest)
-                .unwrap_or(&task.label)
-        )
-    };
+    let line = task.line();
     let eta = (!over)
         .then_some(task.eta_seconds)
         .flatten()
         .map(|eta| format!(" · {} left", describe_duration(eta)));
     view! {
-        <li class="tray-row" data-task=id data-status=task.status.clone()>
-            <span class="kind-mark" aria-hidden="true">{kind_mark(&task.kind)}</span>
+        <li class="tray-row" data-task=id data-status=task.status.as_str()>
+            <span class="kind-mark" aria-hidden="true">{task.presentation().mark}</span>
             <div class="tray-main">
                 <div class="tray-line">
                     <A href=format!("/tasks/{id}") attr:class="tray-label">{line}</A>
@@ -877,7 +794,7 @@ mod client {
             "task",
             Box::new(move |data| {
                 if let Ok(task) = serde_json::from_str::<TaskSummary>(&data) {
-                    let ended = is_over(&task.status);
+                    let ended = task.is_over();
                     let label = task.label.clone();
                     store.apply_task(task);
                     if ended {

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::format_timestamp;
 use crate::error::AppError;
-use crate::live::{is_over, kind_mark, use_live};
-use crate::tasks::TaskSummary;
+use crate::live::use_live;
+use crate::tasks::{TaskStatus, TaskSummary};
 use crate::ui::{done_of, elapsed_words, task_status, Chip, Pager};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,11 +29,11 @@ pub async fn list_tasks(status: String, kind: String, page: u64) -> Result<TaskL
             let seller = require_seller()?;
             let status = match status.as_str() {
                 "" => None,
-                raw => Some(backend::tasks::TaskStatus::parse(raw).ok_or_else(|| {
-                    AppError::BadRequest {
-                        message: format!("“{raw}” is not a task status."),
-                    }
-                })?),
+                raw => Some(
+                    TaskStatus::try_from(raw).map_err(|err| AppError::BadRequest {
+                        message: format!("{err}."),
+                    })?,
+                ),
             };
             let filter = TaskFilter {
                 status,
@@ -54,22 +54,29 @@ pub async fn list_tasks(status: String, kind: String, page: u64) -> Result<TaskL
     )
 }
 
-const STATUSES: [(&str, &str); 8] = [
-    ("queued", "Queued"),
-    ("running", "Running"),
-    ("paused", "Paused"),
-    ("succeeded", "Done"),
-    ("completed_with_errors", "Done with errors"),
-    ("failed", "Failed"),
-    ("cancelling", "Cancelling"),
-    ("cancelled", "Cancelled"),
-];
+/// The filter's choices: every status in the chip's words; the kinds sellers see.
+fn status_options() -> Vec<(&'static str, String)> {
+    TaskStatus::ALL
+        .into_iter()
+        .map(|status| (status.as_str(), capitalised(status.words())))
+        .collect()
+}
 
-const KINDS: [(&str, &str); 3] = [
-    ("import", "Import"),
-    ("publish", "Publish"),
-    ("unpublish", "Unpublish"),
-];
+fn kind_options() -> Vec<(&'static str, String)> {
+    task_model::kinds::ALL
+        .into_iter()
+        .filter(|kind| kind.listed)
+        .map(|kind| (kind.name, kind.title.to_owned()))
+        .collect()
+}
+
+fn capitalised(words: &str) -> String {
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
 
 #[component]
 pub fn TasksPage() -> impl IntoView {
@@ -91,14 +98,14 @@ pub fn TasksPage() -> impl IntoView {
     let select = move |id: &'static str,
                        label: &'static str,
                        signal: RwSignal<String>,
-                       options: &'static [(&'static str, &'static str)],
+                       options: Vec<(&'static str, String)>,
                        all: &'static str| {
         view! {
             <label class="filter">
                 <span class="filter-label">{label}</span>
                 <select id=id class="input" prop:value=move || signal.get() on:change=move |ev| signal.set(event_target_value(&ev))>
                     <option value="">{all}</option>
-                    {options.iter().map(|(value, text)| view! { <option value=*value>{*text}</option> }).collect_view()}
+                    {options.into_iter().map(|(value, text)| view! { <option value=value>{text}</option> }).collect_view()}
                 </select>
             </label>
         }
@@ -108,8 +115,8 @@ pub fn TasksPage() -> impl IntoView {
             <header class="page-header">
                 <h1>"Tasks"</h1>
                 <div class="filters" role="group" aria-label="Filter tasks">
-                    {select("task-status", "Status", status, &STATUSES, "Any status")}
-                    {select("task-kind", "Kind", kind, &KINDS, "Any kind")}
+                    {select("task-status", "Status", status, status_options(), "Any status")}
+                    {select("task-kind", "Kind", kind, kind_options(), "Any kind")}
                 </div>
             </header>
             <Transition fallback=|| view! { <p class="muted" aria-busy="true">"Loading tasks…"</p> }>
@@ -178,10 +185,11 @@ pub fn task_row(task: TaskSummary, now: chrono::DateTime<chrono::Utc>) -> impl I
     });
     let (failed, cancelled) = (task.counts.failed, task.counts.cancelled);
     let progress_label = format!("{} progress", task.label);
+    let over = task.is_over();
     view! {
-        <tr data-task=task.id data-status=task.status.clone()>
+        <tr data-task=task.id data-status=task.status.as_str()>
             <td>
-                <span class="kind-mark" aria-hidden="true">{kind_mark(&task.kind)}</span>" "
+                <span class="kind-mark" aria-hidden="true">{task.presentation().mark}</span>" "
                 <A href=format!("/tasks/{}", task.id)>{task.label.clone()}</A>
             </td>
             <td><Chip label tone /></td>
@@ -190,7 +198,7 @@ pub fn task_row(task: TaskSummary, now: chrono::DateTime<chrono::Utc>) -> impl I
                 <span class="muted">{format!(" {done} of {}", task.counts.total)}{(failed > 0).then(|| format!(" · {failed} failed"))}{(cancelled > 0).then(|| format!(" · {cancelled} cancelled"))}</span>
             </td>
             <td class="muted">{format_timestamp(&task.created_at)}</td>
-            <td class="muted">{match (duration, is_over(&task.status)) {
+            <td class="muted">{match (duration, over) {
                 (Some(d), true) => d,
                 (Some(d), false) => format!("{d} so far"),
                 (None, _) => "not started".to_owned(),

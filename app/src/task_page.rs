@@ -10,9 +10,12 @@ use serde::{Deserialize, Serialize};
 use crate::bulk::describe_duration;
 use crate::catalog::format_timestamp;
 use crate::error::AppError;
-use crate::live::{is_over, kind_mark, use_live};
-use crate::tasks::{FailureGroupView, TaskItemView, TaskItemsQuery, TaskSummary};
+use crate::live::use_live;
+use crate::tasks::{
+    Control, FailureGroupView, ItemStatus, TaskItemView, TaskItemsQuery, TaskSummary,
+};
 use crate::ui::{done_of, elapsed_words, item_status, task_status, Chip, Dialog, Pager};
+use task_model::Subject;
 
 /// Retrying or skipping more than this many items at once asks first.
 pub const CONFIRM_ABOVE: i64 = 50;
@@ -86,7 +89,7 @@ pub async fn task_items_page(id: i64, query: TaskItemsQuery) -> Result<TaskItemL
 
 /// `pause`, `resume`, `cancel`, `retry` or `skip`.
 #[server(endpoint = "control_task", input = Json)]
-pub async fn control_task(id: i64, action: String, which: Which) -> Result<TaskSummary, AppError> {
+pub async fn control_task(id: i64, action: Control, which: Which) -> Result<TaskSummary, AppError> {
     use crate::auth::ssr::{require_seller, state, with_status};
     use backend::tasks::control::Selection;
     with_status(
@@ -94,17 +97,12 @@ pub async fn control_task(id: i64, action: String, which: Which) -> Result<TaskS
             let seller = require_seller()?.id;
             let engine = &state()?.engine;
             let selection = Selection::from_parts(which.item_ids, which.error_code);
-            let done = match action.as_str() {
-                "pause" => engine.pause(seller, id).await,
-                "resume" => engine.resume(seller, id).await,
-                "cancel" => engine.cancel(seller, id).await,
-                "retry" => engine.retry(seller, id, selection).await,
-                "skip" => engine.skip(seller, id, selection).await,
-                other => {
-                    return Err(AppError::BadRequest {
-                        message: format!("Unknown action {other}."),
-                    })
-                }
+            let done = match action {
+                Control::Pause => engine.pause(seller, id).await,
+                Control::Resume => engine.resume(seller, id).await,
+                Control::Cancel => engine.cancel(seller, id).await,
+                Control::Retry => engine.retry(seller, id, selection).await,
+                Control::Skip => engine.skip(seller, id, selection).await,
             }?;
             Ok(TaskSummary::from_task(&done.task, chrono::Utc::now()))
         }
@@ -135,7 +133,7 @@ pub async fn estimate_items(kind: String, count: u64) -> Result<String, AppError
 /// A batch control waiting for the seller's yes.
 #[derive(Debug, Clone, PartialEq)]
 struct Pending {
-    action: &'static str,
+    action: Control,
     which: Which,
     count: i64,
     what: String,
@@ -190,10 +188,10 @@ fn TaskDetail(
 ) -> impl IntoView {
     let id = current.get_untracked().id;
     let kind = current.get_untracked().kind;
-    let is_import = kind == "import";
+    let from_file = current.get_untracked().presentation().subject == Subject::CsvRow;
     let error = RwSignal::new(None::<String>);
-    let control = Action::new(move |(action, which): &(&'static str, Which)| {
-        let (action, which) = (action.to_string(), which.clone());
+    let control = Action::new(move |(action, which): &(Control, Which)| {
+        let (action, which) = (*action, which.clone());
         async move { control_task(id, action, which).await }
     });
     Effect::new(move |_| match control.value().get() {
@@ -210,13 +208,7 @@ fn TaskDetail(
         let t = current.get();
         let c = t.counts;
         let step = (c.total / 20).max(1);
-        (
-            t.status.clone(),
-            c.failed,
-            c.skipped,
-            c.pending,
-            c.succeeded / step,
-        )
+        (t.status, c.failed, c.skipped, c.pending, c.succeeded / step)
     });
     let groups = Resource::new(
         move || (id, counts_key.get()),
@@ -259,7 +251,7 @@ fn TaskDetail(
         move || {
             pending
                 .get()
-                .filter(|p| p.action == "retry")
+                .filter(|p| p.action == Control::Retry)
                 .map(|p| p.count)
         },
         move |count| {
@@ -272,7 +264,7 @@ fn TaskDetail(
             }
         },
     );
-    let run = move |action: &'static str, which: Which, count: i64, what: String| {
+    let run = move |action: Control, which: Which, count: i64, what: String| {
         if count > CONFIRM_ABOVE {
             pending.set(Some(Pending {
                 action,
@@ -296,10 +288,10 @@ fn TaskDetail(
             {move || Suspend::new(async move {
                 let groups = groups.await.unwrap_or_default();
                 (!groups.is_empty()).then(|| view! {
-                    <FailureGroups groups is_import task_id=id
-                        on_retry=Callback::new(move |(code, count, title): (String, i64, String)| run("retry", Which { item_ids: None, error_code: Some(code) }, count, format!("“{title}”")))
-                        on_skip=Callback::new(move |(code, count, title): (String, i64, String)| run("skip", Which { item_ids: None, error_code: Some(code) }, count, format!("“{title}”")))
-                        on_show=Callback::new(move |code: String| { status_filter.set(Some("failed".into())); code_filter.set(Some(code)); })
+                    <FailureGroups groups from_file task_id=id
+                        on_retry=Callback::new(move |(code, count, title): (String, i64, String)| run(Control::Retry, Which { item_ids: None, error_code: Some(code) }, count, format!("“{title}”")))
+                        on_skip=Callback::new(move |(code, count, title): (String, i64, String)| run(Control::Skip, Which { item_ids: None, error_code: Some(code) }, count, format!("“{title}”")))
+                        on_show=Callback::new(move |code: String| { status_filter.set(Some(ItemStatus::Failed.as_str().into())); code_filter.set(Some(code)); })
                     />
                 })
             })}
@@ -307,15 +299,15 @@ fn TaskDetail(
         <section class="card stack task-items" aria-labelledby="items-title">
             <div class="section-head">
                 <h2 id="items-title">"Items"</h2>
-                <ItemsToolbar current status_filter code_filter search is_import task_id=id
-                    on_retry_all=Callback::new(move |count: i64| run("retry", Which::default(), count, "failed".into())) />
+                <ItemsToolbar current status_filter code_filter search from_file task_id=id
+                    on_retry_all=Callback::new(move |count: i64| run(Control::Retry, Which::default(), count, "failed".into())) />
             </div>
             <Transition fallback=|| view! { <p class="muted" aria-busy="true">"Loading items…"</p> }>
                 {move || Suspend::new(async move {
                     match items.await {
                         Ok(list) => view! {
-                            <ItemsTable list selected is_import task_id=id page
-                                on_selected=Callback::new(move |(action, ids): (&'static str, Vec<i64>)| {
+                            <ItemsTable list selected from_file task_id=id page
+                                on_selected=Callback::new(move |(action, ids): (Control, Vec<i64>)| {
                                     let count = ids.len() as i64;
                                     run(action, Which { item_ids: Some(ids), error_code: None }, count, "selected".into());
                                     selected.set(Vec::new());
@@ -328,19 +320,19 @@ fn TaskDetail(
             </Transition>
         </section>
         <Dialog open=confirm_open id="batch-confirm" title=Signal::derive(move || pending.get().map(|p| {
-            let verb = if p.action == "retry" { "Retry" } else { "Skip" };
+            let verb = if p.action == Control::Retry { "Retry" } else { "Skip" };
             format!("{verb} {} items?", p.count)
         }).unwrap_or_default())>
             {move || pending.get().map(|p| {
                 let which = p.which.clone();
                 let action = p.action;
                 view! {
-                    <p>{if action == "retry" {
+                    <p>{if action == Control::Retry {
                         format!("The {} {} items go back in the queue and are sent again. It runs in the background: you can keep working.", p.count, p.what)
                     } else {
                         format!("The {} {} items are skipped: the task can finish without them. They stay listed here as skipped.", p.count, p.what)
                     }}</p>
-                    {(action == "retry").then(|| view! {
+                    {(action == Control::Retry).then(|| view! {
                         <p class="muted"><Suspense fallback=|| "Estimating…">{move || Suspend::new(async move {
                             estimate.await.map(|words| format!("This takes {words}."))
                         })}</Suspense></p>
@@ -349,7 +341,7 @@ fn TaskDetail(
                         <button type="button" class="button primary" on:click=move |_| {
                             control.dispatch((action, which.clone()));
                             confirm_open.set(false);
-                        }>{if action == "retry" { "Retry in background" } else { "Skip them" }}</button>
+                        }>{if action == Control::Retry { "Retry in background" } else { "Skip them" }}</button>
                         <button type="button" class="button ghost" on:click=move |_| confirm_open.set(false)>"Cancel"</button>
                     </div>
                 }
@@ -362,26 +354,26 @@ fn TaskDetail(
 #[component]
 fn TaskHeader(
     current: Memo<TaskSummary>,
-    control: Action<(&'static str, Which), Result<TaskSummary, AppError>>,
+    control: Action<(Control, Which), Result<TaskSummary, AppError>>,
     cancel_open: RwSignal<bool>,
 ) -> impl IntoView {
-    let status = move || current.with(|t| t.status.clone());
+    let status = move || current.with(|t| t.status);
     let busy = move || control.pending().get();
     view! {
         <header class="page-header task-header">
             <div class="task-title">
-                <span class="kind-mark" aria-hidden="true">{move || kind_mark(&current.with(|t| t.kind.clone()))}</span>
+                <span class="kind-mark" aria-hidden="true">{move || current.with(|t| t.presentation().mark)}</span>
                 <h1>{move || current.with(|t| t.label.clone())}</h1>
                 {move || { let (label, tone) = current.with(task_status); view! { <Chip label tone /> } }}
             </div>
             <div class="task-controls" role="group" aria-label="Task controls">
-                <Show when=move || matches!(status().as_str(), "queued" | "running")>
-                    <button type="button" class="button" disabled=busy on:click=move |_| { control.dispatch(("pause", Which::default())); }>"Pause"</button>
+                <Show when=move || Control::Pause.offered_in(status())>
+                    <button type="button" class="button" disabled=busy on:click=move |_| { control.dispatch((Control::Pause, Which::default())); }>"Pause"</button>
                 </Show>
-                <Show when=move || status() == "paused">
-                    <button type="button" class="button primary" disabled=busy on:click=move |_| { control.dispatch(("resume", Which::default())); }>"Resume"</button>
+                <Show when=move || Control::Resume.offered_in(status())>
+                    <button type="button" class="button primary" disabled=busy on:click=move |_| { control.dispatch((Control::Resume, Which::default())); }>"Resume"</button>
                 </Show>
-                <Show when=move || matches!(status().as_str(), "queued" | "running" | "paused")>
+                <Show when=move || Control::Cancel.offered_in(status())>
                     <button type="button" class="button danger" disabled=busy on:click=move |_| cancel_open.set(true)>"Cancel task…"</button>
                 </Show>
             </div>
@@ -392,7 +384,7 @@ fn TaskHeader(
 #[component]
 pub fn CancelDialog(
     current: Memo<TaskSummary>,
-    control: Action<(&'static str, Which), Result<TaskSummary, AppError>>,
+    control: Action<(Control, Which), Result<TaskSummary, AppError>>,
     open: RwSignal<bool>,
     /// Shown in place (the design gallery).
     #[prop(optional)]
@@ -411,7 +403,7 @@ pub fn CancelDialog(
             }}
             <div class="form-actions">
                 <button type="button" class="button danger" on:click=move |_| {
-                    control.dispatch(("cancel", Which::default()));
+                    control.dispatch((Control::Cancel, Which::default()));
                     open.set(false);
                 }>"Cancel task"</button>
                 <button type="button" class="button ghost" on:click=move |_| open.set(false)>"Keep it running"</button>
@@ -436,7 +428,7 @@ fn TaskFacts(
         let pace = elapsed
             .filter(|s| *s > 0 && done > 0)
             .map(|s| format!("{:.1} items/s", done as f64 / s as f64));
-        let timing = if is_over(&t.status) {
+        let timing = if t.is_over() {
             elapsed.map(|s| ("Took", elapsed_words(s)))
         } else {
             t.eta_seconds
@@ -453,31 +445,23 @@ fn TaskFacts(
                 {t.finished_at.map(|at| view! { <div><dt>"Finished"</dt><dd>{format_timestamp(&at)}</dd></div> })}
                 {timing.map(|(label, words)| view! { <div><dt>{label}</dt><dd>{words}</dd></div> })}
                 {pace.map(|pace| view! { <div><dt>"Pace"</dt><dd>{pace}</dd></div> })}
-                {t.waiting_until.filter(|_| !is_over(&t.status)).map(|until| view! {
+                {t.waiting_until.filter(|_| !t.is_over()).map(|until| view! {
                     <div><dt>"Marketplace quota"</dt><dd>{format!("waiting until {}", until.format("%H:%M:%S UTC"))}</dd></div>
                 })}
             </dl>
         }
     };
-    let chip = move |status: Option<&'static str>, label: &'static str| {
+    let chip = move |status: Option<ItemStatus>, label: &'static str| {
         let count = move || {
             let c = current.with(|t| t.counts);
-            match status {
-                None => c.total,
-                Some("pending") => c.pending,
-                Some("running") => c.running,
-                Some("succeeded") => c.succeeded,
-                Some("failed") => c.failed,
-                Some("skipped") => c.skipped,
-                _ => c.cancelled,
-            }
+            status.map_or(c.total, |status| c.of(status))
         };
-        let pressed =
-            move || status_filter.get().as_deref() == status && code_filter.get().is_none();
+        let name = status.map(ItemStatus::as_str);
+        let pressed = move || status_filter.get().as_deref() == name && code_filter.get().is_none();
         view! {
             <button type="button" class="count-chip" aria-pressed=move || pressed().to_string()
-                data-status=status.unwrap_or("all")
-                on:click=move |_| { code_filter.set(None); status_filter.set(status.map(str::to_owned)); }>
+                data-status=name.unwrap_or("all")
+                on:click=move |_| { code_filter.set(None); status_filter.set(name.map(str::to_owned)); }>
                 {label}" "<strong>{count}</strong>
             </button>
         }
@@ -487,12 +471,12 @@ fn TaskFacts(
             {facts}
             <div class="count-chips" role="group" aria-label="Show items by status">
                 {chip(None, "All")}
-                {chip(Some("pending"), "Pending")}
-                {chip(Some("running"), "Running")}
-                {chip(Some("succeeded"), "Succeeded")}
-                {chip(Some("failed"), "Failed")}
-                {chip(Some("skipped"), "Skipped")}
-                {chip(Some("cancelled"), "Cancelled")}
+                {chip(Some(ItemStatus::Pending), "Pending")}
+                {chip(Some(ItemStatus::Running), "Running")}
+                {chip(Some(ItemStatus::Succeeded), "Succeeded")}
+                {chip(Some(ItemStatus::Failed), "Failed")}
+                {chip(Some(ItemStatus::Skipped), "Skipped")}
+                {chip(Some(ItemStatus::Cancelled), "Cancelled")}
             </div>
         </div>
     }
@@ -502,7 +486,7 @@ fn TaskFacts(
 #[component]
 pub fn FailureGroups(
     groups: Vec<FailureGroupView>,
-    is_import: bool,
+    from_file: bool,
     task_id: i64,
     /// `(code, count, title)`
     on_retry: Callback<(String, i64, String)>,
@@ -519,7 +503,7 @@ pub fn FailureGroups(
                     let (code, count, title) = (group.code.clone(), group.count, group.title.clone());
                     let (c2, t2, c3) = (code.clone(), title.clone(), code.clone());
                     let examples = group.examples.iter().map(|item| {
-                        let name = item_name(item, is_import);
+                        let name = item_name(item, from_file);
                         let message = item.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
                         view! { <li><span class="mono">{name}</span>" — "{message}</li> }
                     }).collect_view();
@@ -544,11 +528,11 @@ pub fn FailureGroups(
                                 } else {
                                     view! {
                                         <button type="button" class="button primary" on:click=move |_| on_show.run(c3.clone())>"Show items to fix"</button>
-                                        {is_import.then(|| view! {
+                                        {from_file.then(|| view! {
                                             <a class="button" href=format!("/api/v1/tasks/{task_id}/report.csv") download>"Download rows"</a>
                                         })}
                                         // A row of a file fails the same way until the file is fixed.
-                                        {(!is_import).then(|| view! {
+                                        {(!from_file).then(|| view! {
                                             <button type="button" class="button" on:click=move |_| on_retry.run((code.clone(), count, title.clone()))>"Retry"</button>
                                         })}
                                         <button type="button" class="button ghost" on:click=move |_| on_skip.run((c2.clone(), count, t2.clone()))>"Skip"</button>
@@ -563,9 +547,9 @@ pub fn FailureGroups(
     }
 }
 
-fn item_name(item: &TaskItemView, is_import: bool) -> String {
+fn item_name(item: &TaskItemView, from_file: bool) -> String {
     match (&item.sku, item.line) {
-        (Some(sku), Some(line)) if is_import => format!("line {line} · {sku}"),
+        (Some(sku), Some(line)) if from_file => format!("line {line} · {sku}"),
         (None, Some(line)) => format!("line {line}"),
         (Some(sku), _) => sku.clone(),
         (None, None) => format!("#{}", item.position + 1),
@@ -578,7 +562,7 @@ fn ItemsToolbar(
     status_filter: RwSignal<Option<String>>,
     code_filter: RwSignal<Option<String>>,
     search: RwSignal<String>,
-    is_import: bool,
+    from_file: bool,
     task_id: i64,
     on_retry_all: Callback<i64>,
 ) -> impl IntoView {
@@ -600,7 +584,7 @@ fn ItemsToolbar(
                 status_filter.set(Some(value).filter(|v| !v.is_empty()));
             } prop:value=move || status_filter.get().unwrap_or_default()>
                 <option value="">"All statuses"</option>
-                {["pending", "running", "succeeded", "failed", "skipped", "cancelled"].into_iter().map(|s| view! { <option value=s>{s}</option> }).collect_view()}
+                {ItemStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
             </select>
             {move || code_filter.get().map(|code| view! {
                 <span class="filter-pill">{format!("Reason: {code}")}
@@ -609,7 +593,7 @@ fn ItemsToolbar(
             })}
             <Show when=move || { failed() > 0 }>
                 <button type="button" class="button" on:click=move |_| on_retry_all.run(failed())>{move || format!("Retry all {} failed", failed())}</button>
-                <a class="button" href=report.clone() download>{if is_import { "Download failed rows to fix and re-import" } else { "Download error report" }}</a>
+                <a class="button" href=report.clone() download>{if from_file { "Download failed rows to fix and re-import" } else { "Download error report" }}</a>
             </Show>
         </div>
     }
@@ -619,16 +603,16 @@ fn ItemsToolbar(
 pub fn ItemsTable(
     list: TaskItemList,
     selected: RwSignal<Vec<i64>>,
-    is_import: bool,
+    from_file: bool,
     task_id: i64,
     page: RwSignal<u64>,
     /// `("retry" | "skip", task item ids)`
-    on_selected: Callback<(&'static str, Vec<i64>)>,
+    on_selected: Callback<(Control, Vec<i64>)>,
 ) -> impl IntoView {
     let selectable: Vec<i64> = list
         .items
         .iter()
-        .filter(|i| i.status == "failed")
+        .filter(|i| i.status == ItemStatus::Failed)
         .map(|i| i.id)
         .collect();
     let all_ids = selectable.clone();
@@ -638,13 +622,13 @@ pub fn ItemsTable(
     let count = move || selected.with(Vec::len);
     let rows = list.items.into_iter().map(|item| {
         let id = item.id;
-        let failed = item.status == "failed";
+        let failed = item.status == ItemStatus::Failed;
         let checked = move || selected.with(|s| s.contains(&id));
-        let (label, tone) = item_status(&item.status);
+        let (label, tone) = item_status(item.status);
         // The line has its own column here.
         let name = item_name(&item, false);
         // A failed publish item links to its edit page, which offers "retry this item".
-        let link = item.item_id.filter(|_| !is_import).map(|item_id| {
+        let link = item.item_id.filter(|_| !from_file).map(|item_id| {
             if failed {
                 format!("/items/{item_id}?task={task_id}&task_item={id}")
             } else {
@@ -652,7 +636,7 @@ pub fn ItemsTable(
             }
         });
         view! {
-            <tr data-item=id data-status=item.status.clone() class:selected=checked>
+            <tr data-item=id data-status=item.status.as_str() class:selected=checked>
                 <td class="col-select">
                     {failed.then(|| view! {
                         <input type="checkbox" aria-label=format!("Select {name}") prop:checked=checked
@@ -681,8 +665,8 @@ pub fn ItemsTable(
         <Show when=move || { count() > 0 }>
             <div class="selection-bar" role="region" aria-label="Selected items">
                 <strong>{move || format!("{} selected", count())}</strong>
-                <button type="button" class="button primary" on:click=move |_| on_selected.run(("retry", selected.get_untracked()))>"Retry selected"</button>
-                <button type="button" class="button" on:click=move |_| on_selected.run(("skip", selected.get_untracked()))>"Skip selected"</button>
+                <button type="button" class="button primary" on:click=move |_| on_selected.run((Control::Retry, selected.get_untracked()))>"Retry selected"</button>
+                <button type="button" class="button" on:click=move |_| on_selected.run((Control::Skip, selected.get_untracked()))>"Skip selected"</button>
                 <button type="button" class="button ghost" on:click=move |_| selected.set(Vec::new())>"Clear"</button>
             </div>
         </Show>
@@ -700,8 +684,8 @@ pub fn ItemsTable(
                                 });
                             } />
                     </th>
-                    <th class="num">{if is_import { "Line" } else { "#" }}</th>
-                    <th>{if is_import { "Row" } else { "SKU" }}</th>
+                    <th class="num">{if from_file { "Line" } else { "#" }}</th>
+                    <th>{if from_file { "Row" } else { "SKU" }}</th>
                     <th>"Status"</th>
                     <th class="num">"Attempts"</th>
                     <th>"Error"</th>

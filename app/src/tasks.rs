@@ -3,28 +3,18 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct TaskCountsView {
-    pub total: i64,
-    pub pending: i64,
-    pub running: i64,
-    pub succeeded: i64,
-    pub failed: i64,
-    pub skipped: i64,
-    pub cancelled: i64,
-}
+pub use task_model::{Control, ItemStatus, Presentation, TaskCounts, TaskStatus};
 
-/// `status` is one of `queued running paused cancelling cancelled succeeded
-/// completed_with_errors failed`.
+/// A task as the tray, the lists and the API show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskSummary {
     pub id: i64,
+    /// The kind's stored name: `import`, `publish`, `unpublish`.
     pub kind: String,
     pub label: String,
-    pub status: String,
-    pub counts: TaskCountsView,
+    pub status: TaskStatus,
+    pub counts: TaskCounts,
     pub eta_seconds: Option<u64>,
     pub waiting_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -33,6 +23,26 @@ pub struct TaskSummary {
     /// Bumped by every change of the task: keep the highest seen, drop older ones.
     #[serde(default)]
     pub seq: i64,
+}
+
+impl TaskSummary {
+    /// The kind's words.
+    pub fn presentation(&self) -> &'static Presentation {
+        Presentation::of(&self.kind)
+    }
+
+    pub fn is_over(&self) -> bool {
+        self.status.is_terminal()
+    }
+
+    /// "Publishing 200 items" while it runs, its label once it is over.
+    pub fn line(&self) -> String {
+        if self.is_over() {
+            self.label.clone()
+        } else {
+            self.presentation().doing_line(&self.label)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,13 +55,12 @@ pub struct ItemErrorView {
     pub column: Option<String>,
 }
 
-/// `status` is one of `pending running succeeded failed skipped cancelled`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskItemView {
     pub id: i64,
     pub position: i32,
-    pub status: String,
+    pub status: ItemStatus,
     pub attempts: i32,
     pub item_id: Option<i64>,
     pub sku: Option<String>,
@@ -100,27 +109,34 @@ pub mod ssr {
         rows: Vec<backend::entities::task_item::Model>,
     ) -> Result<Vec<TaskItemView>, AppError> {
         let described = backend::reports::describe(db, task, &rows).await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .zip(described)
-            .map(|(row, about)| TaskItemView {
-                id: row.id,
-                position: row.position,
-                sku: about.sku,
-                item_id: about.item_id,
-                attempts: row.attempts,
-                line: about.line.map(|l| l as i64),
-                error: match (row.status.as_str(), row.error_code, row.error_message) {
-                    ("failed" | "pending", Some(code), message) => Some(ItemErrorView {
-                        code,
-                        message: message.unwrap_or_default(),
-                        column: about.column,
-                    }),
-                    _ => None,
-                },
-                status: row.status,
+            .map(|(row, about)| {
+                let status = ItemStatus::try_from(row.status.as_str()).map_err(|err| {
+                    tracing::error!(task_item_id = row.id, %err, "stored task item is unreadable");
+                    crate::error::internal(err)
+                })?;
+                Ok(TaskItemView {
+                    id: row.id,
+                    position: row.position,
+                    sku: about.sku,
+                    item_id: about.item_id,
+                    attempts: row.attempts,
+                    line: about.line.map(|l| l as i64),
+                    error: match (status, row.error_code, row.error_message) {
+                        (ItemStatus::Failed | ItemStatus::Pending, Some(code), message) => {
+                            Some(ItemErrorView {
+                                code,
+                                message: message.unwrap_or_default(),
+                                column: about.column,
+                            })
+                        }
+                        _ => None,
+                    },
+                    status,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// One page of the seller's tasks, newest first, with the number matching.
@@ -151,11 +167,11 @@ pub mod ssr {
     ) -> Result<(Vec<TaskItemView>, u64), AppError> {
         let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
             None => None,
-            Some(raw) => Some(backend::tasks::ItemStatus::parse(raw).ok_or_else(|| {
-                AppError::BadRequest {
-                    message: format!("status “{raw}” is not an item status"),
-                }
-            })?),
+            Some(raw) => Some(
+                ItemStatus::try_from(raw).map_err(|err| AppError::BadRequest {
+                    message: format!("{err}."),
+                })?,
+            ),
         };
         let filter = query::ItemFilter {
             status,
@@ -201,22 +217,13 @@ pub mod ssr {
         }
 
         pub fn from_event(event: &backend::tasks::events::TaskEvent, now: DateTime<Utc>) -> Self {
-            let c = event.counts;
             Self {
                 id: event.task_id,
                 kind: event.kind.clone(),
                 label: event.label.clone(),
-                status: event.status.as_str().to_owned(),
-                counts: TaskCountsView {
-                    total: c.total,
-                    pending: c.pending,
-                    running: c.running,
-                    succeeded: c.succeeded,
-                    failed: c.failed,
-                    skipped: c.skipped,
-                    cancelled: c.cancelled,
-                },
-                eta_seconds: query::eta(event.status, &c, event.started_at, now),
+                status: event.status,
+                counts: event.counts,
+                eta_seconds: query::eta(event.status, &event.counts, event.started_at, now),
                 waiting_until: event.waiting_until,
                 created_at: event.created_at,
                 started_at: event.started_at,
@@ -239,24 +246,29 @@ pub mod ssr {
     impl From<backend::tasks::TaskError> for crate::error::AppError {
         fn from(err: backend::tasks::TaskError) -> Self {
             use backend::tasks::TaskError;
-            let invalid = |message: String| Self::Validation {
+            let invalid = |field: &str, code: &str, message: String| Self::Validation {
                 fields: vec![crate::error::FieldError {
-                    field: "params".into(),
-                    code: "invalid".into(),
+                    field: field.into(),
+                    code: code.into(),
                     message,
                 }],
             };
             match err {
                 TaskError::NotFound => Self::NotFound,
-                TaskError::Conflict { action, status } => Self::Conflict {
-                    message: format!(
-                        "This task is {}: it cannot be {action}d now.",
-                        status.as_str().replace('_', " ")
-                    ),
+                conflict @ TaskError::Conflict { .. } => Self::Conflict {
+                    message: conflict.to_string(),
                 },
-                TaskError::UnknownKind(kind) => invalid(format!("There is no task kind “{kind}”.")),
-                TaskError::InvalidParams(params) => invalid(params.message),
-                TaskError::Empty => invalid("A task needs at least one item.".into()),
+                TaskError::UnknownKind(kind) => invalid(
+                    "kind",
+                    "unknown_kind",
+                    format!("There is no task kind “{kind}”."),
+                ),
+                TaskError::InvalidParams(params) => {
+                    invalid(&params.field, params.code, params.message)
+                }
+                TaskError::Empty => {
+                    invalid("params", "empty", "A task needs at least one item.".into())
+                }
                 TaskError::Unexpected(err) => crate::error::internal(err),
             }
         }

@@ -3,8 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::live::is_over;
-use crate::tasks::TaskSummary;
+use crate::tasks::{ItemStatus, TaskStatus, TaskSummary};
 
 /// How a status looks: the chip's colour class and its icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,38 +49,37 @@ impl Tone {
 
 /// A task's status in words and tone; a quota wait shows its end.
 pub fn task_status(task: &TaskSummary) -> (String, Tone) {
-    let waiting = task
-        .waiting_until
-        .filter(|_| !is_over(&task.status))
-        .map(|until| {
-            format!(
-                "waiting for marketplace quota until {}",
-                until.format("%H:%M:%S UTC")
-            )
-        });
-    match (task.status.as_str(), waiting) {
-        (_, Some(waiting)) => (waiting, Tone::Waiting),
-        ("queued", _) => ("queued".into(), Tone::Queued),
-        ("running", _) => ("running".into(), Tone::Running),
-        ("paused", _) => ("paused".into(), Tone::Paused),
-        ("cancelling", _) => ("cancelling".into(), Tone::Paused),
-        ("succeeded", _) => ("done".into(), Tone::Done),
-        ("completed_with_errors", _) => ("done with errors".into(), Tone::Warning),
-        ("failed", _) => ("failed".into(), Tone::Error),
-        _ => ("cancelled".into(), Tone::Cancelled),
+    let waiting = task.waiting_until.filter(|_| !task.is_over()).map(|until| {
+        format!(
+            "waiting for marketplace quota until {}",
+            until.format("%H:%M:%S UTC")
+        )
+    });
+    if let Some(waiting) = waiting {
+        return (waiting, Tone::Waiting);
     }
+    let tone = match task.status {
+        TaskStatus::Queued => Tone::Queued,
+        TaskStatus::Running => Tone::Running,
+        TaskStatus::Paused | TaskStatus::Cancelling => Tone::Paused,
+        TaskStatus::Succeeded => Tone::Done,
+        TaskStatus::CompletedWithErrors => Tone::Warning,
+        TaskStatus::Failed => Tone::Error,
+        TaskStatus::Cancelled => Tone::Cancelled,
+    };
+    (task.status.words().to_owned(), tone)
 }
 
 /// A task item's status in words and tone.
-pub fn item_status(status: &str) -> (&'static str, Tone) {
-    match status {
-        "pending" => ("pending", Tone::Queued),
-        "running" => ("running", Tone::Running),
-        "succeeded" => ("succeeded", Tone::Done),
-        "failed" => ("failed", Tone::Error),
-        "skipped" => ("skipped", Tone::Cancelled),
-        _ => ("cancelled", Tone::Cancelled),
-    }
+pub fn item_status(status: ItemStatus) -> (&'static str, Tone) {
+    let tone = match status {
+        ItemStatus::Pending => Tone::Queued,
+        ItemStatus::Running => Tone::Running,
+        ItemStatus::Succeeded => Tone::Done,
+        ItemStatus::Failed => Tone::Error,
+        ItemStatus::Skipped | ItemStatus::Cancelled => Tone::Cancelled,
+    };
+    (status.as_str(), tone)
 }
 
 #[component]
@@ -98,8 +96,7 @@ pub fn Chip(#[prop(into)] label: String, tone: Tone) -> impl IntoView {
 
 /// Items done (in any end state) of a task.
 pub fn done_of(task: &TaskSummary) -> i64 {
-    let c = task.counts;
-    c.succeeded + c.failed + c.skipped + c.cancelled
+    task.counts.done()
 }
 
 /// A modal dialog on the browser's own `<dialog>`: it traps focus, closes on Esc, and
@@ -185,15 +182,8 @@ mod tests {
 
     #[test]
     fn every_item_status_has_words() {
-        for status in [
-            "pending",
-            "running",
-            "succeeded",
-            "failed",
-            "skipped",
-            "cancelled",
-        ] {
-            assert_eq!(item_status(status).0, status);
+        for status in ItemStatus::ALL {
+            assert_eq!(item_status(status).0, status.as_str());
         }
     }
 }

@@ -13,7 +13,9 @@ use backend::tasks::create::NewTask;
 use backend::tasks::events::EventBus;
 use backend::tasks::noop::Noop;
 use backend::tasks::worker::{Engine, EngineConfig};
-use backend::tasks::{InvalidParams, ItemContext, Outcome, Registry, TaskKind, TaskStatus};
+use backend::tasks::{
+    InvalidParams, ItemContext, Outcome, Presentation, Registry, TaskKind, TaskStatus,
+};
 use backend::testing::{Engine as DbEngine, TestDb};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -23,16 +25,29 @@ use tokio_util::sync::CancellationToken;
 
 const ITEMS: u64 = 20_000;
 
+static PROBE: Presentation = Presentation {
+    name: "probe",
+    title: "Probe",
+    doing: "Probing",
+    done: "done",
+    unit: ("item", "items"),
+    mark: "PRB",
+    subject: task_model::Subject::Counter,
+    in_bulk_bar: false,
+    listed: false,
+    estimate: task_model::Estimate::LocalWork,
+};
+
 /// Reports when its handler starts, for pickup latency.
 struct Probe(mpsc::UnboundedSender<Instant>);
 
 #[async_trait::async_trait]
 impl TaskKind for Probe {
-    fn name(&self) -> &'static str {
-        "probe"
-    }
-    fn label(&self, _: &Value, _: usize) -> String {
-        "probe".into()
+    type Params = Value;
+    type Subject = Value;
+
+    fn presentation(&self) -> &'static Presentation {
+        &PROBE
     }
     fn expand(&self, _: &Value) -> Result<Vec<Value>, InvalidParams> {
         Ok(vec![json!(0)])

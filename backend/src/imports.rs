@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::catalog::{self, CatalogError, ItemFields, RawItem};
 use crate::listings::{account, outcome_of};
 use crate::marketplace::Connector;
-use crate::tasks::{InvalidParams, ItemContext, Outcome, RetryPolicy, TaskKind};
+use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
 
 /// The columns an import understands, in the template's order.
 pub const COLUMNS: [&str; 8] = [
@@ -337,13 +337,31 @@ fn raw_item(columns: &[String], cells: &[String]) -> RawItem {
 }
 
 /// The parameters an import task keeps: enough to label it and to write its report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportParams {
+    #[serde(default)]
+    pub file_name: String,
+    /// The header as written, in the file's order.
+    pub columns: Vec<String>,
+    pub rows: u64,
+    /// Check each row's image with the marketplace before writing the item.
+    #[serde(default = "checked")]
+    pub check_images: bool,
+}
+
+fn checked() -> bool {
+    true
+}
+
+/// The parameters of an import of `file`.
 pub fn params(file_name: &str, file: &ParsedFile, check_images: bool) -> Value {
-    json!({
-        "file_name": file_name,
-        "columns": file.columns,
-        "rows": file.rows.len(),
-        "check_images": check_images,
-    })
+    let params = ImportParams {
+        file_name: file_name.to_owned(),
+        columns: file.columns.clone(),
+        rows: file.rows.len() as u64,
+        check_images,
+    };
+    serde_json::to_value(params).unwrap_or(Value::Null)
 }
 
 /// Each row as a task item's subject.
@@ -354,16 +372,10 @@ pub fn subjects(file: &ParsedFile) -> Vec<Value> {
         .collect()
 }
 
-/// The header an import task was made from.
+/// The header an import task was made from (none if its parameters are not an import's).
 pub fn columns_of(params: &Value) -> Vec<String> {
-    params["columns"]
-        .as_array()
-        .map(|columns| {
-            columns
-                .iter()
-                .filter_map(|c| c.as_str().map(str::to_owned))
-                .collect()
-        })
+    serde_json::from_value::<ImportParams>(params.clone())
+        .map(|params| params.columns)
         .unwrap_or_default()
 }
 
@@ -473,35 +485,36 @@ fn row_failed(line: u64, error: RowError) -> Outcome {
 
 #[async_trait::async_trait]
 impl TaskKind for Import {
-    fn name(&self) -> &'static str {
-        "import"
+    type Params = ImportParams;
+    type Subject = Row;
+
+    fn presentation(&self) -> &'static Presentation {
+        &task_model::kinds::IMPORT
     }
 
-    fn label(&self, params: &Value, items: usize) -> String {
-        let rows = format!("{items} row{}", if items == 1 { "" } else { "s" });
-        match params["file_name"].as_str().filter(|n| !n.is_empty()) {
-            Some(name) => format!("Import {rows} from {name}"),
-            None => format!("Import {rows}"),
+    fn label(&self, params: &ImportParams, items: usize) -> String {
+        let label = self.presentation().label(items as i64);
+        match params.file_name.as_str() {
+            "" => label,
+            name => format!("{label} from {name}"),
         }
     }
 
     /// Rows come with the upload (see `NewTask::subjects`), not from parameters.
-    fn expand(&self, _params: &Value) -> Result<Vec<Value>, InvalidParams> {
-        Err(InvalidParams {
-            code: "rows_missing",
-            message: "an import is created from an uploaded file".into(),
-        })
+    fn expand(&self, _params: &ImportParams) -> Result<Vec<Row>, InvalidParams> {
+        Err(InvalidParams::field(
+            "rows_missing",
+            "rows",
+            "an import is created from an uploaded file",
+        ))
     }
 
-    async fn process(&self, task_item: ItemContext) -> Outcome {
-        let Ok(row) = serde_json::from_value::<Row>(task_item.subject.clone()) else {
-            return Outcome::failed("item_invalid", "The task item is not an import row.");
-        };
+    async fn process(&self, task_item: ItemContext<ImportParams, Row>) -> Outcome {
+        let row = task_item.subject.clone();
         if let Some(error) = row.error {
             return row_failed(row.line, error);
         }
-        let columns = columns_of(&task_item.params);
-        let fields = match ItemFields::parse(&raw_item(&columns, &row.cells)) {
+        let fields = match ItemFields::parse(&raw_item(&task_item.params.columns, &row.cells)) {
             Ok(fields) => fields,
             Err(errors) => {
                 let first = &errors[0];
@@ -522,8 +535,7 @@ impl TaskKind for Import {
                 };
             }
         };
-        let check_images = task_item.params["check_images"].as_bool().unwrap_or(true);
-        if let (true, Some(url)) = (check_images, &fields.image_url) {
+        if let (true, Some(url)) = (task_item.params.check_images, &fields.image_url) {
             match self
                 .connector
                 .check_media(&account(task_item.seller_id), url.as_str())

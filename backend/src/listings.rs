@@ -4,13 +4,14 @@
 
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::sync::Arc;
 
 use crate::catalog::{self, CatalogError, Item};
 use crate::domain::ListingState;
 use crate::marketplace::{CallError, Connector, ListingRequest, Money};
-use crate::tasks::{InvalidParams, ItemContext, Outcome, RetryPolicy, TaskKind};
+use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
 
 /// The marketplace account a seller publishes to.
 pub fn account(seller_id: i64) -> String {
@@ -22,7 +23,11 @@ pub fn account(seller_id: i64) -> String {
 /// sent. The same data keeps the key, so a retry after a crash or a lost answer is a
 /// replay, never a second listing; an item the seller fixed since is a new request, which
 /// the marketplace must not answer with its replay of the old refusal.
-pub fn listing_key(task_item: &ItemContext, sku: &str, listing: &ListingRequest) -> String {
+pub fn listing_key<P, S>(
+    task_item: &ItemContext<P, S>,
+    sku: &str,
+    listing: &ListingRequest,
+) -> String {
     use sha2::{Digest, Sha256};
     let body = serde_json::to_vec(&(sku, listing)).unwrap_or_default();
     let digest = Sha256::digest(&body);
@@ -47,18 +52,15 @@ pub fn listing_for(item: &Item) -> ListingRequest {
     }
 }
 
-fn item_ids(params: &Value) -> Result<Vec<Value>, InvalidParams> {
-    let ids = params["item_ids"].as_array().ok_or(InvalidParams {
-        code: "item_ids_missing",
-        message: "params.item_ids must be a list of item ids".into(),
-    })?;
-    if ids.iter().any(|id| id.as_i64().is_none()) {
-        return Err(InvalidParams {
-            code: "item_ids_invalid",
-            message: "every item id must be a number".into(),
-        });
-    }
-    Ok(ids.clone())
+/// The parameters of a task over catalog items: which items.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemIds {
+    pub item_ids: Vec<i64>,
+}
+
+fn expand_ids(params: &ItemIds) -> Result<Vec<i64>, InvalidParams> {
+    Ok(params.item_ids.clone())
 }
 
 pub(crate) fn outcome_of(err: CallError) -> Outcome {
@@ -94,14 +96,8 @@ pub(crate) fn outcome_of(err: CallError) -> Outcome {
     }
 }
 
-async fn load(db: &DatabaseConnection, item: &ItemContext) -> Result<Item, Outcome> {
-    let Some(item_id) = item.subject.as_i64() else {
-        return Err(Outcome::failed(
-            "item_invalid",
-            "The task item does not name a catalog item.",
-        ));
-    };
-    match catalog::get(db, item.seller_id, item_id).await {
+async fn load(db: &DatabaseConnection, item: &ItemContext<ItemIds, i64>) -> Result<Item, Outcome> {
+    match catalog::get(db, item.seller_id, item.subject).await {
         Ok(found) => Ok(found),
         Err(CatalogError::NotFound) => Err(Outcome::failed(
             "item_not_found",
@@ -124,19 +120,18 @@ impl Publish {
 
 #[async_trait::async_trait]
 impl TaskKind for Publish {
-    fn name(&self) -> &'static str {
-        "publish"
+    type Params = ItemIds;
+    type Subject = i64;
+
+    fn presentation(&self) -> &'static Presentation {
+        &task_model::kinds::PUBLISH
     }
 
-    fn label(&self, _params: &Value, items: usize) -> String {
-        format!("Publish {items} item{}", if items == 1 { "" } else { "s" })
+    fn expand(&self, params: &ItemIds) -> Result<Vec<i64>, InvalidParams> {
+        expand_ids(params)
     }
 
-    fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams> {
-        item_ids(params)
-    }
-
-    async fn process(&self, task_item: ItemContext) -> Outcome {
+    async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
         let item = match load(&self.db, &task_item).await {
             Ok(item) => item,
             Err(outcome) => return outcome,
@@ -204,22 +199,18 @@ impl Unpublish {
 
 #[async_trait::async_trait]
 impl TaskKind for Unpublish {
-    fn name(&self) -> &'static str {
-        "unpublish"
+    type Params = ItemIds;
+    type Subject = i64;
+
+    fn presentation(&self) -> &'static Presentation {
+        &task_model::kinds::UNPUBLISH
     }
 
-    fn label(&self, _params: &Value, items: usize) -> String {
-        format!(
-            "Unpublish {items} item{}",
-            if items == 1 { "" } else { "s" }
-        )
+    fn expand(&self, params: &ItemIds) -> Result<Vec<i64>, InvalidParams> {
+        expand_ids(params)
     }
 
-    fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams> {
-        item_ids(params)
-    }
-
-    async fn process(&self, task_item: ItemContext) -> Outcome {
+    async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
         let item = match load(&self.db, &task_item).await {
             Ok(item) => item,
             Err(outcome) => return outcome,

@@ -16,6 +16,17 @@ pub enum Level {
     Error,
 }
 
+impl From<task_model::Tone> for Level {
+    fn from(tone: task_model::Tone) -> Self {
+        match tone {
+            task_model::Tone::Info => Self::Info,
+            task_model::Tone::Success => Self::Success,
+            task_model::Tone::Warning => Self::Warning,
+            task_model::Tone::Error => Self::Error,
+        }
+    }
+}
+
 impl Level {
     pub fn as_str(self) -> &'static str {
         match self {

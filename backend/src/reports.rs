@@ -44,7 +44,7 @@ pub async fn describe(
             .as_str()
             .map(str::to_owned)
     };
-    if task.kind == "import" {
+    if task.presentation().subject == task_model::Subject::CsvRow {
         let columns = imports::columns_of(&task.params);
         let cell = |cells: &[String], name: &str| {
             columns
@@ -127,7 +127,7 @@ pub async fn error_report(
             row.error_message.clone().unwrap_or_default(),
         ]
     };
-    if task.kind == "import" {
+    if task.presentation().subject == task_model::Subject::CsvRow {
         let columns = imports::columns_of(&task.params);
         // The file's own columns, minus an earlier report's error columns.
         let kept: Vec<usize> = (0..columns.len())

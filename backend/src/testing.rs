@@ -131,7 +131,7 @@ macro_rules! db_test {
 /// (the last step repeats). Steps: `"ok"`, `"retry"`, `"retry_after:<secs>"`, `"fail"`,
 /// `"fail:<code>"`, `"panic"`, `"wait"` (until cancelled), `"sleep:<ms>"` (then succeed).
 pub mod scripted {
-    use crate::tasks::{InvalidParams, ItemContext, Outcome, RetryPolicy, TaskKind};
+    use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
     use serde_json::{json, Value};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
@@ -167,6 +167,26 @@ pub mod scripted {
         }
     }
 
+    /// One subject per item, each with its plan.
+    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+    pub struct ScriptedParams {
+        pub items: Vec<Value>,
+    }
+
+    /// A test kind's words: it is not one the product offers.
+    pub static SCRIPTED: Presentation = Presentation {
+        name: "scripted",
+        title: "Run",
+        doing: "Running",
+        done: "done",
+        unit: ("item", "items"),
+        mark: "TST",
+        subject: task_model::Subject::Counter,
+        in_bulk_bar: false,
+        listed: false,
+        estimate: task_model::Estimate::LocalWork,
+    };
+
     /// Params for `n` items that all follow `plan`.
     pub fn params(n: usize, plan: &[&str]) -> Value {
         json!({ "items": (0..n).map(|_| json!({ "plan": plan })).collect::<Vec<_>>() })
@@ -179,22 +199,18 @@ pub mod scripted {
 
     #[async_trait::async_trait]
     impl TaskKind for Scripted {
-        fn name(&self) -> &'static str {
-            "scripted"
+        type Params = ScriptedParams;
+        type Subject = Value;
+
+        fn presentation(&self) -> &'static Presentation {
+            &SCRIPTED
         }
 
-        fn label(&self, _params: &Value, items: usize) -> String {
-            format!("Scripted run of {items} items")
+        fn expand(&self, params: &ScriptedParams) -> Result<Vec<Value>, InvalidParams> {
+            Ok(params.items.clone())
         }
 
-        fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams> {
-            params["items"].as_array().cloned().ok_or(InvalidParams {
-                code: "items_missing",
-                message: "params.items must be a list".into(),
-            })
-        }
-
-        async fn process(&self, item: ItemContext) -> Outcome {
+        async fn process(&self, item: ItemContext<ScriptedParams, Value>) -> Outcome {
             let execution = {
                 let mut executions = self.executions.lock().unwrap();
                 let count = executions.entry(item.item_id).or_default();

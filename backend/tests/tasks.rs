@@ -137,7 +137,7 @@ db_test!(
             (task.status, task.counts.total, task.counts.pending),
             (TaskStatus::Queued, 10_000, 10_000)
         );
-        assert_eq!(task.label, "Scripted run of 10000 items");
+        assert_eq!(task.label, "Run 10000 items");
         assert_counters_match(db, task.id).await;
 
         let again = h.engine.create_task(new("import-1")).await.unwrap();
@@ -183,7 +183,9 @@ db_test!(
                 idempotency_key: None,
             })
             .await;
-        assert!(matches!(invalid, Err(TaskError::InvalidParams(p)) if p.code == "items_missing"));
+        assert!(
+            matches!(invalid, Err(TaskError::InvalidParams(p)) if p.field == "params.items" && p.message == "missing field `items`")
+        );
         let empty = h
             .engine
             .create_task(NewTask {
@@ -267,7 +269,12 @@ db_test!(
             (notes[0].level.as_str(), notes[0].task_id),
             ("success", Some(task.id))
         );
-        assert_eq!(notes[1].title, "Scripted run of 10 items started");
+        // In the kind's words, the same the toast uses.
+        assert_eq!(
+            (notes[0].title.as_str(), notes[0].body.as_str()),
+            ("Run 10 items done", "All 10 items done.")
+        );
+        assert_eq!(notes[1].title, "Run 10 items started");
         assert!(notes[1].read_at.is_some());
         assert_eq!(
             backend::notifications::unread_count(db, ana).await.unwrap(),
@@ -702,7 +709,7 @@ db_test!(pause_stops_new_claims_and_resume_continues, |db| {
     assert!(matches!(
         h.engine.pause(ana, task.id).await,
         Err(TaskError::Conflict {
-            action: "pause",
+            control: backend::tasks::Control::Pause,
             status: TaskStatus::Succeeded
         })
     ));
@@ -753,7 +760,7 @@ db_test!(
         assert!(done.finished_at.is_some());
         assert_counters_match(db, task.id).await;
         let notes = backend::notifications::recent(db, ana, 10).await.unwrap();
-        assert_eq!(notes[0].title, "Scripted run of 5 items cancelled");
+        assert_eq!(notes[0].title, "Run 5 items cancelled");
 
         for (action, result) in [
             ("resume", h.engine.resume(ana, task.id).await),

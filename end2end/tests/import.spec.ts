@@ -48,10 +48,10 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
   await confirm.getByRole("button", { name: "Start in background" }).click();
   const progress = page.locator(".import-progress");
   await expect(progress.getByRole("heading")).toHaveText("Import 5 rows from spring.csv");
-  await expect(progress).toContainText("Done with problems: 1 row could not be imported.", { timeout: 45_000 });
+  await expect(progress).toContainText("4 imported, 1 needs attention.", { timeout: 45_000 });
   await expect(progress).toContainText("5 of 5 rows · 4 imported · 1 failed");
   // The tray and a toast say so too, wherever the seller is.
-  await expect(page.locator(".toast").filter({ hasText: "Import 5 rows from spring.csv finished with problems" })).toBeVisible();
+  await expect(page.locator(".toast").filter({ hasText: "Import 5 rows from spring.csv done with errors" })).toBeVisible();
   await shot(page, testInfo, "import-done");
   await closeToasts(page);
 

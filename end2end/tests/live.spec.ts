@@ -20,8 +20,8 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   // published (all succeed). Both are about 200 items.
   const md = testInfo.project.name === "md";
   const plan = md
-    ? { state: "draft", action: "Publish", ing: "Publishing", toast: "finished with problems", note: "finished with errors", chip: "done with errors" }
-    : { state: "published", action: "Unpublish", ing: "Unpublishing", toast: "done", note: "finished", chip: "done" };
+    ? { state: "draft", action: "Publish", ing: "Publishing", toast: "done with errors", note: "done with errors", chip: "done with errors" }
+    : { state: "published", action: "Unpublish", ing: "Unpublishing", toast: "done", note: "done", chip: "done" };
   await logIn(page);
   const before = await unread(page);
 

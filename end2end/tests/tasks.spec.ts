@@ -186,7 +186,7 @@ test("the import journey: sample file, groups, failed rows fixed and imported ag
   await expect(confirm.getByRole("heading")).toHaveText("Import 300 rows?");
   await confirm.getByRole("button", { name: "Start in background" }).click();
   const progress = page.locator(".import-progress");
-  await expect(progress).toContainText("Done with problems: 15 rows could not be imported.", { timeout: 50_000 });
+  await expect(progress).toContainText("285 imported, 15 need attention.", { timeout: 50_000 });
   await closeToasts(page);
   const report = await progress.getByRole("link", { name: "Download error report" }).getAttribute("href");
   const id = Number(report?.match(/tasks\/(\d+)\//)?.[1]);
@@ -235,6 +235,6 @@ test("the import journey: sample file, groups, failed rows fixed and imported ag
   await page.locator("#csv-file").setInputFiles({ name: "fixed.csv", mimeType: "text/csv", buffer: Buffer.from(body) });
   await expect(confirm.getByRole("heading")).toHaveText("Import 15 rows?");
   await confirm.getByRole("button", { name: "Start in background" }).click();
-  await expect(progress).toContainText("Done: all 15 rows imported.", { timeout: 30_000 });
+  await expect(progress).toContainText("All 15 rows imported.", { timeout: 30_000 });
   await shot(page, testInfo, "tasks-import-fixed");
 });

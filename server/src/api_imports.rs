@@ -188,10 +188,13 @@ async fn check(
 ) -> Result<Json<ImportCheck>, ApiError> {
     let settings = state.imports;
     let (file_name, parsed) = read_upload(multipart, settings.limits).await?;
-    let measured =
-        backend::tasks::query::recent_throughput(&state.db, signed_in.seller.id, "import")
-            .await
-            .map_err(AppError::from)?;
+    let measured = backend::tasks::query::recent_throughput(
+        &state.db,
+        signed_in.seller.id,
+        task_model::kinds::IMPORT.name,
+    )
+    .await
+    .map_err(AppError::from)?;
     // Image checks go at the marketplace's pace; without them rows are local work.
     let pace = if settings.check_images {
         f64::from(state.marketplace_rate.max(1))
@@ -241,7 +244,7 @@ async fn upload(
         .create_task_from(
             NewTask {
                 seller_id: signed_in.seller.id,
-                kind: "import".into(),
+                kind: task_model::kinds::IMPORT.name.into(),
                 params,
                 idempotency_key: key,
             },

@@ -17,6 +17,7 @@ use backend::tasks::TaskStatus;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
+use task_model::{Presentation, Subject};
 
 use crate::api::PageJson;
 use crate::api_error::ApiError;
@@ -115,8 +116,18 @@ async fn create(
     let Json(body) = body.map_err(|rejection| AppError::BadRequest {
         message: rejection.body_text(),
     })?;
-    if !matches!(body.kind.as_str(), "publish" | "unpublish") {
-        return Err(invalid("kind", "kind must be publish or unpublish"));
+    // This route starts work over catalog items; imports come as files.
+    let over_items = |kind: &Presentation| kind.subject == Subject::CatalogItem && kind.listed;
+    if !Presentation::find(&body.kind).is_ok_and(over_items) {
+        let kinds: Vec<&str> = task_model::kinds::ALL
+            .into_iter()
+            .filter(|kind| over_items(kind))
+            .map(|kind| kind.name)
+            .collect();
+        return Err(invalid(
+            "kind",
+            format!("kind must be one of: {}", kinds.join(", ")),
+        ));
     }
     let seller = signed_in.seller.id;
     let ids = match (body.item_ids, body.filter) {
@@ -209,9 +220,11 @@ async fn list(
     })?;
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(raw) => Some(TaskStatus::parse(raw).ok_or_else(|| AppError::BadRequest {
-            message: format!("status “{raw}” is not a task status"),
-        })?),
+        Some(raw) => Some(
+            TaskStatus::try_from(raw).map_err(|err| AppError::BadRequest {
+                message: err.to_string(),
+            })?,
+        ),
     };
     let (page, per_page) = (
         query.page.unwrap_or(1).max(1),

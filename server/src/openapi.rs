@@ -24,7 +24,7 @@ use crate::api::PageJson;
     ),
     components(schemas(
         ItemRow, TaskSummary, TaskItemView, app::tasks::ItemErrorView,
-        app::tasks::TaskCountsView, app::tasks::FailureGroupView, app::catalog::ListingState,
+        app::tasks::TaskCounts, app::tasks::FailureGroupView, app::catalog::ListingState,
         ErrorBody, ErrorDetail,
         app::notifications::NotificationView, crate::api_live::Snapshot,
         crate::api_live::NotificationEvent

@@ -530,10 +530,31 @@ db_test!(
             .await;
         assert_eq!(conflict.status, StatusCode::CONFLICT);
         assert_eq!(conflict.error_code(), "conflict");
+        assert_eq!(
+            conflict.error_message(),
+            "This task has finished: there is nothing left to cancel."
+        );
+        // Every control the finished task refuses says so in one specific sentence.
+        for control in backend::tasks::Control::ALL {
+            let answer = app
+                .post_json(
+                    &format!("/api/v1/tasks/{id}/{control}"),
+                    Some(&cookie),
+                    json!({}),
+                )
+                .await;
+            match control.refusal(backend::tasks::TaskStatus::Succeeded) {
+                Some(refusal) => {
+                    assert_eq!(answer.status, StatusCode::CONFLICT, "{control}");
+                    assert_eq!(answer.error_message(), refusal);
+                }
+                None => assert_eq!(answer.status, StatusCode::OK, "{control}"),
+            }
+        }
     }
 );
 
-/// The routes DESIGN.md lists for scripts, and the import check the UI uses.
+/// The routes the API promises scripts (docs/architecture.md), and the import check the UI uses.
 const DESIGNED: [(&str, &str); 25] = [
     ("post", "/api/v1/imports/check"),
     ("get", "/api/v1/events"),
@@ -589,7 +610,7 @@ db_test!(
         assert_eq!(doc["info"]["title"], "Stockroom API");
         let paths = doc["paths"].as_object().unwrap();
 
-        // Every route DESIGN.md promises is documented…
+        // Every route the API promises is documented…
         for (method, path) in DESIGNED {
             let path = path.split('?').next().unwrap();
             assert!(
@@ -887,4 +908,40 @@ db_test!(
 
 fn get_page(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
+}
+
+/// Every kind this build runs is one the browser can name: its words are the product's
+/// vocabulary, and every end of every kind says something specific.
+#[tokio::test]
+async fn every_registered_kind_has_its_presentation() {
+    let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+    let registry =
+        server::workers::kinds(&db, backend::testing::fast_connector("http://127.0.0.1:9"))
+            .register(backend::tasks::noop::Noop::new());
+    let names = registry.names();
+    assert_eq!(names, ["import", "noop", "publish", "unpublish"]);
+    for kind in registry.presentations() {
+        let known = task_model::Presentation::find(kind.name).unwrap();
+        assert!(std::ptr::eq(known, kind), "{} is declared twice", kind.name);
+        assert_eq!(
+            known.doing_line(&known.label(2)),
+            format!("{} 2 {}", known.doing, known.unit.1)
+        );
+        for status in task_model::TaskStatus::ALL {
+            let counts = task_model::TaskCounts {
+                total: 4,
+                succeeded: 2,
+                failed: 1,
+                cancelled: 1,
+                ..Default::default()
+            };
+            let said = task_model::words::finished(kind, "Label", status, &counts);
+            assert_eq!(
+                said.is_some(),
+                status.is_terminal(),
+                "{} {status}",
+                kind.name
+            );
+        }
+    }
 }

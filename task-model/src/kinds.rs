@@ -92,7 +92,7 @@ impl Presentation {
     }
 }
 
-pub const IMPORT: Presentation = Presentation {
+pub static IMPORT: Presentation = Presentation {
     name: "import",
     title: "Import",
     doing: "Importing",
@@ -106,7 +106,7 @@ pub const IMPORT: Presentation = Presentation {
     estimate: Estimate::MarketplacePace,
 };
 
-pub const PUBLISH: Presentation = Presentation {
+pub static PUBLISH: Presentation = Presentation {
     name: "publish",
     title: "Publish",
     doing: "Publishing",
@@ -119,7 +119,7 @@ pub const PUBLISH: Presentation = Presentation {
     estimate: Estimate::MarketplacePace,
 };
 
-pub const UNPUBLISH: Presentation = Presentation {
+pub static UNPUBLISH: Presentation = Presentation {
     name: "unpublish",
     title: "Unpublish",
     doing: "Unpublishing",
@@ -133,7 +133,7 @@ pub const UNPUBLISH: Presentation = Presentation {
 };
 
 /// The engine's own test kind (crash drills, benchmarks); never offered to sellers.
-pub const NOOP: Presentation = Presentation {
+pub static NOOP: Presentation = Presentation {
     name: "noop",
     title: "Run",
     doing: "Running",
@@ -146,7 +146,7 @@ pub const NOOP: Presentation = Presentation {
     estimate: Estimate::LocalWork,
 };
 
-const UNKNOWN: Presentation = Presentation {
+static UNKNOWN: Presentation = Presentation {
     name: "",
     title: "Run",
     doing: "Running",
@@ -160,7 +160,7 @@ const UNKNOWN: Presentation = Presentation {
 };
 
 /// Every kind the product knows, in the order sellers see them.
-pub const ALL: [&Presentation; 4] = [&IMPORT, &PUBLISH, &UNPUBLISH, &NOOP];
+pub static ALL: [&Presentation; 4] = [&IMPORT, &PUBLISH, &UNPUBLISH, &NOOP];
 
 #[cfg(test)]
 mod tests {

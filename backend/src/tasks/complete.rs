@@ -87,7 +87,7 @@ where
     let txn = write_txn(db).await?;
     let mut applied: Vec<(i64, i64, ItemStatus)> = Vec::with_capacity(finished.len());
     let mut lost = Vec::new();
-    let mut moves: BTreeMap<i64, BTreeMap<&'static str, i64>> = BTreeMap::new();
+    let mut moves: BTreeMap<i64, BTreeMap<ItemStatus, i64>> = BTreeMap::new();
     // Per task: until when an item waits for marketplace quota (a snooze), or `None`
     // when an item got through (the wait is over).
     let mut waits: BTreeMap<i64, Option<DateTime<Utc>>> = BTreeMap::new();
@@ -116,13 +116,13 @@ where
             (_, other) => other,
         };
         let task_moves = moves.entry(item.task_id).or_default();
-        *task_moves.entry("running").or_default() -= 1;
-        *task_moves.entry(new_status.counter()).or_default() += 1;
+        *task_moves.entry(ItemStatus::Running).or_default() -= 1;
+        *task_moves.entry(new_status).or_default() += 1;
         applied.push((item.task_id, item.item_id, new_status));
     }
     let mut settled: BTreeMap<i64, (Option<Task>, bool)> = BTreeMap::new();
     for (task_id, task_moves) in &moves {
-        let list: Vec<(&str, i64)> = task_moves.iter().map(|(k, v)| (*k, *v)).collect();
+        let list: Vec<(ItemStatus, i64)> = task_moves.iter().map(|(k, v)| (*k, *v)).collect();
         shift_counters(&txn, *task_id, &list, now).await?;
         mark_wait(&txn, *task_id, waits.get(task_id).copied().flatten(), now).await?;
         settled.insert(*task_id, settle(&txn, *task_id, now).await?);
@@ -246,7 +246,13 @@ where
         txn.rollback().await?;
         return Ok(Completion::LeaseLost);
     }
-    shift_counters(&txn, task_id, &[("running", -1), ("pending", 1)], now).await?;
+    shift_counters(
+        &txn,
+        task_id,
+        &[(ItemStatus::Running, -1), (ItemStatus::Pending, 1)],
+        now,
+    )
+    .await?;
     let (task, ended) = settle(&txn, task_id, now).await?;
     txn.commit().await?;
     Ok(Completion::Applied {
@@ -299,7 +305,10 @@ pub(crate) async fn settle(
         shift_counters(
             txn,
             task_id,
-            &[("pending", -swept), ("cancelled", swept)],
+            &[
+                (ItemStatus::Pending, -swept),
+                (ItemStatus::Cancelled, swept),
+            ],
             now,
         )
         .await?;
@@ -330,46 +339,20 @@ pub(crate) async fn settle(
     ))
     .await?;
     if !task.status.is_terminal() {
-        let (level, title, body) = match end {
-            TaskStatus::Succeeded => (
-                Level::Success,
-                format!("{} finished", task.label),
-                format!("All {} items done.", c.total),
-            ),
-            TaskStatus::CompletedWithErrors => (
-                Level::Warning,
-                format!("{} finished with errors", task.label),
-                format!(
-                    "{} done, {} failed. Review the failures to retry or skip them.",
-                    c.succeeded + c.skipped,
-                    c.failed
-                ),
-            ),
-            TaskStatus::Failed => (
-                Level::Error,
-                format!("{} failed", task.label),
-                format!("All {} items failed.", c.failed),
-            ),
-            _ => (
-                Level::Info,
-                format!("{} cancelled", task.label),
-                format!(
-                    "{} done before the cancel, {} cancelled.",
-                    c.succeeded + c.failed + c.skipped,
-                    c.cancelled
-                ),
-            ),
-        };
-        notifications::insert(
-            txn,
-            task.seller_id,
-            Some(task.id),
-            level,
-            &title,
-            &body,
-            now,
-        )
-        .await?;
+        // The same words as the toast the seller sees if the tab is open.
+        let kind = task_model::Presentation::of(&task.kind);
+        if let Some(said) = task_model::words::finished(kind, &task.label, end, &c) {
+            notifications::insert(
+                txn,
+                task.seller_id,
+                Some(task.id),
+                Level::from(said.tone),
+                &said.title,
+                &said.body,
+                now,
+            )
+            .await?;
+        }
     }
     let ended = !task.status.is_terminal();
     task.status = end;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 
 use super::complete::settle;
-use super::{shift_counters, stmt, write_txn, Task, TaskError, TaskStatus};
+use super::{shift_counters, stmt, write_txn, Control, ItemStatus, Task, TaskError, TaskStatus};
 
 /// What a control changed, for events.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,10 +16,12 @@ pub struct Controlled {
     pub changed: bool,
 }
 
+/// The task, locked against other controls, if `control` applies to its status.
 async fn locked(
     txn: &DatabaseTransaction,
     seller_id: i64,
     task_id: i64,
+    control: Control,
 ) -> Result<Task, TaskError> {
     let backend = txn.get_database_backend();
     if backend == sea_orm::DbBackend::Postgres {
@@ -31,7 +33,14 @@ async fn locked(
         ))
         .await?;
     }
-    super::get(txn, seller_id, task_id).await
+    let task = super::get(txn, seller_id, task_id).await?;
+    if !control.applies_to(task.status) {
+        return Err(TaskError::Conflict {
+            control,
+            status: task.status,
+        });
+    }
+    Ok(task)
 }
 
 async fn set_status(
@@ -78,7 +87,7 @@ pub async fn pause<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseT
     now: DateTime<Utc>,
 ) -> Result<Controlled, TaskError> {
     let txn = write_txn(db).await?;
-    let task = locked(&txn, seller_id, task_id).await?;
+    let task = locked(&txn, seller_id, task_id, Control::Pause).await?;
     match task.status {
         TaskStatus::Paused => finish(txn, db, seller_id, task_id, 0, false).await,
         TaskStatus::Queued | TaskStatus::Running => {
@@ -86,7 +95,7 @@ pub async fn pause<C: ConnectionTrait + TransactionTrait<Transaction = DatabaseT
             finish(txn, db, seller_id, task_id, 0, true).await
         }
         status => Err(TaskError::Conflict {
-            action: "pause",
+            control: Control::Pause,
             status,
         }),
     }
@@ -99,7 +108,7 @@ pub async fn resume<C: ConnectionTrait + TransactionTrait<Transaction = Database
     now: DateTime<Utc>,
 ) -> Result<Controlled, TaskError> {
     let txn = write_txn(db).await?;
-    let task = locked(&txn, seller_id, task_id).await?;
+    let task = locked(&txn, seller_id, task_id, Control::Resume).await?;
     match task.status {
         TaskStatus::Queued | TaskStatus::Running => {
             finish(txn, db, seller_id, task_id, 0, false).await
@@ -116,7 +125,7 @@ pub async fn resume<C: ConnectionTrait + TransactionTrait<Transaction = Database
             finish(txn, db, seller_id, task_id, 0, true).await
         }
         status => Err(TaskError::Conflict {
-            action: "resume",
+            control: Control::Resume,
             status,
         }),
     }
@@ -131,7 +140,7 @@ pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = Database
     now: DateTime<Utc>,
 ) -> Result<Controlled, TaskError> {
     let txn = write_txn(db).await?;
-    let task = locked(&txn, seller_id, task_id).await?;
+    let task = locked(&txn, seller_id, task_id, Control::Cancel).await?;
     match task.status {
         TaskStatus::Cancelling | TaskStatus::Cancelled => {
             finish(txn, db, seller_id, task_id, 0, false).await
@@ -150,8 +159,8 @@ pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = Database
                 &txn,
                 task_id,
                 &[
-                    ("pending", -(cancelled as i64)),
-                    ("cancelled", cancelled as i64),
+                    (ItemStatus::Pending, -(cancelled as i64)),
+                    (ItemStatus::Cancelled, cancelled as i64),
                 ],
                 now,
             )
@@ -161,7 +170,7 @@ pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = Database
             finish(txn, db, seller_id, task_id, cancelled, true).await
         }
         status => Err(TaskError::Conflict {
-            action: "cancel",
+            control: Control::Cancel,
             status,
         }),
     }
@@ -217,23 +226,17 @@ async fn move_failed<C: ConnectionTrait + TransactionTrait<Transaction = Databas
     to: FailedTo,
     now: DateTime<Utc>,
 ) -> Result<Controlled, TaskError> {
-    let (action, set, counter) = match to {
+    let (control, set, counter) = match to {
         FailedTo::Pending => (
-            "retry",
+            Control::Retry,
             "status = 'pending', attempts = 0, next_attempt_at = $1, error_code = NULL, error_message = NULL, \
              error_details = NULL, finished_at = NULL",
-            "pending",
+            ItemStatus::Pending,
         ),
-        FailedTo::Skipped => ("skip", "status = 'skipped'", "skipped"),
+        FailedTo::Skipped => (Control::Skip, "status = 'skipped'", ItemStatus::Skipped),
     };
     let txn = write_txn(db).await?;
-    let task = locked(&txn, seller_id, task_id).await?;
-    if matches!(task.status, TaskStatus::Cancelling | TaskStatus::Cancelled) {
-        return Err(TaskError::Conflict {
-            action,
-            status: task.status,
-        });
-    }
+    let task = locked(&txn, seller_id, task_id, control).await?;
     let (clause, bound) = which.clause();
     let sql = format!(
         "UPDATE task_items SET {set}, updated_at = $1 WHERE task_id = $2 AND status = 'failed'{clause}"
@@ -250,7 +253,10 @@ async fn move_failed<C: ConnectionTrait + TransactionTrait<Transaction = Databas
     shift_counters(
         &txn,
         task_id,
-        &[("failed", -(moved as i64)), (counter, moved as i64)],
+        &[
+            (ItemStatus::Failed, -(moved as i64)),
+            (counter, moved as i64),
+        ],
         now,
     )
     .await?;

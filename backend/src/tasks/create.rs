@@ -70,9 +70,10 @@ where
     if let Some(existing) = find_by_key(db, new.seller_id, new.idempotency_key.as_deref()).await? {
         return Ok(Created::Existing(existing));
     }
+    let params = kind.parse_params(&new.params)?;
     let subjects = match subjects {
         Some(subjects) => subjects,
-        None => kind.expand(&new.params)?,
+        None => kind.expand(&params)?,
     };
     if subjects.is_empty() {
         return Err(TaskError::Empty);
@@ -84,12 +85,12 @@ where
         seller_id: Set(new.seller_id),
         kind: Set(kind.name().to_owned()),
         label: Set(kind
-            .label(&new.params, subjects.len())
+            .label(&params, subjects.len())?
             .chars()
             .take(200)
             .collect()),
         status: Set(TaskStatus::Queued.as_str().to_owned()),
-        params: Set(new.params.to_string()),
+        params: Set(params.to_string()),
         idempotency_key: Set(new.idempotency_key.clone()),
         max_attempts: Set(policy.max_attempts.max(1) as i32),
         total: Set(total),
@@ -137,7 +138,7 @@ where
             seller_id: Set(new.seller_id),
             position: Set(position as i32),
             subject: Set(subject.to_string()),
-            status: Set("pending".to_owned()),
+            status: Set(super::ItemStatus::Pending.as_str().to_owned()),
             attempts: Set(0),
             next_attempt_at: Set(now),
             lease_owner: Set(None),
@@ -162,6 +163,7 @@ where
             .exec_without_returning(&txn)
             .await?;
     }
+    let (started_title, started_body) = task_model::words::started(&row.label);
     // The "started" toast's words, kept in the notification centre too; already read,
     // so only endings count as unread.
     let started = crate::notifications::insert(
@@ -169,15 +171,15 @@ where
         new.seller_id,
         Some(row.id),
         crate::notifications::Level::Info,
-        &format!("{} started", row.label),
-        "It runs in the background; you will be told when it ends.",
+        &started_title,
+        &started_body,
         now,
     )
     .await?;
     crate::notifications::mark_read(&txn, new.seller_id, Some(&[started.id]), now).await?;
     txn.commit().await?;
     tracing::info!(task_id = row.id, items = total, "task created");
-    Ok(Created::New(row.into()))
+    Ok(Created::New(super::read(row)?))
 }
 
 async fn find_by_key(
@@ -191,5 +193,6 @@ async fn find_by_key(
         .filter(task::Column::IdempotencyKey.eq(key))
         .one(db)
         .await?
-        .map(Task::from))
+        .map(super::read)
+        .transpose()?)
 }

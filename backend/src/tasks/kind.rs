@@ -2,9 +2,11 @@
 //! register it in a [`Registry`].
 
 use chrono::Duration;
+use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
+pub use task_model::Presentation;
 use tokio_util::sync::CancellationToken;
 
 use super::clock::Jitter;
@@ -92,50 +94,88 @@ impl RetryPolicy {
     }
 }
 
-/// What a handler gets for one attempt.
+/// What a handler gets for one attempt: the task's parameters and the item's subject,
+/// in the kind's own types (`Value` on the engine's side of the registry).
 #[derive(Debug, Clone)]
-pub struct ItemContext {
+pub struct ItemContext<P = Value, S = Value> {
     pub task_id: i64,
     pub item_id: i64,
     pub seller_id: i64,
     pub position: i32,
     /// 1 for the first attempt.
     pub attempt: u32,
-    pub subject: Value,
-    pub params: Value,
+    pub subject: S,
+    pub params: P,
     /// Fired when the task is cancelled or the worker shuts down; stop soon and return
     /// `Outcome::Cancelled` (or the real outcome if the work already happened).
     pub cancel: CancellationToken,
 }
 
-impl ItemContext {
+impl<P, S> ItemContext<P, S> {
     /// A key that is the same for every attempt at this item: pass it to external calls
     /// so a retry after a crash never does the work twice.
     pub fn idempotency_key(&self) -> String {
         format!("stockroom-task-{}-item-{}", self.task_id, self.item_id)
     }
+
+    fn with<P2, S2>(self, params: P2, subject: S2) -> ItemContext<P2, S2> {
+        ItemContext {
+            task_id: self.task_id,
+            item_id: self.item_id,
+            seller_id: self.seller_id,
+            position: self.position,
+            attempt: self.attempt,
+            subject,
+            params,
+            cancel: self.cancel,
+        }
+    }
 }
 
+/// Parameters that do not make a task: which field, what is wrong with it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{code}: {message}")]
+#[error("{field}: {message}")]
 pub struct InvalidParams {
     pub code: &'static str,
+    /// Where in the parameters: `params`, `params.item_ids`, `params.item_ids[2]`.
+    pub field: String,
     pub message: String,
 }
 
+impl InvalidParams {
+    /// A problem with one field of the parameters (`field` without the `params.` prefix).
+    pub fn field(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            field: format!("params.{field}"),
+            message: message.into(),
+        }
+    }
+}
+
+/// One kind of bulk work. The kind declares its parameter and subject types once; the
+/// registry turns stored JSON into them, so no kind reads JSON by hand.
 #[async_trait::async_trait]
 pub trait TaskKind: Send + Sync + 'static {
-    /// Stored in `tasks.kind`; never change it once tasks exist.
-    fn name(&self) -> &'static str;
+    /// What the seller asks for: read from the request when the task is created (a
+    /// field that does not fit is refused, naming the field), stored with the task.
+    type Params: Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// What one task item stands for (an item id, a CSV row).
+    type Subject: Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    /// The kind's name and words (`task-model`): its name is stored in `tasks.kind`.
+    fn presentation(&self) -> &'static Presentation;
 
     /// A seller-facing label, e.g. "Publish 200 items".
-    fn label(&self, params: &Value, items: usize) -> String;
+    fn label(&self, _params: &Self::Params, items: usize) -> String {
+        self.presentation().label(items as i64)
+    }
 
     /// Turns parameters into one subject per item.
-    fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams>;
+    fn expand(&self, params: &Self::Params) -> Result<Vec<Self::Subject>, InvalidParams>;
 
     /// Does one attempt at one item. Never holds a database transaction open.
-    async fn process(&self, item: ItemContext) -> Outcome;
+    async fn process(&self, item: ItemContext<Self::Params, Self::Subject>) -> Outcome;
 
     /// At most this many items of one task run at once, across all workers.
     fn concurrency(&self) -> u32 {
@@ -147,10 +187,128 @@ pub trait TaskKind: Send + Sync + 'static {
     }
 }
 
+/// A kind with its types erased: the one seam where stored JSON becomes typed.
+#[async_trait::async_trait]
+pub trait AnyKind: Send + Sync {
+    fn presentation(&self) -> &'static Presentation;
+    fn name(&self) -> &'static str {
+        self.presentation().name
+    }
+    /// The parameters as the kind reads them, written back as JSON (unknown fields kept
+    /// out), or what is wrong with them.
+    fn parse_params(&self, params: &Value) -> Result<Value, InvalidParams>;
+    fn label(&self, params: &Value, items: usize) -> Result<String, InvalidParams>;
+    fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams>;
+    async fn process(&self, item: ItemContext) -> Outcome;
+    fn concurrency(&self) -> u32;
+    fn retry_policy(&self) -> RetryPolicy;
+}
+
+struct Typed<K>(K);
+
+impl<K: TaskKind> Typed<K> {
+    fn params(&self, params: &Value) -> Result<K::Params, InvalidParams> {
+        serde_path_to_error::deserialize(params).map_err(|err| {
+            let path = err.path().to_string();
+            let message = err.into_inner().to_string();
+            InvalidParams {
+                code: "invalid",
+                field: field_of(&path, &message),
+                message,
+            }
+        })
+    }
+}
+
+/// Where a parameter error is: serde's path to the value, and for a missing field, that
+/// field (serde names it in the message; the path ends at the object that lacks it).
+fn field_of(path: &str, message: &str) -> String {
+    let mut field = String::from("params");
+    match path {
+        "." => {}
+        index if index.starts_with('[') => field.push_str(index),
+        name => {
+            field.push('.');
+            field.push_str(name);
+        }
+    }
+    let named = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    if let Some(name) = named {
+        field.push('.');
+        field.push_str(name);
+    }
+    field
+}
+
+#[async_trait::async_trait]
+impl<K: TaskKind> AnyKind for Typed<K> {
+    fn presentation(&self) -> &'static Presentation {
+        self.0.presentation()
+    }
+
+    fn parse_params(&self, params: &Value) -> Result<Value, InvalidParams> {
+        let typed = self.params(params)?;
+        serde_json::to_value(typed).map_err(|err| InvalidParams {
+            code: "invalid",
+            field: "params".into(),
+            message: err.to_string(),
+        })
+    }
+
+    fn label(&self, params: &Value, items: usize) -> Result<String, InvalidParams> {
+        Ok(self.0.label(&self.params(params)?, items))
+    }
+
+    fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams> {
+        let subjects = self.0.expand(&self.params(params)?)?;
+        subjects
+            .iter()
+            .map(|subject| {
+                serde_json::to_value(subject).map_err(|err| InvalidParams {
+                    code: "invalid",
+                    field: "params".into(),
+                    message: err.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    async fn process(&self, item: ItemContext) -> Outcome {
+        let params = match serde_json::from_value::<K::Params>(item.params.clone()) {
+            Ok(params) => params,
+            Err(err) => {
+                tracing::error!(task_id = item.task_id, %err, "stored task parameters do not read");
+                return Outcome::failed(
+                    "task_invalid",
+                    "The task's stored parameters cannot be read.",
+                );
+            }
+        };
+        let subject = match serde_json::from_value::<K::Subject>(item.subject.clone()) {
+            Ok(subject) => subject,
+            Err(err) => {
+                tracing::error!(item_id = item.item_id, %err, "stored task item does not read");
+                return Outcome::failed("item_invalid", "The task item cannot be read.");
+            }
+        };
+        self.0.process(item.with(params, subject)).await
+    }
+
+    fn concurrency(&self) -> u32 {
+        self.0.concurrency()
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.0.retry_policy()
+    }
+}
+
 /// The kinds this process can run, by name.
 #[derive(Clone, Default)]
 pub struct Registry {
-    kinds: HashMap<&'static str, Arc<dyn TaskKind>>,
+    kinds: HashMap<&'static str, Arc<dyn AnyKind>>,
 }
 
 impl Registry {
@@ -159,11 +317,12 @@ impl Registry {
     }
 
     pub fn register(mut self, kind: impl TaskKind) -> Self {
+        let kind = Typed(kind);
         self.kinds.insert(kind.name(), Arc::new(kind));
         self
     }
 
-    pub fn get(&self, name: &str) -> Option<Arc<dyn TaskKind>> {
+    pub fn get(&self, name: &str) -> Option<Arc<dyn AnyKind>> {
         self.kinds.get(name).cloned()
     }
 
@@ -172,12 +331,71 @@ impl Registry {
         names.sort_unstable();
         names
     }
+
+    /// Every registered kind's words, by name.
+    pub fn presentations(&self) -> Vec<&'static Presentation> {
+        self.names()
+            .into_iter()
+            .filter_map(|name| self.kinds.get(name).map(|k| k.presentation()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tasks::clock::NoJitter;
+    use serde_json::json;
+
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Ids {
+        item_ids: Vec<i64>,
+    }
+
+    /// A kind over `Ids`, to read parameters through the registry's seam.
+    struct OverIds;
+
+    #[async_trait::async_trait]
+    impl TaskKind for OverIds {
+        type Params = Ids;
+        type Subject = i64;
+        fn presentation(&self) -> &'static Presentation {
+            &task_model::kinds::NOOP
+        }
+        fn expand(&self, params: &Ids) -> Result<Vec<i64>, InvalidParams> {
+            Ok(params.item_ids.clone())
+        }
+        async fn process(&self, _: ItemContext<Ids, i64>) -> Outcome {
+            Outcome::Cancelled
+        }
+    }
+
+    fn refusal(params: Value) -> InvalidParams {
+        match Typed(OverIds).parse_params(&params) {
+            Ok(_) => panic!("{params} was accepted"),
+            Err(err) => err,
+        }
+    }
+
+    #[test]
+    fn a_bad_parameter_is_named_by_its_field() {
+        assert_eq!(refusal(json!({})).field, "params.item_ids");
+        assert_eq!(
+            refusal(json!({"item_ids": [1, "x"]})).field,
+            "params.item_ids[1]"
+        );
+        assert_eq!(refusal(json!({"item_ids": "all"})).field, "params.item_ids");
+        let unknown = refusal(json!({"item_ids": [1], "ids": [2]}));
+        assert_eq!(unknown.field, "params.ids");
+        assert!(unknown.message.starts_with("unknown field `ids`"));
+        assert_eq!(refusal(json!("all")).field, "params");
+        assert_eq!(refusal(json!([1])).field, "params[0]");
+        let read = Typed(OverIds)
+            .parse_params(&json!({"item_ids": [3, 4]}))
+            .unwrap();
+        assert_eq!(Typed(OverIds).expand(&read).unwrap(), [json!(3), json!(4)]);
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

@@ -24,29 +24,13 @@ use sea_orm::{
     ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, Statement, TransactionOptions,
     TransactionTrait, Value,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::entities::task;
-pub use kind::{InvalidParams, ItemContext, Outcome, Registry, RetryPolicy, TaskKind};
+pub use kind::{
+    AnyKind, InvalidParams, ItemContext, Outcome, Presentation, Registry, RetryPolicy, TaskKind,
+};
 pub use state::{ItemStatus, TaskStatus};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskCounts {
-    pub total: i64,
-    pub pending: i64,
-    pub running: i64,
-    pub succeeded: i64,
-    pub failed: i64,
-    pub skipped: i64,
-    pub cancelled: i64,
-}
-
-impl TaskCounts {
-    /// Items that reached an end (for progress bars and throughput).
-    pub fn done(&self) -> i64 {
-        self.succeeded + self.failed + self.skipped + self.cancelled
-    }
-}
+pub use task_model::{Control, TaskCounts};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
@@ -69,16 +53,38 @@ pub struct Task {
     pub version: i64,
 }
 
-impl From<task::Model> for Task {
-    fn from(row: task::Model) -> Self {
-        Self {
+impl Task {
+    /// The kind's words (a kind this build does not know reads as a plain task).
+    pub fn presentation(&self) -> &'static Presentation {
+        Presentation::of(&self.kind)
+    }
+}
+
+/// A stored task that does not read as one: a status or parameters the code does not
+/// know. Logged where it is met and answered as an internal error, never guessed at.
+#[derive(Debug, thiserror::Error)]
+#[error("task {id} cannot be read: {reason}")]
+pub struct UnreadableTask {
+    pub id: i64,
+    pub reason: String,
+}
+
+impl TryFrom<task::Model> for Task {
+    type Error = UnreadableTask;
+
+    fn try_from(row: task::Model) -> Result<Self, Self::Error> {
+        let unreadable = |reason: String| UnreadableTask { id: row.id, reason };
+        let status =
+            TaskStatus::try_from(row.status.as_str()).map_err(|err| unreadable(err.to_string()))?;
+        let params = serde_json::from_str(&row.params)
+            .map_err(|err| unreadable(format!("its parameters are not JSON: {err}")))?;
+        Ok(Self {
             id: row.id,
             seller_id: row.seller_id,
             kind: row.kind,
             label: row.label,
-            // A CHECK constraint keeps unknown statuses out of the table.
-            status: TaskStatus::parse(&row.status).unwrap_or(TaskStatus::Failed),
-            params: serde_json::from_str(&row.params).unwrap_or(serde_json::Value::Null),
+            status,
+            params,
             idempotency_key: row.idempotency_key,
             max_attempts: row.max_attempts,
             counts: TaskCounts {
@@ -97,8 +103,16 @@ impl From<task::Model> for Task {
             finished_at: row.finished_at,
             updated_at: row.updated_at,
             version: row.version,
-        }
+        })
     }
+}
+
+/// Reads a stored task; one that does not read is logged and becomes an error.
+pub(crate) fn read(row: task::Model) -> Result<Task, TaskError> {
+    Task::try_from(row).map_err(|err| {
+        tracing::error!(task_id = err.id, reason = %err.reason, "stored task is unreadable");
+        TaskError::Unexpected(err.into())
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,9 +126,9 @@ pub enum TaskError {
     #[error("a task needs at least one item")]
     Empty,
     /// The control does not apply in the task's current state.
-    #[error("cannot {action} a task that is {}", status.as_str())]
+    #[error("{}", control.refusal(*status).unwrap_or_default())]
     Conflict {
-        action: &'static str,
+        control: Control,
         status: TaskStatus,
     },
     #[error(transparent)]
@@ -138,7 +152,8 @@ pub async fn get(
         .filter(task::Column::SellerId.eq(seller_id))
         .one(db)
         .await?
-        .map(Task::from)
+        .map(read)
+        .transpose()?
         .ok_or(TaskError::NotFound)
 }
 
@@ -147,7 +162,8 @@ pub async fn load(db: &impl ConnectionTrait, task_id: i64) -> Result<Task, TaskE
     task::Entity::find_by_id(task_id)
         .one(db)
         .await?
-        .map(Task::from)
+        .map(read)
+        .transpose()?
         .ok_or(TaskError::NotFound)
 }
 
@@ -170,31 +186,29 @@ pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Stateme
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-/// Adds `delta` to each named counter of a task, in the caller's transaction.
+/// Adds `delta` to the counter of each item status, in the caller's transaction.
 pub(crate) async fn shift_counters(
     txn: &DatabaseTransaction,
     task_id: i64,
-    moves: &[(&str, i64)],
+    moves: &[(ItemStatus, i64)],
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, QueryFilter};
     if moves.iter().all(|(_, delta)| *delta == 0) {
         return Ok(());
     }
-    let sets: Vec<String> = moves
-        .iter()
-        .filter(|(_, delta)| *delta != 0)
-        .map(|(counter, delta)| format!("{counter} = {counter} + ({delta})"))
-        .collect();
-    // Counter names come from `ItemStatus::counter`, never from input.
-    let sql = format!(
-        "UPDATE tasks SET {}, version = version + 1, updated_at = $1 WHERE id = $2",
-        sets.join(", ")
-    );
-    txn.execute_raw(stmt(
-        txn.get_database_backend(),
-        &sql,
-        vec![now.into(), task_id.into()],
-    ))
-    .await?;
+    let mut update = task::Entity::update_many()
+        .col_expr(
+            task::Column::Version,
+            Expr::col(task::Column::Version).add(1),
+        )
+        .col_expr(task::Column::UpdatedAt, Expr::value(now))
+        .filter(task::Column::Id.eq(task_id));
+    for (status, delta) in moves.iter().filter(|(_, delta)| *delta != 0) {
+        let column = state::counter_column(*status);
+        update = update.col_expr(column, Expr::col(column).add(*delta));
+    }
+    update.exec(txn).await?;
     Ok(())
 }

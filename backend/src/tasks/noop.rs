@@ -5,9 +5,17 @@
 //! written to `noop_executions` (item id, worker attempt), so a test can count them.
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{stmt, InvalidParams, ItemContext, Outcome, TaskKind};
+use super::{stmt, InvalidParams, ItemContext, Outcome, Presentation, TaskKind};
+
+/// How many items, and how long each takes.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct NoopParams {
+    pub items: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sleep_ms: Option<u64>,
+}
 
 #[derive(Clone, Default)]
 pub struct Noop {
@@ -31,27 +39,26 @@ impl Noop {
 
 #[async_trait::async_trait]
 impl TaskKind for Noop {
-    fn name(&self) -> &'static str {
-        "noop"
+    type Params = NoopParams;
+    type Subject = u64;
+
+    fn presentation(&self) -> &'static Presentation {
+        &task_model::kinds::NOOP
     }
 
-    fn label(&self, _params: &Value, items: usize) -> String {
-        format!("No-op run of {items} items")
+    fn expand(&self, params: &NoopParams) -> Result<Vec<u64>, InvalidParams> {
+        if params.items > 1_000_000 {
+            return Err(InvalidParams::field(
+                "items_invalid",
+                "items",
+                "items must be a count up to 1 000 000",
+            ));
+        }
+        Ok((0..params.items).collect())
     }
 
-    fn expand(&self, params: &Value) -> Result<Vec<Value>, InvalidParams> {
-        let n = params["items"]
-            .as_u64()
-            .filter(|n| *n <= 1_000_000)
-            .ok_or(InvalidParams {
-                code: "items_invalid",
-                message: "items must be a count up to 1 000 000".into(),
-            })?;
-        Ok((0..n).map(|i| json!(i)).collect())
-    }
-
-    async fn process(&self, item: ItemContext) -> Outcome {
-        if let Some(ms) = item.params["sleep_ms"].as_u64().filter(|ms| *ms > 0) {
+    async fn process(&self, item: ItemContext<NoopParams, u64>) -> Outcome {
+        if let Some(ms) = item.params.sleep_ms.filter(|ms| *ms > 0) {
             tokio::select! {
                 () = tokio::time::sleep(std::time::Duration::from_millis(ms)) => {}
                 () = item.cancel.cancelled() => return Outcome::Cancelled,

@@ -33,7 +33,12 @@ pub async fn list(
         .paginate(db, per_page.max(1));
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(page.max(1) - 1).await?;
-    Ok((rows.into_iter().map(Task::from).collect(), total))
+    Ok((
+        rows.into_iter()
+            .map(super::read)
+            .collect::<Result<_, _>>()?,
+        total,
+    ))
 }
 
 /// Which of a task's items to list.
@@ -71,7 +76,7 @@ pub async fn items(
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = LikeExpr::new(crate::catalog::like_pattern(q)).escape('\\');
-        if task.kind == "import" {
+        if task.presentation().subject == task_model::Subject::CsvRow {
             // The row's cells are the subject, as JSON text.
             select = select.filter(
                 Expr::expr(Func::lower(Expr::col((
@@ -226,5 +231,8 @@ pub async fn live(
         .limit(limit)
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(Task::from).collect())
+    Ok(rows
+        .into_iter()
+        .map(super::read)
+        .collect::<Result<_, _>>()?)
 }

@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, 
 use std::collections::BTreeSet;
 
 use super::complete::settle;
-use super::{shift_counters, stmt, write_txn};
+use super::{shift_counters, stmt, write_txn, ItemStatus};
 
 #[derive(Debug, FromQueryResult)]
 struct Expired {
@@ -56,8 +56,18 @@ where
             .execute_raw(stmt(backend, sql, vec![item.id.into(), now.into()]))
             .await?;
         if updated.rows_affected() == 1 {
-            let to = if out_of_attempts { "failed" } else { "pending" };
-            shift_counters(&txn, item.task_id, &[("running", -1), (to, 1)], now).await?;
+            let to = if out_of_attempts {
+                ItemStatus::Failed
+            } else {
+                ItemStatus::Pending
+            };
+            shift_counters(
+                &txn,
+                item.task_id,
+                &[(ItemStatus::Running, -1), (to, 1)],
+                now,
+            )
+            .await?;
             touched.insert(item.task_id);
         }
     }

@@ -1,152 +1,32 @@
-//! The two state machines. Every variant says who moves a task or an item into it and
-//! out of it; the schema's CHECK constraints mirror the terminal/finished invariants.
+//! The two state machines are the product's vocabulary (`task-model`): one definition
+//! for the engine, the API and the browser. Here, what the engine adds: the task counter
+//! column that counts each item status.
 
-use serde::{Deserialize, Serialize};
+pub use task_model::{ItemStatus, TaskStatus};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    /// In: `create`. Out: the first claim (→ running), pause, cancel.
-    Queued,
-    /// In: the first claim, resume of a started task, retry of a finished one.
-    /// Out: the last item finishing (settle), pause, cancel.
-    Running,
-    /// In: pause. Out: resume (→ queued or running), cancel, settle when the in-flight
-    /// items finish and nothing is pending.
-    Paused,
-    /// In: cancel while items are in flight. Out: the last in-flight item ending (→ cancelled).
-    Cancelling,
-    /// Terminal. In: cancel with nothing in flight, or the end of cancelling.
-    Cancelled,
-    /// Terminal. In: settle with no failed items. Out: none (nothing left to retry).
-    Succeeded,
-    /// Terminal. In: settle with some failed and some done items. Out: retry (→ running),
-    /// skip of the last failures (→ succeeded).
-    CompletedWithErrors,
-    /// Terminal. In: settle when every item failed. Out: retry (→ running), skip.
-    Failed,
-}
+use crate::entities::task;
 
-impl TaskStatus {
-    pub const ALL: [TaskStatus; 8] = [
-        Self::Queued,
-        Self::Running,
-        Self::Paused,
-        Self::Cancelling,
-        Self::Cancelled,
-        Self::Succeeded,
-        Self::CompletedWithErrors,
-        Self::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Paused => "paused",
-            Self::Cancelling => "cancelling",
-            Self::Cancelled => "cancelled",
-            Self::Succeeded => "succeeded",
-            Self::CompletedWithErrors => "completed_with_errors",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Self::Cancelled | Self::Succeeded | Self::CompletedWithErrors | Self::Failed
-        )
-    }
-
-    /// Statuses whose pending items workers may claim.
-    pub fn claimable(self) -> bool {
-        matches!(self, Self::Queued | Self::Running)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemStatus {
-    /// In: create; a transient error (with a backoff); the rescuer (expired lease);
-    /// retry of a failed item. Out: a claim (→ running), cancel (→ cancelled).
-    Pending,
-    /// In: a claim, which sets the lease and counts an attempt. Out: only the lease
-    /// owner's outcome (→ succeeded, failed, pending, cancelled), or the rescuer.
-    Running,
-    /// Terminal. In: the owner's success.
-    Succeeded,
-    /// In: a permanent error, or the last attempt's transient error. Out: retry
-    /// (→ pending), skip (→ skipped).
-    Failed,
-    /// Terminal. In: skip of a failed item.
-    Skipped,
-    /// Terminal. In: cancel (pending items at once, in-flight items when they stop).
-    Cancelled,
-}
-
-impl ItemStatus {
-    pub const ALL: [ItemStatus; 6] = [
-        Self::Pending,
-        Self::Running,
-        Self::Succeeded,
-        Self::Failed,
-        Self::Skipped,
-        Self::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Running => "running",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Skipped => "skipped",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-
-    /// The name of the task counter that counts items in this status.
-    pub(crate) fn counter(self) -> &'static str {
-        self.as_str()
+/// The `tasks` column that counts items in `status`.
+pub(crate) fn counter_column(status: ItemStatus) -> task::Column {
+    match status {
+        ItemStatus::Pending => task::Column::Pending,
+        ItemStatus::Running => task::Column::Running,
+        ItemStatus::Succeeded => task::Column::Succeeded,
+        ItemStatus::Failed => task::Column::Failed,
+        ItemStatus::Skipped => task::Column::Skipped,
+        ItemStatus::Cancelled => task::Column::Cancelled,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::Iden;
 
     #[test]
-    fn statuses_round_trip_through_their_names() {
-        for status in TaskStatus::ALL {
-            assert_eq!(TaskStatus::parse(status.as_str()), Some(status));
-        }
+    fn each_item_status_is_counted_by_the_column_of_its_name() {
         for status in ItemStatus::ALL {
-            assert_eq!(ItemStatus::parse(status.as_str()), Some(status));
+            assert_eq!(counter_column(status).to_string(), status.as_str());
         }
-    }
-
-    #[test]
-    fn only_queued_and_running_tasks_are_claimable() {
-        let claimable: Vec<_> = TaskStatus::ALL
-            .into_iter()
-            .filter(|s| s.claimable())
-            .collect();
-        assert_eq!(claimable, [TaskStatus::Queued, TaskStatus::Running]);
-        assert_eq!(
-            TaskStatus::ALL
-                .into_iter()
-                .filter(|s| s.is_terminal())
-                .count(),
-            4
-        );
     }
 }
