@@ -188,11 +188,11 @@ async fn find_by_key(
     key: Option<&str>,
 ) -> Result<Option<Task>, TaskError> {
     let Some(key) = key else { return Ok(None) };
-    Ok(task::Entity::find()
+    task::Entity::find()
         .filter(task::Column::SellerId.eq(seller_id))
         .filter(task::Column::IdempotencyKey.eq(key))
         .one(db)
         .await?
         .map(super::read)
-        .transpose()?)
+        .transpose()
 }

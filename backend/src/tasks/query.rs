@@ -231,8 +231,5 @@ pub async fn live(
         .limit(limit)
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(super::read)
-        .collect::<Result<_, _>>()?)
+    rows.into_iter().map(super::read).collect()
 }
