@@ -299,6 +299,7 @@ pub fn CatalogPage() -> impl IntoView {
         ItemListParams::from_query(|key| map.get(key))
     });
     let items = Resource::new(move || params.get(), list_items);
+    refresh_when_tasks_change_items(items);
     let selection = RwSignal::new(Selection::default());
     // An all-matching selection belongs to the filter it was made with.
     Effect::new(move |_| {
@@ -324,6 +325,47 @@ pub fn CatalogPage() -> impl IntoView {
             <BulkActionBar selection />
         </section>
     }
+}
+
+/// Tasks change items as they go (an import adds and updates them, a publish changes
+/// their listing state): the page reloads its rows and counts by itself, at most every
+/// 1.5 s while they run and once more when one ends. The selection and the search box are
+/// signals of their own, and the table stays on screen while it reloads, so nothing the
+/// seller is doing is lost.
+fn refresh_when_tasks_change_items(items: Resource<Result<ItemPage, AppError>>) {
+    let store = crate::live::use_live();
+    // Items each task has touched (succeeded or failed), and how many tasks are over.
+    let touched = Memo::new(move |_| {
+        store.tasks.with(|tasks| {
+            tasks
+                .iter()
+                .filter(|t| t.presentation().subject != task_model::Subject::Counter)
+                .map(|t| (t.counts.succeeded + t.counts.failed, t.is_over()))
+                .fold((0, 0), |(n, over), (touched, ended)| {
+                    (n + touched, over + i64::from(ended))
+                })
+        })
+    });
+    let waiting = StoredValue::new(false);
+    Effect::new(move |seen: Option<(i64, i64)>| {
+        let now = touched.get();
+        // The first reading is what the page was loaded with; a resync that only drops
+        // tasks from the list changes nothing on the page.
+        let grew = seen.is_some_and(|(n, over)| now.0 > n || now.1 > over);
+        if grew && !waiting.get_value() {
+            waiting.set_value(true);
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                gloo_timers::future::TimeoutFuture::new(1_500).await;
+                if waiting.try_set_value(false).is_none() {
+                    items.refetch();
+                }
+            });
+        }
+        now
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = items;
 }
 
 #[component]

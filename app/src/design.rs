@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 use crate::bulk::{plan_title, PlanBody, TaskPlan};
 use crate::error::AppError;
-use crate::live::{LiveStore, TaskTray, ToastLevel, Toasts};
+use crate::live::{LiveStore, News, TaskTray, ToastLevel, Toasts};
 use crate::selection::Selection;
 use crate::task_list::task_row;
 use crate::task_page::{CancelDialog, FailureGroups, ItemsTable, TaskItemList, Which};
@@ -70,6 +70,20 @@ fn task(
         finished_at: over.then(|| at(7)),
         seq: 1,
     }
+}
+
+/// The toast for a fixture task: its start if it has not started, else its end.
+fn news_of(task: TaskSummary) -> News {
+    let before = (task.status != TaskStatus::Queued).then(|| TaskSummary {
+        status: TaskStatus::Running,
+        ..task.clone()
+    });
+    crate::live::store::news(before.as_ref(), &task).unwrap_or(News {
+        level: ToastLevel::Info,
+        title: task.label.clone(),
+        body: String::new(),
+        action: None,
+    })
 }
 
 /// One task in every status, the quota wait included.
@@ -209,56 +223,32 @@ pub fn DesignPage() -> impl IntoView {
     let one = store_with(vec![task(2, &IMPORT, TaskStatus::Running, 300, 143, 4)]);
     let six = store_with(every_status());
     let empty = store_with(Vec::new());
+    // The toasts the store makes of these tasks' starts and ends, in the kinds' words.
     let toasts_a = store_with(Vec::new());
-    toasts_a.toast(
-        ToastLevel::Info,
-        "Publish 200 items started".into(),
-        "It runs in the background — you can keep working.".into(),
-        None,
-    );
-    toasts_a.toast(
-        ToastLevel::Success,
-        "Publish 40 items done".into(),
-        "All 40 items published.".into(),
-        None,
-    );
-    toasts_a.toast(
-        ToastLevel::Warning,
-        "Publish 200 items finished with problems".into(),
-        "187 published, 13 need attention.".into(),
-        Some(("Review 13 failures".into(), "/tasks/6".into())),
-    );
+    for news in [
+        news_of(task(1, &PUBLISH, TaskStatus::Queued, 200, 0, 0)),
+        news_of(task(5, &PUBLISH, TaskStatus::Succeeded, 40, 40, 0)),
+        news_of(task(
+            6,
+            &PUBLISH,
+            TaskStatus::CompletedWithErrors,
+            200,
+            200,
+            13,
+        )),
+    ] {
+        toasts_a.toast(news);
+    }
     let toasts_b = store_with(Vec::new());
-    toasts_b.toast(
-        ToastLevel::Error,
-        "Import spring-catalog.csv failed".into(),
-        "None of the 12 items went through.".into(),
-        Some(("Review".into(), "/tasks/7".into())),
-    );
-    toasts_b.toast(
-        ToastLevel::Info,
-        "Unpublish 80 items cancelled".into(),
-        "30 unpublished before the cancel.".into(),
-        None,
-    );
-    toasts_b.toast(
-        ToastLevel::Success,
-        "Publish 40 items done".into(),
-        "All 40 items published.".into(),
-        None,
-    );
-    toasts_b.toast(
-        ToastLevel::Success,
-        "Import done".into(),
-        "All 300 items imported.".into(),
-        None,
-    );
-    toasts_b.toast(
-        ToastLevel::Success,
-        "Publish 5 items done".into(),
-        "All 5 items published.".into(),
-        None,
-    );
+    for news in [
+        news_of(task(7, &IMPORT, TaskStatus::Failed, 12, 12, 12)),
+        news_of(task(8, &UNPUBLISH, TaskStatus::Cancelled, 80, 30, 0)),
+        news_of(task(5, &PUBLISH, TaskStatus::Succeeded, 40, 40, 0)),
+        news_of(task(9, &IMPORT, TaskStatus::Succeeded, 300, 300, 0)),
+        news_of(task(10, &PUBLISH, TaskStatus::Succeeded, 5, 5, 0)),
+    ] {
+        toasts_b.toast(news);
+    }
 
     let always = RwSignal::new(true);
     let never: Action<(String, Selection, String), Result<TaskSummary, AppError>> =

@@ -97,3 +97,34 @@ test("log in, browse, search, select all matching, edit an item, log out", async
   await page.goto("/");
   await expect(page).toHaveURL(/\/login$/);
 });
+
+test("the catalog refreshes its rows and counts when a task adds items, keeping the selection and a half-typed search", async ({ page }, testInfo) => {
+  await logIn(page);
+  await page.goto("/");
+  await hydrated(page);
+  const pager = page.locator(".pager");
+  const total = Number((await pager.textContent())?.match(/of (\d+)/)?.[1]);
+  expect(total).toBeGreaterThanOrEqual(300);
+
+  // The seller is in the middle of something: a row selected, a search being typed.
+  const first = page.locator("table.items-table tbody tr").first().getByRole("checkbox");
+  await first.check();
+  const search = page.getByLabel("Search by SKU or title");
+  await search.fill("half-typed");
+
+  // Meanwhile an import adds three items (here through the API, as a script would).
+  const stamp = Date.now();
+  const csv = ["sku,title,price", ...[1, 2, 3].map((n) => `E2E-LIVE-${stamp}-${n},Live row ${n},9.50`)].join("\n");
+  const started = await page.request.post("/api/v1/imports", {
+    multipart: { file: { name: "live.csv", mimeType: "text/csv", buffer: Buffer.from(csv) } },
+  });
+  expect(started.status()).toBe(202);
+
+  // The page says so by itself, without a reload, and keeps what the seller was doing.
+  await expect(pager).toContainText(`of ${total + 3}`, { timeout: 20_000 });
+  await expect(page.locator("a.tab").first().locator(".tab-count")).toHaveText(String(total + 3));
+  await expect(search).toHaveValue("half-typed");
+  await expect(first).toBeChecked();
+  await expect(page.getByRole("region", { name: "Bulk actions" })).toContainText("1 item selected");
+  await shot(page, testInfo, "catalog-refreshed", false);
+});
