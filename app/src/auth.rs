@@ -64,10 +64,10 @@ pub mod ssr {
             .get_all(COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
-            .map(|(_, value)| SessionToken::from_cookie(value))
+            .flat_map(cookie::Cookie::split_parse)
+            .filter_map(Result::ok)
+            .find(|c| c.name() == SESSION_COOKIE && !c.value().is_empty())
+            .map(|c| SessionToken::from_cookie(c.value()))
     }
 
     /// Was the request made over https (directly or behind a proxy that says so)?
@@ -92,9 +92,14 @@ pub mod ssr {
     }
 
     fn cookie_header(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
-        let secure = if secure { "; Secure" } else { "" };
-        let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
-        HeaderValue::from_str(&cookie)
+        let cookie = cookie::Cookie::build((SESSION_COOKIE, value))
+            .path("/")
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .max_age(cookie::time::Duration::seconds(max_age_secs))
+            .secure(secure)
+            .build();
+        HeaderValue::from_str(&cookie.to_string())
             .unwrap_or_else(|_| HeaderValue::from_static("stockroom_session=; Path=/; Max-Age=0"))
     }
 
@@ -334,9 +339,20 @@ mod tests {
         let cookie = clear_session_cookie(true);
         let cookie = cookie.to_str().unwrap();
         assert!(
-            cookie.contains("HttpOnly")
-                && cookie.contains("SameSite=Lax")
-                && cookie.ends_with("; Secure")
+            cookie.starts_with("stockroom_session=;")
+                && cookie.contains("; HttpOnly")
+                && cookie.contains("; SameSite=Lax")
+                && cookie.contains("; Path=/")
+                && cookie.contains("; Max-Age=0")
+                && cookie.contains("; Secure")
         );
+        let plain = session_cookie(
+            &backend::sessions::SessionToken::from_cookie("t0k"),
+            60,
+            false,
+        );
+        let plain = plain.to_str().unwrap();
+        assert!(plain.starts_with("stockroom_session=t0k;") && !plain.contains("Secure"));
+        assert!(plain.contains("; Max-Age=60"));
     }
 }

@@ -107,7 +107,9 @@ test("the catalog refreshes its rows and counts when a task adds items, keeping 
   expect(total).toBeGreaterThanOrEqual(300);
 
   // The seller is in the middle of something: a row selected, a search being typed.
-  const first = page.locator("table.items-table tbody tr").first().getByRole("checkbox");
+  const sku = await page.locator("table.items-table tbody tr").first().getAttribute("data-sku");
+  // (New rows come first: the box is found by its item, not its place.)
+  const first = page.getByRole("checkbox", { name: `Select ${sku}`, exact: true });
   await first.check();
   const search = page.getByLabel("Search by SKU or title");
   await search.fill("half-typed");

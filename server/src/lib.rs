@@ -6,10 +6,12 @@ mod api_imports;
 mod api_live;
 mod api_tasks;
 pub mod config;
+pub mod housekeeping;
 pub mod media;
 pub mod openapi;
 pub mod sandbox;
 pub mod security;
+pub mod serve;
 pub mod workers;
 
 use app::state::{AppState, LoginLimiter};

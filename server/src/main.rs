@@ -4,7 +4,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use server::config::{self, Config};
 use std::io::BufRead;
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
@@ -124,109 +123,18 @@ async fn add_seller(config: &Config, email: &str, name: Option<&str>) -> anyhow:
     }
 }
 
+/// Binds the listen address, turns SIGTERM and ctrl-c into a shutdown, and serves.
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let db = backend::db::connect(&config.database_url).await?;
-    backend::db::migrate(&db).await?;
-    if config.demo {
-        match backend::demo::ensure_demo_seller(&db).await? {
-            backend::demo::DemoSeed::Created(_) => tracing::info!(
-                email = backend::demo::DEMO_EMAIL,
-                password = backend::demo::DEMO_PASSWORD,
-                items = backend::demo::DEMO_ITEMS,
-                "demo seller created; log in with these credentials"
-            ),
-            backend::demo::DemoSeed::AlreadyThere(_) => tracing::info!(
-                email = backend::demo::DEMO_EMAIL,
-                password = backend::demo::DEMO_PASSWORD,
-                "demo seller ready; log in with these credentials"
-            ),
-        }
-    }
-
-    // Leptos reads its build output location from LEPTOS_* variables (set by cargo-leptos,
-    // or defaulted for the release binary); the listen address is ours.
-    let mut leptos_options = leptos::config::get_configuration(None)
-        .context("Failed to read the Leptos configuration (LEPTOS_* variables)")?
-        .leptos_options;
-    leptos_options.site_addr = config.site_addr;
-    let shutdown = CancellationToken::new();
-
-    // Without MARKETPLACE_URL the stand-in marketplace is served here, so a fresh install
-    // needs nothing else.
-    let sandbox = config
-        .marketplace_url
-        .is_none()
-        .then(|| server::sandbox::Sandbox::new(config.sandbox.clone()));
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .with_context(|| format!("LEPTOS_SITE_ADDR: cannot listen on {}", config.site_addr))?;
-    let bound = listener
-        .local_addr()
-        .context("Failed to read the bound address")?;
-    tracing::info!("listening on http://{bound}");
-    let marketplace_url = match &config.marketplace_url {
-        Some(url) => url.clone(),
-        None => {
-            // The sandbox mounted on this very server.
-            let host = if bound.ip().is_unspecified() {
-                std::net::IpAddr::from([127, 0, 0, 1])
-            } else {
-                bound.ip()
-            };
-            format!(
-                "http://{}{}",
-                std::net::SocketAddr::new(host, bound.port()),
-                server::sandbox::MOUNT
-            )
-        }
-    };
-    let workers =
-        server::workers::start(&config, db.clone(), &marketplace_url, shutdown.clone()).await?;
-    let mut state = server::state(
-        leptos_options,
-        db.clone(),
-        Arc::clone(&workers.engine),
-        config.marketplace_rate_limit,
-    );
-    state.imports = config.import;
-    let policy = state.sessions;
-    let purge_db = db.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            every.tick().await;
-            match backend::sessions::purge_expired(&purge_db, policy, chrono::Utc::now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sessions = n, "purged expired sessions"),
-                Err(err) => {
-                    tracing::warn!(error = %format!("{err:#}"), "could not purge expired sessions")
-                }
-            }
-        }
-    });
-
+    let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         signal.cancel();
     });
-    let web_shutdown = shutdown.clone();
-    axum::serve(
-        listener,
-        server::app(state, sandbox).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { web_shutdown.cancelled().await })
-    .await
-    .context("HTTP server failed")?;
-    // The web side stopped (signal, or a failure): stop the workers too and wait for them
-    // to finish or give back their items.
-    shutdown.cancel();
-    if let Some(runner) = workers.runner {
-        runner.await.ok();
-    }
-    db.close().await.ok();
-    tracing::info!("stopped");
-    Ok(())
+    server::serve::serve(config, listener, shutdown).await
 }
 
 async fn serve_sandbox(config: &Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {

@@ -120,16 +120,10 @@ fn origin_host(origin: &str) -> Option<&str> {
     Some(rest.trim_end_matches('/'))
 }
 
+/// A path as a query value: unreserved characters and `/` stay readable.
 fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const PATH: &percent_encoding::AsciiSet = &backend::marketplace::UNRESERVED.remove(b'/');
+    percent_encoding::utf8_percent_encode(value, PATH).to_string()
 }
 
 #[cfg(test)]

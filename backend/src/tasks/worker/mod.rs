@@ -1,0 +1,231 @@
+//! The runtime, one file per role: `executor` (claim into free slots, run each item's
+//! handler in its own task, so a panic fails that attempt and not the worker), `completer`
+//! (store outcomes in batches and tell the bus), `heartbeat` (renew leases, signal
+//! cancellations, rescue expired leases), `runner` (the loop) and `shutdown` (stop
+//! claiming, let in-flight items finish, give back the rest). Here: the engine itself and
+//! the operations that also tell the bus and the workers.
+
+mod completer;
+mod executor;
+mod heartbeat;
+mod runner;
+mod shutdown;
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::claim::Claimed;
+use super::clock::{Clock, Jitter, RandomJitter, SystemClock};
+use super::control::{self, Controlled, Selection};
+use super::create::{self, Created, NewTask};
+use super::events::{EventBus, TaskEvent};
+use super::{Outcome, Registry, Task, TaskError};
+
+/// A handler's outcome, not yet stored.
+struct Ran {
+    item: Claimed,
+    outcome: Outcome,
+    policy: super::RetryPolicy,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Unique per process start; stored as the lease owner.
+    pub worker_id: String,
+    /// Items this process runs at once.
+    pub slots: usize,
+    pub lease: chrono::Duration,
+    pub heartbeat_every: Duration,
+    /// How often to look for due items without a wake-up (retries coming due).
+    pub poll_every: Duration,
+    pub rescue_every: Duration,
+    /// On shutdown, how long in-flight items may run before they are asked to stop.
+    pub shutdown_grace: Duration,
+}
+
+impl EngineConfig {
+    pub fn new(slots: usize) -> Self {
+        use rand::Rng;
+        Self {
+            worker_id: format!(
+                "w{}-{:08x}",
+                std::process::id(),
+                rand::thread_rng().gen::<u32>()
+            ),
+            slots,
+            lease: chrono::Duration::seconds(10),
+            heartbeat_every: Duration::from_secs(2),
+            poll_every: Duration::from_millis(500),
+            rescue_every: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The items this worker has in hand: item id → (task id, its cancellation signal).
+type InFlight = HashMap<i64, (i64, CancellationToken)>;
+
+pub struct Engine {
+    db: DatabaseConnection,
+    registry: Registry,
+    clock: Arc<dyn Clock>,
+    jitter: Arc<dyn Jitter>,
+    bus: EventBus,
+    config: EngineConfig,
+    wake: Notify,
+    in_flight: Mutex<InFlight>,
+    stopping: CancellationToken,
+}
+
+impl Engine {
+    pub fn new(
+        db: DatabaseConnection,
+        registry: Registry,
+        bus: EventBus,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            db,
+            registry,
+            clock: Arc::new(SystemClock),
+            jitter: Arc::new(RandomJitter),
+            bus,
+            config,
+            wake: Notify::new(),
+            in_flight: Mutex::new(HashMap::new()),
+            stopping: CancellationToken::new(),
+        }
+    }
+
+    /// Tests pass a manual clock and no jitter to assert exact schedules.
+    pub fn with_time(mut self, clock: Arc<dyn Clock>, jitter: Arc<dyn Jitter>) -> Self {
+        self.clock = clock;
+        self.jitter = jitter;
+        self
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The items in hand. One policy for a poisoned lock, everywhere: carry on with the
+    /// map as it is. Every use is a single insert, remove, read or cancel signal, so a
+    /// panic while it was held cannot have left it half-changed.
+    fn in_flight(&self) -> MutexGuard<'_, InFlight> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self, task: &Task) {
+        self.bus.publish(TaskEvent::from(task));
+    }
+
+    async fn publish_id(&self, task_id: i64) {
+        if let Ok(task) = super::load(&self.db, task_id).await {
+            self.publish(&task);
+        }
+    }
+
+    // ---- Operations that also tell the bus and the workers --------------------------
+
+    pub async fn create_task(&self, new: NewTask) -> Result<Created, TaskError> {
+        self.create_task_from(new, None).await
+    }
+
+    /// Creates a task whose items' subjects the caller already has (an uploaded file).
+    pub async fn create_task_from(
+        &self,
+        new: NewTask,
+        subjects: Option<Vec<serde_json::Value>>,
+    ) -> Result<Created, TaskError> {
+        let created =
+            create::create_from(&self.db, &self.registry, new, subjects, self.now()).await?;
+        if let Created::New(task) = &created {
+            self.publish(task);
+            self.wake.notify_one();
+        }
+        Ok(created)
+    }
+
+    pub async fn pause(&self, seller_id: i64, task_id: i64) -> Result<Controlled, TaskError> {
+        let done = control::pause(&self.db, seller_id, task_id, self.now()).await?;
+        self.after_control(&done);
+        Ok(done)
+    }
+
+    pub async fn resume(&self, seller_id: i64, task_id: i64) -> Result<Controlled, TaskError> {
+        let done = control::resume(&self.db, seller_id, task_id, self.now()).await?;
+        self.after_control(&done);
+        Ok(done)
+    }
+
+    pub async fn cancel(&self, seller_id: i64, task_id: i64) -> Result<Controlled, TaskError> {
+        let done = control::cancel(&self.db, seller_id, task_id, self.now()).await?;
+        // Items running here stop now; other instances hear it at their next heartbeat.
+        {
+            let in_flight = self.in_flight();
+            in_flight
+                .values()
+                .filter(|(task, _)| *task == task_id)
+                .for_each(|(_, token)| token.cancel());
+        }
+        self.after_control(&done);
+        Ok(done)
+    }
+
+    pub async fn retry(
+        &self,
+        seller_id: i64,
+        task_id: i64,
+        which: Selection,
+    ) -> Result<Controlled, TaskError> {
+        let done = control::retry(&self.db, seller_id, task_id, which, self.now()).await?;
+        self.after_control(&done);
+        Ok(done)
+    }
+
+    pub async fn skip(
+        &self,
+        seller_id: i64,
+        task_id: i64,
+        which: Selection,
+    ) -> Result<Controlled, TaskError> {
+        let done = control::skip(&self.db, seller_id, task_id, which, self.now()).await?;
+        self.after_control(&done);
+        Ok(done)
+    }
+
+    fn after_control(&self, done: &Controlled) {
+        if done.changed {
+            self.publish(&done.task);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Wakes the run loop to look for work now (new task, or another instance said so).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}

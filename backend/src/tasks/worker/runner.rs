@@ -1,0 +1,74 @@
+//! The run loop: claim when there is room and reason, store what finished, heartbeat,
+//! rescue, until shutdown.
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{Engine, Ran};
+
+impl Engine {
+    /// Runs until `shutdown` fires, then stops claiming, lets in-flight items finish for
+    /// up to `shutdown_grace`, asks the rest to stop, and gives back what remains.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        tracing::info!(worker_id = %self.config.worker_id, slots = self.config.slots, "task worker started");
+        let mut running: JoinSet<Option<Ran>> = JoinSet::new();
+        let mut heartbeat = tokio::time::interval(self.config.heartbeat_every);
+        let mut rescue = tokio::time::interval(self.config.rescue_every);
+        let mut poll = tokio::time::interval(self.config.poll_every);
+        let mut events = self.bus.subscribe();
+        let mut claim_now = true;
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let free = self.config.slots.saturating_sub(running.len());
+            if claim_now && free > 0 {
+                match self.claim(free).await {
+                    Ok(items) => {
+                        let full = items.len() == free;
+                        for item in items {
+                            let engine = Arc::clone(&self);
+                            running.spawn(async move { engine.execute(item).await });
+                        }
+                        // A full batch means more may be waiting: claim again when a slot frees.
+                        claim_now = full;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %format!("{err:#}"), "claim failed; backing off");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                Some(first) = running.join_next(), if !running.is_empty() => {
+                    // Store everything that finished meanwhile in one transaction.
+                    let mut batch: Vec<Ran> = first.ok().flatten().into_iter().collect();
+                    while let Some(next) = running.try_join_next() {
+                        batch.extend(next.ok().flatten());
+                    }
+                    self.store(batch).await;
+                    claim_now = true;
+                }
+                () = self.wake.notified() => { claim_now = true; }
+                event = events.recv() => {
+                    // Another instance created or re-opened work.
+                    if let Ok(event) = event {
+                        if event.counts.pending > 0 && event.status.claimable() {
+                            claim_now = true;
+                        }
+                    }
+                }
+                _ = poll.tick() => { claim_now = true; }
+                _ = heartbeat.tick() => { self.heartbeat().await; }
+                _ = rescue.tick() => {
+                    if let Err(err) = self.rescue_once().await {
+                        tracing::warn!(error = %format!("{err:#}"), "rescue failed");
+                    }
+                }
+            }
+        }
+        self.shut_down(running, heartbeat).await;
+    }
+}

@@ -1,0 +1,123 @@
+//! Periodic upkeep as registered jobs (today: purging expired sessions): each runs at its
+//! own interval until shutdown, and a failure is logged and tried again next time.
+
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+type Run = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<u64>> + Send + Sync>;
+
+struct Job {
+    name: &'static str,
+    every: Duration,
+    run: Run,
+}
+
+/// The jobs, registered once at start-up.
+#[derive(Default)]
+pub struct Housekeeping {
+    jobs: Vec<Job>,
+}
+
+impl Housekeeping {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a job; `run` says how many things it cleaned up.
+    pub fn register<F>(mut self, name: &'static str, every: Duration, run: F) -> Self
+    where
+        F: Fn() -> BoxFuture<'static, anyhow::Result<u64>> + Send + Sync + 'static,
+    {
+        self.jobs.push(Job {
+            name,
+            every,
+            run: Arc::new(run),
+        });
+        self
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.jobs.iter().map(|job| job.name).collect()
+    }
+
+    /// Runs every job at its interval (the first run after one interval) until `shutdown`.
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinSet<()> {
+        let mut running = JoinSet::new();
+        for job in self.jobs {
+            let shutdown = shutdown.clone();
+            running.spawn(async move {
+                let mut every = tokio::time::interval(job.every);
+                every.tick().await;
+                loop {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        _ = every.tick() => {}
+                    }
+                    match (job.run)().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(job = job.name, cleaned = n, "housekeeping"),
+                        Err(err) => tracing::warn!(
+                            job = job.name,
+                            error = %format!("{err:#}"),
+                            "housekeeping failed; trying again at the next interval"
+                        ),
+                    }
+                }
+            });
+        }
+        running
+    }
+}
+
+/// The server's jobs: expired sessions go every ten minutes.
+pub fn standard(
+    db: backend::DatabaseConnection,
+    policy: backend::sessions::SessionPolicy,
+) -> Housekeeping {
+    Housekeeping::new().register(
+        "purge expired sessions",
+        Duration::from_secs(600),
+        move || {
+            let db = db.clone();
+            Box::pin(async move {
+                backend::sessions::purge_expired(&db, policy, chrono::Utc::now()).await
+            })
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn jobs_run_at_their_interval_survive_failures_and_stop_on_shutdown() {
+        let runs = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&runs);
+        let jobs = Housekeeping::new().register("flaky", Duration::from_secs(60), move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(async move {
+                if n == 2 {
+                    anyhow::bail!("the database was busy");
+                }
+                Ok(n)
+            })
+        });
+        assert_eq!(jobs.names(), ["flaky"]);
+        let shutdown = CancellationToken::new();
+        let mut running = jobs.spawn(shutdown.clone());
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        tokio::time::sleep(Duration::from_secs(60 * 3 + 1)).await;
+        // At 60, 120 (failed) and 180 s: a failure does not stop the job.
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        shutdown.cancel();
+        while running.join_next().await.is_some() {}
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+    }
+}
