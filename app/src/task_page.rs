@@ -365,6 +365,11 @@ fn TaskHeader(
                 <span class="kind-mark" aria-hidden="true">{move || current.with(|t| t.presentation().mark)}</span>
                 <h1>{move || current.with(|t| t.label.clone())}</h1>
                 {move || { let (label, tone) = current.with(task_status); view! { <Chip label tone /> } }}
+                // How it ended, in the words of its toast and notification.
+                {move || current.with(|t| {
+                    task_model::words::finished(t.presentation(), &t.label, t.status, &t.counts)
+                        .map(|said| view! { <p class="task-outcome" role="status">{said.body}</p> })
+                })}
             </div>
             <div class="task-controls" role="group" aria-label="Task controls">
                 <Show when=move || Control::Pause.offered_in(status())>
@@ -393,11 +398,11 @@ pub fn CancelDialog(
     view! {
         <Dialog open id="cancel-confirm" title="Cancel this task?" inline>
             {move || {
-                let c = current.with(|t| t.counts);
+                let (c, kind) = current.with(|t| (t.counts, t.presentation()));
                 view! {
                     <p>{format!(
-                        "{} items not started yet will be cancelled. {} in progress finish first. The {} already done stay done{}.",
-                        c.pending, c.running, c.succeeded, if c.failed > 0 { format!(", and the {} failed stay in the error report", c.failed) } else { String::new() }
+                        "{} not started yet will be cancelled. {} in progress finish first. The {} already done stay done{}.",
+                        kind.count(c.pending), c.running, c.succeeded, if c.failed > 0 { format!(", and the {} failed stay in the error report", c.failed) } else { String::new() }
                     )}</p>
                 }
             }}

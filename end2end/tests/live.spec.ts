@@ -85,6 +85,9 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   const done = page.locator(".toast").filter({ hasText: `${label} ${plan.toast}` });
   await expect(done).toBeVisible({ timeout: 45_000 });
   if (md) await expect(done.getByRole("link", { name: /^Review \d+ failures?$/ })).toBeVisible();
+  // One sentence for the end, wherever it is said: the toast, the notification, the task page.
+  const said = (await done.locator(".toast-body").textContent()) ?? "";
+  expect(said).toMatch(md ? /^\d+ published, \d+ needs? attention\.$/ : /^All \d+ items unpublished\.$/);
   await expect.poll(() => unread(page)).toBe(before + 1);
   await expect(row.locator(".chip")).toHaveText(plan.chip);
   await expect(page).not.toHaveTitle(/^\(\d+%\)/);
@@ -96,10 +99,12 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   const panel = page.getByRole("region", { name: "Notifications" });
   const note = panel.getByRole("link", { name: `${label} ${plan.note}` }).first();
   await expect(note).toBeVisible();
+  await expect(panel.locator(".notification", { hasText: `${label} ${plan.note}` }).first()).toContainText(said);
   await shot(page, testInfo, "live-notifications", false);
   await note.click();
   await expect(page).toHaveURL(/\/tasks\/\d+$/);
   await expect(page.getByRole("heading", { name: label })).toBeVisible();
+  await expect(page.locator(".task-outcome")).toHaveText(said);
   if (md) await expect(page.getByRole("link", { name: "Download error report" })).toBeVisible();
   await page.locator(".bell-button").click();
   // Following the link read this one; older ones (earlier tests) are marked all at once.

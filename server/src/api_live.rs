@@ -12,6 +12,7 @@
 
 use app::auth::ssr::SignedIn;
 use app::error::AppError;
+use app::live::wire::{NotificationEvent, Snapshot};
 use app::notifications::NotificationView;
 use app::state::AppState;
 use app::tasks::TaskSummary;
@@ -39,56 +40,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_read))
 }
 
-/// What a stream (or a reconnect) starts from.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Snapshot {
-    /// Tasks not finished, then those finished in the last 24 hours (20 at most).
-    pub tasks: Vec<TaskSummary>,
-    pub unread: u64,
-    /// The newest notification's id (0 when none): later ones come as events.
-    pub last_notification_id: i64,
-    /// The build of the browser code this server serves: when a reconnect brings another
-    /// one, the tab is older than the server and reloads as it moves on.
-    pub build: String,
-}
-
-/// A `notification` event: the new notification and the unread count after it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NotificationEvent {
-    pub notification: NotificationView,
-    pub unread: u64,
-}
-
-const RECENT: u64 = 20;
-
 async fn snapshot(
     db: &DatabaseConnection,
     seller_id: i64,
     build: &str,
 ) -> Result<Snapshot, AppError> {
-    let now = chrono::Utc::now();
-    let tasks =
-        backend::tasks::query::live(db, seller_id, now - chrono::Duration::hours(24), RECENT)
-            .await
-            .map_err(AppError::from)?;
-    let unread = backend::notifications::unread_count(db, seller_id)
-        .await
-        .map_err(app::error::internal)?;
-    let last_notification_id = backend::notifications::recent(db, seller_id, 1)
-        .await
-        .map_err(app::error::internal)?
-        .first()
-        .map(|n| n.id)
-        .unwrap_or(0);
-    Ok(Snapshot {
-        tasks: tasks
-            .iter()
-            .map(|task| TaskSummary::from_task(task, now))
-            .collect(),
-        unread,
-        last_notification_id,
-        build: build.to_owned(),
-    })
+    app::live::wire::ssr::snapshot(db, seller_id, build).await
 }
 
 fn sse(name: &str, data: &impl Serialize) -> Event {

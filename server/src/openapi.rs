@@ -26,8 +26,8 @@ use crate::api::PageJson;
         ItemRow, TaskSummary, TaskItemView, app::tasks::ItemErrorView,
         app::tasks::TaskCounts, app::tasks::FailureGroupView, app::catalog::ListingState,
         ErrorBody, ErrorDetail,
-        app::notifications::NotificationView, crate::api_live::Snapshot,
-        crate::api_live::NotificationEvent
+        app::notifications::NotificationView, app::live::wire::Snapshot,
+        app::live::wire::NotificationEvent
     )),
     tags(
         (name = "session", description = "Log in and out"),

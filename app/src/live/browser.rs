@@ -1,9 +1,8 @@
 //! What the live layer does with the browser itself: local storage (dismissed rows, the
 //! desktop-notification choice), the tab title, desktop notifications, links after a
-//! deploy, and the few JSON calls the stream's fallback and the bell make.
+//! deploy, and the server functions the stream's fallback and the bell call.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -12,7 +11,6 @@ use super::store::News;
 use super::wire::Snapshot;
 use super::LiveStore;
 use crate::notifications::NotificationView;
-use crate::tasks::TaskSummary;
 
 const DESKTOP_KEY: &str = "stockroom.desktop-notifications";
 const DISMISSED_KEY: &str = "stockroom.dismissed-tasks";
@@ -144,86 +142,23 @@ fn strip_progress(title: &str) -> &str {
     }
 }
 
-#[derive(Deserialize)]
-struct TaskPage {
-    items: Vec<TaskSummary>,
-}
-
-/// What the stream's snapshot would say, from the API: the fallback while polling.
+/// What the stream's snapshot would say: the fallback while polling.
 pub async fn poll_snapshot() -> Option<Snapshot> {
-    let page = get::<TaskPage>("/api/v1/tasks?per_page=20").await.ok()?;
-    let notes = get::<Vec<NotificationView>>("/api/v1/notifications")
-        .await
-        .ok()?;
-    let unread = notes.iter().filter(|n| n.read_at.is_none()).count() as u64;
-    Some(Snapshot {
-        tasks: page.items,
-        unread,
-        last_notification_id: 0,
-        build: String::new(),
-    })
-}
-
-async fn request<T: serde::de::DeserializeOwned>(
-    method: &str,
-    path: &str,
-    body: Option<&str>,
-) -> Result<T, ()> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    let headers = web_sys::Headers::new().map_err(|_| ())?;
-    headers.set("accept", "application/json").map_err(|_| ())?;
-    if let Some(body) = body {
-        headers
-            .set("content-type", "application/json")
-            .map_err(|_| ())?;
-        init.set_body(&JsValue::from_str(body));
-    }
-    init.set_headers(&headers);
-    let window = web_sys::window().ok_or(())?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
-        .await
-        .map_err(|_| ())?
-        .dyn_into()
-        .map_err(|_| ())?;
-    if !response.ok() {
-        return Err(());
-    }
-    let text = JsFuture::from(response.text().map_err(|_| ())?)
-        .await
-        .map_err(|_| ())?
-        .as_string()
-        .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|_| ())
-}
-
-async fn get<T: serde::de::DeserializeOwned>(path: &str) -> Result<T, ()> {
-    request("GET", path, None).await
+    super::wire::live_snapshot().await.ok()
 }
 
 pub fn load_notifications(items: RwSignal<Vec<NotificationView>>) {
     leptos::task::spawn_local(async move {
-        if let Ok(list) = get::<Vec<NotificationView>>("/api/v1/notifications").await {
+        if let Ok(list) = crate::notifications::list_notifications().await {
             items.set(list);
         }
     });
 }
 
-#[derive(Deserialize)]
-struct Unread {
-    unread: u64,
-}
-
 /// Marks one notification (or, with `None`, all) as read.
 pub fn mark_read(store: LiveStore, items: RwSignal<Vec<NotificationView>>, id: Option<i64>) {
-    let body = match id {
-        Some(id) => format!("{{\"ids\":[{id}]}}"),
-        None => "{}".to_owned(),
-    };
     leptos::task::spawn_local(async move {
-        if let Ok(Unread { unread }) =
-            request::<Unread>("POST", "/api/v1/notifications/read", Some(&body)).await
-        {
+        if let Ok(unread) = crate::notifications::read_notifications(id.map(|id| vec![id])).await {
             store.unread.set(unread);
             load_notifications(items);
         }

@@ -130,7 +130,7 @@ where
     let active = ActiveTask::find_by_statement(stmt(
         backend,
         "SELECT id, seller_id, kind, status, running, pending, params FROM tasks \
-         WHERE status IN ('queued', 'running') AND pending > 0 ORDER BY id",
+         WHERE status IN (@queued, @running) AND pending > 0 ORDER BY id",
         vec![],
     ))
     .all(&txn)
@@ -159,9 +159,9 @@ where
         ""
     };
     let claim_sql = format!(
-        "UPDATE task_items SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
+        "UPDATE task_items SET status = @running, attempts = attempts + 1, lease_owner = $1, \
          lease_expires_at = $2, started_at = COALESCE(started_at, $3), updated_at = $3 \
-         WHERE id IN (SELECT id FROM task_items WHERE task_id = $4 AND status = 'pending' \
+         WHERE id IN (SELECT id FROM task_items WHERE task_id = $4 AND status = @pending \
            AND next_attempt_at <= $3 ORDER BY position LIMIT $5 {lock}) \
          RETURNING id, position, subject, attempts"
     );
@@ -189,12 +189,12 @@ where
         txn.execute_raw(stmt(
             backend,
             "UPDATE tasks SET pending = pending - $1, running = running + $1, \
-             status = CASE WHEN status = 'queued' THEN 'running' ELSE status END, \
+             status = CASE WHEN status = @queued THEN @running ELSE status END, \
              started_at = COALESCE(started_at, $2), version = version + 1, updated_at = $2 WHERE id = $3",
             vec![claimed.into(), now.into(), task_id.into()],
         ))
         .await?;
-        if task.status == "queued" {
+        if task.status == super::TaskStatus::Queued.as_str() {
             batch.started_tasks.push(task_id);
         }
         batch.touched_tasks.push(task_id);
@@ -241,7 +241,7 @@ pub async fn heartbeat(
                 db.get_database_backend(),
                 &format!(
                     "UPDATE task_items SET lease_expires_at = $1 \
-                     WHERE lease_owner = $2 AND status = 'running' AND id IN ({})",
+                     WHERE lease_owner = $2 AND status = @running AND id IN ({})",
                     placeholders.join(", ")
                 ),
                 values,
@@ -265,7 +265,7 @@ pub async fn cancelled_in_flight(
     Ok(IdRow::find_by_statement(stmt(
         db.get_database_backend(),
         "SELECT ti.id AS id FROM task_items ti JOIN tasks t ON t.id = ti.task_id \
-         WHERE ti.lease_owner = $1 AND ti.status = 'running' AND t.status = 'cancelling'",
+         WHERE ti.lease_owner = $1 AND ti.status = @running AND t.status = @cancelling",
         vec![worker_id.into()],
     ))
     .all(db)

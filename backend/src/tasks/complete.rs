@@ -153,31 +153,31 @@ fn outcome_sql(
     jitter: &dyn Jitter,
     now: DateTime<Utc>,
 ) -> (ItemStatus, String, Vec<sea_orm::Value>) {
-    let guard = "WHERE id = $1 AND status = 'running' AND lease_owner = $2";
+    let guard = "WHERE id = $1 AND status = @running AND lease_owner = $2";
     match outcome {
         Outcome::Succeeded(result) => (
             ItemStatus::Succeeded,
-            format!("UPDATE task_items SET status = 'succeeded', result = $3, error_code = NULL, error_message = NULL, error_details = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4 {guard}"),
+            format!("UPDATE task_items SET status = @succeeded, result = $3, error_code = NULL, error_message = NULL, error_details = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4 {guard}"),
             vec![result.to_string().into(), now.into()],
         ),
         Outcome::RetryLater { delay, code, message } if attempt < policy.max_attempts => {
             let wait = delay.unwrap_or_else(|| policy.backoff(attempt, jitter)).max(chrono::Duration::zero());
             (
                 ItemStatus::Pending,
-                format!("UPDATE task_items SET status = 'pending', next_attempt_at = $3, error_code = $4, error_message = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 {guard}"),
+                format!("UPDATE task_items SET status = @pending, next_attempt_at = $3, error_code = $4, error_message = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 {guard}"),
                 vec![(now + wait).into(), code.into(), message.into(), now.into()],
             )
         }
         Outcome::Snooze { delay, code, message } => (
             ItemStatus::Pending,
-            format!("UPDATE task_items SET status = 'pending', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $3, error_code = $4, error_message = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 {guard}"),
+            format!("UPDATE task_items SET status = @pending, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $3, error_code = $4, error_message = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 {guard}"),
             vec![(now + delay.max(chrono::Duration::zero())).into(), code.into(), message.into(), now.into()],
         ),
         Outcome::RetryLater { code, message, .. } => failed_sql(guard, code, message, None, now),
         Outcome::Failed { code, message, details } => failed_sql(guard, code, message, details, now),
         Outcome::Cancelled => (
             ItemStatus::Cancelled,
-            format!("UPDATE task_items SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, finished_at = $3, updated_at = $3 {guard}"),
+            format!("UPDATE task_items SET status = @cancelled, lease_owner = NULL, lease_expires_at = NULL, finished_at = $3, updated_at = $3 {guard}"),
             vec![now.into()],
         ),
     }
@@ -192,7 +192,7 @@ fn failed_sql(
 ) -> (ItemStatus, String, Vec<sea_orm::Value>) {
     (
         ItemStatus::Failed,
-        format!("UPDATE task_items SET status = 'failed', error_code = $3, error_message = $4, error_details = $5, lease_owner = NULL, lease_expires_at = NULL, finished_at = $6, updated_at = $6 {guard}"),
+        format!("UPDATE task_items SET status = @failed, error_code = $3, error_message = $4, error_details = $5, lease_owner = NULL, lease_expires_at = NULL, finished_at = $6, updated_at = $6 {guard}"),
         vec![code.into(), message.into(), details.map(|d| d.to_string()).into(), now.into()],
     )
 }
@@ -236,9 +236,9 @@ where
     let updated = txn
         .execute_raw(stmt(
             txn.get_database_backend(),
-            "UPDATE task_items SET status = 'pending', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+            "UPDATE task_items SET status = @pending, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
              next_attempt_at = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = $3 \
-             WHERE id = $1 AND status = 'running' AND lease_owner = $2",
+             WHERE id = $1 AND status = @running AND lease_owner = $2",
             vec![item_id.into(), worker_id.into(), now.into()],
         ))
         .await?;
@@ -297,7 +297,7 @@ pub(crate) async fn settle(
         let swept = txn
             .execute_raw(stmt(
                 txn.get_database_backend(),
-                "UPDATE task_items SET status = 'cancelled', finished_at = $1, updated_at = $1 WHERE task_id = $2 AND status = 'pending'",
+                "UPDATE task_items SET status = @cancelled, finished_at = $1, updated_at = $1 WHERE task_id = $2 AND status = @pending",
                 vec![now.into(), task_id.into()],
             ))
             .await?

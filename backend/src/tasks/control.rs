@@ -149,8 +149,8 @@ pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = Database
             let cancelled = txn
                 .execute_raw(stmt(
                     txn.get_database_backend(),
-                    "UPDATE task_items SET status = 'cancelled', finished_at = $1, updated_at = $1 \
-                     WHERE task_id = $2 AND status = 'pending'",
+                    "UPDATE task_items SET status = @cancelled, finished_at = $1, updated_at = $1 \
+                     WHERE task_id = $2 AND status = @pending",
                     vec![now.into(), task_id.into()],
                 ))
                 .await?
@@ -229,17 +229,17 @@ async fn move_failed<C: ConnectionTrait + TransactionTrait<Transaction = Databas
     let (control, set, counter) = match to {
         FailedTo::Pending => (
             Control::Retry,
-            "status = 'pending', attempts = 0, next_attempt_at = $1, error_code = NULL, error_message = NULL, \
+            "status = @pending, attempts = 0, next_attempt_at = $1, error_code = NULL, error_message = NULL, \
              error_details = NULL, finished_at = NULL",
             ItemStatus::Pending,
         ),
-        FailedTo::Skipped => (Control::Skip, "status = 'skipped'", ItemStatus::Skipped),
+        FailedTo::Skipped => (Control::Skip, "status = @skipped", ItemStatus::Skipped),
     };
     let txn = write_txn(db).await?;
     let task = locked(&txn, seller_id, task_id, control).await?;
     let (clause, bound) = which.clause();
     let sql = format!(
-        "UPDATE task_items SET {set}, updated_at = $1 WHERE task_id = $2 AND status = 'failed'{clause}"
+        "UPDATE task_items SET {set}, updated_at = $1 WHERE task_id = $2 AND status = @failed{clause}"
     );
     let mut values = vec![now.into(), task_id.into()];
     values.extend(bound);

@@ -181,9 +181,42 @@ where
     .await
 }
 
-/// A raw statement with `$1`-style placeholders on either engine.
+/// A raw statement with `$1`-style placeholders on either engine. A status is written
+/// `@running`, `@cancelled`…, and becomes the enum's stored name as an SQL string: no
+/// status is spelled out by hand in SQL.
 pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(backend, sql, values)
+    Statement::from_sql_and_values(backend, with_statuses(sql), values)
+}
+
+/// Replaces each `@status` token with `'status'`, the name from [`TaskStatus`] or
+/// [`ItemStatus`]. A token that names no status is a programming error.
+pub(crate) fn with_statuses(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('@') {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let names = TaskStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .chain(ItemStatus::ALL.iter().map(|s| s.as_str()));
+    let mut parts = sql.split('@');
+    let mut out = String::with_capacity(sql.len() + 16);
+    out.push_str(parts.next().unwrap_or_default());
+    let known: Vec<&str> = names.collect();
+    for part in parts {
+        let end = part
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(part.len());
+        let (token, rest) = part.split_at(end);
+        assert!(
+            known.contains(&token),
+            "“@{token}” names no status in: {sql}"
+        );
+        out.push('\'');
+        out.push_str(token);
+        out.push('\'');
+        out.push_str(rest);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Adds `delta` to the counter of each item status, in the caller's transaction.
@@ -211,4 +244,33 @@ pub(crate) async fn shift_counters(
     }
     update.exec(txn).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_in_sql_come_from_the_enums() {
+        assert_eq!(
+            with_statuses(
+                "UPDATE t SET status = @cancelled WHERE status IN (@queued, @running) AND x = $1"
+            ),
+            "UPDATE t SET status = 'cancelled' WHERE status IN ('queued', 'running') AND x = $1"
+        );
+        assert_eq!(
+            with_statuses("status = @completed_with_errors"),
+            "status = 'completed_with_errors'"
+        );
+        assert!(matches!(
+            with_statuses("SELECT 1"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    #[should_panic(expected = "names no status")]
+    fn a_misspelt_status_in_sql_is_caught() {
+        let _ = with_statuses("status = @finished");
+    }
 }

@@ -34,7 +34,7 @@ where
         &format!(
             "SELECT ti.id AS id, ti.task_id AS task_id, ti.attempts AS attempts, t.max_attempts AS max_attempts \
              FROM task_items ti JOIN tasks t ON t.id = ti.task_id \
-             WHERE ti.status = 'running' AND ti.lease_expires_at < $1 ORDER BY ti.id LIMIT 1000 {lock}"
+             WHERE ti.status = @running AND ti.lease_expires_at < $1 ORDER BY ti.id LIMIT 1000 {lock}"
         ),
         vec![now.into()],
     ))
@@ -44,13 +44,13 @@ where
     for item in expired {
         let out_of_attempts = item.attempts >= item.max_attempts;
         let sql = if out_of_attempts {
-            "UPDATE task_items SET status = 'failed', error_code = 'lease_expired', \
+            "UPDATE task_items SET status = @failed, error_code = 'lease_expired', \
              error_message = 'The worker running this item stopped responding, and no attempts are left.', \
              lease_owner = NULL, lease_expires_at = NULL, finished_at = $2, updated_at = $2 \
-             WHERE id = $1 AND status = 'running' AND lease_expires_at < $2"
+             WHERE id = $1 AND status = @running AND lease_expires_at < $2"
         } else {
-            "UPDATE task_items SET status = 'pending', next_attempt_at = $2, lease_owner = NULL, \
-             lease_expires_at = NULL, updated_at = $2 WHERE id = $1 AND status = 'running' AND lease_expires_at < $2"
+            "UPDATE task_items SET status = @pending, next_attempt_at = $2, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $2 WHERE id = $1 AND status = @running AND lease_expires_at < $2"
         };
         let updated = txn
             .execute_raw(stmt(backend, sql, vec![item.id.into(), now.into()]))

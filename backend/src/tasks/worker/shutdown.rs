@@ -62,7 +62,7 @@ impl Engine {
         }
         let held = Held::find_by_statement(stmt(
             self.db.get_database_backend(),
-            "SELECT id, task_id FROM task_items WHERE lease_owner = $1 AND status = 'running'",
+            "SELECT id, task_id FROM task_items WHERE lease_owner = $1 AND status = @running",
             vec![self.config.worker_id.clone().into()],
         ))
         .all(&self.db)
