@@ -8,35 +8,8 @@ use sea_orm::{
 
 use crate::entities::notification;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Success,
-    Warning,
-    Error,
-}
-
-impl From<task_model::Tone> for Level {
-    fn from(tone: task_model::Tone) -> Self {
-        match tone {
-            task_model::Tone::Info => Self::Info,
-            task_model::Tone::Success => Self::Success,
-            task_model::Tone::Warning => Self::Warning,
-            task_model::Tone::Error => Self::Error,
-        }
-    }
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Success => "success",
-            Self::Warning => "warning",
-            Self::Error => "error",
-        }
-    }
-}
+/// A notification's level is its message's tone (`info`, `success`, `warning`, `error`).
+pub use task_model::Tone as Level;
 
 pub async fn insert(
     db: &impl ConnectionTrait,

@@ -145,6 +145,11 @@ test("pause, resume and cancel from the task page; skip a group; the counts and 
   await shot(page, testInfo, "tasks-cancel-confirm", false);
   await dialog.getByRole("button", { name: "Cancel task" }).click();
   await expect(chip).toHaveText("cancelled", { timeout: 15_000 });
+  // The end in one sentence: the task page and the toast say the same.
+  const outcome = page.locator(".task-outcome");
+  await expect(outcome).toHaveText(/^\d+ published before the cancel, \d+ cancelled\.$/);
+  const cancelToast = page.locator(".toast", { hasText: " cancelled" }).locator(".toast-body").first();
+  await expect(cancelToast).toHaveText((await outcome.textContent()) ?? "");
   const cancelled = Number(await page.locator('.count-chip[data-status="cancelled"] strong').textContent());
   expect(cancelled).toBeGreaterThan(0);
   const finalDone = await done();
@@ -160,11 +165,13 @@ test("pause, resume and cancel from the task page; skip a group; the counts and 
   await page.goto(`/tasks/${second}`);
   await hydrated(page);
   await closeToasts(page);
+  await expect(page.locator(".task-outcome")).toHaveText("None of the 2 items went through.");
   const group = page.locator('.group-card[data-code="image_missing"]');
   await expect(group).toContainText("2 items");
   await group.getByRole("button", { name: "Skip" }).click();
   await expect(chip).toHaveText("done");
   await expect(page.locator('.count-chip[data-status="skipped"] strong')).toHaveText("2");
+  await expect(page.locator(".task-outcome")).toHaveText("0 published, 2 skipped.");
   await expect(page.locator(`.tray-row[data-task="${second}"] .chip`)).toHaveText("done");
 
   // The history lists both, filterable by status.

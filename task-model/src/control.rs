@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{TaskStatus, UnknownName};
+use crate::TaskStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -106,25 +106,7 @@ impl Control {
     }
 }
 
-impl TryFrom<&str> for Control {
-    type Error = UnknownName;
-
-    fn try_from(raw: &str) -> Result<Self, Self::Error> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == raw)
-            .ok_or_else(|| UnknownName {
-                what: "control",
-                name: raw.to_owned(),
-            })
-    }
-}
-
-impl std::fmt::Display for Control {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::named!(Control, "control");
 
 #[cfg(test)]
 mod tests {

@@ -34,6 +34,33 @@ impl std::fmt::Display for UnknownName {
 
 impl std::error::Error for UnknownName {}
 
+/// `TryFrom<&str>` and `Display` for an enum with `ALL` and `as_str`: the stored name
+/// reads back as the variant, and any other name is an [`UnknownName`] for `what`.
+macro_rules! named {
+    ($type:ty, $what:literal) => {
+        impl TryFrom<&str> for $type {
+            type Error = $crate::UnknownName;
+
+            fn try_from(raw: &str) -> Result<Self, Self::Error> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == raw)
+                    .ok_or_else(|| $crate::UnknownName {
+                        what: $what,
+                        name: raw.to_owned(),
+                    })
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use named;
+
 /// "1 item", "2 items".
 pub fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

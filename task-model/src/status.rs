@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::UnknownName;
-
 /// Where a task stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -86,25 +84,7 @@ impl TaskStatus {
     }
 }
 
-impl TryFrom<&str> for TaskStatus {
-    type Error = UnknownName;
-
-    fn try_from(raw: &str) -> Result<Self, Self::Error> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| UnknownName {
-                what: "task status",
-                name: raw.to_owned(),
-            })
-    }
-}
-
-impl std::fmt::Display for TaskStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::named!(TaskStatus, "task status");
 
 /// Where one item of a task stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -156,25 +136,7 @@ impl ItemStatus {
     }
 }
 
-impl TryFrom<&str> for ItemStatus {
-    type Error = UnknownName;
-
-    fn try_from(raw: &str) -> Result<Self, Self::Error> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| UnknownName {
-                what: "item status",
-                name: raw.to_owned(),
-            })
-    }
-}
-
-impl std::fmt::Display for ItemStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::named!(ItemStatus, "item status");
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,11 @@ impl Tone {
             Self::Error => "error",
         }
     }
+
+    /// Success and information go by themselves; problems stay until closed.
+    pub const fn sticky(self) -> bool {
+        matches!(self, Self::Warning | Self::Error)
+    }
 }
 
 /// What the end of a task says.

@@ -12,40 +12,8 @@ pub const VISIBLE_TOASTS: usize = 3;
 /// Tasks the tray keeps, newest first.
 pub const TASKS_KEPT: usize = 30;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToastLevel {
-    Info,
-    Success,
-    Warning,
-    Error,
-}
-
-impl ToastLevel {
-    pub fn class(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Success => "success",
-            Self::Warning => "warning",
-            Self::Error => "error",
-        }
-    }
-
-    /// Success and information go by themselves; problems stay until closed.
-    pub fn sticky(self) -> bool {
-        matches!(self, Self::Warning | Self::Error)
-    }
-}
-
-impl From<task_model::Tone> for ToastLevel {
-    fn from(tone: task_model::Tone) -> Self {
-        match tone {
-            task_model::Tone::Info => Self::Info,
-            task_model::Tone::Success => Self::Success,
-            task_model::Tone::Warning => Self::Warning,
-            task_model::Tone::Error => Self::Error,
-        }
-    }
-}
+/// A toast's level is a message's tone: its colour, and whether it stays until closed.
+pub use task_model::Tone as ToastLevel;
 
 /// What a toast says: its level, words and an optional link (label, path).
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +71,7 @@ pub fn news(previous: Option<&TaskSummary>, task: &TaskSummary) -> Option<News> 
     }
     let said = words::finished(task.presentation(), &task.label, task.status, &task.counts)?;
     Some(News {
-        level: said.tone.into(),
+        level: said.tone,
         title: said.title,
         body: said.body,
         action: said

@@ -47,7 +47,7 @@ fn ToastCard(toast: Toast) -> AnyView {
     let id = toast.id;
     let news = toast.news;
     view! {
-        <div class=format!("toast {}", news.level.class()) data-toast=id
+        <div class=format!("toast {}", news.level.as_str()) data-toast=id
             on:mouseenter=move |_| store.pause_toast(id, true)
             on:mouseleave=move |_| store.pause_toast(id, false)
             on:focusin=move |_| store.pause_toast(id, true)

@@ -10,7 +10,7 @@ use super::clock::Jitter;
 use super::{
     load, shift_counters, stmt, write_txn, ItemStatus, Outcome, RetryPolicy, Task, TaskStatus,
 };
-use crate::notifications::{self, Level};
+use crate::notifications;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Completion {
@@ -346,7 +346,7 @@ pub(crate) async fn settle(
                 txn,
                 task.seller_id,
                 Some(task.id),
-                Level::from(said.tone),
+                said.tone,
                 &said.title,
                 &said.body,
                 now,
