@@ -72,8 +72,8 @@ pub mod ssr {
     pub const LOCAL_ITEMS_PER_SECOND: f64 = 2_000.0;
 
     /// How long `count` items of `kind` take: at the seller's measured pace for that kind
-    /// (their recent tasks), never faster than our pace towards the marketplace; the
-    /// `bool` says whether it was measured.
+    /// (their recent tasks), never faster than the kind's own bound (our pace towards the
+    /// marketplace, or the local first guess); the `bool` says whether it was measured.
     pub async fn estimate(
         state: &crate::state::AppState,
         seller_id: i64,

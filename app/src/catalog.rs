@@ -332,24 +332,34 @@ pub fn CatalogPage() -> impl IntoView {
 /// seller is doing is lost.
 fn refresh_when_tasks_change_items(items: Resource<Result<ItemPage, AppError>>) {
     let store = crate::live::use_live();
-    // Items each task has touched (succeeded or failed), and how many tasks are over.
+    // Items each task has touched (succeeded or failed), and how many tasks are over;
+    // nothing until the stream's first snapshot, which is what the page loaded with.
     let touched = Memo::new(move |_| {
-        store.tasks.with(|tasks| {
-            tasks
-                .iter()
-                .filter(|t| t.presentation().subject != task_model::Subject::Counter)
-                .map(|t| (t.counts.succeeded + t.counts.failed, t.is_over()))
-                .fold((0, 0), |(n, over), (touched, ended)| {
-                    (n + touched, over + i64::from(ended))
-                })
-        })
+        if !store.ready.get() {
+            return None;
+        }
+        store
+            .tasks
+            .with(|tasks| {
+                tasks
+                    .iter()
+                    .filter(|t| t.presentation().subject != task_model::Subject::Counter)
+                    .map(|t| (t.counts.succeeded + t.counts.failed, t.is_over()))
+                    .fold((0, 0), |(n, over), (touched, ended)| {
+                        (n + touched, over + i64::from(ended))
+                    })
+            })
+            .into()
     });
     let waiting = StoredValue::new(false);
-    Effect::new(move |seen: Option<(i64, i64)>| {
+    Effect::new(move |seen: Option<Option<(i64, i64)>>| {
         let now = touched.get();
-        // The first reading is what the page was loaded with; a resync that only drops
+        // The first snapshot is what the page was loaded with; a resync that only drops
         // tasks from the list changes nothing on the page.
-        let grew = seen.is_some_and(|(n, over)| now.0 > n || now.1 > over);
+        let grew = match (seen.flatten(), now) {
+            (Some((n, over)), Some(now)) => now.0 > n || now.1 > over,
+            _ => false,
+        };
         if grew && !waiting.get_value() {
             waiting.set_value(true);
             #[cfg(feature = "hydrate")]

@@ -157,15 +157,15 @@ fn stage_view(
         Stage::Running(started) => {
             let store = crate::live::use_live();
             let id = started.id;
-            (move || {
-                let task = store
+            // Only this task's changes re-render the card (the memo drops the others').
+            let task = Memo::new(move |_| {
+                store
                     .tasks
                     .with(|tasks| tasks.iter().find(|t| t.id == id).cloned())
                     .filter(|known| known.seq >= started.seq)
-                    .unwrap_or_else(|| started.clone());
-                progress_view(task, reset)
-            })
-            .into_any()
+                    .unwrap_or_else(|| started.clone())
+            });
+            (move || progress_view(task.get(), reset)).into_any()
         }
     }
 }

@@ -7,31 +7,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
-/// `level` is one of `info success warning error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NotificationView {
     pub id: i64,
     pub task_id: Option<i64>,
-    pub level: String,
+    /// `info`, `success`, `warning` or `error`: the tone of the toast it repeats.
+    pub level: task_model::Tone,
     pub title: String,
     pub body: String,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
 
+/// A stored notification whose level does not read is an error, logged where it is met.
 #[cfg(feature = "ssr")]
-impl From<backend::entities::notification::Model> for NotificationView {
-    fn from(row: backend::entities::notification::Model) -> Self {
-        Self {
+impl TryFrom<backend::entities::notification::Model> for NotificationView {
+    type Error = AppError;
+
+    fn try_from(row: backend::entities::notification::Model) -> Result<Self, AppError> {
+        let level = task_model::Tone::try_from(row.level.as_str()).map_err(|err| {
+            tracing::error!(notification_id = row.id, %err, "stored notification is unreadable");
+            crate::error::internal(err)
+        })?;
+        Ok(Self {
             id: row.id,
             task_id: row.task_id,
-            level: row.level,
+            level,
             title: row.title,
             body: row.body,
             created_at: row.created_at,
             read_at: row.read_at,
-        }
+        })
     }
 }
 
@@ -45,7 +52,7 @@ pub async fn list_notifications() -> Result<Vec<NotificationView>, AppError> {
             let rows = backend::notifications::recent(&state()?.db, seller.id, 50)
                 .await
                 .map_err(crate::error::internal)?;
-            Ok(rows.into_iter().map(NotificationView::from).collect())
+            rows.into_iter().map(NotificationView::try_from).collect()
         }
         .await,
     )

@@ -181,9 +181,21 @@ mod tests {
     }
 
     #[test]
-    fn every_item_status_has_words() {
-        for status in ItemStatus::ALL {
-            assert_eq!(item_status(status).0, status.as_str());
-        }
+    fn item_chips_say_their_status_in_words_and_tone() {
+        assert_eq!(item_status(ItemStatus::Pending), ("pending", Tone::Queued));
+        assert_eq!(item_status(ItemStatus::Running), ("running", Tone::Running));
+        assert_eq!(
+            item_status(ItemStatus::Succeeded),
+            ("succeeded", Tone::Done)
+        );
+        assert_eq!(item_status(ItemStatus::Failed), ("failed", Tone::Error));
+        assert_eq!(
+            item_status(ItemStatus::Skipped),
+            ("skipped", Tone::Cancelled)
+        );
+        assert_eq!(
+            item_status(ItemStatus::Cancelled),
+            ("cancelled", Tone::Cancelled)
+        );
     }
 }

@@ -112,7 +112,7 @@ pub async fn error_report(
     let task = crate::tasks::get(db, seller_id, task_id).await?;
     let failed = task_item::Entity::find()
         .filter(task_item::Column::TaskId.eq(task.id))
-        .filter(task_item::Column::Status.eq("failed"))
+        .filter(task_item::Column::Status.eq(crate::tasks::ItemStatus::Failed.as_str()))
         .order_by_asc(task_item::Column::Position)
         .all(db)
         .await?;

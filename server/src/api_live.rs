@@ -119,13 +119,16 @@ impl Live {
             .unwrap_or_default();
         for row in new {
             self.last_notification_id = self.last_notification_id.max(row.id);
-            self.ready.push_back(sse(
-                "notification",
-                &NotificationEvent {
-                    notification: row.into(),
-                    unread,
-                },
-            ));
+            // An unreadable row is logged by the conversion and not sent.
+            if let Ok(notification) = NotificationView::try_from(row) {
+                self.ready.push_back(sse(
+                    "notification",
+                    &NotificationEvent {
+                        notification,
+                        unread,
+                    },
+                ));
+            }
         }
     }
 }
@@ -172,7 +175,11 @@ async fn notifications(
     let rows = backend::notifications::recent(&state.db, signed_in.seller.id, 50)
         .await
         .map_err(app::error::internal)?;
-    Ok(Json(rows.into_iter().map(NotificationView::from).collect()))
+    let views = rows
+        .into_iter()
+        .map(NotificationView::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Json(views))
 }
 
 /// Which notifications to mark as read; absent or `null` means all.

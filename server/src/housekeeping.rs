@@ -43,14 +43,14 @@ impl Housekeeping {
         self.jobs.iter().map(|job| job.name).collect()
     }
 
-    /// Runs every job at its interval (the first run after one interval) until `shutdown`.
+    /// Runs every job at once, then at its interval, until `shutdown` (a server restarted
+    /// often still purges).
     pub fn spawn(self, shutdown: CancellationToken) -> JoinSet<()> {
         let mut running = JoinSet::new();
         for job in self.jobs {
             let shutdown = shutdown.clone();
             running.spawn(async move {
                 let mut every = tokio::time::interval(job.every);
-                every.tick().await;
                 loop {
                     tokio::select! {
                         () = shutdown.cancelled() => return,
@@ -110,14 +110,14 @@ mod tests {
         assert_eq!(jobs.names(), ["flaky"]);
         let shutdown = CancellationToken::new();
         let mut running = jobs.spawn(shutdown.clone());
+        // At start, then at 60 (failed), 120 and 180 s: a failure does not stop the job.
         tokio::time::sleep(Duration::from_secs(59)).await;
-        assert_eq!(runs.load(Ordering::SeqCst), 0);
-        tokio::time::sleep(Duration::from_secs(60 * 3 + 1)).await;
-        // At 60, 120 (failed) and 180 s: a failure does not stop the job.
-        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_secs(60 * 2 + 2)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
         shutdown.cancel();
         while running.join_next().await.is_some() {}
         tokio::time::sleep(Duration::from_secs(600)).await;
-        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
     }
 }

@@ -41,7 +41,7 @@ macro_rules! named {
         impl TryFrom<&str> for $type {
             type Error = $crate::UnknownName;
 
-            fn try_from(raw: &str) -> Result<Self, Self::Error> {
+            fn try_from(raw: &str) -> Result<Self, $crate::UnknownName> {
                 Self::ALL
                     .into_iter()
                     .find(|v| v.as_str() == raw)

@@ -7,6 +7,7 @@ use crate::{plural, Presentation, TaskCounts, TaskStatus};
 
 /// How a message sounds: its colour and whether it stays until closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Tone {
     Info,
@@ -16,6 +17,8 @@ pub enum Tone {
 }
 
 impl Tone {
+    pub const ALL: [Tone; 4] = [Self::Info, Self::Success, Self::Warning, Self::Error];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Info => "info",
@@ -30,6 +33,8 @@ impl Tone {
         matches!(self, Self::Warning | Self::Error)
     }
 }
+
+crate::named!(Tone, "message tone");
 
 /// What the end of a task says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +192,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(import.body, "None of the 1 row went through.");
+    }
+
+    #[test]
+    fn tones_round_trip_and_only_problems_stay() {
+        for tone in Tone::ALL {
+            assert_eq!(Tone::try_from(tone.as_str()), Ok(tone));
+        }
+        let sticky: Vec<Tone> = Tone::ALL.into_iter().filter(|t| t.sticky()).collect();
+        assert_eq!(sticky, [Tone::Warning, Tone::Error]);
+        assert!(Tone::try_from("fatal").is_err());
     }
 
     #[test]

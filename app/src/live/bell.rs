@@ -98,7 +98,7 @@ fn notification_panel() -> AnyView {
             </div>
             <ul class="notification-list">
                 <For each=move || items.get() key=|n| (n.id, n.read_at.is_some()) let:note>
-                    <li class=format!("notification {}", note.level) data-unread=note.read_at.is_none().to_string()>
+                    <li class=format!("notification {}", note.level.as_str()) data-unread=note.read_at.is_none().to_string()>
                         {
                             let unread = note.read_at.is_none();
                             #[cfg(feature = "hydrate")]

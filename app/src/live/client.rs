@@ -11,8 +11,9 @@ use super::wire::{NotificationEvent, Snapshot};
 use super::LiveStore;
 use crate::tasks::TaskSummary;
 
-/// An open `EventSource` and the listeners it calls; closing it removes them, and
-/// dropping it frees them (nothing is leaked with `forget`).
+/// An open `EventSource` and the listeners it calls. Closing it stops the source (a
+/// closed source calls no listener again); dropping it frees the listeners (nothing is
+/// leaked with `forget`).
 struct EventStream {
     source: web_sys::EventSource,
     _listeners: Vec<Closure<dyn Fn(web_sys::MessageEvent)>>,

@@ -222,7 +222,8 @@ mod tests {
         // Signals live in an owner's arena.
         Owner::new().with(|| {
             let store = LiveStore::new();
-            // Polling snapshots carry no build; the first stream snapshot sets the tab's.
+            // A snapshot without a build (an older server) changes nothing; the first
+            // build seen is the tab's.
             store.apply_snapshot(snapshot(""));
             store.apply_snapshot(snapshot("4f1c0a9e2b7d6e31"));
             store.apply_snapshot(snapshot(""));

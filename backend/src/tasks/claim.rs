@@ -194,12 +194,16 @@ where
             vec![claimed.into(), now.into(), task_id.into()],
         ))
         .await?;
-        if task.status == super::TaskStatus::Queued.as_str() {
+        if super::TaskStatus::try_from(task.status.as_str()) == Ok(super::TaskStatus::Queued) {
             batch.started_tasks.push(task_id);
         }
         batch.touched_tasks.push(task_id);
-        let params: serde_json::Value =
-            serde_json::from_str(&task.params).unwrap_or(serde_json::Value::Null);
+        // Written by `create` as JSON; if a row says otherwise, the kind's reader fails
+        // the item, and the reason is logged here.
+        let params: serde_json::Value = serde_json::from_str(&task.params).unwrap_or_else(|err| {
+            tracing::error!(task_id, %err, "stored task parameters are not JSON");
+            serde_json::Value::Null
+        });
         for row in rows {
             batch.items.push(Claimed {
                 item_id: row.id,
@@ -208,7 +212,10 @@ where
                 kind: task.kind.clone(),
                 position: row.position,
                 attempt: row.attempts.max(1) as u32,
-                subject: serde_json::from_str(&row.subject).unwrap_or(serde_json::Value::Null),
+                subject: serde_json::from_str(&row.subject).unwrap_or_else(|err| {
+                    tracing::error!(task_item_id = row.id, %err, "stored subject is not JSON");
+                    serde_json::Value::Null
+                }),
                 params: params.clone(),
             });
         }

@@ -286,7 +286,10 @@ pub(crate) async fn settle(
 ) -> Result<(Option<Task>, bool), sea_orm::DbErr> {
     let mut task = match load(txn, task_id).await {
         Ok(task) => task,
-        Err(_) => return Ok((None, false)),
+        Err(super::TaskError::NotFound) => return Ok((None, false)),
+        // Unreadable (logged where read): the transaction fails rather than settle
+        // a task it cannot read.
+        Err(err) => return Err(sea_orm::DbErr::Custom(err.to_string())),
     };
     // An item that came back to `pending` (a transient error, a rescued lease, a
     // release) after its task was cancelled is cancelled too: a cancelled task keeps
