@@ -12,7 +12,7 @@ use crate::catalog::format_timestamp;
 use crate::error::AppError;
 use crate::live::use_live;
 use crate::tasks::{
-    Control, FailureGroupView, ItemStatus, Presentation, TaskItemView, TaskItemsQuery, TaskSummary,
+    Control, FailureGroupView, ItemStatus, TaskItemView, TaskItemsQuery, TaskSummary,
 };
 use crate::ui::{done_of, elapsed_words, item_status, task_status, Chip, Dialog, Pager};
 use task_model::Subject;
@@ -119,7 +119,7 @@ pub async fn estimate_items(kind: String, count: u64) -> Result<String, AppError
             let seller = require_seller()?;
             let (seconds, measured) =
                 crate::bulk::ssr::estimate(&state()?, seller.id, &kind, count).await?;
-            let source = match (measured, Presentation::of(&kind).estimate) {
+            let source = match (measured, crate::tasks::Presentation::of(&kind).estimate) {
                 (true, _) => "from your last run",
                 (false, task_model::Estimate::MarketplacePace) => "at the marketplace's pace",
                 (false, task_model::Estimate::LocalWork) => "a first guess",
