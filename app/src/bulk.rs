@@ -222,7 +222,10 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
         </Dialog>
         {move || started().map(|result| match result {
             Ok(task) => view! {
-                <p class="alert success bulk-notice" role="status">{format!("{} started. It runs in the background.", task.label)}</p>
+                <p class="alert success bulk-notice" role="status">{
+                    let (title, body) = task_model::words::started(&task.label);
+                    format!("{title}. {body}")
+                }</p>
             }.into_any(),
             Err(err) => view! { <p class="alert error bulk-notice" role="alert">{err.to_string()}</p> }.into_any(),
         })}
