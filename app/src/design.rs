@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::live::{LiveStore, News, TaskTray, ToastLevel, Toasts};
 use crate::selection::Selection;
 use crate::task_list::task_row;
-use crate::task_page::{CancelDialog, FailureGroups, ItemsTable, TaskItemList, Which};
+use crate::task_page::{CancelDialog, FailureGroups, ItemsTable, TaskHeader, TaskItemList, Which};
 use crate::tasks::{
     Control, FailureGroupView, ItemErrorView, ItemStatus, Presentation, TaskCounts, TaskItemView,
     TaskStatus, TaskSummary,
@@ -331,6 +331,20 @@ pub fn DesignPage() -> impl IntoView {
 
             <Specimen title="Cancel dialog">
                 <CancelDialog current control open=always inline=true />
+            </Specimen>
+
+            <Specimen title="Task page header, how it ended">
+                {[
+                    task(6, &PUBLISH, TaskStatus::CompletedWithErrors, 200, 200, 13),
+                    task(8, &UNPUBLISH, TaskStatus::Cancelled, 80, 30, 0),
+                    task(7, &IMPORT, TaskStatus::Failed, 12, 12, 12),
+                ]
+                .into_iter()
+                .map(|ended| {
+                    let current = Memo::new(move |_| ended.clone());
+                    view! { <TaskHeader current control cancel_open=RwSignal::new(false) /> }
+                })
+                .collect_view()}
             </Specimen>
 
             <Specimen title="Failure groups">

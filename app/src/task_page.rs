@@ -351,8 +351,9 @@ fn TaskDetail(
     }
 }
 
+/// The task's mark, label, status, how it ended (once it has) and its controls.
 #[component]
-fn TaskHeader(
+pub fn TaskHeader(
     current: Memo<TaskSummary>,
     control: Action<(Control, Which), Result<TaskSummary, AppError>>,
     cancel_open: RwSignal<bool>,

@@ -26,6 +26,12 @@ test("the design gallery shows every component from fixtures and matches the ref
   await expect(toasts).toContainText("+2 more");
   await expect(page.locator('[data-specimen="heavy-task-dialog"]')).toContainText("Publish 200 items?");
   await expect(page.locator('[data-specimen="failure-groups"] .group-card')).toHaveCount(2);
+  // How a task ended, under its title, in the words of its toast.
+  await expect(page.locator('[data-specimen="task-page-header--how-it-ended"] .task-outcome')).toHaveText([
+    "187 published, 13 need attention.",
+    "30 unpublished before the cancel, 50 cancelled.",
+    "None of the 12 rows went through.",
+  ]);
 
   await expect(page).toHaveScreenshot("design.png", { fullPage: true, maxDiffPixelRatio: 0.01, animations: "disabled" });
 });
