@@ -13,8 +13,9 @@ use crate::bulk::{plan_title, PlanBody, TaskPlan};
 use crate::error::AppError;
 use crate::live::{LiveStore, News, TaskTray, ToastLevel, Toasts};
 use crate::selection::Selection;
+use crate::task_header::{CancelDialog, TaskHeader};
 use crate::task_list::task_row;
-use crate::task_page::{CancelDialog, FailureGroups, ItemsTable, TaskHeader, TaskItemList, Which};
+use crate::task_page::{FailureGroups, ItemsTable, TaskItemList, Which};
 use crate::tasks::{
     Control, FailureGroupView, ItemErrorView, ItemStatus, Presentation, TaskCounts, TaskItemView,
     TaskStatus, TaskSummary,

@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod selection;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod task_header;
 pub mod task_list;
 pub mod task_page;
 pub mod tasks;

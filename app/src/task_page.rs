@@ -11,10 +11,11 @@ use crate::bulk::describe_duration;
 use crate::catalog::format_timestamp;
 use crate::error::AppError;
 use crate::live::use_live;
+use crate::task_header::{CancelDialog, TaskHeader};
 use crate::tasks::{
     Control, FailureGroupView, ItemStatus, TaskItemView, TaskItemsQuery, TaskSummary,
 };
-use crate::ui::{done_of, elapsed_words, item_status, task_status, Chip, Dialog, Pager};
+use crate::ui::{done_of, elapsed_words, item_status, Chip, Dialog, Pager};
 use task_model::Subject;
 
 /// Retrying or skipping more than this many items at once asks first.
@@ -348,73 +349,6 @@ fn TaskDetail(
             })}
         </Dialog>
         <CancelDialog current control open=cancel_open />
-    }
-}
-
-/// The task's mark, label, status, how it ended (once it has) and its controls.
-#[component]
-pub fn TaskHeader(
-    current: Memo<TaskSummary>,
-    control: Action<(Control, Which), Result<TaskSummary, AppError>>,
-    cancel_open: RwSignal<bool>,
-) -> impl IntoView {
-    let status = move || current.with(|t| t.status);
-    let busy = move || control.pending().get();
-    view! {
-        <header class="page-header task-header">
-            <div class="task-title">
-                <span class="kind-mark" aria-hidden="true">{move || current.with(|t| t.presentation().mark)}</span>
-                <h1>{move || current.with(|t| t.label.clone())}</h1>
-                {move || { let (label, tone) = current.with(task_status); view! { <Chip label tone /> } }}
-                // How it ended, in the words of its toast and notification.
-                {move || current.with(|t| {
-                    task_model::words::finished(t.presentation(), &t.label, t.status, &t.counts)
-                        .map(|said| view! { <p class="task-outcome" role="status">{said.body}</p> })
-                })}
-            </div>
-            <div class="task-controls" role="group" aria-label="Task controls">
-                <Show when=move || Control::Pause.offered_in(status())>
-                    <button type="button" class="button" disabled=busy on:click=move |_| { control.dispatch((Control::Pause, Which::default())); }>"Pause"</button>
-                </Show>
-                <Show when=move || Control::Resume.offered_in(status())>
-                    <button type="button" class="button primary" disabled=busy on:click=move |_| { control.dispatch((Control::Resume, Which::default())); }>"Resume"</button>
-                </Show>
-                <Show when=move || Control::Cancel.offered_in(status())>
-                    <button type="button" class="button danger" disabled=busy on:click=move |_| cancel_open.set(true)>"Cancel task…"</button>
-                </Show>
-            </div>
-        </header>
-    }
-}
-
-#[component]
-pub fn CancelDialog(
-    current: Memo<TaskSummary>,
-    control: Action<(Control, Which), Result<TaskSummary, AppError>>,
-    open: RwSignal<bool>,
-    /// Shown in place (the design gallery).
-    #[prop(optional)]
-    inline: bool,
-) -> impl IntoView {
-    view! {
-        <Dialog open id="cancel-confirm" title="Cancel this task?" inline>
-            {move || {
-                let (c, kind) = current.with(|t| (t.counts, t.presentation()));
-                view! {
-                    <p>{format!(
-                        "{} not started yet will be cancelled. {} in progress finish first. The {} already done stay done{}.",
-                        kind.count(c.pending), c.running, c.succeeded, if c.failed > 0 { format!(", and the {} failed stay in the error report", c.failed) } else { String::new() }
-                    )}</p>
-                }
-            }}
-            <div class="form-actions">
-                <button type="button" class="button danger" on:click=move |_| {
-                    control.dispatch((Control::Cancel, Which::default()));
-                    open.set(false);
-                }>"Cancel task"</button>
-                <button type="button" class="button ghost" on:click=move |_| open.set(false)>"Keep it running"</button>
-            </div>
-        </Dialog>
     }
 }
 

@@ -11,18 +11,19 @@
 //! before a task exists. A problem with one row (invalid UTF-8, a wrong number of cells,
 //! a duplicate SKU, a bad value) fails that row only, with its line, column and code.
 
-use chrono::Utc;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
 
-use crate::catalog::{self, CatalogError, ItemFields, RawItem};
+use crate::catalog::{CatalogError, ItemFields, RawItem};
 use crate::listings::{account, outcome_of};
 use crate::marketplace::Connector;
+mod writer;
+
 use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
+use writer::Writer;
 
 /// The columns an import understands, in the template's order.
 pub const COLUMNS: [&str; 8] = [
@@ -387,91 +388,9 @@ pub struct Import {
 impl Import {
     pub fn new(db: DatabaseConnection, connector: Arc<Connector>) -> Self {
         Self {
-            writer: Writer {
-                db,
-                queue: OnceLock::new(),
-            },
+            writer: Writer::new(db),
             connector,
         }
-    }
-}
-
-/// Group commit for imported rows: rows that are ready at the same moment are written
-/// in one transaction (on SQLite, one commit instead of one per row), each row still
-/// getting its own answer. If the batch fails, each row is written on its own.
-struct Writer {
-    db: DatabaseConnection,
-    queue: OnceLock<mpsc::Sender<Write>>,
-}
-
-struct Write {
-    seller_id: i64,
-    fields: ItemFields,
-    reply: oneshot::Sender<Result<(catalog::Item, bool), CatalogError>>,
-}
-
-const WRITE_BATCH: usize = 128;
-
-impl Writer {
-    async fn upsert(
-        &self,
-        seller_id: i64,
-        fields: ItemFields,
-    ) -> Result<(catalog::Item, bool), CatalogError> {
-        let queue = self.queue.get_or_init(|| {
-            let (queue, rows) = mpsc::channel(WRITE_BATCH * 4);
-            tokio::spawn(write_rows(self.db.clone(), rows));
-            queue
-        });
-        let (reply, answer) = oneshot::channel();
-        let write = Write {
-            seller_id,
-            fields,
-            reply,
-        };
-        if let Err(mpsc::error::SendError(write)) = queue.send(write).await {
-            return catalog::upsert_by_sku(&self.db, write.seller_id, write.fields, Utc::now())
-                .await;
-        }
-        answer.await.unwrap_or_else(|_| {
-            Err(CatalogError::Unexpected(anyhow::anyhow!(
-                "the import writer stopped"
-            )))
-        })
-    }
-}
-
-async fn write_rows(db: DatabaseConnection, mut rows: mpsc::Receiver<Write>) {
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
-    while rows.recv_many(&mut batch, WRITE_BATCH).await > 0 {
-        write_batch(&db, std::mem::take(&mut batch)).await;
-    }
-}
-
-async fn write_batch(db: &DatabaseConnection, batch: Vec<Write>) {
-    let now = Utc::now();
-    if batch.len() > 1 {
-        if let Ok(txn) = crate::tasks::write_txn(db).await {
-            let mut saved = Vec::with_capacity(batch.len());
-            for write in &batch {
-                match catalog::upsert_by_sku(&txn, write.seller_id, write.fields.clone(), now).await
-                {
-                    Ok(item) => saved.push(item),
-                    Err(_) => break,
-                }
-            }
-            if saved.len() == batch.len() && txn.commit().await.is_ok() {
-                for (write, item) in batch.into_iter().zip(saved) {
-                    let _ = write.reply.send(Ok(item));
-                }
-                return;
-            }
-            // Dropping an uncommitted transaction rolls it back.
-        }
-    }
-    for write in batch {
-        let result = catalog::upsert_by_sku(db, write.seller_id, write.fields, now).await;
-        let _ = write.reply.send(result);
     }
 }
 
