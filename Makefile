@@ -113,6 +113,7 @@ bench:
 	cargo run --release -p backend --example catalog_bench --features testing
 	cargo run --release -p backend --example engine_bench --features testing
 	cargo run --release -p server --example marketplace_bench
+	cargo run --release -p server --example estimate_bench
 	cargo run --release -p server --example events_bench
 	$(MAKE) --no-print-directory bench-bundle
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::selection::Selection;
-use crate::tasks::{Presentation, TaskSummary};
+use crate::tasks::{Estimate, Presentation, TaskSummary};
 use crate::ui::Dialog;
 
 /// What starting a task would mean, shown before it starts.
@@ -16,25 +16,14 @@ use crate::ui::Dialog;
 pub struct TaskPlan {
     pub kind: String,
     pub count: u64,
-    pub eta_seconds: u64,
-    /// Whether the estimate comes from the seller's last run (else the marketplace's pace).
-    pub measured: bool,
+    /// How long it would take, made by the server from the marketplace's recent answers.
+    pub estimate: Estimate,
     /// Made with the plan, so a double click on "Start" starts one task, not two.
     pub idempotency_key: String,
 }
 
 /// "about 3 min", "about 40 s".
-pub fn describe_duration(seconds: u64) -> String {
-    match seconds {
-        0..=59 => format!("about {} s", seconds.max(1)),
-        60..=3599 => format!("about {} min", seconds.div_ceil(60)),
-        _ => format!(
-            "about {} h {} min",
-            seconds / 3600,
-            (seconds % 3600).div_ceil(60)
-        ),
-    }
-}
+pub use task_model::estimate::about as describe_duration;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -68,26 +57,21 @@ pub mod ssr {
         })
     }
 
-    /// A first guess for work inside Stockroom, before any was measured.
-    pub const LOCAL_ITEMS_PER_SECOND: f64 = 2_000.0;
-
-    /// How long `count` items of `kind` take: at the seller's measured pace for that kind
-    /// (their recent tasks), never faster than the kind's own bound (our pace towards the
-    /// marketplace, or the local first guess); the `bool` says whether it was measured.
+    /// How long a task of `kind` over the catalog items `ids` would take if started now:
+    /// the engine's estimate, the one the task keeps if it starts.
     pub async fn estimate(
         state: &crate::state::AppState,
         seller_id: i64,
         kind: &str,
-        count: u64,
-    ) -> Result<(u64, bool), AppError> {
-        let measured = backend::tasks::query::recent_throughput(&state.db, seller_id, kind).await?;
-        let pace = match Presentation::of(kind).estimate {
-            // One call per item: never faster than our pace towards the marketplace.
-            task_model::Estimate::MarketplacePace => f64::from(state.marketplace_rate.max(1)),
-            task_model::Estimate::LocalWork => LOCAL_ITEMS_PER_SECOND,
+        ids: &[i64],
+    ) -> Result<Estimate, AppError> {
+        let new = backend::tasks::create::NewTask {
+            seller_id,
+            kind: kind.to_owned(),
+            params: serde_json::json!({ "item_ids": ids }),
+            idempotency_key: None,
         };
-        let rate = measured.map_or(pace, |measured| measured.min(pace));
-        Ok(((count as f64 / rate).ceil() as u64, measured.is_some()))
+        Ok(state.engine.estimate(&new, None).await?)
     }
 
     pub async fn plan(
@@ -102,7 +86,7 @@ pub mod ssr {
         let seller = require_seller()?;
         let state = state()?;
         let ids = resolve(&state.db, seller.id, selection).await?;
-        let (eta_seconds, measured) = estimate(&state, seller.id, kind, ids.len() as u64).await?;
+        let estimate = estimate(&state, seller.id, kind, &ids).await?;
         let now = chrono::Utc::now();
         let idempotency_key = format!(
             "{kind}-{}-{}",
@@ -112,8 +96,7 @@ pub mod ssr {
         let plan = TaskPlan {
             kind: kind.to_owned(),
             count: ids.len() as u64,
-            eta_seconds,
-            measured,
+            estimate,
             idempotency_key,
         };
         Ok((seller.id, ids, plan))
@@ -252,33 +235,16 @@ pub fn PlanBody(
     selection: RwSignal<Selection>,
     open: RwSignal<bool>,
 ) -> impl IntoView {
-    let source = if plan.measured {
-        "from your last run"
-    } else {
-        "at the marketplace's pace"
-    };
+    let source = plan.estimate.source();
     let kind = plan.kind.clone();
     let key = plan.idempotency_key.clone();
     view! {
-        <p>{format!("This takes {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", describe_duration(plan.eta_seconds))}</p>
+        <p>{format!("This takes {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", plan.estimate.about())}</p>
         <div class="form-actions">
             <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
                 start.dispatch((kind.clone(), selection.get_untracked(), key.clone()));
             }>"Start in background"</button>
             <button class="button ghost" type="button" on:click=move |_| open.set(false)>"Cancel"</button>
         </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(describe_duration(0), "about 1 s");
-        assert_eq!(describe_duration(40), "about 40 s");
-        assert_eq!(describe_duration(61), "about 2 min");
-        assert_eq!(describe_duration(3700), "about 1 h 2 min");
     }
 }

@@ -65,6 +65,14 @@ fn task(
             cancelled,
         },
         eta_seconds: (!over && !queued).then_some(((total - done) * 2) as u64),
+        estimate: Some(task_model::Estimate {
+            seconds: (total * 2) as u64,
+            low: (total * 2) as u64,
+            high: (total * 2) as u64 + 4,
+            basis: task_model::Basis::Measured,
+            shared_with: 0,
+        }),
+        duration_seconds: over.then_some(420.0),
         waiting_until: None,
         created_at: at(0),
         started_at: (!queued).then(|| at(1)),
@@ -258,11 +266,30 @@ pub fn DesignPage() -> impl IntoView {
         Action::new(|_: &(Control, Which)| async { Err(AppError::NotFound) });
     let running = task(2, &PUBLISH, TaskStatus::Running, 200, 143, 4);
     let current = Memo::new(move |_| running.clone());
+    // The first publish, nothing measured yet: a range. A later one, measured, behind
+    // another task that shares the marketplace's pace.
     let plan = TaskPlan {
         kind: "publish".into(),
         count: 200,
-        eta_seconds: 240,
-        measured: true,
+        estimate: task_model::Estimate {
+            seconds: 42,
+            low: 41,
+            high: 56,
+            basis: task_model::Basis::Limit,
+            shared_with: 0,
+        },
+        idempotency_key: String::new(),
+    };
+    let shared_plan = TaskPlan {
+        kind: "unpublish".into(),
+        count: 60,
+        estimate: task_model::Estimate {
+            seconds: 25,
+            low: 24,
+            high: 27,
+            basis: task_model::Basis::Measured,
+            shared_with: 60,
+        },
         idempotency_key: String::new(),
     };
     let selection = RwSignal::new(Selection::default());
@@ -327,6 +354,9 @@ pub fn DesignPage() -> impl IntoView {
             <Specimen title="Heavy-task dialog">
                 <Dialog open=always id="design-plan" title=plan_title(&plan.kind, plan.count) inline=true>
                     <PlanBody plan=plan.clone() start=never selection open=always />
+                </Dialog>
+                <Dialog open=always id="design-plan-shared" title=plan_title(&shared_plan.kind, shared_plan.count) inline=true>
+                    <PlanBody plan=shared_plan.clone() start=never selection open=always />
                 </Dialog>
             </Specimen>
 

@@ -22,9 +22,8 @@ pub struct ImportCheck {
     /// Rows that will fail whatever happens (bad UTF-8, wrong cell count, duplicate SKU).
     pub row_errors: u64,
     pub columns: Vec<String>,
-    pub eta_seconds: u64,
-    /// Whether the estimate comes from the seller's last import.
-    pub measured: bool,
+    /// How long the import would take, made by the server the way the task makes it.
+    pub estimate: task_model::Estimate,
 }
 
 /// Where the page stands. (The server renders `Idle`; the rest happens in the browser.)
@@ -226,10 +225,10 @@ fn confirm(
             <p>
                 <strong>{check.file_name.clone()}</strong>
                 {format!(
-                    " · {} · {}{}",
+                    " · {} · {} ({})",
                     rows(check.rows),
-                    describe_duration(check.eta_seconds),
-                    if check.measured { " (from your last import)" } else { "" },
+                    check.estimate.about(),
+                    check.estimate.source(),
                 )}
             </p>
             {(check.row_errors > 0).then(|| view! {

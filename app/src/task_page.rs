@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::live::use_live;
 use crate::task_header::{CancelDialog, TaskHeader};
 use crate::tasks::{
-    Control, FailureGroupView, ItemStatus, TaskItemView, TaskItemsQuery, TaskSummary,
+    Control, Estimate, FailureGroupView, ItemStatus, TaskItemView, TaskItemsQuery, TaskSummary,
 };
 use crate::ui::{done_of, elapsed_words, item_status, Chip, Dialog, Pager};
 use task_model::Subject;
@@ -118,14 +118,19 @@ pub async fn estimate_items(kind: String, count: u64) -> Result<String, AppError
     with_status(
         async {
             let seller = require_seller()?;
-            let (seconds, measured) =
-                crate::bulk::ssr::estimate(&state()?, seller.id, &kind, count).await?;
-            let source = match (measured, crate::tasks::Presentation::of(&kind).estimate) {
-                (true, _) => "from your last run",
-                (false, task_model::Estimate::MarketplacePace) => "at the marketplace's pace",
-                (false, task_model::Estimate::LocalWork) => "a first guess",
+            let Some(kind) = state()?.engine.registry().get(&kind) else {
+                return Err(AppError::BadRequest {
+                    message: format!("“{kind}” is not a kind of task."),
+                });
             };
-            Ok(format!("{} ({source})", describe_duration(seconds)))
+            // Items tried again: one marketplace call each for a kind that makes them.
+            let model = kind.call_model(seller.id);
+            let work = backend::estimate::Workload {
+                calls: if model.is_some() { count } else { 0 },
+                items: count,
+            };
+            let estimate = backend::estimate::predict(work, 0, model.as_ref());
+            Ok(format!("{} ({})", estimate.about(), estimate.source()))
         }
         .await,
     )
@@ -352,6 +357,15 @@ fn TaskDetail(
     }
 }
 
+/// "estimated 45 s · took 48 s": what the seller was told beside what it took.
+fn took_words(estimate: Option<&Estimate>, took: f64) -> String {
+    let took = elapsed_words(took.round() as i64);
+    match estimate {
+        Some(estimate) => format!("estimated {} · took {took}", estimate.said()),
+        None => format!("took {took}"),
+    }
+}
+
 /// Progress, times, pace and the counts as filter chips.
 #[component]
 fn TaskFacts(
@@ -369,10 +383,17 @@ fn TaskFacts(
             .filter(|s| *s > 0 && done > 0)
             .map(|s| format!("{:.1} items/s", done as f64 / s as f64));
         let timing = if t.is_over() {
-            elapsed.map(|s| ("Took", elapsed_words(s)))
+            t.duration_seconds
+                .map(|took| took_words(t.estimate.as_ref(), took))
+                .map(|words| ("Time", words))
         } else {
-            t.eta_seconds
-                .map(|eta| ("Time left", describe_duration(eta)))
+            t.eta_seconds.map(|eta| {
+                let estimated = t
+                    .estimate
+                    .map(|e| format!(" · estimated {}", e.said()))
+                    .unwrap_or_default();
+                ("Time left", format!("{}{estimated}", describe_duration(eta)))
+            })
         };
         view! {
             <div class="progress-line">

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use task_model::{Control, ItemStatus, Presentation, TaskCounts, TaskStatus};
+pub use task_model::{Control, Estimate, ItemStatus, Presentation, TaskCounts, TaskStatus};
 
 /// A task as the tray, the lists and the API show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,12 @@ pub struct TaskSummary {
     pub status: TaskStatus,
     pub counts: TaskCounts,
     pub eta_seconds: Option<u64>,
+    /// What the seller was told it would take, when it was created.
+    #[serde(default)]
+    pub estimate: Option<Estimate>,
+    /// How long it took, from creation to its end.
+    #[serde(default)]
+    pub duration_seconds: Option<f64>,
     pub waiting_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -223,7 +229,21 @@ pub mod ssr {
                 label: event.label.clone(),
                 status: event.status,
                 counts: event.counts,
-                eta_seconds: query::eta(event.status, &event.counts, event.started_at, now),
+                eta_seconds: backend::estimate::remaining(
+                    backend::estimate::Progress {
+                        status: event.status,
+                        counts: &event.counts,
+                        estimate: event.estimate.as_ref(),
+                        started_at: event.started_at,
+                        waiting_until: event.waiting_until,
+                    },
+                    now,
+                ),
+                estimate: event.estimate,
+                duration_seconds: backend::tasks::duration_seconds(
+                    event.created_at,
+                    event.finished_at,
+                ),
                 waiting_until: event.waiting_until,
                 created_at: event.created_at,
                 started_at: event.started_at,

@@ -35,7 +35,6 @@ static PROBE: Presentation = Presentation {
     subject: task_model::Subject::Counter,
     in_bulk_bar: false,
     listed: false,
-    estimate: task_model::Estimate::LocalWork,
 };
 
 /// Reports when its handler starts, for pickup latency.

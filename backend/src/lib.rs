@@ -2,11 +2,13 @@
 //! No HTTP and no UI here; every function takes a database connection (or transaction).
 
 pub mod accounts;
+pub mod call_stats;
 pub mod catalog;
 pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod entities;
+pub mod estimate;
 pub mod failures;
 pub mod imports;
 pub mod listings;

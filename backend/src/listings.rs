@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::catalog::{self, CatalogError, Item};
 use crate::domain::ListingState;
+use crate::estimate::{CallModel, Workload};
 use crate::marketplace::{CallError, Connector, ListingRequest, Money};
 use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
 
@@ -181,6 +182,18 @@ impl TaskKind for Publish {
         self.connector.useful_concurrency()
     }
 
+    /// One marketplace call per item.
+    fn workload(&self, _params: &ItemIds, items: &[i64]) -> Workload {
+        Workload {
+            calls: items.len() as u64,
+            items: 0,
+        }
+    }
+
+    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
+        Some(self.connector.call_model(&account(seller_id)))
+    }
+
     fn retry_policy(&self) -> RetryPolicy {
         self.connector.retry_policy()
     }
@@ -240,6 +253,18 @@ impl TaskKind for Unpublish {
 
     fn concurrency(&self) -> u32 {
         self.connector.useful_concurrency()
+    }
+
+    /// One marketplace call per item.
+    fn workload(&self, _params: &ItemIds, items: &[i64]) -> Workload {
+        Workload {
+            calls: items.len() as u64,
+            items: 0,
+        }
+    }
+
+    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
+        Some(self.connector.call_model(&account(seller_id)))
     }
 
     fn retry_policy(&self) -> RetryPolicy {

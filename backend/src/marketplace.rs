@@ -7,6 +7,8 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+use crate::call_stats::{Answer, CallStats, Sample};
+use crate::estimate::CallModel;
 use crate::pacing::{Pacer, Turn};
 
 /// The contract's money: a decimal string and an ISO currency.
@@ -76,6 +78,7 @@ pub struct Connector {
     base_url: String,
     pacer: Arc<Pacer>,
     retry: crate::tasks::RetryPolicy,
+    stats: CallStats,
 }
 
 impl Connector {
@@ -96,6 +99,7 @@ impl Connector {
             base_url: base_url.trim_end_matches('/').to_owned(),
             pacer,
             retry: Self::default_retry(),
+            stats: CallStats::new(),
         })
     }
 
@@ -120,11 +124,27 @@ impl Connector {
         self.retry
     }
 
+    /// How this account's recent calls went.
+    pub fn stats(&self) -> &CallStats {
+        &self.stats
+    }
+
+    /// What an estimate of this account's calls rests on: our pace, how many calls go
+    /// at once and how recent calls went.
+    pub fn call_model(&self, account: &str) -> CallModel {
+        CallModel {
+            per_second: f64::from(self.pacer.pace().per_second.max(1)),
+            concurrency: self.useful_concurrency(),
+            observed: self.stats.observed(account),
+        }
+    }
+
     /// How many calls per account are worth having in flight: enough to keep the pace
-    /// while each call takes up to ~600 ms, few enough that nobody queues for long.
+    /// while each call takes up to ~600 ms and one or two stragglers wait for their
+    /// hedge, few enough that nobody queues for long.
     pub fn useful_concurrency(&self) -> u32 {
         let pace = self.pacer.pace();
-        (pace.per_second.saturating_mul(3) / 5 + pace.burst.min(8)).clamp(4, 64)
+        (pace.per_second.saturating_mul(3) / 5 + pace.burst.min(8)).clamp(6, 64)
     }
 
     /// Waits for this account's turn (our pacing, so the marketplace rarely says 429).
@@ -149,15 +169,106 @@ impl Connector {
         }
     }
 
-    /// Sends a request in this account's turn; a 429 holds the account off for everyone.
+    /// Sends a request, keeping the marketplace's pace even when calls hang or fail:
+    /// a call slower than nearly all recent ones is hedged, and a passing failure is
+    /// tried again at once (in the next turn of the pace) while the marketplace is
+    /// otherwise healthy, instead of waiting out a backoff. Every try carries the same
+    /// idempotency key, so the marketplace acts once however many tries reach it.
     async fn send(
         &self,
         account: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, CallError> {
+        let request = request.build().map_err(transport)?;
+        let mut quick_retries = QUICK_RETRIES;
+        loop {
+            match self.hedged(account, &request).await {
+                Err(CallError::Transient { code, .. })
+                    if quick_retries > 0 && worth_retrying_now(code) && self.healthy(account) =>
+                {
+                    quick_retries -= 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Whether the marketplace answers well enough that a failure is a passing one.
+    fn healthy(&self, account: &str) -> bool {
+        self.stats
+            .observed(account)
+            .is_none_or(|observed| observed.failure_rate < HEALTHY_FAILURE_RATE)
+    }
+
+    /// One try, and a second one alongside if the first is still unanswered after
+    /// [`CallStats::hedge_after`]: the first useful answer wins and the other call is
+    /// dropped. The hedge takes its own turn of the pace, so the rate still holds.
+    async fn hedged(
+        &self,
+        account: &str,
+        request: &reqwest::Request,
+    ) -> Result<reqwest::Response, CallError> {
         self.pace(account).await?;
-        let response = request.send().await.map_err(transport)?;
-        match check_status(response).await {
+        let first = self.call(account, copy(request)?);
+        tokio::pin!(first);
+        let Some(again) = request.try_clone() else {
+            return first.await;
+        };
+        tokio::select! {
+            answer = &mut first => return answer,
+            () = tokio::time::sleep(self.stats.hedge_after(account)) => {}
+        }
+        let second = async {
+            self.pace(account).await?;
+            self.call(account, again).await
+        };
+        tokio::pin!(second);
+        let mut first_failed = None;
+        let mut second_failed = None;
+        loop {
+            tokio::select! {
+                answer = &mut first, if first_failed.is_none() => {
+                    if useful(&answer) || second_failed.is_some() {
+                        return answer;
+                    }
+                    first_failed = Some(answer);
+                }
+                answer = &mut second, if second_failed.is_none() => {
+                    if useful(&answer) || first_failed.is_some() {
+                        return answer;
+                    }
+                    second_failed = Some(answer);
+                }
+            }
+        }
+    }
+
+    /// One HTTP call, timed into the account's recent calls; a 429 holds the account off
+    /// for everyone.
+    async fn call(
+        &self,
+        account: &str,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response, CallError> {
+        let mut timing = Timing::start(&self.stats, account);
+        let answer = match self.http.execute(request).await {
+            Ok(response) => check_status(response).await,
+            Err(err) => Err(transport(err)),
+        };
+        timing.finish(match &answer {
+            Err(CallError::Transient {
+                code: "marketplace_timeout",
+                ..
+            }) => Answer::Slow,
+            Err(CallError::Transient {
+                code: "rate_limited",
+                ..
+            })
+            | Ok(_)
+            | Err(CallError::Permanent { .. }) => Answer::Answered,
+            Err(CallError::Transient { .. }) => Answer::Failed,
+        });
+        match answer {
             Err(CallError::Transient {
                 code: "rate_limited",
                 message,
@@ -248,6 +359,69 @@ impl Connector {
             Ok(_) => Ok(()),
             Err(CallError::Permanent { code, .. }) if code == "listing_not_found" => Ok(()),
             Err(err) => Err(err),
+        }
+    }
+}
+
+/// Tries of one call made at once after a passing failure, before the engine's backoff.
+const QUICK_RETRIES: u32 = 2;
+/// Above this share of failing calls the marketplace is in trouble, not passing through
+/// a hiccup: failures then wait for the engine's backoff.
+const HEALTHY_FAILURE_RATE: f64 = 0.2;
+
+/// A quota wait is the marketplace's to set; everything else passing is worth a new try.
+fn worth_retrying_now(code: &str) -> bool {
+    !matches!(code, "rate_limited" | "pace_unavailable")
+}
+
+/// An answer that settles the call: a success or a refusal, not a passing failure.
+fn useful(answer: &Result<reqwest::Response, CallError>) -> bool {
+    !matches!(answer, Err(CallError::Transient { .. }))
+}
+
+fn copy(request: &reqwest::Request) -> Result<reqwest::Request, CallError> {
+    request.try_clone().ok_or_else(|| CallError::Transient {
+        code: "marketplace_unreachable",
+        message: "The request could not be prepared.".into(),
+        retry_after: None,
+    })
+}
+
+/// Times one call into the recent calls; a call dropped before it ended (its hedge won)
+/// counts as a slow one.
+struct Timing<'a> {
+    stats: &'a CallStats,
+    account: &'a str,
+    started: std::time::Instant,
+    done: bool,
+}
+
+impl<'a> Timing<'a> {
+    fn start(stats: &'a CallStats, account: &'a str) -> Self {
+        Self {
+            stats,
+            account,
+            started: std::time::Instant::now(),
+            done: false,
+        }
+    }
+
+    fn finish(&mut self, answer: Answer) {
+        self.done = true;
+        self.stats.record(
+            self.account,
+            Sample {
+                latency: self.started.elapsed(),
+                answer,
+            },
+        );
+    }
+}
+
+impl Drop for Timing<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.finish(Answer::Slow);
         }
     }
 }

@@ -184,7 +184,6 @@ pub mod scripted {
         subject: task_model::Subject::Counter,
         in_bulk_bar: false,
         listed: false,
-        estimate: task_model::Estimate::LocalWork,
     };
 
     /// Params for `n` items that all follow `plan`.

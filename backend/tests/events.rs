@@ -24,6 +24,13 @@ fn event(status: TaskStatus) -> TaskEvent {
         created_at: chrono::Utc::now(),
         started_at: None,
         finished_at: None,
+        estimate: Some(task_model::Estimate {
+            seconds: 3,
+            low: 2,
+            high: 5,
+            basis: task_model::Basis::Local,
+            shared_with: 0,
+        }),
     }
 }
 

@@ -188,32 +188,27 @@ async fn check(
 ) -> Result<Json<ImportCheck>, ApiError> {
     let settings = state.imports;
     let (file_name, parsed) = read_upload(multipart, settings.limits).await?;
-    let measured = backend::tasks::query::recent_throughput(
-        &state.db,
-        signed_in.seller.id,
-        task_model::kinds::IMPORT.name,
-    )
-    .await
-    .map_err(AppError::from)?;
-    // Image checks go at the marketplace's pace; without them rows are local work.
-    let pace = if settings.check_images {
-        f64::from(state.marketplace_rate.max(1))
-    } else {
-        LOCAL_ROWS_PER_SECOND
+    // The estimate the import task would be created with: image checks are marketplace
+    // calls, the rest is local work.
+    let new = NewTask {
+        seller_id: signed_in.seller.id,
+        kind: task_model::kinds::IMPORT.name.into(),
+        params: backend::imports::params(&file_name, &parsed, settings.check_images),
+        idempotency_key: None,
     };
-    let rate = measured.map_or(pace, |measured| measured.min(pace));
+    let estimate = state
+        .engine
+        .estimate(&new, Some(backend::imports::subjects(&parsed)))
+        .await
+        .map_err(AppError::from)?;
     Ok(Json(ImportCheck {
         file_name,
         rows: parsed.rows.len() as u64,
         row_errors: parsed.row_errors() as u64,
         columns: parsed.columns,
-        eta_seconds: (parsed.rows.len() as f64 / rate).ceil() as u64,
-        measured: measured.is_some(),
+        estimate,
     }))
 }
-
-/// A first guess for imports without image checks, before any was measured.
-const LOCAL_ROWS_PER_SECOND: f64 = 2_000.0;
 
 /// Uploads a CSV (multipart, field `file`) and starts an import task. The file is
 /// checked as a whole first: too big or too many rows → 413, a bad header → 422, and no

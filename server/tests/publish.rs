@@ -360,3 +360,59 @@ db_test!(
         );
     }
 );
+
+db_test!(calls_that_hang_are_hedged_and_the_pace_holds, |db| {
+    // One call in twenty hangs (the sandbox holds it for a minute) and one in twenty
+    // answers 503. Without hedging, each hang would hold its item for the client's 30 s
+    // timeout; with it, the task ends close to its ideal time of 100 ÷ 25/s = 4 s.
+    let (sandbox, url) = sandbox(SandboxSettings {
+        rate_limit: 25,
+        burst: 25,
+        latency_ms: (20, 60),
+        transient_error_rate: 0.1,
+        seed: 11,
+    })
+    .await;
+    let pacer = backend::pacing::Pacer::in_memory(backend::pacing::Pace {
+        per_second: 25,
+        burst: 1,
+    });
+    let connector = Arc::new(
+        backend::marketplace::Connector::new(&url, Arc::new(pacer), Duration::from_secs(30))
+            .unwrap(),
+    );
+    let engine = Arc::new(Engine::new(
+        db.clone(),
+        server::workers::kinds(db, Arc::clone(&connector)),
+        EventBus::new("test", Duration::ZERO),
+        EngineConfig::new(32),
+    ));
+    let (seller, ids) = seller_with_items(db, 100).await;
+    backend::testing::make_all_listable(db).await;
+    let started = std::time::Instant::now();
+    let task = backend::testing::start_task(&engine, seller, "publish", &ids).await;
+    let estimate = task.estimate.expect("an estimate made at creation");
+    assert!(estimate.low <= estimate.seconds && estimate.seconds <= estimate.high);
+    let done = wait_retrying(&engine, db, seller, task.id).await;
+    let took = started.elapsed();
+    assert_eq!(done.status, TaskStatus::Succeeded, "{:?}", done.counts);
+    assert!(
+        took < Duration::from_secs(15),
+        "hung calls held the task for {took:?}"
+    );
+    let (stats, _) = sandbox.stats();
+    // Exactly once, and our pace kept the marketplace from refusing any call.
+    assert_eq!(stats.listings, 100);
+    assert_eq!(stats.create_requests, 100);
+    assert_eq!(stats.rate_limited, 0);
+    // The slow calls were seen as such.
+    let observed = connector
+        .stats()
+        .observed(&backend::listings::account(seller))
+        .unwrap();
+    assert!(observed.failure_rate > 0.0, "{observed:?}");
+    assert!(observed.p95 < 0.2, "{observed:?}");
+    // The finished task says how long it took beside what it was told.
+    let took_stored = done.duration_seconds().unwrap();
+    assert!(took_stored > 0.0 && took_stored < 15.0, "{took_stored}");
+});

@@ -20,17 +20,6 @@ pub enum Subject {
     Counter,
 }
 
-/// How a kind's duration is estimated before it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Estimate {
-    /// One marketplace call per item: the seller's measured pace, never faster than the
-    /// marketplace's rate limit.
-    MarketplacePace,
-    /// Work inside Stockroom: the seller's measured pace, or a local first guess.
-    LocalWork,
-}
-
 /// A kind's identity and words.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Presentation {
@@ -51,7 +40,6 @@ pub struct Presentation {
     pub in_bulk_bar: bool,
     /// Sellers see it in the task list's filter (test kinds are not listed).
     pub listed: bool,
-    pub estimate: Estimate,
 }
 
 impl Presentation {
@@ -102,8 +90,6 @@ pub static IMPORT: Presentation = Presentation {
     subject: Subject::CsvRow,
     in_bulk_bar: false,
     listed: true,
-    // Each row's image is checked with the marketplace.
-    estimate: Estimate::MarketplacePace,
 };
 
 pub static PUBLISH: Presentation = Presentation {
@@ -116,7 +102,6 @@ pub static PUBLISH: Presentation = Presentation {
     subject: Subject::CatalogItem,
     in_bulk_bar: true,
     listed: true,
-    estimate: Estimate::MarketplacePace,
 };
 
 pub static UNPUBLISH: Presentation = Presentation {
@@ -129,7 +114,6 @@ pub static UNPUBLISH: Presentation = Presentation {
     subject: Subject::CatalogItem,
     in_bulk_bar: true,
     listed: true,
-    estimate: Estimate::MarketplacePace,
 };
 
 /// The engine's own test kind (crash drills, benchmarks); never offered to sellers.
@@ -143,7 +127,6 @@ pub static NOOP: Presentation = Presentation {
     subject: Subject::Counter,
     in_bulk_bar: false,
     listed: false,
-    estimate: Estimate::LocalWork,
 };
 
 static UNKNOWN: Presentation = Presentation {
@@ -156,7 +139,6 @@ static UNKNOWN: Presentation = Presentation {
     subject: Subject::Counter,
     in_bulk_bar: false,
     listed: false,
-    estimate: Estimate::LocalWork,
 };
 
 /// Every kind the product knows, in the order sellers see them.

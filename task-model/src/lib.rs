@@ -8,13 +8,15 @@
 
 pub mod control;
 pub mod counts;
+pub mod estimate;
 pub mod kinds;
 pub mod status;
 pub mod words;
 
 pub use control::Control;
 pub use counts::TaskCounts;
-pub use kinds::{Estimate, Presentation, Subject};
+pub use estimate::{Basis, Estimate};
+pub use kinds::{Presentation, Subject};
 pub use status::{ItemStatus, TaskStatus};
 pub use words::{Finished, Tone};
 

@@ -199,6 +199,8 @@ mod tests {
                 ..TaskCounts::default()
             },
             eta_seconds: None,
+            estimate: None,
+            duration_seconds: None,
             waiting_until: None,
             created_at: chrono::DateTime::default(),
             started_at: None,

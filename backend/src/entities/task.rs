@@ -28,6 +28,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Bumped by every change: events carry it so stale ones can be dropped.
     pub version: i64,
+    /// The estimate made at creation, as JSON (`task_model::Estimate`).
+    pub estimate: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

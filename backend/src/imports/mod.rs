@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::catalog::{CatalogError, ItemFields, RawItem};
+use crate::estimate::{CallModel, Workload};
 use crate::listings::{account, outcome_of};
 use crate::marketplace::Connector;
 mod writer;
@@ -426,6 +427,28 @@ impl TaskKind for Import {
             "rows",
             "an import is created from an uploaded file",
         ))
+    }
+
+    /// Every row is written here; a row with an image is also checked with the
+    /// marketplace, one call, when image checks are on.
+    fn workload(&self, params: &ImportParams, rows: &[Row]) -> Workload {
+        let image = params.columns.iter().position(|c| c == "image_url");
+        let calls = match (params.check_images, image) {
+            (true, Some(at)) => rows
+                .iter()
+                .filter(|row| row.error.is_none())
+                .filter(|row| row.cells.get(at).is_some_and(|cell| !cell.trim().is_empty()))
+                .count() as u64,
+            _ => 0,
+        };
+        Workload {
+            calls,
+            items: rows.len() as u64,
+        }
+    }
+
+    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
+        Some(self.connector.call_model(&account(seller_id)))
     }
 
     async fn process(&self, task_item: ItemContext<ImportParams, Row>) -> Outcome {

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261127_000001_foundation;
 mod m20261128_000002_tasks;
 mod m20261128_000003_pace_and_task_version;
+mod m20261130_000004_task_estimate;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261128_000002_tasks::Migration),
             Box::new(m20261128_000003_pace_and_task_version::Migration),
+            Box::new(m20261130_000004_task_estimate::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::{Task, TaskError, TaskStatus};
+use crate::estimate::Estimate;
 use crate::entities::{task, task_item};
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,57 @@ impl Created {
 }
 
 const BATCH: usize = 1_000;
+
+/// How long a task of `new` would take if started now, without starting it.
+pub async fn estimate<C: ConnectionTrait>(
+    db: &C,
+    registry: &super::Registry,
+    new: &NewTask,
+    subjects: Option<Vec<Value>>,
+) -> Result<Estimate, TaskError> {
+    let kind = registry
+        .get(&new.kind)
+        .ok_or_else(|| TaskError::UnknownKind(new.kind.clone()))?;
+    let params = kind.parse_params(&new.params)?;
+    let subjects = match subjects {
+        Some(subjects) => subjects,
+        None => kind.expand(&params)?,
+    };
+    estimate_for(db, registry, &*kind, new.seller_id, &params, &subjects).await
+}
+
+/// The kind's estimate, sharing the marketplace's pace with what the seller's unfinished
+/// tasks still have to send.
+async fn estimate_for<C: ConnectionTrait>(
+    db: &C,
+    registry: &super::Registry,
+    kind: &dyn super::AnyKind,
+    seller_id: i64,
+    params: &Value,
+    subjects: &[Value],
+) -> Result<Estimate, TaskError> {
+    let mut shared_with = 0u64;
+    if kind.call_model(seller_id).is_some() {
+        let unfinished = task::Entity::find()
+            .filter(task::Column::SellerId.eq(seller_id))
+            .filter(task::Column::Status.is_in([
+                TaskStatus::Queued.as_str(),
+                TaskStatus::Running.as_str(),
+            ]))
+            .all(db)
+            .await?;
+        for other in unfinished {
+            let shares = registry
+                .get(&other.kind)
+                .is_some_and(|other_kind| other_kind.call_model(seller_id).is_some());
+            if shares {
+                let left = u64::try_from(other.pending + other.running).unwrap_or(0);
+                shared_with += left.min(subjects.len() as u64);
+            }
+        }
+    }
+    Ok(kind.estimate(seller_id, params, subjects, shared_with)?)
+}
 
 /// Creates the task and its items atomically. Pass a transaction to make the task part
 /// of a larger unit of work (it then becomes a savepoint).
@@ -78,6 +130,7 @@ where
     if subjects.is_empty() {
         return Err(TaskError::Empty);
     }
+    let estimate = estimate_for(db, registry, &*kind, new.seller_id, &params, &subjects).await?;
     let policy = kind.retry_policy();
     let txn = super::write_txn(db).await?;
     let total = subjects.len() as i64;
@@ -107,6 +160,7 @@ where
         finished_at: Set(None),
         updated_at: Set(now),
         version: Set(0),
+        estimate: Set(serde_json::to_string(&estimate).ok()),
         ..Default::default()
     }
     .insert(&txn)

@@ -31,6 +31,8 @@ pub struct TaskEvent {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub estimate: Option<task_model::Estimate>,
 }
 
 impl From<&Task> for TaskEvent {
@@ -48,6 +50,7 @@ impl From<&Task> for TaskEvent {
             created_at: task.created_at,
             started_at: task.started_at,
             finished_at: task.finished_at,
+            estimate: task.estimate,
         }
     }
 }
@@ -262,6 +265,7 @@ mod tests {
             created_at: Utc::now(),
             started_at: None,
             finished_at: None,
+            estimate: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub use task_model::Presentation;
 use tokio_util::sync::CancellationToken;
 
 use super::clock::Jitter;
+use crate::estimate::{CallModel, Estimate, Workload};
 
 /// What one attempt at one item came to.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,6 +186,20 @@ pub trait TaskKind: Send + Sync + 'static {
     fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy::default()
     }
+
+    /// What a task over `subjects` asks of the marketplace and of Stockroom: by default
+    /// local work, one unit per subject.
+    fn workload(&self, _params: &Self::Params, subjects: &[Self::Subject]) -> Workload {
+        Workload {
+            calls: 0,
+            items: subjects.len() as u64,
+        }
+    }
+
+    /// How this seller's marketplace calls go, for a kind that makes them.
+    fn call_model(&self, _seller_id: i64) -> Option<CallModel> {
+        None
+    }
 }
 
 /// A kind with its types erased: the one seam where stored JSON becomes typed.
@@ -202,6 +217,18 @@ pub trait AnyKind: Send + Sync {
     async fn process(&self, item: ItemContext) -> Outcome;
     fn concurrency(&self) -> u32;
     fn retry_policy(&self) -> RetryPolicy;
+    /// How long a task over `subjects` likely takes, sharing the marketplace's pace with
+    /// `shared_with` items of the seller's other tasks.
+    fn estimate(
+        &self,
+        seller_id: i64,
+        params: &Value,
+        subjects: &[Value],
+        shared_with: u64,
+    ) -> Result<Estimate, InvalidParams>;
+    /// How the seller's marketplace calls go, if its items make them (and so share the
+    /// seller's pace).
+    fn call_model(&self, seller_id: i64) -> Option<CallModel>;
 }
 
 struct Typed<K>(K);
@@ -302,6 +329,32 @@ impl<K: TaskKind> AnyKind for Typed<K> {
 
     fn retry_policy(&self) -> RetryPolicy {
         self.0.retry_policy()
+    }
+
+    fn estimate(
+        &self,
+        seller_id: i64,
+        params: &Value,
+        subjects: &[Value],
+        shared_with: u64,
+    ) -> Result<Estimate, InvalidParams> {
+        let params = self.params(params)?;
+        let subjects = subjects
+            .iter()
+            .map(|subject| serde_json::from_value::<K::Subject>(subject.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| InvalidParams {
+                code: "invalid",
+                field: "params".into(),
+                message: err.to_string(),
+            })?;
+        let work = self.0.workload(&params, &subjects);
+        let model = self.0.call_model(seller_id);
+        Ok(crate::estimate::predict(work, shared_with, model.as_ref()))
+    }
+
+    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
+        self.0.call_model(seller_id)
     }
 }
 

@@ -51,6 +51,8 @@ pub struct Task {
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change of the row.
     pub version: i64,
+    /// What the seller was told it would take, made when it was created.
+    pub estimate: Option<task_model::Estimate>,
 }
 
 impl Task {
@@ -58,6 +60,16 @@ impl Task {
     pub fn presentation(&self) -> &'static Presentation {
         Presentation::of(&self.kind)
     }
+
+    /// How long it took, from creation to its end; `None` while it runs.
+    pub fn duration_seconds(&self) -> Option<f64> {
+        duration_seconds(self.created_at, self.finished_at)
+    }
+}
+
+/// Seconds from `created` to `finished`, to the tenth.
+pub fn duration_seconds(created: DateTime<Utc>, finished: Option<DateTime<Utc>>) -> Option<f64> {
+    finished.map(|end| ((end - created).num_milliseconds().max(0) as f64 / 100.0).round() / 10.0)
 }
 
 /// A stored task that does not read as one: a status or parameters the code does not
@@ -78,6 +90,12 @@ impl TryFrom<task::Model> for Task {
             TaskStatus::try_from(row.status.as_str()).map_err(|err| unreadable(err.to_string()))?;
         let params = serde_json::from_str(&row.params)
             .map_err(|err| unreadable(format!("its parameters are not JSON: {err}")))?;
+        let estimate = row
+            .estimate
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|err| unreadable(format!("its estimate does not read: {err}")))?;
         Ok(Self {
             id: row.id,
             seller_id: row.seller_id,
@@ -103,6 +121,7 @@ impl TryFrom<task::Model> for Task {
             finished_at: row.finished_at,
             updated_at: row.updated_at,
             version: row.version,
+            estimate,
         })
     }
 }

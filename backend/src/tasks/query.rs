@@ -165,49 +165,19 @@ pub async fn failure_groups(
     Ok(groups)
 }
 
-/// Seconds until the task is likely done, from its measured pace; `None` before it has
-/// a pace or after it ended.
+/// Seconds until the task is likely done (see [`crate::estimate::remaining`]); `None`
+/// after it ended.
 pub fn eta_seconds(task: &Task, now: DateTime<Utc>) -> Option<u64> {
-    eta(task.status, &task.counts, task.started_at, now)
-}
-
-/// [`eta_seconds`] from a task's parts (an event carries them, not the whole task).
-pub fn eta(
-    status: TaskStatus,
-    counts: &super::TaskCounts,
-    started_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Option<u64> {
-    if status.is_terminal() {
-        return None;
-    }
-    let left = (counts.pending + counts.running) as f64;
-    let started = started_at?;
-    let done = (counts.succeeded + counts.failed + counts.skipped) as f64;
-    let elapsed = (now - started).num_milliseconds() as f64 / 1000.0;
-    if done < 1.0 || elapsed <= 0.0 {
-        return None;
-    }
-    let rate = done / elapsed;
-    Some((left / rate).ceil() as u64)
-}
-
-/// Items per second the seller's last finished task of this kind achieved, if any: the
-/// measured basis for the next estimate.
-pub async fn recent_throughput(
-    db: &impl ConnectionTrait,
-    seller_id: i64,
-    kind: &str,
-) -> Result<Option<f64>, TaskError> {
-    let last = task::Entity::find()
-        .filter(task::Column::SellerId.eq(seller_id))
-        .filter(task::Column::Kind.eq(kind))
-        .filter(task::Column::Throughput.is_not_null())
-        .filter(task::Column::Total.gte(5))
-        .order_by_desc(task::Column::FinishedAt)
-        .one(db)
-        .await?;
-    Ok(last.and_then(|t| t.throughput).filter(|rate| *rate > 0.0))
+    crate::estimate::remaining(
+        crate::estimate::Progress {
+            status: task.status,
+            counts: &task.counts,
+            estimate: task.estimate.as_ref(),
+            started_at: task.started_at,
+            waiting_until: task.waiting_until,
+        },
+        now,
+    )
 }
 
 /// What a live view starts from: the seller's unfinished tasks, then those finished since

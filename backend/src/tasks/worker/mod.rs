@@ -154,6 +154,15 @@ impl Engine {
         self.create_task_from(new, None).await
     }
 
+    /// How long a task would take if created now (nothing is stored).
+    pub async fn estimate(
+        &self,
+        new: &NewTask,
+        subjects: Option<Vec<serde_json::Value>>,
+    ) -> Result<crate::estimate::Estimate, TaskError> {
+        create::estimate(&self.db, &self.registry, new, subjects).await
+    }
+
     /// Creates a task whose items' subjects the caller already has (an uploaded file).
     pub async fn create_task_from(
         &self,

@@ -1,0 +1,38 @@
+//! Each task keeps the estimate it was started with (JSON: seconds, low, high, what it
+//! rests on), so what the seller was told can be compared with what the task took.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Tasks {
+    Table,
+    Estimate,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Tasks::Table)
+                    .add_column(text_null(Tasks::Estimate))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Tasks::Table)
+                    .drop_column(Tasks::Estimate)
+                    .to_owned(),
+            )
+            .await
+    }
+}

@@ -1,0 +1,145 @@
+//! How long a task takes, as the seller is told before it starts: a most likely figure
+//! and a range, with what it rests on. Fixed when the task is created, so the seller can
+//! compare it with what the task took.
+
+use serde::{Deserialize, Serialize};
+
+/// What an estimate rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The marketplace's limit and how its recent calls went (latency, failures).
+    Measured,
+    /// The marketplace's limit only: no call has been measured yet.
+    Limit,
+    /// Work inside Stockroom, no marketplace call.
+    Local,
+}
+
+impl Basis {
+    /// Said after the figure: "about 45 s (from the marketplace's recent answers)".
+    pub fn source(self) -> &'static str {
+        match self {
+            Self::Measured => "from the marketplace's limit and its recent answers",
+            Self::Limit => "at the marketplace's limit",
+            Self::Local => "work inside Stockroom",
+        }
+    }
+}
+
+/// A task's expected duration, in whole seconds from its creation to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Estimate {
+    /// The most likely duration.
+    pub seconds: u64,
+    /// The range it very likely falls in (`low ≤ seconds ≤ high`).
+    pub low: u64,
+    pub high: u64,
+    pub basis: Basis,
+    /// Items of the seller's other tasks that share the marketplace's pace with this one.
+    #[serde(default)]
+    pub shared_with: u64,
+}
+
+impl Estimate {
+    /// A range is said when it is wide enough to matter: the ends differ by more than a
+    /// fifth and read differently.
+    pub fn is_range(&self) -> bool {
+        let spread = self.high.saturating_sub(self.low) as f64;
+        spread > 0.2 * self.seconds.max(1) as f64 && length(self.low) != length(self.high)
+    }
+
+    /// "45 s", or "45 s to 1 min" when the range is real.
+    pub fn said(&self) -> String {
+        if self.is_range() {
+            format!("{} to {}", length(self.low), length(self.high))
+        } else {
+            length(self.seconds)
+        }
+    }
+
+    /// "about 45 s", or "about 45 s to 1 min".
+    pub fn about(&self) -> String {
+        format!("about {}", self.said())
+    }
+
+    /// What it rests on, for after the figure: "at the marketplace's limit, sharing it
+    /// with 120 items of your other tasks".
+    pub fn source(&self) -> String {
+        match self.shared_with {
+            0 => self.basis.source().to_owned(),
+            n => format!(
+                "{}, sharing it with {} of your other tasks",
+                self.basis.source(),
+                crate::plural(n as i64, "item", "items")
+            ),
+        }
+    }
+}
+
+/// "45 s", "2 min", "1 h 5 min": a length of time as a seller reads it. Seconds up to a
+/// minute, then whole minutes (rounded up), then hours and minutes.
+pub fn length(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("{} s", seconds.max(1)),
+        60..=3599 => format!("{} min", seconds.div_ceil(60)),
+        _ => {
+            let minutes = (seconds % 3600).div_ceil(60);
+            if minutes == 0 {
+                format!("{} h", seconds / 3600)
+            } else {
+                format!("{} h {minutes} min", seconds / 3600)
+            }
+        }
+    }
+}
+
+/// "about 40 s", "about 3 min".
+pub fn about(seconds: u64) -> String {
+    format!("about {}", length(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn estimate(seconds: u64, low: u64, high: u64) -> Estimate {
+        Estimate {
+            seconds,
+            low,
+            high,
+            basis: Basis::Measured,
+            shared_with: 0,
+        }
+    }
+
+    #[test]
+    fn lengths_read_as_a_seller_says_them() {
+        assert_eq!(length(0), "1 s");
+        assert_eq!(length(45), "45 s");
+        assert_eq!(length(61), "2 min");
+        assert_eq!(length(3600), "1 h");
+        assert_eq!(length(3700), "1 h 2 min");
+        assert_eq!(about(40), "about 40 s");
+    }
+
+    #[test]
+    fn a_narrow_estimate_is_one_figure_and_a_wide_one_a_range() {
+        assert_eq!(estimate(42, 40, 46).about(), "about 42 s");
+        assert_eq!(estimate(50, 45, 60).about(), "about 45 s to 1 min");
+        // Wide, but both ends read "2 min": one figure.
+        assert_eq!(estimate(110, 95, 118).about(), "about 2 min");
+        assert_eq!(estimate(300, 240, 420).about(), "about 4 min to 7 min");
+    }
+
+    #[test]
+    fn the_wire_form_has_seconds_low_and_high() {
+        let json = serde_json::to_value(estimate(45, 40, 60)).unwrap();
+        assert_eq!(json["seconds"], 45);
+        assert_eq!(json["low"], 40);
+        assert_eq!(json["high"], 60);
+        assert_eq!(json["basis"], "measured");
+    }
+}
