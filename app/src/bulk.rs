@@ -206,7 +206,7 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
         {move || started().map(|result| match result {
             Ok(task) => view! {
                 <p class="alert success bulk-notice" role="status">{
-                    let (title, body) = task_model::words::started(&task.label);
+                    let (title, body) = task_model::words::started(&task.label, task.estimate.as_ref());
                     format!("{title}. {body}")
                 }</p>
             }.into_any(),
@@ -239,7 +239,7 @@ pub fn PlanBody(
     let kind = plan.kind.clone();
     let key = plan.idempotency_key.clone();
     view! {
-        <p>{format!("This takes {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", plan.estimate.about())}</p>
+        <p>{format!("This should take {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", plan.estimate.about())}</p>
         <div class="form-actions">
             <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
                 start.dispatch((kind.clone(), selection.get_untracked(), key.clone()));

@@ -15,7 +15,7 @@ use crate::live::{LiveStore, News, TaskTray, ToastLevel, Toasts};
 use crate::selection::Selection;
 use crate::task_header::{CancelDialog, TaskHeader};
 use crate::task_list::task_row;
-use crate::task_page::{FailureGroups, ItemsTable, TaskItemList, Which};
+use crate::task_page::{FailureGroups, ItemsTable, TaskFacts, TaskItemList, Which};
 use crate::tasks::{
     Control, FailureGroupView, ItemErrorView, ItemStatus, Presentation, TaskCounts, TaskItemView,
     TaskStatus, TaskSummary,
@@ -71,6 +71,8 @@ fn task(
             high: (total * 2) as u64 + 4,
             basis: task_model::Basis::Measured,
             shared_with: 0,
+            items: total as u64,
+            calls: total as u64,
         }),
         duration_seconds: over.then_some(420.0),
         waiting_until: None,
@@ -277,6 +279,8 @@ pub fn DesignPage() -> impl IntoView {
             high: 56,
             basis: task_model::Basis::Limit,
             shared_with: 0,
+            items: 200,
+            calls: 200,
         },
         idempotency_key: String::new(),
     };
@@ -289,6 +293,8 @@ pub fn DesignPage() -> impl IntoView {
             high: 27,
             basis: task_model::Basis::Measured,
             shared_with: 60,
+            items: 60,
+            calls: 60,
         },
         idempotency_key: String::new(),
     };
@@ -374,6 +380,23 @@ pub fn DesignPage() -> impl IntoView {
                 .map(|ended| {
                     let current = Memo::new(move |_| ended.clone());
                     view! { <TaskHeader current control cancel_open=RwSignal::new(false) /> }
+                })
+                .collect_view()}
+            </Specimen>
+
+            <Specimen title="Task page facts: time left beside the estimate, and how long it took">
+                {[
+                    task(2, &IMPORT, TaskStatus::Running, 300, 143, 4),
+                    task(6, &PUBLISH, TaskStatus::CompletedWithErrors, 200, 200, 13),
+                ]
+                .into_iter()
+                .map(|shown| {
+                    let current = Memo::new(move |_| shown.clone());
+                    view! {
+                        <div>
+                            <TaskFacts current status_filter=RwSignal::new(None) code_filter=RwSignal::new(None) now />
+                        </div>
+                    }
                 })
                 .collect_view()}
             </Specimen>

@@ -21,8 +21,6 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Creates and controls background tasks (and tells the workers).
     pub engine: Arc<backend::tasks::worker::Engine>,
-    /// Marketplace calls per second per seller: the first estimate of a task's duration.
-    pub marketplace_rate: u32,
     pub imports: ImportSettings,
     /// Which build of the browser code this server serves (empty when it has none): sent
     /// with every snapshot, so a tab of an older build knows to reload.

@@ -111,25 +111,18 @@ pub async fn control_task(id: i64, action: Control, which: Which) -> Result<Task
     )
 }
 
-/// How long `count` items of the task's kind take, in words.
+/// How long sending `count` items of a task again would take, in words: the engine's
+/// estimate, the one the retry then records.
 #[server(endpoint = "estimate_items")]
-pub async fn estimate_items(kind: String, count: u64) -> Result<String, AppError> {
+pub async fn estimate_items(task_id: i64, count: u64) -> Result<String, AppError> {
     use crate::auth::ssr::{require_seller, state, with_status};
     with_status(
         async {
             let seller = require_seller()?;
-            let Some(kind) = state()?.engine.registry().get(&kind) else {
-                return Err(AppError::BadRequest {
-                    message: format!("“{kind}” is not a kind of task."),
-                });
-            };
-            // Items tried again: one marketplace call each for a kind that makes them.
-            let model = kind.call_model(seller.id);
-            let work = backend::estimate::Workload {
-                calls: if model.is_some() { count } else { 0 },
-                items: count,
-            };
-            let estimate = backend::estimate::predict(work, 0, model.as_ref());
+            let estimate = state()?
+                .engine
+                .estimate_again(seller.id, task_id, count)
+                .await?;
             Ok(format!("{} ({})", estimate.about(), estimate.source()))
         }
         .await,
@@ -193,7 +186,6 @@ fn TaskDetail(
     answered: RwSignal<Option<TaskSummary>>,
 ) -> impl IntoView {
     let id = current.get_untracked().id;
-    let kind = current.get_untracked().kind;
     let from_file = current.get_untracked().presentation().subject == Subject::CsvRow;
     let error = RwSignal::new(None::<String>);
     let control = Action::new(move |(action, which): &(Control, Which)| {
@@ -260,13 +252,10 @@ fn TaskDetail(
                 .filter(|p| p.action == Control::Retry)
                 .map(|p| p.count)
         },
-        move |count| {
-            let kind = kind.clone();
-            async move {
-                match count {
-                    Some(count) => estimate_items(kind, count as u64).await.ok(),
-                    None => None,
-                }
+        move |count| async move {
+            match count {
+                Some(count) => estimate_items(id, count as u64).await.ok(),
+                None => None,
             }
         },
     );
@@ -340,7 +329,7 @@ fn TaskDetail(
                     }}</p>
                     {(action == Control::Retry).then(|| view! {
                         <p class="muted"><Suspense fallback=|| "Estimating…">{move || Suspend::new(async move {
-                            estimate.await.map(|words| format!("This takes {words}."))
+                            estimate.await.map(|words| format!("This should take {words}."))
                         })}</Suspense></p>
                     })}
                     <div class="form-actions">
@@ -368,14 +357,17 @@ fn took_words(estimate: Option<&Estimate>, took: f64) -> String {
 
 /// Progress, times, pace and the counts as filter chips.
 #[component]
-fn TaskFacts(
+pub(crate) fn TaskFacts(
     current: Memo<TaskSummary>,
     status_filter: RwSignal<Option<String>>,
     code_filter: RwSignal<Option<String>>,
+    /// The clock, fixed for fixtures; the real one otherwise.
+    #[prop(optional)]
+    now: Option<chrono::DateTime<chrono::Utc>>,
 ) -> impl IntoView {
     let facts = move || {
         let t = current.get();
-        let now = chrono::Utc::now();
+        let now = now.unwrap_or_else(chrono::Utc::now);
         let end = t.finished_at.unwrap_or(now);
         let elapsed = t.started_at.map(|s| (end - s).num_seconds());
         let done = done_of(&t);
@@ -392,7 +384,10 @@ fn TaskFacts(
                     .estimate
                     .map(|e| format!(" · estimated {}", e.said()))
                     .unwrap_or_default();
-                ("Time left", format!("{}{estimated}", describe_duration(eta)))
+                (
+                    "Time left",
+                    format!("{}{estimated}", describe_duration(eta)),
+                )
             })
         };
         view! {

@@ -234,6 +234,7 @@ pub mod ssr {
                         status: event.status,
                         counts: &event.counts,
                         estimate: event.estimate.as_ref(),
+                        estimated_at: event.estimated_at,
                         started_at: event.started_at,
                         waiting_until: event.waiting_until,
                     },
@@ -241,7 +242,7 @@ pub mod ssr {
                 ),
                 estimate: event.estimate,
                 duration_seconds: backend::tasks::duration_seconds(
-                    event.created_at,
+                    event.estimated_at.unwrap_or(event.created_at),
                     event.finished_at,
                 ),
                 waiting_until: event.waiting_until,

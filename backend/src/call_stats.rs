@@ -18,12 +18,17 @@ pub enum Answer {
     Failed,
     /// No answer in time: timed out, or overtaken by its hedge and dropped.
     Slow,
+    /// A hedge dropped because the call it backed up answered first: it says nothing
+    /// about the marketplace.
+    Abandoned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
     pub latency: Duration,
     pub answer: Answer,
+    /// Sent as a hedge of a slow call.
+    pub hedge: bool,
 }
 
 /// What recent calls say about the marketplace.
@@ -46,21 +51,30 @@ const WINDOW: usize = 400;
 /// The figures of a set of calls, or `None` when there are too few.
 pub fn observe<'a>(samples: impl IntoIterator<Item = &'a Sample>) -> Option<Observed> {
     let mut latencies = Vec::new();
+    let mut slow = Vec::new();
     let mut calls = 0usize;
     let mut failures = 0usize;
     for sample in samples {
-        calls += 1;
         match sample.answer {
             Answer::Answered => latencies.push(sample.latency.as_secs_f64()),
             Answer::Failed => {
                 failures += 1;
                 latencies.push(sample.latency.as_secs_f64());
             }
-            Answer::Slow => failures += 1,
+            Answer::Slow => {
+                failures += 1;
+                slow.push(sample.latency.as_secs_f64());
+            }
+            Answer::Abandoned => continue,
         }
+        calls += 1;
     }
-    if calls < MIN_CALLS || latencies.is_empty() {
+    if calls < MIN_CALLS {
         return None;
+    }
+    if latencies.is_empty() {
+        // Nothing answered at all: as slow as the calls that gave up.
+        latencies = slow;
     }
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
@@ -83,6 +97,9 @@ impl Observed {
 
 /// Before anything is measured: hedge a call that takes longer than this.
 pub const FIRST_HEDGE_AFTER: Duration = Duration::from_secs(2);
+/// At most this share of recent calls are hedges: when the marketplace slows down for
+/// everyone, hedging every call would halve our pace for nothing.
+const MAX_HEDGE_SHARE: f64 = 0.1;
 
 #[derive(Default)]
 struct Window(VecDeque<Sample>);
@@ -94,6 +111,10 @@ impl Window {
         }
         self.0.push_back(sample);
     }
+
+    fn hedges(&self) -> usize {
+        self.0.iter().filter(|sample| sample.hedge).count()
+    }
 }
 
 #[derive(Default)]
@@ -102,6 +123,8 @@ pub struct CallStats {
     all: Mutex<Window>,
     /// Every call made since the start, hedges and quick retries included.
     made: std::sync::atomic::AtomicU64,
+    /// Hedges sent since the start.
+    hedged: std::sync::atomic::AtomicU64,
 }
 
 impl CallStats {
@@ -114,8 +137,17 @@ impl CallStats {
         self.made.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Hedges sent since the start.
+    pub fn hedged(&self) -> u64 {
+        self.hedged.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn record(&self, account: &str, sample: Sample) {
         self.made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if sample.hedge {
+            self.hedged
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         self.accounts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -144,6 +176,16 @@ impl CallStats {
         self.observed(account)
             .map_or(FIRST_HEDGE_AFTER, |observed| observed.hedge_after())
     }
+
+    /// Whether another hedge fits under the share of recent calls hedges may take.
+    pub fn may_hedge(&self, account: &str) -> bool {
+        let accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        accounts.get(account).is_none_or(|window| {
+            // Among few calls, a hedge or two is no burden.
+            let allowed = (MAX_HEDGE_SHARE * window.0.len() as f64).max(2.0);
+            (window.hedges() as f64) < allowed
+        })
+    }
 }
 
 #[cfg(test)]
@@ -156,6 +198,7 @@ mod tests {
             .map(|ms| Sample {
                 latency: Duration::from_millis(ms),
                 answer,
+                hedge: false,
             })
             .collect()
     }
@@ -171,6 +214,8 @@ mod tests {
         let mut samples = calls((150..=600).step_by(5), Answer::Answered);
         samples.extend(calls([15_000, 15_000], Answer::Slow));
         samples.extend(calls([200, 300], Answer::Failed));
+        // A hedge dropped because its call answered says nothing.
+        samples.extend(calls([10], Answer::Abandoned));
         let observed = observe(&samples).unwrap();
         assert_eq!(observed.calls, 95);
         assert!((observed.p50 - 0.375).abs() < 0.01, "{observed:?}");
@@ -193,5 +238,42 @@ mod tests {
         assert_eq!(borrowed.calls, 31);
         // The floor keeps a hedge from firing at every call of a fast marketplace.
         assert_eq!(stats.hedge_after("busy"), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn a_marketplace_that_never_answers_is_all_failures() {
+        let observed = observe(&calls(std::iter::repeat_n(15_000, 25), Answer::Slow)).unwrap();
+        assert_eq!(observed.failure_rate, 1.0);
+        assert!((observed.p50 - 15.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn hedges_take_at_most_a_tenth_of_recent_calls() {
+        let stats = CallStats::new();
+        let hedge = |stats: &CallStats| {
+            stats.record(
+                "a",
+                Sample {
+                    latency: Duration::from_millis(900),
+                    answer: Answer::Answered,
+                    hedge: true,
+                },
+            )
+        };
+        assert!(stats.may_hedge("a"));
+        hedge(&stats);
+        hedge(&stats);
+        assert!(!stats.may_hedge("a"), "two hedges among two calls");
+        for sample in calls(std::iter::repeat_n(300, 38), Answer::Answered) {
+            stats.record("a", sample);
+        }
+        // 2 hedges in 40 calls: room for two more.
+        assert!(stats.may_hedge("a"));
+        hedge(&stats);
+        hedge(&stats);
+        assert!(stats.may_hedge("a"), "4 of 42 is under a tenth");
+        hedge(&stats);
+        assert!(!stats.may_hedge("a"), "5 of 43 is over a tenth");
+        assert_eq!(stats.hedged(), 5);
     }
 }

@@ -47,10 +47,10 @@ const FIRST_GUESS: Observed = Observed {
     failure_rate: 0.03,
 };
 
-/// The estimate for `work`, sharing the pace with `shared_with` calls of the seller's
-/// other tasks (each counted up to this task's size: tasks take turns, so a longer task
-/// ahead shares the pace only while this one runs).
-pub fn predict(work: Workload, shared_with: u64, model: Option<&CallModel>) -> Estimate {
+/// The estimate for `work`, sharing the pace with the seller's other unfinished tasks,
+/// given as the calls each still has to make. Each counts up to this task's own calls:
+/// tasks take turns, so a longer one shares the pace only while this one runs.
+pub fn predict(work: Workload, sharing: &[u64], model: Option<&CallModel>) -> Estimate {
     let local = work.items as f64 / LOCAL_PER_SECOND;
     let (Some(model), true) = (model, work.calls > 0) else {
         let seconds = START + local;
@@ -60,6 +60,8 @@ pub fn predict(work: Workload, shared_with: u64, model: Option<&CallModel>) -> E
             high: whole(seconds * 2.0 + 1.0),
             basis: Basis::Local,
             shared_with: 0,
+            items: work.items,
+            calls: 0,
         };
     };
     let (observed, basis) = match model.observed {
@@ -71,7 +73,8 @@ pub fn predict(work: Workload, shared_with: u64, model: Option<&CallModel>) -> E
         .per_second
         .min(f64::from(model.concurrency.max(1)) / observed.p50.max(0.01))
         .max(0.01);
-    let calls = (work.calls + shared_with.min(work.calls)) as f64;
+    let shared_with: u64 = sharing.iter().map(|calls| (*calls).min(work.calls)).sum();
+    let calls = (work.calls + shared_with) as f64;
     let failing = observed.failure_rate.clamp(0.0, 0.5);
     // Every failed try is made again: `calls / (1 − f)` tries in all. The first goes at
     // once; the last one's answer ends the task.
@@ -92,7 +95,9 @@ pub fn predict(work: Workload, shared_with: u64, model: Option<&CallModel>) -> E
         low: whole(low),
         high: whole(high),
         basis,
-        shared_with: shared_with.min(work.calls),
+        shared_with,
+        items: work.items.max(work.calls),
+        calls: work.calls,
     }
 }
 
@@ -106,47 +111,69 @@ pub struct Progress<'a> {
     pub status: TaskStatus,
     pub counts: &'a TaskCounts,
     pub estimate: Option<&'a Estimate>,
+    /// When the estimate was made: the task's creation, or a retry that sent items again.
+    pub estimated_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     /// Until when the marketplace holds the task off (quota), if it does.
     pub waiting_until: Option<DateTime<Utc>>,
 }
 
-/// Seconds until the task is likely done; `None` once it ended, or before anything is
-/// known (no estimate and nothing done yet).
+/// Seconds until the task is likely done; `None` when it is not moving (over, paused,
+/// being cancelled) or nothing honest can be said (no estimate and nothing done yet, or
+/// the estimate ran out before the first item finished).
 ///
-/// The pace is the estimate's at first and the measured one as items finish: the two
-/// are blended by how much is done (the measured pace counts for half after a fortieth of
-/// the items), so the figure converges without jumping when the first few items happen
-/// to be quick or slow. A known wait for quota is added. It is
-/// computed from the task alone, so the tray, the toasts and the task page, given the
-/// same task, say the same.
+/// The pace is the estimate's at first and the measured one as this run's items finish:
+/// the two are blended by how much is done (the measured pace counts for half after a
+/// fortieth of the items, or three items for small tasks), so the figure converges
+/// without jumping when the first few items happen to be quick or slow. A known wait for
+/// quota is added. It is computed from the task alone, so the tray, the toasts and the
+/// task page, given the same task, say the same.
 pub fn remaining(progress: Progress<'_>, now: DateTime<Utc>) -> Option<u64> {
-    if progress.status.is_terminal() {
+    if progress.status.is_terminal()
+        || matches!(progress.status, TaskStatus::Paused | TaskStatus::Cancelling)
+    {
         return None;
     }
     let counts = progress.counts;
-    let left = (counts.pending + counts.running) as f64;
-    let done = (counts.succeeded + counts.failed + counts.skipped) as f64;
-    let total = counts.total.max(1) as f64;
+    let left = (counts.pending + counts.running).max(0) as u64;
+    let seconds_since = |at: Option<DateTime<Utc>>| {
+        at.map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0)
+    };
+    // This run: the items the estimate is for, from when it was made (a retry starts a
+    // new run); without an estimate, the whole task since it started.
+    let (items, origin) = match progress.estimate {
+        Some(estimate) if estimate.items > 0 => (
+            estimate.items,
+            progress.estimated_at.max(progress.started_at),
+        ),
+        _ => (counts.total.max(0) as u64, progress.started_at),
+    };
+    let done = items.saturating_sub(left) as f64;
+    let quota = progress.waiting_until.map_or(0.0, |until| {
+        (until - now).num_milliseconds().max(0) as f64 / 1000.0
+    });
     let planned = progress
         .estimate
-        .map(|estimate| total / (estimate.seconds as f64 - START).max(0.5));
-    let measured = progress.started_at.and_then(|started| {
-        let elapsed = (now - started).num_milliseconds() as f64 / 1000.0;
-        (done >= 1.0 && elapsed > 0.0).then(|| done / elapsed)
-    });
+        .map(|estimate| items.max(1) as f64 / (estimate.seconds as f64 - START).max(0.5));
+    let measured = seconds_since(origin)
+        .filter(|elapsed| done >= 1.0 && *elapsed > 0.0)
+        .map(|elapsed| done / elapsed);
     let rate = match (planned, measured) {
         (Some(planned), Some(measured)) => {
-            let trust = done / (done + (total / 40.0).max(3.0));
+            let trust = done / (done + (items as f64 / 40.0).max(3.0));
             trust * measured + (1.0 - trust) * planned
         }
-        (Some(rate), None) | (None, Some(rate)) => rate,
+        (None, Some(measured)) => measured,
+        (Some(_), None) => {
+            // Nothing finished yet: the estimate counts down from when it was made.
+            let estimate = progress.estimate?;
+            let since = seconds_since(progress.estimated_at).unwrap_or(0.0);
+            let left = estimate.seconds as f64 - since;
+            return (left > 0.0).then(|| (left + quota).ceil() as u64);
+        }
         (None, None) => return None,
     };
-    let quota = progress
-        .waiting_until
-        .map_or(0.0, |until| (until - now).num_milliseconds().max(0) as f64 / 1000.0);
-    Some((left / rate.max(1e-6) + quota).ceil() as u64)
+    Some((left as f64 / rate.max(1e-6) + quota).ceil() as u64)
 }
 
 #[cfg(test)]
@@ -179,7 +206,7 @@ mod tests {
                 calls: 200,
                 items: 200,
             },
-            0,
+            &[],
             Some(&model(Some(sandbox_defaults()))),
         );
         assert_eq!(estimate.basis, Basis::Measured);
@@ -197,7 +224,7 @@ mod tests {
                 calls: 200,
                 items: 200,
             },
-            0,
+            &[],
             Some(&model(Some(sandbox_defaults()))),
         );
         let guessed = predict(
@@ -205,7 +232,7 @@ mod tests {
                 calls: 200,
                 items: 200,
             },
-            0,
+            &[],
             Some(&model(None)),
         );
         assert_eq!(guessed.basis, Basis::Limit);
@@ -223,7 +250,7 @@ mod tests {
                 calls: 100,
                 items: 100,
             },
-            0,
+            &[],
             Some(&model(Some(flaky))),
         );
         // 100 ÷ 0.8 = 125 tries at 5/s, then the last answer.
@@ -245,7 +272,7 @@ mod tests {
                 calls: 100,
                 items: 100,
             },
-            0,
+            &[],
             Some(&model(Some(slow))),
         );
         assert_eq!(estimate.seconds, 53);
@@ -258,7 +285,7 @@ mod tests {
                 calls: 50,
                 items: 50,
             },
-            0,
+            &[],
             Some(&model(Some(sandbox_defaults()))),
         );
         let behind = predict(
@@ -266,11 +293,21 @@ mod tests {
                 calls: 50,
                 items: 50,
             },
-            1_000,
+            &[1_000],
             Some(&model(Some(sandbox_defaults()))),
         );
         assert_eq!(behind.shared_with, 50);
         assert!((behind.seconds as i64 - 2 * alone.seconds as i64).abs() <= 1);
+        // Three tasks ahead, each taking its turn: each shares up to this one's size.
+        let behind_three = predict(
+            Workload {
+                calls: 50,
+                items: 50,
+            },
+            &[1_000, 20, 1_000],
+            Some(&model(Some(sandbox_defaults()))),
+        );
+        assert_eq!(behind_three.shared_with, 120);
     }
 
     #[test]
@@ -280,7 +317,7 @@ mod tests {
                 calls: 0,
                 items: 10_000,
             },
-            0,
+            &[],
             Some(&model(None)),
         );
         assert_eq!(estimate.basis, Basis::Local);
@@ -307,6 +344,8 @@ mod tests {
             high: seconds,
             basis: Basis::Measured,
             shared_with: 0,
+            items: 200,
+            calls: 200,
         }
     }
 
@@ -318,6 +357,7 @@ mod tests {
                 status: TaskStatus::Running,
                 counts,
                 estimate: Some(plan),
+                estimated_at: Some(at(0)),
                 started_at: Some(at(0)),
                 waiting_until: None,
             }
@@ -343,6 +383,7 @@ mod tests {
                     status: TaskStatus::Running,
                     counts: &now,
                     estimate: Some(&plan),
+                    estimated_at: Some(at(0)),
                     started_at: Some(at(0)),
                     waiting_until: None,
                 },
@@ -350,7 +391,10 @@ mod tests {
             )
             .unwrap();
             assert!(left < last, "second {second}: {left} after {last}");
-            assert!(left.abs_diff(40 - second as u64) <= 1, "second {second}: {left}");
+            assert!(
+                left.abs_diff(40 - second as u64) <= 1,
+                "second {second}: {left}"
+            );
             last = left;
         }
     }
@@ -363,10 +407,14 @@ mod tests {
             status: TaskStatus::Running,
             counts: &now,
             estimate: Some(&plan),
+            estimated_at: Some(at(0)),
             started_at: Some(at(0)),
             waiting_until: Some(at(50)),
         };
         assert_eq!(remaining(progress, at(20)), Some(50));
+        // Paused or over, it is not moving: no time left is said.
+        progress.status = TaskStatus::Paused;
+        assert_eq!(remaining(progress, at(20)), None);
         progress.status = TaskStatus::Succeeded;
         assert_eq!(remaining(progress, at(20)), None);
         // No estimate and nothing done: nothing to say yet.
@@ -375,9 +423,61 @@ mod tests {
             status: TaskStatus::Running,
             counts: &fresh,
             estimate: None,
+            estimated_at: None,
             started_at: Some(at(0)),
             waiting_until: None,
         };
         assert_eq!(remaining(unknown, at(5)), None);
+    }
+
+    #[test]
+    fn before_the_first_item_ends_the_estimate_counts_down_then_says_nothing() {
+        let plan = estimate(40);
+        let fresh = counts(200, 0);
+        let queued = |now| {
+            remaining(
+                Progress {
+                    status: TaskStatus::Queued,
+                    counts: &fresh,
+                    estimate: Some(&plan),
+                    estimated_at: Some(at(0)),
+                    started_at: None,
+                    waiting_until: None,
+                },
+                now,
+            )
+        };
+        assert_eq!(queued(at(10)), Some(30));
+        assert_eq!(queued(at(45)), None, "past the estimate with nothing done");
+    }
+
+    #[test]
+    fn a_retry_is_a_new_run_measured_from_when_it_was_estimated() {
+        // 200 items done hours ago; 20 sent again at 3 h, estimated at 5 s.
+        let retry = Estimate {
+            items: 20,
+            calls: 20,
+            ..estimate(5)
+        };
+        let now = TaskCounts {
+            total: 200,
+            succeeded: 190,
+            pending: 10,
+            ..TaskCounts::default()
+        };
+        let left = remaining(
+            Progress {
+                status: TaskStatus::Running,
+                counts: &now,
+                estimate: Some(&retry),
+                estimated_at: Some(at(3 * 3600)),
+                started_at: Some(at(0)),
+                waiting_until: None,
+            },
+            at(3 * 3600 + 2),
+        )
+        .unwrap();
+        // 10 of 20 done in 2 s: a couple of seconds left, not hours.
+        assert!((2..=3).contains(&left), "{left}");
     }
 }

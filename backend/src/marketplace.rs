@@ -172,8 +172,7 @@ impl Connector {
     /// Sends a request, keeping the marketplace's pace even when calls hang or fail:
     /// a call slower than nearly all recent ones is hedged, and a passing failure is
     /// tried again at once (in the next turn of the pace) while the marketplace is
-    /// otherwise healthy, instead of waiting out a backoff. Every try carries the same
-    /// idempotency key, so the marketplace acts once however many tries reach it.
+    /// otherwise healthy, instead of waiting out a backoff.
     async fn send(
         &self,
         account: &str,
@@ -200,27 +199,36 @@ impl Connector {
             .is_none_or(|observed| observed.failure_rate < HEALTHY_FAILURE_RATE)
     }
 
-    /// One try, and a second one alongside if the first is still unanswered after
-    /// [`CallStats::hedge_after`]: the first useful answer wins and the other call is
-    /// dropped. The hedge takes its own turn of the pace, so the rate still holds.
+    /// One try, and — for a request that is safe to repeat (a read, or one carrying an
+    /// idempotency key, which the marketplace answers once) — a second one alongside if
+    /// the first is still unanswered after [`CallStats::hedge_after`] and hedges are a
+    /// small share of recent calls (else it waits for room or for its answer). The first useful answer wins and the other
+    /// call is dropped. The hedge takes its own turn of the pace, so the rate holds.
     async fn hedged(
         &self,
         account: &str,
         request: &reqwest::Request,
     ) -> Result<reqwest::Response, CallError> {
         self.pace(account).await?;
-        let first = self.call(account, copy(request)?);
+        let first = self.call(account, copy(request)?, false);
         tokio::pin!(first);
-        let Some(again) = request.try_clone() else {
+        if !repeat_safe(request) {
             return first.await;
-        };
-        tokio::select! {
-            answer = &mut first => return answer,
-            () = tokio::time::sleep(self.stats.hedge_after(account)) => {}
+        }
+        // Past the hedge delay, hedge as soon as hedges are few enough among recent
+        // calls (other calls ending make room).
+        loop {
+            tokio::select! {
+                answer = &mut first => return answer,
+                () = tokio::time::sleep(self.stats.hedge_after(account)) => {}
+            }
+            if self.stats.may_hedge(account) {
+                break;
+            }
         }
         let second = async {
             self.pace(account).await?;
-            self.call(account, again).await
+            self.call(account, copy(request)?, true).await
         };
         tokio::pin!(second);
         let mut first_failed = None;
@@ -228,16 +236,22 @@ impl Connector {
         loop {
             tokio::select! {
                 answer = &mut first, if first_failed.is_none() => {
-                    if useful(&answer) || second_failed.is_some() {
+                    if useful(&answer) {
                         return answer;
                     }
-                    first_failed = Some(answer);
+                    match second_failed.take() {
+                        Some(other) => return Err(both_failed(other, answer)),
+                        None => first_failed = Some(answer),
+                    }
                 }
                 answer = &mut second, if second_failed.is_none() => {
-                    if useful(&answer) || first_failed.is_some() {
+                    if useful(&answer) {
                         return answer;
                     }
-                    second_failed = Some(answer);
+                    match first_failed.take() {
+                        Some(other) => return Err(both_failed(other, answer)),
+                        None => second_failed = Some(answer),
+                    }
                 }
             }
         }
@@ -249,8 +263,9 @@ impl Connector {
         &self,
         account: &str,
         request: reqwest::Request,
+        hedge: bool,
     ) -> Result<reqwest::Response, CallError> {
-        let mut timing = Timing::start(&self.stats, account);
+        let mut timing = Timing::start(&self.stats, account, hedge);
         let answer = match self.http.execute(request).await {
             Ok(response) => check_status(response).await,
             Err(err) => Err(transport(err)),
@@ -379,6 +394,38 @@ fn useful(answer: &Result<reqwest::Response, CallError>) -> bool {
     !matches!(answer, Err(CallError::Transient { .. }))
 }
 
+/// Both tries failed: a quota wait wins (it is the marketplace's to set and costs the
+/// item no attempt), else the later failure.
+fn both_failed(
+    earlier: Result<reqwest::Response, CallError>,
+    later: Result<reqwest::Response, CallError>,
+) -> CallError {
+    let error = |answer: Result<reqwest::Response, CallError>| match answer {
+        Err(err) => err,
+        Ok(_) => CallError::Transient {
+            code: "marketplace_bad_reply",
+            message: "The marketplace's answer could not be read.".into(),
+            retry_after: None,
+        },
+    };
+    match (error(earlier), error(later)) {
+        (
+            quota @ CallError::Transient {
+                code: "rate_limited",
+                ..
+            },
+            _,
+        ) => quota,
+        (_, later) => later,
+    }
+}
+
+/// A read, or a request the marketplace answers once per idempotency key: sending it
+/// twice does no harm. A delete carries no key, so it is never sent twice at once.
+fn repeat_safe(request: &reqwest::Request) -> bool {
+    request.method() == reqwest::Method::GET || request.headers().contains_key("idempotency-key")
+}
+
 fn copy(request: &reqwest::Request) -> Result<reqwest::Request, CallError> {
     request.try_clone().ok_or_else(|| CallError::Transient {
         code: "marketplace_unreachable",
@@ -387,21 +434,23 @@ fn copy(request: &reqwest::Request) -> Result<reqwest::Request, CallError> {
     })
 }
 
-/// Times one call into the recent calls; a call dropped before it ended (its hedge won)
-/// counts as a slow one.
+/// Times one call into the recent calls. A call dropped before it ended was slow (its
+/// hedge answered first) or, for a hedge, not needed (its call answered first).
 struct Timing<'a> {
     stats: &'a CallStats,
     account: &'a str,
     started: std::time::Instant,
+    hedge: bool,
     done: bool,
 }
 
 impl<'a> Timing<'a> {
-    fn start(stats: &'a CallStats, account: &'a str) -> Self {
+    fn start(stats: &'a CallStats, account: &'a str, hedge: bool) -> Self {
         Self {
             stats,
             account,
             started: std::time::Instant::now(),
+            hedge,
             done: false,
         }
     }
@@ -413,6 +462,7 @@ impl<'a> Timing<'a> {
             Sample {
                 latency: self.started.elapsed(),
                 answer,
+                hedge: self.hedge,
             },
         );
     }
@@ -421,7 +471,11 @@ impl<'a> Timing<'a> {
 impl Drop for Timing<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.finish(Answer::Slow);
+            self.finish(if self.hedge {
+                Answer::Abandoned
+            } else {
+                Answer::Slow
+            });
         }
     }
 }
@@ -478,6 +532,14 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response, 
             code: "rate_limited",
             message: "The marketplace asked us to slow down.".into(),
             retry_after,
+        });
+    }
+    if status == reqwest::StatusCode::CONFLICT {
+        // The same idempotency key is still being worked on (a try sent earlier).
+        return Err(CallError::Transient {
+            code: "request_in_progress",
+            message: "The marketplace is still working on this request.".into(),
+            retry_after: None,
         });
     }
     if status.is_server_error() {

@@ -30,7 +30,10 @@ fn event(status: TaskStatus) -> TaskEvent {
             high: 5,
             basis: task_model::Basis::Local,
             shared_with: 0,
+            items: 3,
+            calls: 0,
         }),
+        estimated_at: Some(chrono::Utc::now()),
     }
 }
 

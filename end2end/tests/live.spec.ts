@@ -47,7 +47,8 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   // Followed by id from here: once over, the row says "Publish…" instead of "Publishing…".
   const taskId = await running.getAttribute("data-task");
   const row = tray(page).locator(`.tray-row[data-task="${taskId}"]`);
-  await expect(page.locator(".toast").filter({ hasText: `${label} started` })).toBeVisible();
+  // The toast says the time the confirmation promised.
+  await expect(page.locator(".toast").filter({ hasText: `${label} started` })).toContainText(/About \d+ (s|min)/);
   await expect(page).toHaveTitle(/^\(\d+%\) /);
 
   // Keep working: open an item and save it while the tray advances.
@@ -105,6 +106,8 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   await expect(page).toHaveURL(/\/tasks\/\d+$/);
   await expect(page.getByRole("heading", { name: label })).toBeVisible();
   await expect(page.locator(".task-outcome")).toHaveText(said);
+  // What it was told beside what it took.
+  await expect(page.locator(".facts")).toContainText(/Time\s*estimated \d+ (s|min)( to \d+ (s|min))? · took \d+ (s|min \d+ s)/);
   if (md) await expect(page.getByRole("link", { name: "Download error report" })).toBeVisible();
   await page.locator(".bell-button").click();
   // Following the link read this one; older ones (earlier tests) are marked all at once.

@@ -70,7 +70,10 @@ fn settings(postgres: bool) -> Vec<Setting> {
         },
         Setting {
             name: "defaults: 5/s, 150–600 ms, 3 % faults",
-            sandbox: SandboxSettings { seed: 4, ..defaults },
+            sandbox: SandboxSettings {
+                seed: 4,
+                ..defaults
+            },
             items: 50,
             runs: 3,
         },
@@ -111,7 +114,12 @@ async fn setting(db: &DatabaseConnection, label: &str, setting: &Setting) -> Vec
         burst: 1,
     };
     let connector = Arc::new(
-        Connector::new(&url, Arc::new(Pacer::shared(pace, db)), Duration::from_secs(15)).unwrap(),
+        Connector::new(
+            &url,
+            Arc::new(Pacer::shared(pace, db)),
+            Duration::from_secs(15),
+        )
+        .unwrap(),
     );
     let engine = Arc::new(Engine::new(
         db.clone(),
@@ -119,7 +127,10 @@ async fn setting(db: &DatabaseConnection, label: &str, setting: &Setting) -> Vec
         EventBus::new(label, Duration::from_millis(250)),
         EngineConfig::new(32),
     ));
-    let email = format!("bench-{}-{}@example.com", setting.items, setting.sandbox.seed);
+    let email = format!(
+        "bench-{}-{}@example.com",
+        setting.items, setting.sandbox.seed
+    );
     let (seller, ids) = backend::testing::seller_with_items(db, &email, setting.items).await;
     backend::testing::make_all_listable(db).await;
     let stop = CancellationToken::new();
@@ -144,8 +155,7 @@ async fn setting(db: &DatabaseConnection, label: &str, setting: &Setting) -> Vec
             }
         };
         assert_eq!(
-            done.counts.succeeded,
-            setting.items as i64,
+            done.counts.succeeded, setting.items as i64,
             "{:?}",
             done.counts
         );

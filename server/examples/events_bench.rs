@@ -112,7 +112,7 @@ async fn main() {
         .output_name("stockroom")
         .build();
     let app = server::app(
-        server::state(options, db.clone(), Arc::clone(&engine), 5),
+        server::state(options, db.clone(), Arc::clone(&engine)),
         None,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

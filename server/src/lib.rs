@@ -34,7 +34,6 @@ pub fn state(
     leptos_options: LeptosOptions,
     db: DatabaseConnection,
     engine: Arc<Engine>,
-    marketplace_rate: u32,
 ) -> AppState {
     let build = site_build(&leptos_options).into();
     AppState {
@@ -42,7 +41,6 @@ pub fn state(
         leptos_options,
         db,
         engine,
-        marketplace_rate,
         imports: Default::default(),
         sessions: SessionPolicy::default(),
         login_limiter: Arc::new(LoginLimiter::standard()),

@@ -68,12 +68,7 @@ pub async fn serve(
     };
     let workers =
         crate::workers::start(&config, db.clone(), &marketplace_url, shutdown.clone()).await?;
-    let mut state = crate::state(
-        leptos_options,
-        db.clone(),
-        Arc::clone(&workers.engine),
-        config.marketplace_rate_limit,
-    );
+    let mut state = crate::state(leptos_options, db.clone(), Arc::clone(&workers.engine));
     state.imports = config.import;
     let mut housekeeping =
         crate::housekeeping::standard(db.clone(), state.sessions).spawn(shutdown.clone());

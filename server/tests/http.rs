@@ -503,7 +503,10 @@ db_test!(
             .json();
         assert_eq!(done["status"], "succeeded", "{done}");
         assert_eq!(done["counts"]["succeeded"].as_i64(), Some(total));
-        assert_eq!(done["estimate"], estimate, "the estimate at the start is kept");
+        assert_eq!(
+            done["estimate"], estimate,
+            "the estimate at the start is kept"
+        );
         assert!(done["duration_seconds"].as_f64().unwrap() >= 0.0, "{done}");
         assert_eq!(sandbox.stats().0.listings as i64, total);
 

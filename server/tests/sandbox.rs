@@ -260,6 +260,13 @@ async fn transient_failures_are_503s_and_hangs_in_the_dialled_share() {
         unavailable > 5 && hung > 5,
         "{unavailable} 503s, {hung} hangs"
     );
+    // About half the hung calls were acted on before they hung: the listing exists,
+    // the answer never came.
+    let listed = sandbox.stats().0.listings;
+    assert!(
+        listed > 0 && listed < hung,
+        "{listed} listed of {hung} hung"
+    );
     let calm = Sandbox::new(SandboxSettings::calm());
     assert_eq!(
         call(

@@ -18,12 +18,13 @@ pub enum Basis {
 }
 
 impl Basis {
-    /// Said after the figure: "about 45 s (from the marketplace's recent answers)".
+    /// Said after the figure: "about 42 s (from our pace and the marketplace's recent
+    /// answers)".
     pub fn source(self) -> &'static str {
         match self {
-            Self::Measured => "from the marketplace's limit and its recent answers",
-            Self::Limit => "at the marketplace's limit",
-            Self::Local => "work inside Stockroom",
+            Self::Measured => "from our pace and the marketplace's recent answers",
+            Self::Limit => "a first guess from our pace: no marketplace call measured yet",
+            Self::Local => "for work inside Stockroom",
         }
     }
 }
@@ -41,6 +42,12 @@ pub struct Estimate {
     /// Items of the seller's other tasks that share the marketplace's pace with this one.
     #[serde(default)]
     pub shared_with: u64,
+    /// The items the estimate is for (a task's, or those a retry sent again).
+    #[serde(default)]
+    pub items: u64,
+    /// The marketplace calls those items make, one try each.
+    #[serde(default)]
+    pub calls: u64,
 }
 
 impl Estimate {
@@ -65,34 +72,40 @@ impl Estimate {
         format!("about {}", self.said())
     }
 
-    /// What it rests on, for after the figure: "at the marketplace's limit, sharing it
-    /// with 120 items of your other tasks".
+    /// What it rests on, for after the figure: "from our pace and the marketplace's
+    /// recent answers, sharing our pace with 120 items of your other tasks".
     pub fn source(&self) -> String {
         match self.shared_with {
             0 => self.basis.source().to_owned(),
             n => format!(
-                "{}, sharing it with {} of your other tasks",
+                "{}, sharing our pace with {} of your other tasks",
                 self.basis.source(),
                 crate::plural(n as i64, "item", "items")
             ),
         }
     }
+
+    /// Marketplace calls per item, one try each (0 for local work).
+    pub fn calls_per_item(&self) -> f64 {
+        if self.items == 0 {
+            0.0
+        } else {
+            self.calls as f64 / self.items as f64
+        }
+    }
 }
 
 /// "45 s", "2 min", "1 h 5 min": a length of time as a seller reads it. Seconds up to a
-/// minute, then whole minutes (rounded up), then hours and minutes.
+/// minute, then the nearest whole minute, then hours and minutes.
 pub fn length(seconds: u64) -> String {
-    match seconds {
-        0..=59 => format!("{} s", seconds.max(1)),
-        60..=3599 => format!("{} min", seconds.div_ceil(60)),
-        _ => {
-            let minutes = (seconds % 3600).div_ceil(60);
-            if minutes == 0 {
-                format!("{} h", seconds / 3600)
-            } else {
-                format!("{} h {minutes} min", seconds / 3600)
-            }
-        }
+    if seconds < 60 {
+        return format!("{} s", seconds.max(1));
+    }
+    let minutes = (seconds + 30) / 60;
+    match (minutes / 60, minutes % 60) {
+        (0, minutes) => format!("{minutes} min"),
+        (hours, 0) => format!("{hours} h"),
+        (hours, minutes) => format!("{hours} h {minutes} min"),
     }
 }
 
@@ -112,6 +125,8 @@ mod tests {
             high,
             basis: Basis::Measured,
             shared_with: 0,
+            items: 200,
+            calls: 200,
         }
     }
 
@@ -119,9 +134,12 @@ mod tests {
     fn lengths_read_as_a_seller_says_them() {
         assert_eq!(length(0), "1 s");
         assert_eq!(length(45), "45 s");
-        assert_eq!(length(61), "2 min");
+        assert_eq!(length(61), "1 min");
+        assert_eq!(length(90), "2 min");
+        assert_eq!(length(3599), "1 h");
         assert_eq!(length(3600), "1 h");
         assert_eq!(length(3700), "1 h 2 min");
+        assert_eq!(length(7199), "2 h");
         assert_eq!(about(40), "about 40 s");
     }
 
@@ -130,7 +148,7 @@ mod tests {
         assert_eq!(estimate(42, 40, 46).about(), "about 42 s");
         assert_eq!(estimate(50, 45, 60).about(), "about 45 s to 1 min");
         // Wide, but both ends read "2 min": one figure.
-        assert_eq!(estimate(110, 95, 118).about(), "about 2 min");
+        assert_eq!(estimate(110, 95, 140).about(), "about 2 min");
         assert_eq!(estimate(300, 240, 420).about(), "about 4 min to 7 min");
     }
 

@@ -46,11 +46,16 @@ pub struct Finished {
     pub review: Option<String>,
 }
 
-/// The words for a task that started: title and body.
-pub fn started(label: &str) -> (String, String) {
+/// The words for a task that started: title and body, with the time it was estimated
+/// to take when it has one.
+pub fn started(label: &str, estimate: Option<&crate::Estimate>) -> (String, String) {
+    let background = "It runs in the background — you can keep working.";
     (
         format!("{label} started"),
-        "It runs in the background — you can keep working.".to_owned(),
+        match estimate {
+            Some(estimate) => format!("It should take {}. {background}", estimate.about()),
+            None => background.to_owned(),
+        },
     )
 }
 
@@ -113,6 +118,31 @@ pub fn finished(
 mod tests {
     use super::*;
     use crate::kinds::{ALL, IMPORT, PUBLISH};
+
+    #[test]
+    fn a_start_says_the_estimate_when_there_is_one() {
+        let estimate = crate::Estimate {
+            seconds: 42,
+            low: 41,
+            high: 44,
+            basis: crate::Basis::Measured,
+            shared_with: 0,
+            items: 200,
+            calls: 200,
+        };
+        assert_eq!(
+            started("Publish 200 items", Some(&estimate)),
+            (
+                "Publish 200 items started".to_owned(),
+                "It should take about 42 s. It runs in the background — you can keep working."
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            started("Publish 200 items", None).1,
+            "It runs in the background — you can keep working."
+        );
+    }
 
     fn counts(succeeded: i64, failed: i64, skipped: i64, cancelled: i64) -> TaskCounts {
         TaskCounts {

@@ -58,7 +58,7 @@ pub fn apply(tasks: &mut Vec<TaskSummary>, task: TaskSummary) -> Option<Option<T
 /// same the notification centre keeps).
 pub fn news(previous: Option<&TaskSummary>, task: &TaskSummary) -> Option<News> {
     if previous.is_none() && !task.is_over() {
-        let (title, body) = words::started(&task.label);
+        let (title, body) = words::started(&task.label, task.estimate.as_ref());
         return Some(News {
             level: ToastLevel::Info,
             title,

@@ -30,6 +30,8 @@ pub struct Model {
     pub version: i64,
     /// The estimate made at creation, as JSON (`task_model::Estimate`).
     pub estimate: Option<String>,
+    /// When the estimate was made: the task's creation, or a retry's.
+    pub estimated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

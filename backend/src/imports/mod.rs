@@ -437,7 +437,11 @@ impl TaskKind for Import {
             (true, Some(at)) => rows
                 .iter()
                 .filter(|row| row.error.is_none())
-                .filter(|row| row.cells.get(at).is_some_and(|cell| !cell.trim().is_empty()))
+                .filter(|row| {
+                    row.cells
+                        .get(at)
+                        .is_some_and(|cell| !cell.trim().is_empty())
+                })
                 .count() as u64,
             _ => 0,
         };

@@ -9,8 +9,8 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::{Task, TaskError, TaskStatus};
-use crate::estimate::Estimate;
 use crate::entities::{task, task_item};
+use crate::estimate::Estimate;
 
 #[derive(Debug, Clone)]
 pub struct NewTask {
@@ -66,27 +66,105 @@ async fn estimate_for<C: ConnectionTrait>(
     params: &Value,
     subjects: &[Value],
 ) -> Result<Estimate, TaskError> {
-    let mut shared_with = 0u64;
-    if kind.call_model(seller_id).is_some() {
-        let unfinished = task::Entity::find()
-            .filter(task::Column::SellerId.eq(seller_id))
-            .filter(task::Column::Status.is_in([
-                TaskStatus::Queued.as_str(),
-                TaskStatus::Running.as_str(),
-            ]))
-            .all(db)
-            .await?;
-        for other in unfinished {
-            let shares = registry
-                .get(&other.kind)
-                .is_some_and(|other_kind| other_kind.call_model(seller_id).is_some());
-            if shares {
-                let left = u64::try_from(other.pending + other.running).unwrap_or(0);
-                shared_with += left.min(subjects.len() as u64);
-            }
-        }
+    let sharing = match kind.call_model(seller_id) {
+        Some(_) => sharing(db, registry, seller_id, None).await?,
+        None => Vec::new(),
+    };
+    Ok(kind.estimate(seller_id, params, subjects, &sharing)?)
+}
+
+/// The marketplace calls each of the seller's queued and running tasks (but `except`)
+/// still has to make: its items left, at its estimate's calls per item (an import
+/// without image checks makes none).
+async fn sharing<C: ConnectionTrait>(
+    db: &C,
+    registry: &super::Registry,
+    seller_id: i64,
+    except: Option<i64>,
+) -> Result<Vec<u64>, TaskError> {
+    let unfinished = task::Entity::find()
+        .filter(task::Column::SellerId.eq(seller_id))
+        .filter(
+            task::Column::Status.is_in([TaskStatus::Queued.as_str(), TaskStatus::Running.as_str()]),
+        )
+        .all(db)
+        .await?;
+    Ok(unfinished
+        .into_iter()
+        .filter(|other| Some(other.id) != except)
+        .filter_map(|other| {
+            let left = u64::try_from(other.pending + other.running).unwrap_or(0) as f64;
+            let stored = other
+                .estimate
+                .as_deref()
+                .and_then(|raw| serde_json::from_str::<Estimate>(raw).ok());
+            let per_item = match stored {
+                Some(estimate) => estimate.calls_per_item(),
+                // Older tasks: one call per item if the kind makes calls at all.
+                None => match registry.get(&other.kind)?.call_model(seller_id) {
+                    Some(_) => 1.0,
+                    None => 0.0,
+                },
+            };
+            let calls = (left * per_item).round() as u64;
+            (calls > 0).then_some(calls)
+        })
+        .collect())
+}
+
+/// How long sending `items` of `task` again would take: at the task's own calls per
+/// item, sharing the pace with the seller's other tasks.
+pub async fn estimate_again<C: ConnectionTrait>(
+    db: &C,
+    registry: &super::Registry,
+    task: &Task,
+    items: u64,
+) -> Result<Estimate, TaskError> {
+    let kind = registry
+        .get(&task.kind)
+        .ok_or_else(|| TaskError::UnknownKind(task.kind.clone()))?;
+    let model = kind.call_model(task.seller_id);
+    let per_item = match (&task.estimate, &model) {
+        (Some(estimate), _) => estimate.calls_per_item(),
+        (None, Some(_)) => 1.0,
+        (None, None) => 0.0,
+    };
+    let work = crate::estimate::Workload {
+        calls: (items as f64 * per_item).round() as u64,
+        items,
+    };
+    let sharing = match model {
+        Some(_) => sharing(db, registry, task.seller_id, Some(task.id)).await?,
+        None => Vec::new(),
+    };
+    Ok(crate::estimate::predict(work, &sharing, model.as_ref()))
+}
+
+/// A retry sent items of `task` again: the rest of the task is a new run, with its own
+/// estimate from now, so its time left and the time it took are about that run.
+pub async fn re_estimate<C: ConnectionTrait>(
+    db: &C,
+    registry: &super::Registry,
+    task: &Task,
+    now: DateTime<Utc>,
+) -> Result<(), TaskError> {
+    let left = u64::try_from(task.counts.pending + task.counts.running).unwrap_or(0);
+    if left == 0 {
+        return Ok(());
     }
-    Ok(kind.estimate(seller_id, params, subjects, shared_with)?)
+    let estimate = estimate_again(db, registry, task, left).await?;
+    db.execute_raw(super::stmt(
+        db.get_database_backend(),
+        "UPDATE tasks SET estimate = $1, estimated_at = $2, version = version + 1, updated_at = $2 \
+         WHERE id = $3",
+        vec![
+            serde_json::to_string(&estimate).ok().into(),
+            now.into(),
+            task.id.into(),
+        ],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Creates the task and its items atomically. Pass a transaction to make the task part
@@ -161,6 +239,7 @@ where
         updated_at: Set(now),
         version: Set(0),
         estimate: Set(serde_json::to_string(&estimate).ok()),
+        estimated_at: Set(Some(now)),
         ..Default::default()
     }
     .insert(&txn)
@@ -217,7 +296,7 @@ where
             .exec_without_returning(&txn)
             .await?;
     }
-    let (started_title, started_body) = task_model::words::started(&row.label);
+    let (started_title, started_body) = task_model::words::started(&row.label, Some(&estimate));
     // The "started" toast's words, kept in the notification centre too; already read,
     // so only endings count as unread.
     let started = crate::notifications::insert(

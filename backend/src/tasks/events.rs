@@ -33,6 +33,8 @@ pub struct TaskEvent {
     pub finished_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub estimate: Option<task_model::Estimate>,
+    #[serde(default)]
+    pub estimated_at: Option<DateTime<Utc>>,
 }
 
 impl From<&Task> for TaskEvent {
@@ -51,6 +53,7 @@ impl From<&Task> for TaskEvent {
             started_at: task.started_at,
             finished_at: task.finished_at,
             estimate: task.estimate,
+            estimated_at: task.estimated_at,
         }
     }
 }
@@ -266,6 +269,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             estimate: None,
+            estimated_at: None,
         }
     }
 

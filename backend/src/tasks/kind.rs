@@ -218,13 +218,13 @@ pub trait AnyKind: Send + Sync {
     fn concurrency(&self) -> u32;
     fn retry_policy(&self) -> RetryPolicy;
     /// How long a task over `subjects` likely takes, sharing the marketplace's pace with
-    /// `shared_with` items of the seller's other tasks.
+    /// the seller's other tasks (the calls each still has to make).
     fn estimate(
         &self,
         seller_id: i64,
         params: &Value,
         subjects: &[Value],
-        shared_with: u64,
+        sharing: &[u64],
     ) -> Result<Estimate, InvalidParams>;
     /// How the seller's marketplace calls go, if its items make them (and so share the
     /// seller's pace).
@@ -336,7 +336,7 @@ impl<K: TaskKind> AnyKind for Typed<K> {
         seller_id: i64,
         params: &Value,
         subjects: &[Value],
-        shared_with: u64,
+        sharing: &[u64],
     ) -> Result<Estimate, InvalidParams> {
         let params = self.params(params)?;
         let subjects = subjects
@@ -350,7 +350,7 @@ impl<K: TaskKind> AnyKind for Typed<K> {
             })?;
         let work = self.0.workload(&params, &subjects);
         let model = self.0.call_model(seller_id);
-        Ok(crate::estimate::predict(work, shared_with, model.as_ref()))
+        Ok(crate::estimate::predict(work, sharing, model.as_ref()))
     }
 
     fn call_model(&self, seller_id: i64) -> Option<CallModel> {

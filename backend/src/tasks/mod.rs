@@ -51,8 +51,10 @@ pub struct Task {
     pub updated_at: DateTime<Utc>,
     /// Bumped by every change of the row.
     pub version: i64,
-    /// What the seller was told it would take, made when it was created.
+    /// What the seller was told it would take, made when it was created (or when a
+    /// retry sent items again).
     pub estimate: Option<task_model::Estimate>,
+    pub estimated_at: Option<DateTime<Utc>>,
 }
 
 impl Task {
@@ -61,15 +63,19 @@ impl Task {
         Presentation::of(&self.kind)
     }
 
-    /// How long it took, from creation to its end; `None` while it runs.
+    /// How long its last run took, from when it was estimated (its creation, or the
+    /// retry that sent items again) to its end; `None` while it runs.
     pub fn duration_seconds(&self) -> Option<f64> {
-        duration_seconds(self.created_at, self.finished_at)
+        duration_seconds(
+            self.estimated_at.unwrap_or(self.created_at),
+            self.finished_at,
+        )
     }
 }
 
-/// Seconds from `created` to `finished`, to the tenth.
-pub fn duration_seconds(created: DateTime<Utc>, finished: Option<DateTime<Utc>>) -> Option<f64> {
-    finished.map(|end| ((end - created).num_milliseconds().max(0) as f64 / 100.0).round() / 10.0)
+/// Seconds from `from` to `finished`, to the tenth.
+pub fn duration_seconds(from: DateTime<Utc>, finished: Option<DateTime<Utc>>) -> Option<f64> {
+    finished.map(|end| ((end - from).num_milliseconds().max(0) as f64 / 100.0).round() / 10.0)
 }
 
 /// A stored task that does not read as one: a status or parameters the code does not
@@ -90,12 +96,15 @@ impl TryFrom<task::Model> for Task {
             TaskStatus::try_from(row.status.as_str()).map_err(|err| unreadable(err.to_string()))?;
         let params = serde_json::from_str(&row.params)
             .map_err(|err| unreadable(format!("its parameters are not JSON: {err}")))?;
-        let estimate = row
-            .estimate
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|err| unreadable(format!("its estimate does not read: {err}")))?;
+        // An estimate this build cannot read is logged and left out: the task itself is
+        // still whole.
+        let estimate = row.estimate.as_deref().and_then(|raw| {
+            serde_json::from_str(raw)
+                .inspect_err(|err| {
+                    tracing::warn!(task_id = row.id, %err, "a task's estimate does not read");
+                })
+                .ok()
+        });
         Ok(Self {
             id: row.id,
             seller_id: row.seller_id,
@@ -122,6 +131,7 @@ impl TryFrom<task::Model> for Task {
             updated_at: row.updated_at,
             version: row.version,
             estimate,
+            estimated_at: row.estimated_at,
         })
     }
 }

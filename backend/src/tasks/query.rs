@@ -173,6 +173,7 @@ pub fn eta_seconds(task: &Task, now: DateTime<Utc>) -> Option<u64> {
             status: task.status,
             counts: &task.counts,
             estimate: task.estimate.as_ref(),
+            estimated_at: task.estimated_at,
             started_at: task.started_at,
             waiting_until: task.waiting_until,
         },

@@ -144,8 +144,9 @@ impl Sandbox {
         f(accounts.entry(account.to_owned()).or_default())
     }
 
-    /// Latency, rate limit and transient failures shared by every call.
-    async fn weather(&self, account: &str) -> Result<(), Response> {
+    /// Latency, rate limit and transient failures shared by every call. `Ok(true)` means
+    /// the call is acted on and then hangs before its answer.
+    async fn weather(&self, account: &str) -> Result<bool, Response> {
         let (latency, roll) = {
             let mut rng = self
                 .inner
@@ -175,12 +176,23 @@ impl Sandbox {
         if roll < rate / 2.0 {
             return Err(unavailable());
         }
-        if roll < rate {
-            // A request that hangs until the client gives up.
-            tokio::time::sleep(Duration::from_secs(60)).await;
+        if roll < rate * 0.75 {
+            // A request that hangs before it is acted on, until the client gives up.
+            tokio::time::sleep(HANG).await;
         }
-        Ok(())
+        Ok(roll >= rate * 0.75 && roll < rate)
     }
+}
+
+/// How long a hanging call hangs: longer than any client waits.
+const HANG: Duration = Duration::from_secs(60);
+
+/// The answer, after the hang a call drew (acted on, then silent until the client gives up).
+async fn answer(hang_after: bool, response: Response) -> Response {
+    if hang_after {
+        tokio::time::sleep(HANG).await;
+    }
+    response
 }
 
 fn unavailable() -> Response {
@@ -218,105 +230,117 @@ async fn put_listing(
     headers: HeaderMap,
     body: Result<Json<ListingRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Err(response) = sandbox.weather(&account).await {
-        return response;
-    }
+    let hang_after = match sandbox.weather(&account).await {
+        Ok(hang_after) => hang_after,
+        Err(response) => return response,
+    };
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if let Some(key) = &key {
-        let replies = sandbox
-            .inner
-            .replies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(stored) = replies.get(&(account.clone(), key.clone())) {
-            let reply = (stored.status, Json(stored.body.clone())).into_response();
-            drop(replies);
-            sandbox.with_account(&account, |a| a.stats.idempotent_replays += 1);
+    let (status, body) = sandbox.put_once(account, sku, key, body.map(|Json(l)| l));
+    answer(hang_after, (status, Json(body)).into_response()).await
+}
+
+impl Sandbox {
+    /// Looks the key up, acts on the request and stores its answer under one lock: two
+    /// tries with the same key, however close, act once; the later one is a replay.
+    fn put_once(
+        &self,
+        account: String,
+        sku: String,
+        key: Option<String>,
+        body: Result<ListingRequest, axum::extract::rejection::JsonRejection>,
+    ) -> (StatusCode, Value) {
+        let mut replies = self.inner.replies.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(stored) = key
+            .as_ref()
+            .and_then(|key| replies.get(&(account.clone(), key.clone())))
+        {
+            let reply = (stored.status, stored.body.clone());
+            self.with_account(&account, |a| a.stats.idempotent_replays += 1);
             return reply;
         }
-    }
-    let (status, body) = match body {
-        Err(rejection) => (
-            StatusCode::BAD_REQUEST,
-            json!({ "errors": [{ "code": "InvalidInput", "message": rejection.body_text() }] }),
-        ),
-        Ok(Json(listing)) => {
-            let issues = validate(&sku, &listing);
-            let submission_id = {
-                let mut next = sandbox
-                    .inner
-                    .next_listing
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                *next += 1;
-                format!("sub-{:08}", *next)
-            };
-            let reply = sandbox.with_account(&account, |a| {
-                a.stats.create_requests += 1;
-                if issues.is_empty() {
-                    let listing_id = a
-                        .listings
-                        .entry(sku.clone())
-                        .or_insert_with(|| format!("MKT-{account}-{sku}"))
-                        .clone();
-                    a.stats.listings = a.listings.len() as u64;
-                    ListingReply {
-                        sku: sku.clone(),
-                        status: "ACCEPTED",
-                        submission_id,
-                        listing_id: Some(listing_id),
-                        issues,
+        let (status, body) = match body {
+            Err(rejection) => (
+                StatusCode::BAD_REQUEST,
+                json!({ "errors": [{ "code": "InvalidInput", "message": rejection.body_text() }] }),
+            ),
+            Ok(listing) => {
+                let issues = validate(&sku, &listing);
+                let submission_id = {
+                    let mut next = self
+                        .inner
+                        .next_listing
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    *next += 1;
+                    format!("sub-{:08}", *next)
+                };
+                let reply = self.with_account(&account, |a| {
+                    a.stats.create_requests += 1;
+                    if issues.is_empty() {
+                        let listing_id = a
+                            .listings
+                            .entry(sku.clone())
+                            .or_insert_with(|| format!("MKT-{account}-{sku}"))
+                            .clone();
+                        a.stats.listings = a.listings.len() as u64;
+                        ListingReply {
+                            sku: sku.clone(),
+                            status: "ACCEPTED",
+                            submission_id,
+                            listing_id: Some(listing_id),
+                            issues,
+                        }
+                    } else {
+                        ListingReply {
+                            sku: sku.clone(),
+                            status: "INVALID",
+                            submission_id,
+                            listing_id: None,
+                            issues,
+                        }
                     }
-                } else {
-                    ListingReply {
-                        sku: sku.clone(),
-                        status: "INVALID",
-                        submission_id,
-                        listing_id: None,
-                        issues,
-                    }
-                }
-            });
-            (
-                StatusCode::OK,
-                serde_json::to_value(reply).unwrap_or(Value::Null),
-            )
+                });
+                (
+                    StatusCode::OK,
+                    serde_json::to_value(reply).unwrap_or(Value::Null),
+                )
+            }
+        };
+        if let Some(key) = key {
+            replies.insert(
+                (account, key),
+                Stored {
+                    status,
+                    body: body.clone(),
+                },
+            );
         }
-    };
-    if let Some(key) = key {
-        let mut replies = sandbox
-            .inner
-            .replies
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        replies.entry((account, key)).or_insert(Stored {
-            status,
-            body: body.clone(),
-        });
+        (status, body)
     }
-    (status, Json(body)).into_response()
 }
 
 async fn delete_listing(
     State(sandbox): State<Sandbox>,
     Path((account, sku)): Path<(String, String)>,
 ) -> Response {
-    if let Err(response) = sandbox.weather(&account).await {
-        return response;
-    }
+    let hang_after = match sandbox.weather(&account).await {
+        Ok(hang_after) => hang_after,
+        Err(response) => return response,
+    };
     // Deleting is naturally idempotent: a second delete finds nothing and says so.
     let removed = sandbox.with_account(&account, |a| {
         let removed = a.listings.remove(&sku);
         a.stats.listings = a.listings.len() as u64;
         removed
     });
-    match removed {
+    let response = match removed {
         Some(listing_id) => (StatusCode::OK, Json(json!({ "sku": sku, "status": "DELETED", "listing_id": listing_id }))).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({ "sku": sku, "status": "NOT_FOUND", "errors": [{ "code": "NotFound", "message": "No listing for this SKU." }] }))).into_response(),
-    }
+    };
+    answer(hang_after, response).await
 }
 
 async fn get_listing(
@@ -338,11 +362,16 @@ struct MediaQuery {
 
 async fn check_media(State(sandbox): State<Sandbox>, Query(query): Query<MediaQuery>) -> Response {
     let account = query.account.unwrap_or_else(|| "media".into());
-    if let Err(response) = sandbox.weather(&account).await {
-        return response;
-    }
+    let hang_after = match sandbox.weather(&account).await {
+        Ok(hang_after) => hang_after,
+        Err(response) => return response,
+    };
     let issue = rules::media_issue(&query.url);
-    Json(json!({ "url": query.url, "ok": issue.is_none(), "issue": issue })).into_response()
+    answer(
+        hang_after,
+        Json(json!({ "url": query.url, "ok": issue.is_none(), "issue": issue })).into_response(),
+    )
+    .await
 }
 
 async fn stats(State(sandbox): State<Sandbox>) -> Json<Value> {

@@ -7,7 +7,8 @@ pub struct SandboxSettings {
     pub burst: u32,
     /// Uniform latency range in milliseconds.
     pub latency_ms: (u64, u64),
-    /// Share of requests that fail transiently (half 503, half hang until timeout).
+    /// Share of requests that fail transiently: half answer 503, a quarter hang before
+    /// they are acted on and a quarter after (the listing exists, the answer never comes).
     pub transient_error_rate: f64,
     pub seed: u64,
 }

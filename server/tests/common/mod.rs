@@ -155,7 +155,7 @@ impl TestApp {
         imports: app::state::ImportSettings,
         options: leptos::config::LeptosOptions,
     ) -> Self {
-        let mut state = server::state(options, db.clone(), std::sync::Arc::clone(&engine), 1_000);
+        let mut state = server::state(options, db.clone(), std::sync::Arc::clone(&engine));
         state.imports = imports;
         Self {
             router: server::app(state, sandbox),

@@ -154,6 +154,17 @@ impl Engine {
         self.create_task_from(new, None).await
     }
 
+    /// How long sending `items` of one of the seller's tasks again would take.
+    pub async fn estimate_again(
+        &self,
+        seller_id: i64,
+        task_id: i64,
+        items: u64,
+    ) -> Result<crate::estimate::Estimate, TaskError> {
+        let task = super::get(&self.db, seller_id, task_id).await?;
+        create::estimate_again(&self.db, &self.registry, &task, items).await
+    }
+
     /// How long a task would take if created now (nothing is stored).
     pub async fn estimate(
         &self,
@@ -210,7 +221,12 @@ impl Engine {
         task_id: i64,
         which: Selection,
     ) -> Result<Controlled, TaskError> {
-        let done = control::retry(&self.db, seller_id, task_id, which, self.now()).await?;
+        let now = self.now();
+        let mut done = control::retry(&self.db, seller_id, task_id, which, now).await?;
+        if done.items > 0 {
+            create::re_estimate(&self.db, &self.registry, &done.task, now).await?;
+            done.task = super::get(&self.db, seller_id, task_id).await?;
+        }
         self.after_control(&done);
         Ok(done)
     }
