@@ -164,6 +164,7 @@ pub fn elapsed_words(seconds: i64) -> String {
     let s = seconds.max(0);
     match s {
         0..=59 => format!("{s} s"),
+        60..=3599 if s % 60 == 0 => format!("{} min", s / 60),
         60..=3599 => format!("{} min {} s", s / 60, s % 60),
         _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
@@ -177,6 +178,7 @@ mod tests {
     fn elapsed_reads_naturally() {
         assert_eq!(elapsed_words(0), "0 s");
         assert_eq!(elapsed_words(245), "4 min 5 s");
+        assert_eq!(elapsed_words(420), "7 min");
         assert_eq!(elapsed_words(3720), "1 h 2 min");
     }
 

@@ -58,12 +58,25 @@ impl Estimate {
         spread > 0.2 * self.seconds.max(1) as f64 && length(self.low) != length(self.high)
     }
 
-    /// "45 s", or "45 s to 1 min" when the range is real.
+    /// "45 s", or "41 to 56 s", "45 s to 1 min" when the range is real.
     pub fn said(&self) -> String {
-        if self.is_range() {
-            format!("{} to {}", length(self.low), length(self.high))
-        } else {
-            length(self.seconds)
+        if !self.is_range() {
+            return length(self.seconds);
+        }
+        let (low, high) = (length(self.low), length(self.high));
+        // "41 s", "7 min": a figure and one unit ("1 h 10 min" is not).
+        let single = |words: &str| {
+            words
+                .split_once(' ')
+                .filter(|(_, unit)| !unit.contains(' '))
+                .map(|(figure, unit)| (figure.to_owned(), unit.to_owned()))
+        };
+        match (single(&low), single(&high)) {
+            // One unit is said once: "41 to 56 s", "4 to 7 min".
+            (Some((from, unit)), Some((to, same))) if unit == same => {
+                format!("{from} to {to} {unit}")
+            }
+            _ => format!("{low} to {high}"),
         }
     }
 
@@ -147,9 +160,14 @@ mod tests {
     fn a_narrow_estimate_is_one_figure_and_a_wide_one_a_range() {
         assert_eq!(estimate(42, 40, 46).about(), "about 42 s");
         assert_eq!(estimate(50, 45, 60).about(), "about 45 s to 1 min");
+        assert_eq!(estimate(42, 41, 56).about(), "about 41 to 56 s");
         // Wide, but both ends read "2 min": one figure.
         assert_eq!(estimate(110, 95, 140).about(), "about 2 min");
-        assert_eq!(estimate(300, 240, 420).about(), "about 4 min to 7 min");
+        assert_eq!(estimate(300, 240, 420).about(), "about 4 to 7 min");
+        assert_eq!(
+            estimate(3000, 2400, 4200).about(),
+            "about 40 min to 1 h 10 min"
+        );
     }
 
     #[test]
