@@ -17,7 +17,7 @@ test("publishing a selection asks first, then runs in the background", async ({ 
   const dialog = page.getByRole("dialog");
   await expect(dialog.getByRole("heading")).toHaveText("Publish 2 items?");
   await expect(dialog).toContainText("you can keep working");
-  await expect(dialog).toContainText(/about \d+ (s|min)/);
+  await expect(dialog).toContainText(/about \d+( (s|min))?( to \d+)? (s|min)/);
   await shot(page, testInfo, "publish-confirm", false);
 
   // "Cancel" starts nothing.

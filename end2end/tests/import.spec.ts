@@ -39,7 +39,7 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
   const confirm = page.getByRole("group", { name: "Import this file?" });
   await expect(confirm.getByRole("heading")).toHaveText("Import 5 rows?");
   await expect(confirm).toContainText("spring.csv");
-  await expect(confirm).toContainText(/about \d+ (s|min)/);
+  await expect(confirm).toContainText(/about \d+( (s|min))?( to \d+)? (s|min)/);
   await expect(confirm).toContainText("you can keep working");
   await shot(page, testInfo, "import-confirm");
   const unchanged = await (await page.request.get("/api/v1/tasks?kind=import")).json();

@@ -52,10 +52,12 @@ pub struct Estimate {
 
 impl Estimate {
     /// A range is said when it is wide enough to matter: the ends differ by more than a
-    /// fifth and read differently.
+    /// fifth and by 5 s at least, and read differently.
     pub fn is_range(&self) -> bool {
-        let spread = self.high.saturating_sub(self.low) as f64;
-        spread > 0.2 * self.seconds.max(1) as f64 && length(self.low) != length(self.high)
+        let spread = self.high.saturating_sub(self.low);
+        spread >= 5
+            && spread as f64 > 0.2 * self.seconds.max(1) as f64
+            && length(self.low) != length(self.high)
     }
 
     /// "45 s", or "41 to 56 s", "45 s to 1 min" when the range is real.
@@ -161,6 +163,8 @@ mod tests {
         assert_eq!(estimate(42, 40, 46).about(), "about 42 s");
         assert_eq!(estimate(50, 45, 60).about(), "about 45 s to 1 min");
         assert_eq!(estimate(42, 41, 56).about(), "about 41 to 56 s");
+        // A few seconds either way is not worth a range.
+        assert_eq!(estimate(2, 1, 3).about(), "about 2 s");
         // Wide, but both ends read "2 min": one figure.
         assert_eq!(estimate(110, 95, 140).about(), "about 2 min");
         assert_eq!(estimate(300, 240, 420).about(), "about 4 to 7 min");
