@@ -100,6 +100,7 @@ clippy:
 
 rust-test:
 	@if [ -z "$${TEST_POSTGRES_URL:-}" ]; then echo "NOTE: TEST_POSTGRES_URL is not set: PostgreSQL tests will be skipped"; fi
+	cargo test -p task-model
 	cargo test -p backend
 	cargo test -p app --features ssr
 	cargo test -p server

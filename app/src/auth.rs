@@ -12,6 +12,8 @@ pub struct SellerView {
     pub id: i64,
     pub email: String,
     pub display_name: String,
+    /// The time zone the account remembers (the browser's, last reported).
+    pub time_zone: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -39,6 +41,7 @@ pub mod ssr {
                 id: seller.id,
                 email: seller.email.clone(),
                 display_name: seller.display_name.clone(),
+                time_zone: seller.time_zone.clone(),
             }
         }
     }
@@ -119,9 +122,9 @@ pub mod ssr {
         let seller = accounts::authenticate(&state.db, email, password)
             .await
             .map_err(|err| match err {
-                AccountError::InvalidCredentials | AccountError::EmailTaken => {
-                    AppError::InvalidCredentials
-                }
+                AccountError::InvalidCredentials
+                | AccountError::EmailTaken
+                | AccountError::UnknownTimeZone(_) => AppError::InvalidCredentials,
                 AccountError::Unexpected(err) => crate::error::internal(err),
             })?;
         if let Some(previous) = session_token(headers) {

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::bulk::BulkActionBar;
 use crate::error::AppError;
+use crate::item_task::{ItemTask, TaskChip};
 use crate::selection::Selection;
+use crate::when::When;
 
 /// Where an item stands on the marketplace (wire form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,6 +59,9 @@ impl ListingState {
 pub struct ItemFilterParams {
     pub q: String,
     pub state: Option<ListingState>,
+    /// Only items a running task has still to act on.
+    #[serde(default)]
+    pub in_task: bool,
 }
 
 /// One catalog request, as in the page URL and `GET /api/v1/items`.
@@ -96,6 +101,7 @@ impl ItemListParams {
             filter: ItemFilterParams {
                 q: get("q").unwrap_or_default().trim().to_owned(),
                 state: get("state").as_deref().and_then(ListingState::parse),
+                in_task: get("in_task").is_some_and(|v| v == "1" || v == "true"),
             },
             desc: get("dir").map(|d| d != "asc").unwrap_or(defaults.desc),
             sort,
@@ -115,6 +121,9 @@ impl ItemListParams {
         }
         if let Some(state) = self.filter.state {
             parts.push(format!("state={}", state.as_str()));
+        }
+        if self.filter.in_task {
+            parts.push("in_task=1".to_owned());
         }
         if self.sort != "updated" || !self.desc {
             parts.push(format!(
@@ -169,6 +178,9 @@ pub struct ItemRow {
     pub image_url: Option<String>,
     pub listing_state: ListingState,
     pub updated_at: DateTime<Utc>,
+    /// The task that has still to act on the item (queued or in flight), if any.
+    #[serde(default)]
+    pub task: Option<ItemTask>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,16 +191,15 @@ pub struct ItemPage {
     pub per_page: u64,
     /// Items per listing state for the current search (for the filter tabs).
     pub state_counts: Vec<(ListingState, u64)>,
+    /// Items of the current search and state that a running task has still to act on.
+    #[serde(default)]
+    pub in_task: u64,
 }
 
 impl ItemPage {
     pub fn page_count(&self) -> u64 {
         self.total.div_ceil(self.per_page.max(1)).max(1)
     }
-}
-
-pub fn format_timestamp(at: &DateTime<Utc>) -> String {
-    at.format("%d %b %Y, %H:%M").to_string()
 }
 
 #[cfg(feature = "ssr")]
@@ -225,6 +236,7 @@ pub mod ssr {
             Self {
                 q: Some(filter.q.clone()).filter(|q| !q.trim().is_empty()),
                 state: filter.state.map(Into::into),
+                in_task: filter.in_task,
             }
         }
     }
@@ -241,6 +253,7 @@ pub mod ssr {
                 image_url: item.image_url,
                 listing_state: item.listing_state.into(),
                 updated_at: item.updated_at,
+                task: None,
             }
         }
     }
@@ -264,11 +277,33 @@ pub mod ssr {
             let filter = ItemFilter {
                 q: query.filter.q.clone(),
                 state: Some(state.into()),
+                in_task: query.filter.in_task,
             };
             state_counts.push((state, catalog::count(db, seller_id, &filter).await?));
         }
+        let in_task = ItemFilter {
+            q: query.filter.q.clone(),
+            state: query.filter.state,
+            in_task: true,
+        };
+        let in_task = catalog::count(db, seller_id, &in_task).await?;
+        let ids: Vec<i64> = page.items.iter().map(|item| item.id).collect();
+        let mut tasks = backend::tasks::in_task::ahead(db, seller_id, &ids)
+            .await
+            .map_err(crate::error::internal)?;
         Ok(ItemPage {
-            items: page.items.into_iter().map(ItemRow::from).collect(),
+            in_task,
+            items: page
+                .items
+                .into_iter()
+                .map(|item| {
+                    let task = tasks.remove(&item.id).map(ItemTask::from);
+                    ItemRow {
+                        task,
+                        ..ItemRow::from(item)
+                    }
+                })
+                .collect(),
             total: page.total,
             page: page.page,
             per_page: page.per_page,
@@ -392,6 +427,7 @@ fn SearchBar(params: Memo<ItemListParams>) -> impl IntoView {
                 prop:value=move || params.with(|p| p.filter.q.clone())
             />
             {move || params.with(|p| p.filter.state).map(|s| view! { <input type="hidden" name="state" value=s.as_str() /> })}
+            {move || params.with(|p| p.filter.in_task).then(|| view! { <input type="hidden" name="in_task" value="1" /> })}
             <button class="button" type="submit">"Search"</button>
         </Form>
     }
@@ -420,6 +456,7 @@ fn CatalogTable(
                 filter: ItemFilterParams {
                     q: p.filter.q.clone(),
                     state,
+                    in_task: p.filter.in_task,
                 },
                 page: 1,
                 ..p.clone()
@@ -433,6 +470,16 @@ fn CatalogTable(
             </A>
         }
     };
+
+    // "In a running task": a filter beside the states, kept across them.
+    let in_task_count = page.in_task;
+    let in_task_on = params.with_untracked(|p| p.filter.in_task);
+    let in_task_href = params.with_untracked(|p| {
+        let mut next = p.clone();
+        next.filter.in_task = !p.filter.in_task;
+        next.page = 1;
+        next.href()
+    });
 
     let header_ids = page_ids.clone();
     let page_selected = move || selection.with(|s| s.covers(&header_ids));
@@ -449,6 +496,9 @@ fn CatalogTable(
         <nav class="tabs" aria-label="Filter by listing state">
             {filter_tab(None, "All", all_count)}
             {page.state_counts.iter().map(|(state, n)| filter_tab(Some(*state), state.label(), *n)).collect_view()}
+            <A href=in_task_href attr:class=if in_task_on { "tab tab-toggle current" } else { "tab tab-toggle" } attr:aria-pressed=in_task_on.to_string()>
+                "In a running task" <span class="tab-count">{in_task_count}</span>
+            </A>
         </nav>
         <Show when=offer_all>
             <div class="select-all-banner" role="status">
@@ -590,8 +640,13 @@ fn ItemTableRow(row: ItemRow, selection: RwSignal<Selection>) -> impl IntoView {
             <td class="col-title"><A href=href>{row.title}</A></td>
             <td class="col-price num">{format!("{} {}", row.price, row.currency)}</td>
             <td class="col-quantity num">{row.quantity}</td>
-            <td class="col-state"><StateBadge state=row.listing_state /></td>
-            <td class="col-updated muted">{format_timestamp(&row.updated_at)}</td>
+            <td class="col-state">
+                <div class="state-cell">
+                    <StateBadge state=row.listing_state />
+                    {row.task.map(|task| view! { <TaskChip task /> })}
+                </div>
+            </td>
+            <td class="col-updated muted"><When at=row.updated_at /></td>
         </tr>
     }
 }
@@ -622,12 +677,14 @@ mod tests {
             ("sort", "price"),
             ("dir", "asc"),
             ("page", "3"),
+            ("in_task", "1"),
         ]);
         assert_eq!(params.filter.q, "blue mug & co");
         assert_eq!(params.filter.state, Some(ListingState::Published));
+        assert!(params.filter.in_task);
         assert_eq!(
             params.href(),
-            "/?q=blue%20mug%20%26%20co&state=published&sort=price&dir=asc&page=3"
+            "/?q=blue%20mug%20%26%20co&state=published&in_task=1&sort=price&dir=asc&page=3"
         );
     }
 
@@ -646,6 +703,7 @@ mod tests {
             page: 1,
             per_page: 50,
             state_counts: vec![],
+            in_task: 0,
         };
         assert_eq!(page(0).page_count(), 1);
         assert_eq!(page(300).page_count(), 6);

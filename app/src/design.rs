@@ -11,6 +11,7 @@ use leptos::prelude::*;
 
 use crate::bulk::{plan_title, PlanBody, TaskPlan};
 use crate::error::AppError;
+use crate::item_task::{ItemTask, ItemTaskBanner, TaskChip};
 use crate::live::{LiveStore, News, TaskTray, ToastLevel, Toasts};
 use crate::selection::Selection;
 use crate::task_header::{CancelDialog, TaskHeader};
@@ -21,6 +22,7 @@ use crate::tasks::{
     TaskStatus, TaskSummary,
 };
 use crate::ui::{item_status, task_status, Chip, Dialog, Pager};
+use crate::when::When;
 use task_model::kinds::{IMPORT, PUBLISH, UNPUBLISH};
 use task_model::Subject;
 
@@ -28,6 +30,33 @@ fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 10, minute, 0)
         .single()
         .unwrap_or_default()
+}
+
+/// One catalog item at each point of its task.
+fn item_tasks() -> Vec<ItemTask> {
+    let one = |kind: &Presentation, task_status, status, error: Option<&str>| ItemTask {
+        task_id: 6,
+        kind: kind.name.to_owned(),
+        label: kind.label(200),
+        task_status,
+        status,
+        error_code: error.map(|_| "invalid_listing".to_owned()),
+        error_message: error.map(str::to_owned),
+        finished_at: status.is_done().then(|| at(17)),
+    };
+    vec![
+        one(&PUBLISH, TaskStatus::Running, ItemStatus::Pending, None),
+        one(&PUBLISH, TaskStatus::Running, ItemStatus::Running, None),
+        one(&PUBLISH, TaskStatus::Paused, ItemStatus::Pending, None),
+        one(&UNPUBLISH, TaskStatus::Queued, ItemStatus::Pending, None),
+        one(&PUBLISH, TaskStatus::Running, ItemStatus::Succeeded, None),
+        one(
+            &PUBLISH,
+            TaskStatus::CompletedWithErrors,
+            ItemStatus::Failed,
+            Some("The marketplace refused the listing: the title is longer than 80 characters."),
+        ),
+    ]
 }
 
 /// A task in a given state: `done` of `total`, `failed` of them failed.
@@ -231,6 +260,12 @@ fn Frame(store: LiveStore, #[prop(optional)] tall: bool, children: Children) -> 
 
 #[component]
 pub fn DesignPage() -> impl IntoView {
+    // Fixtures read at a fixed moment, in a fixed zone (Paris in winter), so the pictures
+    // never change with the day or the machine.
+    crate::when::provide_fixed_clock(
+        at(20),
+        chrono::FixedOffset::east_opt(3600).unwrap_or_else(task_model::when::utc),
+    );
     let one = store_with(vec![task(2, &IMPORT, TaskStatus::Running, 300, 143, 4)]);
     let six = store_with(every_status());
     let empty = store_with(Vec::new());
@@ -343,18 +378,45 @@ pub fn DesignPage() -> impl IntoView {
             </Specimen>
 
             <Specimen title="Task tray, no tasks">
-                <Frame store=empty><TaskTray /><p class="muted">"Nothing runs and nothing is recent: the tray is not shown."</p></Frame>
+                <Frame store=empty><div class="live-dock"><TaskTray /></div><p class="muted">"Nothing runs and nothing is recent: the tray is not shown."</p></Frame>
             </Specimen>
             <Specimen title="Task tray, one task">
-                <Frame store=one><TaskTray /></Frame>
+                <Frame store=one><div class="live-dock"><TaskTray /></div></Frame>
             </Specimen>
             <Specimen title="Task tray, every status">
-                <Frame store=six tall=true><TaskTray /></Frame>
+                <Frame store=six tall=true><div class="live-dock"><TaskTray /></div></Frame>
             </Specimen>
 
-            <Specimen title="Toasts, every level">
-                <Frame store=toasts_a tall=true><Toasts /></Frame>
-                <Frame store=toasts_b tall=true><Toasts /></Frame>
+            <Specimen title="Toasts, every level, above the tray (the dock; the page keeps room for it)">
+                <Frame store=toasts_a tall=true><div class="live-dock"><Toasts /><TaskTray /></div></Frame>
+                <Frame store=toasts_b tall=true><div class="live-dock" data-side="left"><Toasts /></div></Frame>
+            </Specimen>
+
+            <Specimen title="The item knows its task: catalog chips">
+                <div class="chip-row">
+                    {item_tasks().into_iter().map(|task| view! { <TaskChip task /> }).collect_view()}
+                </div>
+            </Specimen>
+            <Specimen title="The item knows its task: the item page's banner">
+                {item_tasks().into_iter().map(|task| view! { <ItemTaskBanner task /> }).collect_view()}
+            </Specimen>
+            <Specimen title="Saving an item a task is about to send">
+                <Dialog open=always id="design-save-in-task" title="Save while a task is on it?" inline=true>
+                    <p>{PUBLISH.save_question("Publish 200 items", ItemStatus::Pending)}</p>
+                    <div class="form-actions">
+                        <button type="button" class="button primary">"Save anyway"</button>
+                        <button type="button" class="button ghost">"Keep editing"</button>
+                    </div>
+                </Dialog>
+            </Specimen>
+            <Specimen title="Times, in the seller's zone (hover for the whole date)">
+                <dl class="facts">
+                    {[(19, "just now"), (5, "15 min earlier"), (0, "this morning")].into_iter().map(|(minute, what)| view! {
+                        <dt>{what}</dt><dd><When at=at(minute) /></dd>
+                    }).collect_view()}
+                    <dt>"two days earlier"</dt><dd><When at=at(0) - chrono::Duration::days(2) /></dd>
+                    <dt>"last year"</dt><dd><When at=at(0) - chrono::Duration::days(400) /></dd>
+                </dl>
             </Specimen>
 
             <Specimen title="Heavy-task dialog">

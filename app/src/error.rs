@@ -26,6 +26,9 @@ pub enum AppError {
     NotFound,
     #[error("{message}")]
     Conflict { message: String },
+    /// Saving an item a running task is about to act on: asked before saving.
+    #[error("{message}")]
+    InTask { message: String },
     #[error("Some fields need attention.")]
     Validation { fields: Vec<FieldError> },
     #[error("{message}")]
@@ -55,6 +58,7 @@ impl AppError {
             Self::RateLimited { .. } => "rate_limited",
             Self::NotFound => "not_found",
             Self::Conflict { .. } => "conflict",
+            Self::InTask { .. } => "item_in_task",
             Self::Validation { .. } => "validation_failed",
             Self::BadRequest { .. } => "bad_request",
             Self::Forbidden => "forbidden",
@@ -68,7 +72,7 @@ impl AppError {
             Self::Unauthorized | Self::InvalidCredentials => 401,
             Self::RateLimited { .. } => 429,
             Self::NotFound => 404,
-            Self::Conflict { .. } => 409,
+            Self::Conflict { .. } | Self::InTask { .. } => 409,
             Self::Validation { .. } => 422,
             Self::BadRequest { .. } => 400,
             Self::File {
@@ -158,6 +162,7 @@ impl From<WireError> for AppError {
             },
             "not_found" => Self::NotFound,
             "conflict" => Self::Conflict { message },
+            "item_in_task" => Self::InTask { message },
             "validation_failed" => Self::Validation { fields },
             "bad_request" => Self::BadRequest { message },
             "forbidden" => Self::Forbidden,
@@ -239,6 +244,9 @@ mod tests {
             AppError::NotFound,
             AppError::Conflict {
                 message: "changed".into(),
+            },
+            AppError::InTask {
+                message: "This item is queued in Publishing 2 items.".into(),
             },
             AppError::Validation {
                 fields: vec![FieldError {

@@ -6,8 +6,11 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{format_timestamp, ListingState, StateBadge};
+use crate::catalog::{ListingState, StateBadge};
 use crate::error::AppError;
+use crate::item_task::{ItemStanding, ItemTask, ItemTaskBanner};
+use crate::ui::Dialog;
+use crate::when::When;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -27,6 +30,9 @@ pub struct ItemDetail {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The task that has still to act on the item, or the one that just did.
+    #[serde(default)]
+    pub task: Option<ItemTask>,
 }
 
 #[cfg(feature = "ssr")]
@@ -53,6 +59,7 @@ pub mod ssr {
                 version: item.version,
                 created_at: item.created_at,
                 updated_at: item.updated_at,
+                task: None,
             }
         }
     }
@@ -98,31 +105,52 @@ pub async fn get_item(id: i64) -> Result<ItemDetail, AppError> {
     with_status(
         async {
             let seller = require_seller()?;
-            Ok(backend::catalog::get(&state()?.db, seller.id, id)
-                .await?
-                .into())
+            let db = &state()?.db;
+            let mut detail = ItemDetail::from(backend::catalog::get(db, seller.id, id).await?);
+            detail.task = crate::item_task::ssr::latest(db, seller.id, id).await?;
+            Ok(detail)
         }
         .await,
     )
 }
 
+/// Saves an edit. While a task has still to act on the item, saving asks first
+/// ([`AppError::InTask`]) unless `confirmed`; what is saved is what the task then sends.
 #[server(endpoint = "save_item")]
-pub async fn save_item(id: i64, version: i32, input: ItemInput) -> Result<ItemDetail, AppError> {
+pub async fn save_item(
+    id: i64,
+    version: i32,
+    input: ItemInput,
+    #[server(default)] confirmed: bool,
+) -> Result<ItemDetail, AppError> {
     use crate::auth::ssr::{require_seller, state, with_status};
     with_status(
         async {
             let seller = require_seller()?;
             let fields = ssr::parse_fields(&input)?;
-            let saved =
-                backend::catalog::update(&state()?.db, seller.id, id, version, fields, Utc::now())
-                    .await?;
+            let db = &state()?.db;
+            if !confirmed {
+                let ahead = backend::tasks::in_task::ahead(db, seller.id, &[id])
+                    .await
+                    .map_err(crate::error::internal)?;
+                if let Some(task) = ahead.get(&id) {
+                    return Err(AppError::InTask {
+                        message: task_model::Presentation::of(&task.kind)
+                            .save_question(&task.label, task.status),
+                    });
+                }
+            }
+            let mut saved = ItemDetail::from(
+                backend::catalog::update(db, seller.id, id, version, fields, Utc::now()).await?,
+            );
+            saved.task = crate::item_task::ssr::latest(db, seller.id, id).await?;
             tracing::info!(
                 seller_id = seller.id,
                 item_id = id,
                 version = saved.version,
                 "item saved"
             );
-            Ok(saved.into())
+            Ok(saved)
         }
         .await,
     )
@@ -227,10 +255,34 @@ fn ItemEditor(detail: ItemDetail, reload: RwSignal<u32>) -> impl IntoView {
     let save = ServerAction::<SaveItem>::new();
     let saved = Memo::new(move |_| save.value().get().and_then(|r| r.ok()));
     let error = Memo::new(move |_| save.value().get().and_then(|r| r.err()));
-    let current = {
-        let detail = detail.clone();
-        Memo::new(move |_| saved.get().unwrap_or_else(|| detail.clone()))
+    let standing = follow_standing(&detail, saved);
+    // Saving an item a task is about to send asks first; "Save anyway" sends the form
+    // again, confirmed.
+    let form = NodeRef::<leptos::html::Form>::new();
+    let confirmed = NodeRef::<leptos::html::Input>::new();
+    let asking = RwSignal::new(false);
+    let question = Memo::new(move |_| match error.get() {
+        Some(AppError::InTask { message }) => Some(message),
+        _ => None,
+    });
+    Effect::new(move |_| asking.set(question.get().is_some()));
+    let save_anyway = move |_| {
+        asking.set(false);
+        #[cfg(feature = "hydrate")]
+        if let (Some(form), Some(confirmed)) = (form.get(), confirmed.get()) {
+            confirmed.set_value("true");
+            let _ = form.request_submit();
+            confirmed.set_value("false");
+        }
     };
+    // The last version saved: a refused save later does not take the form back to an
+    // older version.
+    let current = RwSignal::new(detail.clone());
+    Effect::new(move |_| {
+        if let Some(item) = saved.get() {
+            current.set(item);
+        }
+    });
     let version = move || current.with(|c| c.version.to_string());
     let field_error =
         move |name: &'static str| {
@@ -248,6 +300,8 @@ fn ItemEditor(detail: ItemDetail, reload: RwSignal<u32>) -> impl IntoView {
         Some(AppError::Validation { .. }) => Some(view! {
             <p class="alert error" role="alert">"Nothing was saved: fix the highlighted fields."</p>
         }.into_any()),
+        // Asked in the dialog below.
+        Some(AppError::InTask { .. }) => None,
         Some(err @ AppError::Conflict { .. }) => Some(view! {
             <div class="alert warning" role="alert">
                 <p>{err.to_string()}</p>
@@ -272,12 +326,14 @@ fn ItemEditor(detail: ItemDetail, reload: RwSignal<u32>) -> impl IntoView {
                         <h1>{move || current.get().title}</h1>
                         <p class="muted mono">{move || current.get().sku}</p>
                     </div>
-                    {move || view! { <StateBadge state=current.get().listing_state /> }}
+                    {move || view! { <StateBadge state=standing.with(|s| s.listing_state) /> }}
                 </header>
+                {move || standing.with(|s| s.task.clone()).map(|task| view! { <ItemTaskBanner task /> })}
                 {banner}
-                <ActionForm action=save attr:class="item-form" attr:novalidate=true>
+                <ActionForm action=save node_ref=form attr:class="item-form" attr:novalidate=true attr:id="item-form">
                     <input type="hidden" name="id" value=d.id />
                     <input type="hidden" name="version" value=version />
+                    <input type="hidden" name="confirmed" value="false" node_ref=confirmed />
                     <div class="form-grid">
                         <label class="field">
                             <span class="field-label">"SKU"</span>
@@ -335,17 +391,78 @@ fn ItemEditor(detail: ItemDetail, reload: RwSignal<u32>) -> impl IntoView {
                 }}
                 <dl class="facts">
                     <dt>"Listing"</dt>
-                    <dd>{move || current.get().listing_id.unwrap_or_else(|| "Not listed".into())}</dd>
+                    <dd>{move || standing.with(|s| s.listing_id.clone()).unwrap_or_else(|| "Not listed".into())}</dd>
                     <dt>"Last listing error"</dt>
-                    <dd>{move || current.get().last_listing_error.unwrap_or_else(|| "None".into())}</dd>
+                    <dd>{move || standing.with(|s| s.last_listing_error.clone()).unwrap_or_else(|| "None".into())}</dd>
                     <dt>"Created"</dt>
-                    <dd>{format_timestamp(&d.created_at)}</dd>
+                    <dd><When at=d.created_at /></dd>
                     <dt>"Updated"</dt>
-                    <dd>{move || format_timestamp(&current.get().updated_at)}</dd>
+                    <dd>{move || view! { <When at=current.get().updated_at /> }}</dd>
                     <dt>"Version"</dt>
                     <dd>{move || current.get().version}</dd>
                 </dl>
             </aside>
         </div>
+        <Dialog open=asking id="save-in-task" title="Save while a task is on it?">
+            <p>{move || question.get().unwrap_or_default()}</p>
+            <div class="form-actions">
+                <button type="button" class="button primary" on:click=save_anyway>"Save anyway"</button>
+                <button type="button" class="button ghost" on:click=move |_| asking.set(false)>"Keep editing"</button>
+            </div>
+        </Dialog>
     }
+}
+
+/// The item's task and listing as they change while the page is open: loaded with the
+/// page, after each save, and again (at most every second) when the seller's tasks move.
+/// The form is left alone, so nothing the seller is typing is lost.
+fn follow_standing(detail: &ItemDetail, saved: Memo<Option<ItemDetail>>) -> RwSignal<ItemStanding> {
+    let id = detail.id;
+    let standing = RwSignal::new(ItemStanding {
+        task: detail.task.clone(),
+        listing_state: detail.listing_state,
+        listing_id: detail.listing_id.clone(),
+        last_listing_error: detail.last_listing_error.clone(),
+    });
+    Effect::new(move |_| {
+        if let Some(item) = saved.get() {
+            standing.set(ItemStanding {
+                task: item.task,
+                listing_state: item.listing_state,
+                listing_id: item.listing_id,
+                last_listing_error: item.last_listing_error,
+            });
+        }
+    });
+    let store = crate::live::use_live();
+    // The item's task as the live stream knows it (its `seq`), and the newest task: a
+    // new one may include this item.
+    let moved = Memo::new(move |_| {
+        let followed = standing.with(|s| s.task.as_ref().map(|t| t.task_id));
+        store.tasks.with(|tasks| {
+            let seq = followed.and_then(|id| tasks.iter().find(|t| t.id == id).map(|t| t.seq));
+            let newest = tasks.iter().map(|t| t.id).max();
+            (seq, newest)
+        })
+    });
+    let waiting = StoredValue::new(false);
+    Effect::new(move |seen: Option<(Option<i64>, Option<i64>)>| {
+        let now = moved.get();
+        if seen.is_some_and(|seen| seen != now) && !waiting.get_value() {
+            waiting.set_value(true);
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                gloo_timers::future::TimeoutFuture::new(1_000).await;
+                if waiting.try_set_value(false).is_none() {
+                    if let Ok(fresh) = crate::item_task::get_item_standing(id).await {
+                        standing.set(fresh);
+                    }
+                }
+            });
+        }
+        now
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+    standing
 }

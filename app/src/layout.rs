@@ -12,6 +12,19 @@ use crate::live::{provide_live, Bell, LiveLayer};
 pub fn AppShell() -> impl IntoView {
     let seller = Resource::new(|| (), |_| current_seller());
     provide_live();
+    // Pages rendered on the server and notifications use the zone the account remembers.
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
+        }
+        match seller.get() {
+            Some(Ok(Some(seller))) => {
+                crate::when::remember_browser_zone(seller.time_zone);
+                true
+            }
+            _ => false,
+        }
+    });
     let location = use_location();
     let on = move |prefix: &'static str| {
         move || {

@@ -12,6 +12,7 @@ pub mod design;
 pub mod error;
 pub mod import;
 pub mod item;
+pub mod item_task;
 pub mod layout;
 pub mod live;
 pub mod notifications;
@@ -23,6 +24,7 @@ pub mod task_list;
 pub mod task_page;
 pub mod tasks;
 pub mod ui;
+pub mod when;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -61,6 +63,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    when::provide_clock();
     // Tests wait for this before clicking: clicks before hydration do nothing.
     Effect::new(move |_| {
         if let Some(body) = document().body() {

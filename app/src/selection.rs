@@ -120,7 +120,7 @@ mod tests {
     fn filter(q: &str) -> ItemFilterParams {
         ItemFilterParams {
             q: q.into(),
-            state: None,
+            ..ItemFilterParams::default()
         }
     }
 

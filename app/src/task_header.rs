@@ -8,6 +8,12 @@ use crate::task_page::Which;
 use crate::tasks::{Control, TaskSummary};
 use crate::ui::{task_status, Chip, Dialog};
 
+/// How the task ended, in the words of its toast, notification and tray row.
+pub fn outcome(task: &TaskSummary) -> Option<String> {
+    task_model::words::finished(task.presentation(), &task.label, task.status, &task.counts)
+        .map(|said| said.body)
+}
+
 /// The task's mark, label, status, how it ended (once it has) and its controls.
 #[component]
 pub fn TaskHeader(
@@ -23,11 +29,7 @@ pub fn TaskHeader(
                 <span class="kind-mark" aria-hidden="true">{move || current.with(|t| t.presentation().mark)}</span>
                 <h1>{move || current.with(|t| t.label.clone())}</h1>
                 {move || { let (label, tone) = current.with(task_status); view! { <Chip label tone /> } }}
-                // How it ended, in the words of its toast and notification.
-                {move || current.with(|t| {
-                    task_model::words::finished(t.presentation(), &t.label, t.status, &t.counts)
-                        .map(|said| view! { <p class="task-outcome" role="status">{said.body}</p> })
-                })}
+                {move || current.with(outcome).map(|said| view! { <p class="task-outcome" role="status">{said}</p> })}
             </div>
             <div class="task-controls" role="group" aria-label="Task controls">
                 <Show when=move || Control::Pause.offered_in(status())>

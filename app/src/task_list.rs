@@ -5,11 +5,11 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::format_timestamp;
 use crate::error::AppError;
 use crate::live::use_live;
 use crate::tasks::{TaskStatus, TaskSummary};
 use crate::ui::{done_of, elapsed_words, task_status, Chip, Pager};
+use crate::when::When;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskList {
@@ -197,7 +197,7 @@ pub fn task_row(task: TaskSummary, now: chrono::DateTime<chrono::Utc>) -> impl I
                 <progress max=task.counts.total value=done aria-label=progress_label></progress>
                 <span class="muted">{format!(" {done} of {}", task.counts.total)}{(failed > 0).then(|| format!(" · {failed} failed"))}{(cancelled > 0).then(|| format!(" · {cancelled} cancelled"))}</span>
             </td>
-            <td class="muted">{format_timestamp(&task.created_at)}</td>
+            <td class="muted"><When at=task.created_at /></td>
             <td class="muted">{match (duration, over) {
                 (Some(d), true) => d,
                 (Some(d), false) => format!("{d} so far"),

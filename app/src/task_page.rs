@@ -8,7 +8,6 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::bulk::describe_duration;
-use crate::catalog::format_timestamp;
 use crate::error::AppError;
 use crate::live::use_live;
 use crate::task_header::{CancelDialog, TaskHeader};
@@ -16,6 +15,7 @@ use crate::tasks::{
     Control, Estimate, FailureGroupView, ItemStatus, TaskItemView, TaskItemsQuery, TaskSummary,
 };
 use crate::ui::{done_of, elapsed_words, item_status, Chip, Dialog, Pager};
+use crate::when::When;
 use task_model::Subject;
 
 /// Retrying or skipping more than this many items at once asks first.
@@ -397,12 +397,12 @@ pub(crate) fn TaskFacts(
             </div>
             <dl class="facts">
                 <div><dt>"Started by"</dt><dd>"You"</dd></div>
-                <div><dt>"Created"</dt><dd>{format_timestamp(&t.created_at)}</dd></div>
-                {t.finished_at.map(|at| view! { <div><dt>"Finished"</dt><dd>{format_timestamp(&at)}</dd></div> })}
+                <div><dt>"Created"</dt><dd><When at=t.created_at /></dd></div>
+                {t.finished_at.map(|at| view! { <div><dt>"Finished"</dt><dd><When at /></dd></div> })}
                 {timing.map(|(label, words)| view! { <div><dt>{label}</dt><dd>{words}</dd></div> })}
                 {pace.map(|pace| view! { <div><dt>"Pace"</dt><dd>{pace}</dd></div> })}
                 {t.waiting_until.filter(|_| !t.is_over()).map(|until| view! {
-                    <div><dt>"Marketplace quota"</dt><dd>{format!("waiting until {}", until.format("%H:%M:%S UTC"))}</dd></div>
+                    <div><dt>"Marketplace quota"</dt><dd>{format!("waiting until {}", crate::when::clock_time(until))}</dd></div>
                 })}
             </dl>
         }

@@ -52,7 +52,7 @@ pub fn task_status(task: &TaskSummary) -> (String, Tone) {
     let waiting = task.waiting_until.filter(|_| !task.is_over()).map(|until| {
         format!(
             "waiting for marketplace quota until {}",
-            until.format("%H:%M:%S UTC")
+            crate::when::clock_time(until)
         )
     });
     if let Some(waiting) = waiting {

@@ -65,6 +65,7 @@ async fn run(engine: &str, db: &backend::DatabaseConnection) {
                 filter: ItemFilter {
                     q: Some("coffee".into()),
                     state: None,
+                    in_task: false,
                 },
                 ..ItemQuery::default()
             },
@@ -75,6 +76,7 @@ async fn run(engine: &str, db: &backend::DatabaseConnection) {
                 filter: ItemFilter {
                     q: None,
                     state: Some(ListingState::Published),
+                    in_task: false,
                 },
                 ..ItemQuery::default()
             },

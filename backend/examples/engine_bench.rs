@@ -35,6 +35,7 @@ static PROBE: Presentation = Presentation {
     subject: task_model::Subject::Counter,
     in_bulk_bar: false,
     listed: false,
+    on_save: "Save anyway?",
 };
 
 /// Reports when its handler starts, for pickup latency.

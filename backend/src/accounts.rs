@@ -4,7 +4,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use std::sync::OnceLock;
 
@@ -17,7 +17,49 @@ pub struct Seller {
     pub id: i64,
     pub email: String,
     pub display_name: String,
+    /// The seller's IANA time zone, as their browser reports it; `None` reads as UTC.
+    pub time_zone: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl Seller {
+    /// The seller's UTC offset at `at` (daylight saving included).
+    pub fn offset_at(&self, at: DateTime<Utc>) -> FixedOffset {
+        offset_in(self.time_zone.as_deref(), at)
+    }
+}
+
+/// The UTC offset of the IANA zone `zone` at `at`; UTC for no zone or one not known.
+pub fn offset_in(zone: Option<&str>, at: DateTime<Utc>) -> FixedOffset {
+    use chrono::Offset as _;
+    zone.and_then(|name| name.parse::<chrono_tz::Tz>().ok())
+        .map(|tz| at.with_timezone(&tz).offset().fix())
+        .unwrap_or_else(task_model::when::utc)
+}
+
+/// Remembers the seller's time zone, an IANA name ("Europe/Paris"). A name the zone
+/// database does not know is refused, so a stored zone always reads.
+pub async fn set_time_zone(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    zone: &str,
+) -> Result<(), AccountError> {
+    let zone = zone.trim();
+    if zone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(AccountError::UnknownTimeZone(
+            zone.chars().take(64).collect(),
+        ));
+    }
+    seller::Entity::update_many()
+        .filter(seller::Column::Id.eq(seller_id))
+        .col_expr(
+            seller::Column::TimeZone,
+            sea_orm::sea_query::Expr::value(zone),
+        )
+        .exec(db)
+        .await
+        .map_err(|err| AccountError::Unexpected(err.into()))?;
+    Ok(())
 }
 
 impl From<seller::Model> for Seller {
@@ -26,6 +68,7 @@ impl From<seller::Model> for Seller {
             id: row.id,
             email: row.email,
             display_name: row.display_name,
+            time_zone: row.time_zone,
             created_at: row.created_at,
         }
     }
@@ -38,6 +81,8 @@ pub enum AccountError {
     /// Unknown e-mail and wrong password look the same on purpose: no enumeration.
     #[error("e-mail or password is incorrect")]
     InvalidCredentials,
+    #[error("“{0}” is not a time zone")]
+    UnknownTimeZone(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

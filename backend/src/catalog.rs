@@ -180,6 +180,8 @@ impl SortKey {
 pub struct ItemFilter {
     pub q: Option<String>,
     pub state: Option<ListingState>,
+    /// Only items a task has still to act on (queued or in flight).
+    pub in_task: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,6 +262,10 @@ fn filtered(seller_id: i64, filter: &ItemFilter) -> sea_orm::Select<item::Entity
     }
     if let Some(state) = filter.state {
         select = select.filter(item::Column::ListingState.eq(state.as_str()));
+    }
+    if filter.in_task {
+        select = select
+            .filter(item::Column::Id.in_subquery(crate::tasks::in_task::ahead_subquery(seller_id)));
     }
     select
 }
@@ -496,32 +502,43 @@ pub async fn insert_many(
 }
 
 /// Records where an item stands on the marketplace after a listing call.
+///
+/// The listing's state is the marketplace's, not the seller's content, so it does not
+/// move the item's `version` (an editor open on the item can still save). With
+/// `sent_version`, it is recorded only if the item is still at the version that was
+/// sent: an edit saved while the call was on its way is a [`CatalogError::Conflict`],
+/// and the caller sends the item again.
+#[allow(clippy::too_many_arguments)]
 pub async fn set_listing(
     db: &impl ConnectionTrait,
     seller_id: i64,
     item_id: i64,
+    sent_version: Option<i32>,
     state: ListingState,
     listing_id: Option<Option<String>>,
     error: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), CatalogError> {
-    use sea_orm::sea_query::ExprTrait as _;
     let mut update = item::Entity::update_many()
         .filter(item::Column::Id.eq(item_id))
         .filter(item::Column::SellerId.eq(seller_id))
         .col_expr(item::Column::ListingState, Expr::value(state.as_str()))
         .col_expr(item::Column::LastListingError, Expr::value(error))
-        .col_expr(item::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            item::Column::Version,
-            Expr::col(item::Column::Version).add(1),
-        );
+        .col_expr(item::Column::UpdatedAt, Expr::value(now));
+    if let Some(version) = sent_version {
+        update = update.filter(item::Column::Version.eq(version));
+    }
     if let Some(listing_id) = listing_id {
         update = update.col_expr(item::Column::ListingId, Expr::value(listing_id));
     }
     let result = update.exec(db).await?;
     if result.rows_affected == 0 {
-        return Err(CatalogError::NotFound);
+        return Err(match get(db, seller_id, item_id).await {
+            Ok(current) => CatalogError::Conflict {
+                current: Box::new(current),
+            },
+            Err(err) => err,
+        });
     }
     Ok(())
 }

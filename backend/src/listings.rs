@@ -108,6 +108,9 @@ async fn load(db: &DatabaseConnection, item: &ItemContext<ItemIds, i64>) -> Resu
     }
 }
 
+/// Sends of one item in one attempt, when the seller keeps saving it meanwhile.
+const SENDS_PER_ATTEMPT: usize = 3;
+
 pub struct Publish {
     db: DatabaseConnection,
     connector: Arc<Connector>,
@@ -132,50 +135,66 @@ impl TaskKind for Publish {
         expand_ids(params)
     }
 
+    /// An edit saved while the listing is on its way is not lost: the listing is recorded
+    /// only against the version that was sent, and a newer version is sent in turn.
     async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
-        let item = match load(&self.db, &task_item).await {
-            Ok(item) => item,
-            Err(outcome) => return outcome,
-        };
-        let listing = listing_for(&item);
-        let call = self
-            .connector
-            .put_listing(
-                &account(task_item.seller_id),
-                &item.sku,
-                &listing,
-                &listing_key(&task_item, &item.sku, &listing),
+        for _ in 0..SENDS_PER_ATTEMPT {
+            let item = match load(&self.db, &task_item).await {
+                Ok(item) => item,
+                Err(outcome) => return outcome,
+            };
+            let listing = listing_for(&item);
+            let call = self
+                .connector
+                .put_listing(
+                    &account(task_item.seller_id),
+                    &item.sku,
+                    &listing,
+                    &listing_key(&task_item, &item.sku, &listing),
+                )
+                .await;
+            let (state, listing_id, error, outcome) = match call {
+                Ok(listing_id) => (
+                    ListingState::Published,
+                    Some(Some(listing_id.clone())),
+                    None,
+                    Outcome::Succeeded(json!({ "listing_id": listing_id })),
+                ),
+                Err(err @ CallError::Permanent { .. }) => {
+                    let message = err.to_string();
+                    (ListingState::Failed, None, Some(message), outcome_of(err))
+                }
+                Err(err) => return outcome_of(err),
+            };
+            let recorded = catalog::set_listing(
+                &self.db,
+                task_item.seller_id,
+                item.id,
+                Some(item.version),
+                state,
+                listing_id,
+                error,
+                Utc::now(),
             )
             .await;
-        let now = Utc::now();
-        let (state, listing_id, error, outcome) = match call {
-            Ok(listing_id) => (
-                ListingState::Published,
-                Some(Some(listing_id.clone())),
-                None,
-                Outcome::Succeeded(json!({ "listing_id": listing_id })),
-            ),
-            Err(err @ CallError::Permanent { .. }) => {
-                let message = err.to_string();
-                (ListingState::Failed, None, Some(message), outcome_of(err))
+            match recorded {
+                Ok(()) => return outcome,
+                // Saved while it was being sent: send what was saved.
+                Err(CatalogError::Conflict { .. }) => continue,
+                Err(CatalogError::NotFound) => {
+                    return Outcome::failed(
+                        "item_not_found",
+                        "The item was deleted before it could be sent.",
+                    )
+                }
+                // The marketplace call is done; the idempotency key makes the retry free.
+                Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
             }
-            Err(err) => return outcome_of(err),
-        };
-        if let Err(err) = catalog::set_listing(
-            &self.db,
-            task_item.seller_id,
-            item.id,
-            state,
-            listing_id,
-            error,
-            now,
-        )
-        .await
-        {
-            // The marketplace call is done; the idempotency key makes the retry free.
-            return Outcome::retry("database_unavailable", err.to_string());
         }
-        outcome
+        Outcome::retry(
+            "changed_while_sending",
+            "The item kept changing while it was being sent; it is sent again shortly.",
+        )
     }
 
     fn concurrency(&self) -> u32 {
@@ -239,6 +258,7 @@ impl TaskKind for Unpublish {
             &self.db,
             task_item.seller_id,
             item.id,
+            None,
             ListingState::Unpublished,
             None,
             None,

@@ -11,6 +11,17 @@ use crate::entities::notification;
 /// A notification's level is its message's tone (`info`, `success`, `warning`, `error`).
 pub use task_model::Tone as Level;
 
+/// What the notification of a task's end says: the words of the toast the seller sees
+/// if the tab is open, of the tray and of the task page.
+pub fn ending(
+    kind: &str,
+    label: &str,
+    end: task_model::TaskStatus,
+    counts: &task_model::TaskCounts,
+) -> Option<task_model::Finished> {
+    task_model::words::finished(task_model::Presentation::of(kind), label, end, counts)
+}
+
 pub async fn insert(
     db: &impl ConnectionTrait,
     seller_id: i64,

@@ -184,6 +184,7 @@ pub mod scripted {
         subject: task_model::Subject::Counter,
         in_bulk_bar: false,
         listed: false,
+        on_save: "Save anyway?",
     };
 
     /// Params for `n` items that all follow `plan`.

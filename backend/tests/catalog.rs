@@ -132,6 +132,7 @@ db_test!(
             filter: ItemFilter {
                 q: Some(q.into()),
                 state: None,
+                in_task: false,
             },
             ..ItemQuery::default()
         };
@@ -181,6 +182,7 @@ db_test!(demo_seed_is_created_once_with_varied_items, |db| {
         let filter = ItemFilter {
             q: None,
             state: Some(state),
+            in_task: false,
         };
         assert!(
             catalog::count(db, demo.id, &filter).await.unwrap() > 0,
@@ -222,6 +224,7 @@ db_test!(paging_filtering_and_sorting_cover_every_item_once, |db| {
     let published = ItemFilter {
         q: None,
         state: Some(ListingState::Published),
+        in_task: false,
     };
     let ids = catalog::matching_ids(db, ana, &published).await.unwrap();
     assert_eq!(

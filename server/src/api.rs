@@ -97,6 +97,8 @@ pub(crate) struct ItemsQuery {
     q: Option<String>,
     /// `draft`, `published`, `unpublished` or `failed`.
     state: Option<String>,
+    /// Only items a running task has still to act on (queued or in flight).
+    in_task: Option<bool>,
     /// `sku`, `title`, `price`, `quantity`, `state` or `updated` (default).
     sort: Option<String>,
     /// `asc` or `desc` (default).
@@ -162,6 +164,7 @@ async fn list_items(
         filter: ItemFilterParams {
             q: query.q.unwrap_or_default(),
             state: listing_state,
+            in_task: query.in_task.unwrap_or(false),
         },
         sort,
         desc,
@@ -192,6 +195,8 @@ async fn get_item(
 ) -> Result<Json<ItemDetail>, ApiError> {
     // A malformed id is just an item that does not exist.
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let item = backend::catalog::get(&state.db, signed_in.seller.id, id).await?;
-    Ok(Json(item.into()))
+    let seller_id = signed_in.seller.id;
+    let mut item = ItemDetail::from(backend::catalog::get(&state.db, seller_id, id).await?);
+    item.task = app::item_task::ssr::latest(&state.db, seller_id, id).await?;
+    Ok(Json(item))
 }

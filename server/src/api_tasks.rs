@@ -57,6 +57,9 @@ pub(crate) struct FilterBody {
     #[serde(default)]
     q: String,
     state: Option<String>,
+    /// Only items a running task has still to act on.
+    #[serde(default)]
+    in_task: bool,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -164,6 +167,7 @@ async fn create(
             let params = ItemFilterParams {
                 q: filter.q,
                 state: listing_state,
+                in_task: filter.in_task,
             };
             backend::catalog::matching_ids(&state.db, seller, &(&params).into()).await?
         }

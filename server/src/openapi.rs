@@ -23,7 +23,7 @@ use crate::api::PageJson;
             Errors are {\"error\": {\"code\", \"message\"}} with the matching status."
     ),
     components(schemas(
-        ItemRow, TaskSummary, TaskItemView, app::tasks::ItemErrorView,
+        ItemRow, app::item_task::ItemTask, TaskSummary, TaskItemView, app::tasks::ItemErrorView,
         app::tasks::TaskCounts, app::tasks::FailureGroupView, app::catalog::ListingState,
         ErrorBody, ErrorDetail,
         app::notifications::NotificationView, app::live::wire::Snapshot,

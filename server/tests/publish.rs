@@ -100,6 +100,7 @@ db_test!(
             &ItemFilter {
                 q: None,
                 state: Some(ListingState::Published),
+                in_task: false,
             },
         )
         .await

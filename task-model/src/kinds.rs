@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{plural, UnknownName};
+use crate::{plural, ItemStatus, TaskStatus, UnknownName};
 
 /// What one task item stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,8 @@ pub struct Presentation {
     pub in_bulk_bar: bool,
     /// Sellers see it in the task list's filter (test kinds are not listed).
     pub listed: bool,
+    /// What saving an item this kind is about to act on asks first.
+    pub on_save: &'static str,
 }
 
 impl Presentation {
@@ -60,6 +62,41 @@ impl Presentation {
             Some(rest) if rest.starts_with(' ') => format!("{}{rest}", self.doing),
             _ => format!("{}: {label}", self.doing),
         }
+    }
+
+    /// An item's place in a task of this kind, in a few words (the catalog's chip):
+    /// "queued for publish", "publishing…", "published", "publish failed".
+    pub fn item_line(&self, status: ItemStatus, task: TaskStatus) -> String {
+        let verb = self.title.to_lowercase();
+        match (status, task) {
+            (ItemStatus::Pending | ItemStatus::Running, TaskStatus::Paused) => {
+                format!("{verb} paused")
+            }
+            (ItemStatus::Pending | ItemStatus::Running, TaskStatus::Cancelling) => {
+                format!("{verb} cancelling")
+            }
+            (ItemStatus::Pending, _) => format!("queued for {verb}"),
+            (ItemStatus::Running, _) => format!("{}…", self.doing.to_lowercase()),
+            (ItemStatus::Succeeded, _) => self.done.to_owned(),
+            (ItemStatus::Failed, _) => format!("{verb} failed"),
+            (ItemStatus::Skipped, _) => format!("{verb} skipped"),
+            (ItemStatus::Cancelled, _) => format!("{verb} cancelled"),
+        }
+    }
+
+    /// What saving an item asks while a task of this kind has still to act on it:
+    /// "This item is queued in Publishing 200 items. Save anyway and publish the new
+    /// values?"
+    pub fn save_question(&self, label: &str, status: ItemStatus) -> String {
+        let place = match status {
+            ItemStatus::Running => "being sent",
+            _ => "queued",
+        };
+        format!(
+            "This item is {place} in {}. {}",
+            self.doing_line(label),
+            self.on_save
+        )
     }
 
     /// Finds a kind by its stored name.
@@ -90,6 +127,7 @@ pub static IMPORT: Presentation = Presentation {
     subject: Subject::CsvRow,
     in_bulk_bar: false,
     listed: true,
+    on_save: "Save anyway? The import may still change it.",
 };
 
 pub static PUBLISH: Presentation = Presentation {
@@ -102,6 +140,7 @@ pub static PUBLISH: Presentation = Presentation {
     subject: Subject::CatalogItem,
     in_bulk_bar: true,
     listed: true,
+    on_save: "Save anyway and publish the new values?",
 };
 
 pub static UNPUBLISH: Presentation = Presentation {
@@ -114,6 +153,7 @@ pub static UNPUBLISH: Presentation = Presentation {
     subject: Subject::CatalogItem,
     in_bulk_bar: true,
     listed: true,
+    on_save: "Save anyway? It is still taken off the marketplace.",
 };
 
 /// The engine's own test kind (crash drills, benchmarks); never offered to sellers.
@@ -127,6 +167,7 @@ pub static NOOP: Presentation = Presentation {
     subject: Subject::Counter,
     in_bulk_bar: false,
     listed: false,
+    on_save: "Save anyway?",
 };
 
 static UNKNOWN: Presentation = Presentation {
@@ -139,6 +180,7 @@ static UNKNOWN: Presentation = Presentation {
     subject: Subject::Counter,
     in_bulk_bar: false,
     listed: false,
+    on_save: "Save anyway?",
 };
 
 /// Every kind the product knows, in the order sellers see them.
@@ -180,5 +222,34 @@ mod tests {
         );
         // A label the kind did not write is kept whole.
         assert_eq!(PUBLISH.doing_line("Spring sale"), "Publishing: Spring sale");
+    }
+
+    #[test]
+    fn an_item_says_where_it_stands_in_its_task() {
+        use ItemStatus as I;
+        use TaskStatus as T;
+        assert_eq!(
+            PUBLISH.item_line(I::Pending, T::Running),
+            "queued for publish"
+        );
+        assert_eq!(PUBLISH.item_line(I::Running, T::Running), "publishing…");
+        assert_eq!(PUBLISH.item_line(I::Succeeded, T::Running), "published");
+        assert_eq!(
+            PUBLISH.item_line(I::Failed, T::CompletedWithErrors),
+            "publish failed"
+        );
+        assert_eq!(PUBLISH.item_line(I::Pending, T::Paused), "publish paused");
+        assert_eq!(
+            UNPUBLISH.item_line(I::Pending, T::Queued),
+            "queued for unpublish"
+        );
+        assert_eq!(
+            PUBLISH.save_question("Publish 200 items", I::Pending),
+            "This item is queued in Publishing 200 items. Save anyway and publish the new values?"
+        );
+        assert_eq!(
+            PUBLISH.save_question("Publish 1 item", I::Running),
+            "This item is being sent in Publishing 1 item. Save anyway and publish the new values?"
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod counts;
 pub mod estimate;
 pub mod kinds;
 pub mod status;
+pub mod when;
 pub mod words;
 
 pub use control::Control;

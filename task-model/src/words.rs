@@ -75,6 +75,11 @@ pub fn finished(
             format!("{label} done"),
             format!("{} {done}, {} skipped.", c.succeeded, c.skipped),
         ),
+        TaskStatus::Succeeded if c.succeeded == 1 => (
+            Tone::Success,
+            format!("{label} done"),
+            format!("The {} was {done}.", kind.unit.0),
+        ),
         TaskStatus::Succeeded => (
             Tone::Success,
             format!("{label} done"),
@@ -89,10 +94,20 @@ pub fn finished(
                 plural(c.failed, "needs", "need")
             ),
         ),
+        TaskStatus::Failed if c.failed == 1 => (
+            Tone::Error,
+            format!("{label} failed"),
+            format!("The {} did not go through.", kind.unit.0),
+        ),
         TaskStatus::Failed => (
             Tone::Error,
             format!("{label} failed"),
             format!("None of the {} went through.", kind.count(c.failed)),
+        ),
+        TaskStatus::Cancelled if c.succeeded == 0 => (
+            Tone::Info,
+            format!("{label} cancelled"),
+            format!("Cancelled before anything was {done}."),
         ),
         TaskStatus::Cancelled => (
             Tone::Info,
@@ -221,7 +236,15 @@ mod tests {
             &counts(0, 1, 0, 0),
         )
         .unwrap();
-        assert_eq!(import.body, "None of the 1 row went through.");
+        assert_eq!(import.body, "The row did not go through.");
+        let one = finished(
+            &PUBLISH,
+            "Publish 1 item",
+            TaskStatus::Succeeded,
+            &counts(1, 0, 0, 0),
+        )
+        .unwrap();
+        assert_eq!(one.body, "The item was published.");
     }
 
     #[test]

@@ -120,7 +120,7 @@ fn notification_panel() -> AnyView {
                             }
                         }
                         <span class="muted">{note.body.clone()}</span>
-                        <time class="muted" datetime=note.created_at.to_rfc3339()>{note.created_at.format("%d %b %H:%M UTC").to_string()}</time>
+                        <span class="muted"><crate::when::When at=note.created_at /></span>
                     </li>
                 </For>
             </ul>

@@ -19,6 +19,7 @@ mod bell;
 mod browser;
 #[cfg(feature = "hydrate")]
 mod client;
+pub mod dock;
 pub mod link;
 pub mod store;
 mod toasts;
@@ -197,11 +198,7 @@ pub fn LiveLayer() -> impl IntoView {
 fn live_layer() -> AnyView {
     #[cfg(feature = "hydrate")]
     client::connect(use_live());
-    view! {
-        <TaskTray />
-        <Toasts />
-    }
-    .into_any()
+    view! { <dock::LiveDock /> }.into_any()
 }
 
 #[cfg(test)]

@@ -80,6 +80,21 @@ pub fn news(previous: Option<&TaskSummary>, task: &TaskSummary) -> Option<News> 
     })
 }
 
+/// A tray row's line under its progress bar: how far it is and the time left while it
+/// runs; once over, how it ended, in the words of its toast and notification.
+pub fn tray_words(task: &TaskSummary) -> String {
+    if let Some(said) = words::finished(task.presentation(), &task.label, task.status, &task.counts)
+    {
+        return said.body;
+    }
+    let c = &task.counts;
+    let eta = task
+        .eta_seconds
+        .map(|eta| format!(" · {} left", task_model::estimate::about(eta)))
+        .unwrap_or_default();
+    format!("{} of {}{eta}", c.done(), c.total)
+}
+
 /// A snapshot after a gap (a reconnect, a lagging stream): what changed meanwhile is said
 /// as if seen live, then the snapshot replaces the list.
 pub fn resync(tasks: &mut Vec<TaskSummary>, snapshot: Vec<TaskSummary>) -> Vec<News> {

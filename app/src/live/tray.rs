@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use task_model::plural;
 
+use super::dock::{move_dock, DockSide, Side};
 use super::use_live;
-use crate::bulk::describe_duration;
 use crate::tasks::TaskSummary;
 use crate::ui::{task_status, Chip};
 
@@ -41,10 +41,22 @@ pub fn TaskTray() -> AnyView {
         <aside class="task-tray" aria-label="Background tasks" data-empty=move || visible().is_empty().to_string() data-link=move || store.link.get().as_str()>
             <Show when=move || !visible().is_empty()>
                 <div class="tray-card">
-                    <button type="button" class="tray-head" aria-expanded=move || open().to_string() aria-controls="tray-rows" on:click=move |_| { let now = open(); chosen.set(Some(!now)); }>
-                        <span class="tray-summary">{summary}</span>
-                        <span class="tray-toggle" aria-hidden="true">{move || if open() { "▾" } else { "▴" }}</span>
-                    </button>
+                    <div class="tray-top">
+                        <button type="button" class="tray-head" aria-expanded=move || open().to_string() aria-controls="tray-rows" on:click=move |_| { let now = open(); chosen.set(Some(!now)); }>
+                            <span class="tray-summary">{summary}</span>
+                            <span class="tray-toggle" aria-hidden="true">{move || if open() { "▾" } else { "▴" }}</span>
+                        </button>
+                        {move || use_context::<DockSide>().map(|DockSide(side)| {
+                            let label = match side.get() {
+                                Side::Right => "Move the task tray to the left",
+                                Side::Left => "Move the task tray to the right",
+                            };
+                            view! {
+                                <button type="button" class="icon-button tray-move" aria-label=label title=label
+                                    on:click=move |_| move_dock(side)>{move || if side.get() == Side::Right { "⇤" } else { "⇥" }}</button>
+                            }
+                        })}
+                    </div>
                     <ul id="tray-rows" class="tray-rows" hidden=move || !open()>
                         <For each=visible key=|t| (t.id, t.seq) let:task>
                             <TrayRow task=task />
@@ -66,10 +78,7 @@ fn TrayRow(task: TaskSummary) -> AnyView {
     let (chip, tone) = task_status(&task);
     let id = task.id;
     let line = task.line();
-    let eta = (!over)
-        .then_some(task.eta_seconds)
-        .flatten()
-        .map(|eta| format!(" · {} left", describe_duration(eta)));
+    let words = super::store::tray_words(&task);
     view! {
         <li class="tray-row" data-task=id data-status=task.status.as_str()>
             <span class="kind-mark" aria-hidden="true">{task.presentation().mark}</span>
@@ -79,7 +88,7 @@ fn TrayRow(task: TaskSummary) -> AnyView {
                     <Chip label=chip tone />
                 </div>
                 <progress max=c.total value=done aria-label=format!("{} progress", task.label)></progress>
-                <div class="tray-counts muted">{format!("{done} of {}", c.total)}{eta}</div>
+                <div class="tray-counts muted">{words}</div>
             </div>
             {over.then(|| view! {
                 <button type="button" class="icon-button" aria-label=format!("Dismiss {}", task.label)

@@ -9,6 +9,8 @@ pub struct Model {
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
+    /// IANA name ("Europe/Paris") as the seller's browser reports it; UTC until known.
+    pub time_zone: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

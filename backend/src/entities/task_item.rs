@@ -10,6 +10,8 @@ pub struct Model {
     pub position: i32,
     /// JSON: what this item works on (a catalog item id, a CSV row…).
     pub subject: String,
+    /// The catalog item the subject is, for kinds over catalog items.
+    pub catalog_item_id: Option<i64>,
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,

@@ -342,9 +342,7 @@ pub(crate) async fn settle(
     ))
     .await?;
     if !task.status.is_terminal() {
-        // The same words as the toast the seller sees if the tab is open.
-        let kind = task_model::Presentation::of(&task.kind);
-        if let Some(said) = task_model::words::finished(kind, &task.label, end, &c) {
+        if let Some(said) = notifications::ending(&task.kind, &task.label, end, &c) {
             notifications::insert(
                 txn,
                 task.seller_id,

@@ -264,12 +264,15 @@ where
         Err(err) => return Err(err.into()),
     };
 
+    // A kind over catalog items names the item, so the catalog can find it in its task.
+    let over_catalog = kind.presentation().subject == task_model::Subject::CatalogItem;
     let mut rows = Vec::with_capacity(subjects.len().min(BATCH));
     for (position, subject) in subjects.into_iter().enumerate() {
         rows.push(task_item::ActiveModel {
             task_id: Set(row.id),
             seller_id: Set(new.seller_id),
             position: Set(position as i32),
+            catalog_item_id: Set(over_catalog.then(|| subject.as_i64()).flatten()),
             subject: Set(subject.to_string()),
             status: Set(super::ItemStatus::Pending.as_str().to_owned()),
             attempts: Set(0),

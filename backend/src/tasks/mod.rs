@@ -12,6 +12,7 @@ pub mod complete;
 pub mod control;
 pub mod create;
 pub mod events;
+pub mod in_task;
 pub mod kind;
 pub mod noop;
 pub mod query;
