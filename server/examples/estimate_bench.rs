@@ -87,12 +87,7 @@ fn settings(postgres: bool) -> Vec<Setting> {
 }
 
 async fn serve(settings: SandboxSettings) -> (Sandbox, String) {
-    let sandbox = Sandbox::new(settings);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().nest(server::sandbox::MOUNT, sandbox.router());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (sandbox, format!("http://{addr}{}", server::sandbox::MOUNT))
+    Sandbox::serve_local(settings).await.unwrap()
 }
 
 struct Run {

@@ -27,18 +27,15 @@ const LIMIT: u32 = 50;
 const IMPORT_ROWS: usize = 10_000;
 
 async fn sandbox() -> (Sandbox, String) {
-    let sandbox = Sandbox::new(SandboxSettings {
+    Sandbox::serve_local(SandboxSettings {
         rate_limit: LIMIT,
         burst: LIMIT,
         latency_ms: (100, 300),
         transient_error_rate: 0.0,
         seed: 5,
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().nest(server::sandbox::MOUNT, sandbox.router());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (sandbox, format!("http://{addr}{}", server::sandbox::MOUNT))
+    })
+    .await
+    .unwrap()
 }
 
 /// One server instance's engine: its own pacer (shared through the database on

@@ -2,6 +2,8 @@
 //! real HTTP, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use backend::catalog::{self, ItemFilter};
 use backend::db_test;
 use backend::domain::ListingState;
@@ -10,29 +12,14 @@ use backend::tasks::create::NewTask;
 use backend::tasks::events::EventBus;
 use backend::tasks::worker::{Engine, EngineConfig};
 use backend::tasks::TaskStatus;
+use common::{drain_until_done as wait, engine};
 use sea_orm::EntityTrait;
 use server::sandbox::{Sandbox, SandboxSettings};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The sandbox on a local port, as a separate service would be.
 async fn sandbox(settings: SandboxSettings) -> (Sandbox, String) {
-    let sandbox = Sandbox::new(settings);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().nest(server::sandbox::MOUNT, sandbox.router());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (sandbox, format!("http://{addr}{}", server::sandbox::MOUNT))
-}
-
-fn engine(db: &backend::DatabaseConnection, base_url: &str) -> Arc<Engine> {
-    let registry = server::workers::kinds(db, backend::testing::fast_connector(base_url));
-    Arc::new(Engine::new(
-        db.clone(),
-        registry,
-        EventBus::new("test", Duration::ZERO),
-        EngineConfig::new(8),
-    ))
+    Sandbox::serve_local(settings).await.unwrap()
 }
 
 async fn seller_with_items(db: &backend::DatabaseConnection, n: usize) -> (i64, Vec<i64>) {
@@ -206,23 +193,6 @@ db_test!(rate_limits_and_outages_are_retried_until_done, |db| {
         "the burst of 2 was exceeded and answered with 429"
     );
 });
-
-async fn wait(
-    engine: &Arc<Engine>,
-    db: &backend::DatabaseConnection,
-    seller: i64,
-    task_id: i64,
-) -> backend::tasks::Task {
-    for _ in 0..100 {
-        engine.drain().await.unwrap();
-        let task = backend::tasks::get(db, seller, task_id).await.unwrap();
-        if task.status.is_terminal() {
-            return task;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("task {task_id} did not finish");
-}
 
 /// Runs the engine's own loop, so backoffs come due in real time.
 async fn wait_retrying(

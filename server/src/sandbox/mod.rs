@@ -39,10 +39,17 @@ pub struct AccountStats {
     pub rate_limited: u64,
 }
 
+/// A live listing: its id and what the last accepted request said.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub listing_id: String,
+    pub listing: ListingRequest,
+}
+
 #[derive(Default)]
 struct Account {
-    /// SKU → listing id.
-    listings: BTreeMap<String, String>,
+    /// SKU → the listing.
+    listings: BTreeMap<String, Listed>,
     stats: AccountStats,
 }
 
@@ -122,6 +129,25 @@ impl Sandbox {
             total.rate_limited += stats.rate_limited;
         }
         (total, accounts)
+    }
+
+    /// The live listing of `sku` in `account`, as the marketplace has it.
+    pub fn listing(&self, account: &str, sku: &str) -> Option<Listed> {
+        self.with_account(account, |a| a.listings.get(sku).cloned())
+    }
+
+    /// The sandbox on a free local port, as a separate service would be: its base URL.
+    pub async fn serve_local(settings: SandboxSettings) -> std::io::Result<(Sandbox, String)> {
+        let sandbox = Sandbox::new(settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = Router::new().nest(MOUNT, sandbox.router());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(%err, "the local sandbox stopped");
+            }
+        });
+        Ok((sandbox, format!("http://{addr}{MOUNT}")))
     }
 
     /// Starts or ends an outage: while it lasts every call answers 503.
@@ -280,11 +306,13 @@ impl Sandbox {
                 let reply = self.with_account(&account, |a| {
                     a.stats.create_requests += 1;
                     if issues.is_empty() {
-                        let listing_id = a
-                            .listings
-                            .entry(sku.clone())
-                            .or_insert_with(|| format!("MKT-{account}-{sku}"))
-                            .clone();
+                        // A new listing, or an update of the one this SKU has.
+                        let listed = a.listings.entry(sku.clone()).or_insert_with(|| Listed {
+                            listing_id: format!("MKT-{account}-{sku}"),
+                            listing: listing.clone(),
+                        });
+                        listed.listing = listing;
+                        let listing_id = listed.listing_id.clone();
                         a.stats.listings = a.listings.len() as u64;
                         ListingReply {
                             sku: sku.clone(),
@@ -334,7 +362,7 @@ async fn delete_listing(
     let removed = sandbox.with_account(&account, |a| {
         let removed = a.listings.remove(&sku);
         a.stats.listings = a.listings.len() as u64;
-        removed
+        removed.map(|listed| listed.listing_id)
     });
     let response = match removed {
         Some(listing_id) => (StatusCode::OK, Json(json!({ "sku": sku, "status": "DELETED", "listing_id": listing_id }))).into_response(),
@@ -347,9 +375,12 @@ async fn get_listing(
     State(sandbox): State<Sandbox>,
     Path((account, sku)): Path<(String, String)>,
 ) -> Response {
-    let listing = sandbox.with_account(&account, |a| a.listings.get(&sku).cloned());
-    match listing {
-        Some(listing_id) => Json(json!({ "sku": sku, "listing_id": listing_id })).into_response(),
+    match sandbox.listing(&account, &sku) {
+        Some(Listed {
+            listing_id,
+            listing,
+        }) => Json(json!({ "sku": sku, "listing_id": listing_id, "listing": listing }))
+            .into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({ "errors": [{ "code": "NotFound", "message": "No listing for this SKU." }] }))).into_response(),
     }
 }

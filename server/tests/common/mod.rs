@@ -281,10 +281,25 @@ pub async fn two_sellers(db: &backend::DatabaseConnection) -> TwoSellers {
 
 /// The sandbox on a local port, as a separate service would be.
 pub async fn sandbox_on_a_port() -> (server::sandbox::Sandbox, String) {
-    let sandbox = server::sandbox::Sandbox::new(server::sandbox::SandboxSettings::calm());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new().nest(server::sandbox::MOUNT, sandbox.router());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (sandbox, format!("http://{addr}{}", server::sandbox::MOUNT))
+    server::sandbox::Sandbox::serve_local(server::sandbox::SandboxSettings::calm())
+        .await
+        .unwrap()
+}
+
+/// Runs the engine's due work until the task is over (2 s at most).
+pub async fn drain_until_done(
+    engine: &std::sync::Arc<backend::tasks::worker::Engine>,
+    db: &backend::DatabaseConnection,
+    seller: i64,
+    task_id: i64,
+) -> backend::tasks::Task {
+    for _ in 0..100 {
+        engine.drain().await.unwrap();
+        let task = backend::tasks::get(db, seller, task_id).await.unwrap();
+        if task.status.is_terminal() {
+            return task;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("task {task_id} did not finish");
 }
