@@ -18,6 +18,8 @@ export default defineConfig({
   outputDir: "test-results",
   use: {
     baseURL,
+    // A seller away from UTC: every time on the pages must read in this zone.
+    timezoneId: "Europe/Paris",
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
     launchOptions: {

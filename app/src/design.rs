@@ -392,12 +392,12 @@ pub fn DesignPage() -> impl IntoView {
                 <Frame store=toasts_b tall=true><div class="live-dock" data-side="left"><Toasts /></div></Frame>
             </Specimen>
 
-            <Specimen title="The item knows its task: catalog chips">
+            <Specimen title="The item knows its task, catalog chips">
                 <div class="chip-row">
                     {item_tasks().into_iter().map(|task| view! { <TaskChip task /> }).collect_view()}
                 </div>
             </Specimen>
-            <Specimen title="The item knows its task: the item page's banner">
+            <Specimen title="The item knows its task, the item page's banner">
                 {item_tasks().into_iter().map(|task| view! { <ItemTaskBanner task /> }).collect_view()}
             </Specimen>
             <Specimen title="Saving an item a task is about to send">
@@ -411,9 +411,10 @@ pub fn DesignPage() -> impl IntoView {
             </Specimen>
             <Specimen title="Times, in the seller's zone (hover for the whole date)">
                 <dl class="facts">
-                    {[(19, "just now"), (5, "15 min earlier"), (0, "this morning")].into_iter().map(|(minute, what)| view! {
+                    {[(19, "a minute earlier"), (5, "a quarter of an hour earlier")].into_iter().map(|(minute, what)| view! {
                         <dt>{what}</dt><dd><When at=at(minute) /></dd>
                     }).collect_view()}
+                    <dt>"this morning"</dt><dd><When at=at(0) - chrono::Duration::hours(3) /></dd>
                     <dt>"two days earlier"</dt><dd><When at=at(0) - chrono::Duration::days(2) /></dd>
                     <dt>"last year"</dt><dd><When at=at(0) - chrono::Duration::days(400) /></dd>
                 </dl>

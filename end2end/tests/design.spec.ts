@@ -13,7 +13,7 @@ test("the design gallery shows every component from fixtures and matches the ref
   // The tray in every status, quota wait included; toasts of every level.
   const every = page.locator('[data-specimen="task-tray--every-status"]');
   await expect(every.locator(".tray-row")).toHaveCount(8);
-  await expect(every).toContainText("waiting for marketplace quota until 10:12:00 UTC");
+  await expect(every).toContainText("waiting for marketplace quota until 11:12:00");
   for (const status of ["queued", "running", "paused", "done", "done with errors", "failed", "cancelled"]) {
     await expect(every.locator(".chip", { hasText: new RegExp(`^${status}$`) })).toHaveCount(1);
   }
@@ -32,6 +32,24 @@ test("the design gallery shows every component from fixtures and matches the ref
     "30 unpublished before the cancel, 50 cancelled.",
     "None of the 12 rows went through.",
   ]);
+
+  // The item in its task: chips, banners and the question before saving.
+  await expect(page.locator('[data-specimen="the-item-knows-its-task--catalog-chips"] .task-chip')).toHaveText([
+    "queued for publish",
+    "publishing…",
+    "publish paused",
+    "queued for unpublish",
+    "published",
+    "publish failed",
+  ]);
+  await expect(page.locator(".item-task-banner")).toHaveCount(6);
+  await expect(page.locator('[data-specimen="saving-an-item-a-task-is-about-to-send"]')).toContainText(
+    "This item is queued in Publishing 200 items. Save anyway and publish the new values?",
+  );
+  // Times in the seller's zone (the gallery's is Paris, UTC+1), relative where it helps.
+  const times = page.locator('[data-specimen^="times"] time');
+  await expect(times).toHaveText(["1 min ago", "15 min ago", "at 08:00", "26 Nov, 11:00", "24 Oct 2025, 11:00"]);
+  await expect(times.first()).toHaveAttribute("title", "Sat 28 Nov 2026, 11:19:00 (UTC+01:00)");
 
   await expect(page).toHaveScreenshot("design.png", { fullPage: true, maxDiffPixelRatio: 0.01, animations: "disabled" });
 });

@@ -52,7 +52,7 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   await expect(page).toHaveTitle(/^\(\d+%\) /);
 
   // Keep working: open an item and save it while the tray advances.
-  const progressText = async () => Number((await row.locator(".tray-counts").textContent())?.match(/^(\d+) of/)?.[1] ?? 0);
+  const progressText = async () => Number((await row.locator("progress").getAttribute("value")) ?? 0);
   const first = await progressText();
   // (An item the task does not touch: editing one it is publishing would rightly
   // conflict with the listing update.)
