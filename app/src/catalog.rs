@@ -361,8 +361,9 @@ pub fn CatalogPage() -> impl IntoView {
 }
 
 /// Tasks change items as they go (an import adds and updates them, a publish changes
-/// their listing state): the page reloads its rows and counts by itself, at most every
-/// 1.5 s while they run and once more when one ends. The selection and the search box are
+/// their listing state and the chips on their rows): the page reloads its rows and
+/// counts by itself when a task starts, at most every 1.5 s while they run and once more
+/// when one ends. The selection and the search box are
 /// signals of their own, and the table stays on screen while it reloads, so nothing the
 /// seller is doing is lost.
 fn refresh_when_tasks_change_items(items: Resource<Result<ItemPage, AppError>>) {
@@ -379,20 +380,21 @@ fn refresh_when_tasks_change_items(items: Resource<Result<ItemPage, AppError>>) 
                 tasks
                     .iter()
                     .filter(|t| t.presentation().subject != task_model::Subject::Counter)
-                    .map(|t| (t.counts.succeeded + t.counts.failed, t.is_over()))
-                    .fold((0, 0), |(n, over), (touched, ended)| {
-                        (n + touched, over + i64::from(ended))
+                    .map(|t| (t.counts.succeeded + t.counts.failed, t.is_over(), t.id))
+                    .fold((0, 0, 0), |(n, over, newest), (touched, ended, id)| {
+                        (n + touched, over + i64::from(ended), newest.max(id))
                     })
             })
             .into()
     });
     let waiting = StoredValue::new(false);
-    Effect::new(move |seen: Option<Option<(i64, i64)>>| {
+    Effect::new(move |seen: Option<Option<(i64, i64, i64)>>| {
         let now = touched.get();
         // The first snapshot is what the page was loaded with; a resync that only drops
-        // tasks from the list changes nothing on the page.
+        // tasks from the list changes nothing on the page. A new task puts chips on the
+        // rows it is about to change.
         let grew = match (seen.flatten(), now) {
-            (Some((n, over)), Some(now)) => now.0 > n || now.1 > over,
+            (Some((n, over, newest)), Some(now)) => now.0 > n || now.1 > over || now.2 > newest,
             _ => false,
         };
         if grew && !waiting.get_value() {
@@ -502,7 +504,7 @@ fn CatalogTable(
         </nav>
         <Show when=offer_all>
             <div class="select-all-banner" role="status">
-                {format!("All {per_page_len} items on this page are selected. ")}
+                {if per_page_len == 1 { "The 1 item on this page is selected. ".to_owned() } else { format!("All {per_page_len} items on this page are selected. ") }}
                 <button class="link" type="button" on:click=move |_| {
                     let filter = params.with_untracked(|p| p.filter.clone());
                     selection.update(|s| s.select_all_matching(filter, total));
@@ -511,6 +513,7 @@ fn CatalogTable(
         </Show>
         <Show when=move || selection.with(|s| s.is_all_matching())>
             <div class="select-all-banner" role="status">
+                // (Offered only when more match than the page holds: always several.)
                 {move || format!("All {} matching items are selected. ", selection.with(|s| s.count()))}
                 <button class="link" type="button" on:click=move |_| selection.update(|s| s.clear())>"Clear selection"</button>
             </div>

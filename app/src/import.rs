@@ -186,7 +186,7 @@ fn progress_view(
                     <h2>{task.label.clone()}</h2>
                     <progress max=c.total value=done aria-label="Rows done">{format!("{percent}%")}</progress>
                     <p class="counts">
-                        {format!("{done} of {} rows · {} imported · {} failed", c.total, c.succeeded, c.failed)}
+                        {format!("{done} of {} · {} imported · {} failed", task_model::plural(c.total, "row", "rows"), c.succeeded, c.failed)}
                         {(!over).then(|| task.eta_seconds.map(|eta| format!(" · {} left", describe_duration(eta))))}
                     </p>
                     {over.then(|| view! {

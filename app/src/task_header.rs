@@ -58,13 +58,8 @@ pub fn CancelDialog(
     view! {
         <Dialog open id="cancel-confirm" title="Cancel this task?" inline>
             {move || {
-                let (c, kind) = current.with(|t| (t.counts, t.presentation()));
-                view! {
-                    <p>{format!(
-                        "{} not started yet will be cancelled. {} in progress finish first. The {} already done stay done{}.",
-                        kind.count(c.pending), c.running, c.succeeded, if c.failed > 0 { format!(", and the {} failed stay in the error report", c.failed) } else { String::new() }
-                    )}</p>
-                }
+                let said = current.with(|t| task_model::words::cancel_question(t.presentation(), &t.counts));
+                view! { <p>{said}</p> }
             }}
             <div class="form-actions">
                 <button type="button" class="button danger" on:click=move |_| {

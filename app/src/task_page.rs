@@ -315,18 +315,13 @@ fn TaskDetail(
             </Transition>
         </section>
         <Dialog open=confirm_open id="batch-confirm" title=Signal::derive(move || pending.get().map(|p| {
-            let verb = if p.action == Control::Retry { "Retry" } else { "Skip" };
-            format!("{verb} {} items?", p.count)
+            task_model::words::batch(p.action, p.count, &p.what).0
         }).unwrap_or_default())>
             {move || pending.get().map(|p| {
                 let which = p.which.clone();
                 let action = p.action;
                 view! {
-                    <p>{if action == Control::Retry {
-                        format!("The {} {} items go back in the queue and are sent again. It runs in the background: you can keep working.", p.count, p.what)
-                    } else {
-                        format!("The {} {} items are skipped: the task can finish without them. They stay listed here as skipped.", p.count, p.what)
-                    }}</p>
+                    <p>{task_model::words::batch(action, p.count, &p.what).1}</p>
                     {(action == Control::Retry).then(|| view! {
                         <p class="muted"><Suspense fallback=|| "Estimating…">{move || Suspend::new(async move {
                             estimate.await.map(|words| format!("This should take {words}."))

@@ -59,6 +59,69 @@ pub fn started(label: &str, estimate: Option<&crate::Estimate>) -> (String, Stri
     )
 }
 
+/// The question before retrying or skipping `count` items of a batch ("failed",
+/// "“Image missing”", "selected"): its title and what happens.
+pub fn batch(control: crate::Control, count: i64, what: &str) -> (String, String) {
+    let retry = control == crate::Control::Retry;
+    let title = format!(
+        "{} {}?",
+        if retry { "Retry" } else { "Skip" },
+        plural(count, "item", "items")
+    );
+    let body = match (retry, count == 1) {
+        (true, true) => format!(
+            "The {what} item goes back in the queue and is sent again. It runs in the background: you can keep working."
+        ),
+        (true, false) => format!(
+            "The {count} {what} items go back in the queue and are sent again. It runs in the background: you can keep working."
+        ),
+        (false, true) => format!(
+            "The {what} item is skipped: the task can finish without it. It stays listed here as skipped."
+        ),
+        (false, false) => format!(
+            "The {count} {what} items are skipped: the task can finish without them. They stay listed here as skipped."
+        ),
+    };
+    (title, body)
+}
+
+/// What cancelling a task does to its items, asked before it is done.
+pub fn cancel_question(kind: &Presentation, c: &TaskCounts) -> String {
+    let mut said = format!(
+        "{} not started yet will be cancelled.",
+        kind.count(c.pending)
+    );
+    if c.running > 0 {
+        said.push_str(&format!(
+            " {} in progress {} first.",
+            c.running,
+            if c.running == 1 { "finishes" } else { "finish" }
+        ));
+    }
+    if c.succeeded > 0 {
+        said.push_str(&format!(
+            " The {} already done {} done",
+            c.succeeded,
+            if c.succeeded == 1 { "stays" } else { "stay" }
+        ));
+        if c.failed > 0 {
+            said.push_str(&format!(
+                ", and the {} failed {} in the error report",
+                c.failed,
+                if c.failed == 1 { "stays" } else { "stay" }
+            ));
+        }
+        said.push('.');
+    } else if c.failed > 0 {
+        said.push_str(&format!(
+            " The {} failed {} in the error report.",
+            c.failed,
+            if c.failed == 1 { "stays" } else { "stay" }
+        ));
+    }
+    said
+}
+
 /// The words for a task that reached `status`; `None` while it is not over.
 pub fn finished(
     kind: &Presentation,
@@ -245,6 +308,53 @@ mod tests {
         )
         .unwrap();
         assert_eq!(one.body, "The item was published.");
+    }
+
+    #[test]
+    fn batch_questions_agree_with_their_count() {
+        use crate::Control;
+        assert_eq!(
+            batch(Control::Retry, 1, "failed"),
+            (
+                "Retry 1 item?".to_owned(),
+                "The failed item goes back in the queue and is sent again. It runs in the background: you can keep working.".to_owned()
+            )
+        );
+        assert_eq!(
+            batch(Control::Skip, 12, "“Image missing”").0,
+            "Skip 12 items?"
+        );
+        assert!(batch(Control::Skip, 12, "selected")
+            .1
+            .starts_with("The 12 selected items are skipped"));
+        assert!(batch(Control::Skip, 1, "selected")
+            .1
+            .ends_with("It stays listed here as skipped."));
+    }
+
+    #[test]
+    fn the_cancel_question_counts_right() {
+        let c = TaskCounts {
+            total: 200,
+            pending: 150,
+            running: 1,
+            succeeded: 48,
+            failed: 1,
+            ..TaskCounts::default()
+        };
+        assert_eq!(
+            cancel_question(&PUBLISH, &c),
+            "150 items not started yet will be cancelled. 1 in progress finishes first. The 48 already done stay done, and the 1 failed stays in the error report."
+        );
+        let c = TaskCounts {
+            total: 1,
+            pending: 1,
+            ..TaskCounts::default()
+        };
+        assert_eq!(
+            cancel_question(&PUBLISH, &c),
+            "1 item not started yet will be cancelled."
+        );
     }
 
     #[test]
