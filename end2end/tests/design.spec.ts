@@ -19,7 +19,7 @@ test("the design gallery shows every component from fixtures and matches the ref
   }
   await expect(page.locator('[data-specimen="task-tray--one-task"] .tray-row')).toHaveCount(1);
   await expect(page.locator('[data-specimen="task-tray--no-tasks"] .tray-row')).toHaveCount(0);
-  const toasts = page.locator('[data-specimen="toasts--every-level"]');
+  const toasts = page.locator('[data-specimen^="toasts--every-level"]');
   for (const level of ["info", "success", "warning", "error"]) {
     await expect(toasts.locator(`.toast.${level}`).first()).toBeVisible();
   }

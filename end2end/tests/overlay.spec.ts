@@ -66,6 +66,10 @@ test("no control is hidden under the tray, the toasts or a sticky bar, on any pa
     for (const path of paths) {
       await page.goto(path);
       await hydrated(page);
+      // The tray open (as it is while a task runs; the seller's choice once all are over).
+      const head = page.locator(".live-dock .tray-head");
+      await expect(head).toBeVisible();
+      if ((await head.getAttribute("aria-expanded")) === "false") await head.click();
       await expect(page.locator(".live-dock .tray-row").first()).toBeVisible();
       if (path === "/") {
         // A problem's toast, which stays until closed, above the tray.
@@ -75,6 +79,16 @@ test("no control is hidden under the tray, the toasts or a sticky bar, on any pa
         await page.locator("tbody input[type=checkbox]").first().check();
         await expect(page.locator(".bulk-bar")).toBeVisible();
       }
+      // The dock's room is measured as it changes (toasts come and go): check once it
+      // has settled.
+      const room = () => page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--dock-room"));
+      let last = "";
+      await expect.poll(async () => {
+        const now = await room();
+        const settled = now === last && now !== "";
+        last = now;
+        return settled;
+      }, { intervals: [400] }).toBe(true);
       const label = `${size.width}x${size.height} ${path}`;
       expect(await hiddenControls(page), label).toEqual([]);
       await shot(page, testInfo, `overlay-${size.width}x${size.height}-${path.replace(/[^a-z0-9]+/gi, "_")}`, false);
