@@ -498,7 +498,7 @@ fn CatalogTable(
         <nav class="tabs" aria-label="Filter by listing state">
             {filter_tab(None, "All", all_count)}
             {page.state_counts.iter().map(|(state, n)| filter_tab(Some(*state), state.label(), *n)).collect_view()}
-            <A href=in_task_href attr:class=if in_task_on { "tab tab-toggle current" } else { "tab tab-toggle" } attr:aria-pressed=in_task_on.to_string()>
+            <A href=in_task_href attr:class=if in_task_on { "tab tab-toggle current" } else { "tab tab-toggle" } attr:aria-current=in_task_on.then_some("page")>
                 "In a running task" <span class="tab-count">{in_task_count}</span>
             </A>
         </nav>

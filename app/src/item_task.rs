@@ -159,7 +159,7 @@ pub fn ItemTaskBanner(task: ItemTask) -> impl IntoView {
         ItemStatus::Cancelled => format!("Cancelled with {}.", task.label),
     };
     let fix = (task.status == ItemStatus::Failed)
-        .then(|| "Fix the fields below and save, then retry it from the task.");
+        .then_some("Fix the fields below and save, then retry it from the task.");
     view! {
         <div class=format!("card item-task-banner tone-{}", tone.class()) role="status" data-item-status=task.status.as_str()>
             <Chip label=task.line() tone />
