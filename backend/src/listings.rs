@@ -108,6 +108,31 @@ async fn load(db: &DatabaseConnection, item: &ItemContext<ItemIds, i64>) -> Resu
     }
 }
 
+/// What the kinds that make one marketplace call per catalog item share: the connector's
+/// concurrency, pace and retries, and a workload of one call per item.
+macro_rules! one_call_per_item {
+    () => {
+        fn concurrency(&self) -> u32 {
+            self.connector.useful_concurrency()
+        }
+
+        fn workload(&self, _params: &ItemIds, items: &[i64]) -> Workload {
+            Workload {
+                calls: items.len() as u64,
+                items: 0,
+            }
+        }
+
+        fn call_model(&self, seller_id: i64) -> Option<CallModel> {
+            Some(self.connector.call_model(&account(seller_id)))
+        }
+
+        fn retry_policy(&self) -> RetryPolicy {
+            self.connector.retry_policy()
+        }
+    };
+}
+
 /// Sends of one item in one attempt, when the seller keeps saving it meanwhile.
 const SENDS_PER_ATTEMPT: usize = 3;
 
@@ -197,25 +222,7 @@ impl TaskKind for Publish {
         )
     }
 
-    fn concurrency(&self) -> u32 {
-        self.connector.useful_concurrency()
-    }
-
-    /// One marketplace call per item.
-    fn workload(&self, _params: &ItemIds, items: &[i64]) -> Workload {
-        Workload {
-            calls: items.len() as u64,
-            items: 0,
-        }
-    }
-
-    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
-        Some(self.connector.call_model(&account(seller_id)))
-    }
-
-    fn retry_policy(&self) -> RetryPolicy {
-        self.connector.retry_policy()
-    }
+    one_call_per_item!();
 }
 
 pub struct Unpublish {
@@ -271,25 +278,7 @@ impl TaskKind for Unpublish {
         Outcome::Succeeded(json!({ "unpublished": item.sku }))
     }
 
-    fn concurrency(&self) -> u32 {
-        self.connector.useful_concurrency()
-    }
-
-    /// One marketplace call per item.
-    fn workload(&self, _params: &ItemIds, items: &[i64]) -> Workload {
-        Workload {
-            calls: items.len() as u64,
-            items: 0,
-        }
-    }
-
-    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
-        Some(self.connector.call_model(&account(seller_id)))
-    }
-
-    fn retry_policy(&self) -> RetryPolicy {
-        self.connector.retry_policy()
-    }
+    one_call_per_item!();
 }
 
 #[cfg(test)]
