@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 const ITEMS: usize = 10_000;
 const RUNS: usize = 30;
+/// Items of the catalog in a task that has yet to act on them.
+const IN_TASK: usize = 2_000;
 
 #[tokio::main]
 async fn main() {
@@ -91,6 +93,48 @@ async fn run(engine: &str, db: &backend::DatabaseConnection) {
     let timings =
         measure(|| async { catalog::matching_ids(db, seller.id, &all).await.unwrap() }).await;
     report(engine, "all matching ids (10 000)", &timings);
+
+    // A publish of 2 000 items waiting its turn (no worker runs): the catalog's chips and
+    // its "In a running task" filter.
+    let ids = catalog::matching_ids(db, seller.id, &all).await.unwrap();
+    let registry = backend::tasks::Registry::new().register(backend::listings::Publish::new(
+        db.clone(),
+        backend::testing::fast_connector("http://127.0.0.1:9"),
+    ));
+    backend::tasks::create::create(
+        db,
+        &registry,
+        backend::tasks::create::NewTask {
+            seller_id: seller.id,
+            kind: "publish".into(),
+            params: serde_json::json!({ "item_ids": ids[..IN_TASK] }),
+            idempotency_key: None,
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let in_task = ItemQuery {
+        filter: ItemFilter {
+            in_task: true,
+            ..ItemFilter::default()
+        },
+        ..ItemQuery::default()
+    };
+    let timings = measure(|| async { catalog::list(db, seller.id, &in_task).await.unwrap() }).await;
+    report(engine, "in a running task (2 000)", &timings);
+    let page: Vec<i64> = catalog::list(db, seller.id, &ItemQuery::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    let timings = measure(|| async {
+        backend::tasks::in_task::ahead(db, seller.id, &page).await.unwrap()
+    })
+    .await;
+    report(engine, "a page's tasks (50 rows)", &timings);
 }
 
 async fn measure<F, Fut, T>(mut f: F) -> Vec<Duration>
