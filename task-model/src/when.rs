@@ -56,15 +56,17 @@ fn short(at: DateTime<Utc>, now: DateTime<Utc>, offset: FixedOffset) -> String {
     let today = now.with_timezone(&offset).date_naive();
     let hm = local.format("%H:%M");
     let ago = now - at;
-    // Within the hour: how long ago, or how soon.
-    if ago >= Duration::zero() && ago < Duration::seconds(45) {
+    // Within the hour: how long ago, or how soon. A moment "in the future" by less than a
+    // minute is the clock between two ticks of the page (or the browser's clock a little
+    // behind the server's): it just happened.
+    if ago > -Duration::seconds(60) && ago < Duration::seconds(45) {
         return "just now".to_owned();
     }
     if ago >= Duration::zero() && ago < Duration::minutes(60) {
         return format!("{} min ago", (ago.num_seconds() + 30) / 60);
     }
     if ago < Duration::zero() && -ago < Duration::minutes(60) {
-        let minutes = ((-ago).num_seconds() + 59) / 60;
+        let minutes = ((-ago).num_seconds() + 30) / 60;
         return format!("in {} min", minutes.max(1));
     }
     let day = local.date_naive();
@@ -111,7 +113,8 @@ mod tests {
         assert_eq!(short(now - Duration::seconds(50)), "1 min ago");
         assert_eq!(short(now - Duration::minutes(2)), "2 min ago");
         assert_eq!(short(now - Duration::minutes(59)), "59 min ago");
-        assert_eq!(short(now + Duration::seconds(20)), "in 1 min");
+        assert_eq!(short(now + Duration::seconds(20)), "just now");
+        assert_eq!(short(now + Duration::seconds(61)), "in 1 min");
         assert_eq!(short(now + Duration::minutes(12)), "in 12 min");
     }
 
