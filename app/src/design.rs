@@ -21,7 +21,7 @@ use crate::tasks::{
     Control, FailureGroupView, ItemErrorView, ItemStatus, Presentation, TaskCounts, TaskItemView,
     TaskStatus, TaskSummary,
 };
-use crate::ui::{item_status, task_status, Chip, Dialog, Pager};
+use crate::ui::{item_status, task_status, Chip, Dialog, Pager, TaskBar};
 use crate::when::When;
 use task_model::kinds::{IMPORT, PUBLISH, UNPUBLISH};
 use task_model::Subject;
@@ -369,11 +369,14 @@ pub fn DesignPage() -> impl IntoView {
             </Specimen>
 
             <Specimen title="Progress bars">
-                {[(0, 200), (50, 200), (143, 200), (200, 200)].into_iter().map(|(done, total)| view! {
-                    <div class="progress-line">
-                        <progress max=total value=done aria-label=format!("{done} of {total}")></progress>
-                        <span class="progress-words">{format!("{done} of {total}")}</span>
-                    </div>
+                {[(0, 0, 0), (50, 0, 0), (129, 14, 0), (200, 0, 0), (129, 71, 0), (150, 12, 38)].into_iter().map(|(succeeded, failed, skipped)| {
+                    let counts = TaskCounts { total: 200, succeeded, failed, skipped, pending: 200 - succeeded - failed - skipped, ..TaskCounts::default() };
+                    view! {
+                        <div class="progress-line">
+                            <TaskBar counts label=format!("{} of 200", counts.done()) />
+                            <span class="progress-words">{format!("{} of 200 · {failed} failed · {skipped} skipped", counts.done())}</span>
+                        </div>
+                    }
                 }).collect_view()}
             </Specimen>
 

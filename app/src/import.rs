@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bulk::describe_duration;
 use crate::tasks::TaskSummary;
+use crate::ui::TaskBar;
 
 /// What checking a file found, before anything is imported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,12 +180,11 @@ fn progress_view(
             let c = task.counts;
             let done = c.done();
             let over = task.is_over();
-            let percent = if c.total > 0 { done * 100 / c.total } else { 0 };
             let report = format!("/api/v1/tasks/{}/report.csv", task.id);
             view! {
                 <div class="card import-progress" data-status=task.status.as_str()>
                     <h2>{task.label.clone()}</h2>
-                    <progress max=c.total value=done aria-label="Rows done">{format!("{percent}%")}</progress>
+                    <TaskBar counts=c label="Rows done" />
                     <p class="counts">
                         {format!("{done} of {} · {} imported · {} failed", task_model::plural(c.total, "row", "rows"), c.succeeded, c.failed)}
                         {(!over).then(|| task.eta_seconds.map(|eta| format!(" · {} left", describe_duration(eta))))}

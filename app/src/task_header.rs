@@ -28,6 +28,7 @@ pub fn TaskHeader(
             <div class="task-title">
                 <span class="kind-mark" aria-hidden="true">{move || current.with(|t| t.presentation().mark)}</span>
                 <h1>{move || current.with(|t| t.label.clone())}</h1>
+                <span class="task-number" title="The task's number">{move || current.with(|t| format!("#{}", t.id))}</span>
                 {move || { let (label, tone) = current.with(task_status); view! { <Chip label tone /> } }}
                 {move || current.with(outcome).map(|said| view! { <p class="task-outcome" role="status">{said}</p> })}
             </div>

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::live::use_live;
 use crate::tasks::{TaskStatus, TaskSummary};
-use crate::ui::{done_of, elapsed_words, task_status, Chip, Pager};
+use crate::ui::{done_of, elapsed_words, task_status, Chip, Pager, TaskBar};
 use crate::when::When;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,11 +190,12 @@ pub fn task_row(task: TaskSummary, now: chrono::DateTime<chrono::Utc>) -> impl I
         <tr data-task=task.id data-status=task.status.as_str()>
             <td>
                 <span class="kind-mark" aria-hidden="true">{task.presentation().mark}</span>" "
-                <A href=format!("/tasks/{}", task.id)>{task.label.clone()}</A>
+                <A href=format!("/tasks/{}", task.id)>{task.label.clone()}</A>" "
+                <span class="task-number">{format!("#{}", task.id)}</span>
             </td>
             <td><Chip label tone /></td>
             <td class="col-progress">
-                <progress max=task.counts.total value=done aria-label=progress_label></progress>
+                <TaskBar counts=task.counts label=progress_label />
                 <span class="muted">{format!(" {done} of {}", task.counts.total)}{(failed > 0).then(|| format!(" · {failed} failed"))}{(cancelled > 0).then(|| format!(" · {cancelled} cancelled"))}</span>
             </td>
             <td class="muted"><When at=task.created_at /></td>

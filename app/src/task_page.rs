@@ -14,7 +14,7 @@ use crate::task_header::{CancelDialog, TaskHeader};
 use crate::tasks::{
     Control, Estimate, FailureGroupView, ItemStatus, TaskItemView, TaskItemsQuery, TaskSummary,
 };
-use crate::ui::{done_of, elapsed_words, item_status, Chip, Dialog, Pager};
+use crate::ui::{done_of, elapsed_words, item_status, Chip, Dialog, Pager, TaskBar};
 use crate::when::When;
 use task_model::Subject;
 
@@ -387,7 +387,7 @@ pub(crate) fn TaskFacts(
         };
         view! {
             <div class="progress-line">
-                <progress max=t.counts.total value=done aria-label="Progress"></progress>
+                <TaskBar counts=t.counts label="Progress" />
                 <span class="progress-words">{format!("{done} of {}", t.counts.total)}</span>
             </div>
             <dl class="facts">

@@ -94,6 +94,35 @@ pub fn Chip(#[prop(into)] label: String, tone: Tone) -> impl IntoView {
     }
 }
 
+/// A task's progress as one bar in segments — succeeded, failed, skipped or cancelled,
+/// and what is left — so a run with failures never looks like a clean one, and every
+/// surface (tray, task list, task page, import page) draws the same counts the same way.
+/// Failures are hatched as well as red; screen readers hear the counts in words.
+#[component]
+pub fn TaskBar(counts: task_model::TaskCounts, #[prop(into)] label: String) -> impl IntoView {
+    let c = counts;
+    let total = c.total.max(1) as f64;
+    let width = |n: i64| format!("width: {:.2}%", n.max(0) as f64 * 100.0 / total);
+    let mut said = format!("{} of {} done", c.done(), c.total);
+    if c.failed > 0 {
+        said.push_str(&format!(", {} failed", c.failed));
+    }
+    if c.skipped + c.cancelled > 0 {
+        said.push_str(&format!(
+            ", {} skipped or cancelled",
+            c.skipped + c.cancelled
+        ));
+    }
+    view! {
+        <div class="task-bar" role="progressbar" aria-label=label aria-valuemin="0"
+            aria-valuemax=c.total aria-valuenow=c.done() aria-valuetext=said>
+            <span class="seg seg-succeeded" style=width(c.succeeded)></span>
+            <span class="seg seg-failed" style=width(c.failed)></span>
+            <span class="seg seg-skipped" style=width(c.skipped + c.cancelled)></span>
+        </div>
+    }
+}
+
 /// Items done (in any end state) of a task.
 pub fn done_of(task: &TaskSummary) -> i64 {
     task.counts.done()

@@ -71,7 +71,7 @@ fn the_toast_the_notification_the_tray_and_the_task_page_agree() {
                 let counts = ending_counts(status, n);
                 let ended = summary(kind.name, &label, status, counts);
                 let toast = news(Some(&running), &ended).expect("an end is news");
-                let note = backend::notifications::ending(kind.name, &label, status, &counts)
+                let note = backend::notifications::ending(7, kind.name, &label, status, &counts)
                     .expect("an end is notified");
                 let page = outcome(&ended).expect("the task page says how it ended");
                 let tray = tray_words(&ended);

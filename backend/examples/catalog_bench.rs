@@ -131,7 +131,9 @@ async fn run(engine: &str, db: &backend::DatabaseConnection) {
         .map(|i| i.id)
         .collect();
     let timings = measure(|| async {
-        backend::tasks::in_task::ahead(db, seller.id, &page).await.unwrap()
+        backend::tasks::in_task::ahead(db, seller.id, &page)
+            .await
+            .unwrap()
     })
     .await;
     report(engine, "a page's tasks (50 rows)", &timings);

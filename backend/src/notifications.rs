@@ -12,14 +12,16 @@ use crate::entities::notification;
 pub use task_model::Tone as Level;
 
 /// What the notification of a task's end says: the words of the toast the seller sees
-/// if the tab is open, of the tray and of the task page.
+/// if the tab is open, of the tray and of the task page; the task named by its number.
 pub fn ending(
+    task_id: i64,
     kind: &str,
     label: &str,
     end: task_model::TaskStatus,
     counts: &task_model::TaskCounts,
 ) -> Option<task_model::Finished> {
-    task_model::words::finished(task_model::Presentation::of(kind), label, end, counts)
+    let named = task_model::words::numbered(task_id, label);
+    task_model::words::finished(task_model::Presentation::of(kind), &named, end, counts)
 }
 
 pub async fn insert(
@@ -43,6 +45,26 @@ pub async fn insert(
     }
     .insert(db)
     .await
+}
+
+/// A task's one notification: what it says now replaces what it said before (its start,
+/// or an earlier end before a retry), so the centre holds one entry per task. The new
+/// row takes a new id, so live streams (which follow ids) send it, and it is unread.
+pub async fn replace_for_task(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    task_id: i64,
+    level: Level,
+    title: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<notification::Model, sea_orm::DbErr> {
+    notification::Entity::delete_many()
+        .filter(notification::Column::SellerId.eq(seller_id))
+        .filter(notification::Column::TaskId.eq(task_id))
+        .exec(db)
+        .await?;
+    insert(db, seller_id, Some(task_id), level, title, body, now).await
 }
 
 /// The seller's newest notifications first.

@@ -14,7 +14,7 @@ test("the design gallery shows every component from fixtures and matches the ref
   const every = page.locator('[data-specimen="task-tray--every-status"]');
   await expect(every.locator(".tray-row")).toHaveCount(8);
   await expect(every).toContainText("waiting for marketplace quota until 11:12:00");
-  for (const status of ["queued", "running", "paused", "done", "done with errors", "failed", "cancelled"]) {
+  for (const status of ["queued", "running", "paused", "done", "done with problems", "failed", "cancelled"]) {
     await expect(every.locator(".chip", { hasText: new RegExp(`^${status}$`) })).toHaveCount(1);
   }
   await expect(page.locator('[data-specimen="task-tray--one-task"] .tray-row')).toHaveCount(1);

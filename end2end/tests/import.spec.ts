@@ -51,7 +51,7 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
   await expect(progress).toContainText("4 imported, 1 needs attention.", { timeout: 45_000 });
   await expect(progress).toContainText("5 of 5 rows · 4 imported · 1 failed");
   // The tray and a toast say so too, wherever the seller is.
-  await expect(page.locator(".toast").filter({ hasText: "Import 5 rows from spring.csv done with errors" })).toBeVisible();
+  await expect(page.locator(".toast").filter({ hasText: "Import 5 rows from spring.csv done with problems" })).toBeVisible();
   await shot(page, testInfo, "import-done");
   await closeToasts(page);
 

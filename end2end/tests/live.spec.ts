@@ -20,7 +20,7 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   // published (all succeed). Both are about 200 items.
   const md = testInfo.project.name === "md";
   const plan = md
-    ? { state: "draft", action: "Publish", ing: "Publishing", toast: "done with errors", note: "done with errors", chip: "done with errors" }
+    ? { state: "draft", action: "Publish", ing: "Publishing", toast: "done with problems", note: "done with problems", chip: "done with problems" }
     : { state: "published", action: "Unpublish", ing: "Unpublishing", toast: "done", note: "done", chip: "done" };
   await logIn(page);
   const before = await unread(page);
@@ -52,7 +52,7 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   await expect(page).toHaveTitle(/^\(\d+%\) /);
 
   // Keep working: open an item and save it while the tray advances.
-  const progressText = async () => Number((await row.locator("progress").getAttribute("value")) ?? 0);
+  const progressText = async () => Number((await row.locator("[role=progressbar]").getAttribute("aria-valuenow")) ?? 0);
   const first = await progressText();
   // (An item the task does not touch: editing one it is publishing would rightly
   // conflict with the listing update.)

@@ -77,7 +77,7 @@ test("a marketplace outage fails a publish; the transient group is retried, the 
   await expect(missing).toContainText("1 item", { timeout: 45_000 });
   await expect(missing).toContainText("fix first");
   await expect(transient).toHaveCount(0);
-  await expect(page.locator(".task-header .chip")).toHaveText("done with errors");
+  await expect(page.locator(".task-header .chip")).toHaveText("done with problems");
   await expect(page.locator('.count-chip[data-status="succeeded"] strong')).toHaveText("60");
 
   // Fix and retry, without leaving the flow: the group's items, the item, save, retry.
@@ -157,7 +157,7 @@ test("pause, resume and cancel from the task page; skip a group; the counts and 
   const trayRow = page.locator(`.tray-row[data-task="${id}"]`);
   await expect(trayRow.locator(".chip")).toHaveText("cancelled");
   await expect(trayRow.locator(".tray-counts")).toHaveText((await outcome.textContent()) ?? "");
-  await expect(trayRow.locator("progress")).toHaveAttribute("value", String(finalDone));
+  await expect(trayRow.locator("[role=progressbar]")).toHaveAttribute("aria-valuenow", String(finalDone));
 
   // Skip a group: two items without a picture fail; skipping them ends the task as done.
   const flawedItems = [...(await items(page, md ? "SR-0069" : "SR-0115")), ...(await items(page, md ? "SR-0092" : "SR-0138"))];

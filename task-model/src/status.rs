@@ -64,7 +64,7 @@ impl TaskStatus {
             Self::Cancelling => "cancelling",
             Self::Cancelled => "cancelled",
             Self::Succeeded => "done",
-            Self::CompletedWithErrors => "done with errors",
+            Self::CompletedWithErrors => "done with problems",
             Self::Failed => "failed",
         }
     }

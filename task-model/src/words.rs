@@ -46,6 +46,12 @@ pub struct Finished {
     pub review: Option<String>,
 }
 
+/// A task as toasts and notifications name it: its short number first, so two
+/// "Publish 200 items" can be told apart ("#42 Publish 200 items").
+pub fn numbered(id: i64, label: &str) -> String {
+    format!("#{id} {label}")
+}
+
 /// The words for a task that started: title and body, with the time it was estimated
 /// to take when it has one.
 pub fn started(label: &str, estimate: Option<&crate::Estimate>) -> (String, String) {
@@ -150,7 +156,7 @@ pub fn finished(
         ),
         TaskStatus::CompletedWithErrors => (
             Tone::Warning,
-            format!("{label} done with errors"),
+            format!("{label} done with problems"),
             format!(
                 "{} {done}, {} attention.",
                 c.succeeded,
@@ -256,7 +262,7 @@ mod tests {
                 TaskStatus::CompletedWithErrors,
                 counts(187, 13, 0, 0),
                 Tone::Warning,
-                "Publish 200 items done with errors",
+                "Publish 200 items done with problems",
                 "187 published, 13 need attention.",
                 Some("Review 13 failures"),
             ),
@@ -264,7 +270,7 @@ mod tests {
                 TaskStatus::CompletedWithErrors,
                 counts(199, 1, 0, 0),
                 Tone::Warning,
-                "Publish 200 items done with errors",
+                "Publish 200 items done with problems",
                 "199 published, 1 needs attention.",
                 Some("Review 1 failure"),
             ),

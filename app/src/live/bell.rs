@@ -110,6 +110,8 @@ fn notification_panel() -> AnyView {
                                 }
                             };
                             view! {
+                                // Unread is said in words as well as colour.
+                                {unread.then(|| view! { <span class="unread-mark">"New"</span> })}
                                 {match note.task_id {
                                     Some(task) => view! { <A href=format!("/tasks/{task}") attr:class="notification-title" on:click=move |_| { read_one(); open.set(false); }>{note.title.clone()}</A> }.into_any(),
                                     None => view! { <span class="notification-title">{note.title.clone()}</span> }.into_any(),

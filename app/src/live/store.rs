@@ -58,7 +58,8 @@ pub fn apply(tasks: &mut Vec<TaskSummary>, task: TaskSummary) -> Option<Option<T
 /// same the notification centre keeps).
 pub fn news(previous: Option<&TaskSummary>, task: &TaskSummary) -> Option<News> {
     if previous.is_none() && !task.is_over() {
-        let (title, body) = words::started(&task.label, task.estimate.as_ref());
+        let named = words::numbered(task.id, &task.label);
+        let (title, body) = words::started(&named, task.estimate.as_ref());
         return Some(News {
             level: ToastLevel::Info,
             title,
@@ -69,7 +70,8 @@ pub fn news(previous: Option<&TaskSummary>, task: &TaskSummary) -> Option<News> 
     if previous.is_some_and(TaskSummary::is_over) {
         return None;
     }
-    let said = words::finished(task.presentation(), &task.label, task.status, &task.counts)?;
+    let named = words::numbered(task.id, &task.label);
+    let said = words::finished(task.presentation(), &named, task.status, &task.counts)?;
     Some(News {
         level: said.tone,
         title: said.title,
@@ -263,13 +265,13 @@ mod tests {
     fn a_start_and_an_end_are_news_and_nothing_else_is() {
         let started = task(1, TaskStatus::Running, 1, 0, 0);
         let said = news(None, &started).unwrap();
-        assert_eq!(said.title, "Publish 10 items started");
+        assert_eq!(said.title, "#1 Publish 10 items started");
         let moving = task(1, TaskStatus::Running, 2, 4, 0);
         assert_eq!(news(Some(&started), &moving), None);
         let ended = task(1, TaskStatus::CompletedWithErrors, 3, 8, 2);
         let said = news(Some(&moving), &ended).unwrap();
         assert_eq!(said.level, ToastLevel::Warning);
-        assert_eq!(said.title, "Publish 10 items done with errors");
+        assert_eq!(said.title, "#1 Publish 10 items done with problems");
         assert_eq!(said.body, "8 published, 2 need attention.");
         assert_eq!(
             said.action,
@@ -293,7 +295,7 @@ mod tests {
         let titles: Vec<&str> = said.iter().map(|n| n.title.as_str()).collect();
         assert_eq!(
             titles,
-            ["Publish 10 items started", "Publish 10 items done"]
+            ["#3 Publish 10 items started", "#1 Publish 10 items done"]
         );
         assert_eq!(tasks, snapshot);
     }

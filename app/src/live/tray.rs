@@ -7,7 +7,7 @@ use task_model::plural;
 use super::dock::{move_dock, DockSide, Side};
 use super::use_live;
 use crate::tasks::TaskSummary;
-use crate::ui::{task_status, Chip};
+use crate::ui::{task_status, Chip, TaskBar};
 
 /// Bottom right, in the shell, so it survives navigation.
 #[component]
@@ -73,7 +73,6 @@ pub fn TaskTray() -> AnyView {
 fn TrayRow(task: TaskSummary) -> AnyView {
     let store = use_live();
     let c = task.counts;
-    let done = c.done();
     let over = task.is_over();
     let (chip, tone) = task_status(&task);
     let id = task.id;
@@ -84,10 +83,10 @@ fn TrayRow(task: TaskSummary) -> AnyView {
             <span class="kind-mark" aria-hidden="true">{task.presentation().mark}</span>
             <div class="tray-main">
                 <div class="tray-line">
-                    <A href=format!("/tasks/{id}") attr:class="tray-label">{line}</A>
+                    <A href=format!("/tasks/{id}") attr:class="tray-label"><span class="task-number">{format!("#{id}")}</span>" "{line}</A>
                     <Chip label=chip tone />
                 </div>
-                <progress max=c.total value=done aria-label=format!("{} progress", task.label)></progress>
+                <TaskBar counts=c label=format!("{} progress", task.label) />
                 <div class="tray-counts muted">{words}</div>
             </div>
             {over.then(|| view! {

@@ -342,11 +342,11 @@ pub(crate) async fn settle(
     ))
     .await?;
     if !task.status.is_terminal() {
-        if let Some(said) = notifications::ending(&task.kind, &task.label, end, &c) {
-            notifications::insert(
+        if let Some(said) = notifications::ending(task.id, &task.kind, &task.label, end, &c) {
+            notifications::replace_for_task(
                 txn,
                 task.seller_id,
-                Some(task.id),
+                task.id,
                 said.tone,
                 &said.title,
                 &said.body,

@@ -299,7 +299,10 @@ where
             .exec_without_returning(&txn)
             .await?;
     }
-    let (started_title, started_body) = task_model::words::started(&row.label, Some(&estimate));
+    let (started_title, started_body) = task_model::words::started(
+        &task_model::words::numbered(row.id, &row.label),
+        Some(&estimate),
+    );
     // The "started" toast's words, kept in the notification centre too; already read,
     // so only endings count as unread.
     let started = crate::notifications::insert(
