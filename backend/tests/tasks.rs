@@ -262,20 +262,22 @@ db_test!(
             .iter()
             .all(|i| i.attempts == 1 && i.result.is_some() && i.lease_owner.is_none()));
 
-        // The ending, unread; then the start, kept for the record and already read.
+        // One notification per task: its ending replaced its start, and is unread.
         let notes = backend::notifications::recent(db, ana, 10).await.unwrap();
-        assert_eq!(notes.len(), 2);
+        assert_eq!(notes.len(), 1);
         assert_eq!(
             (notes[0].level.as_str(), notes[0].task_id),
             ("success", Some(task.id))
         );
-        // In the kind's words, the same the toast uses.
+        // In the kind's words, the same the toast uses, the task named by its number.
         assert_eq!(
             (notes[0].title.as_str(), notes[0].body.as_str()),
-            ("Run 10 items done", "All 10 items done.")
+            (
+                format!("#{} Run 10 items done", task.id).as_str(),
+                "All 10 items done."
+            )
         );
-        assert_eq!(notes[1].title, "Run 10 items started");
-        assert!(notes[1].read_at.is_some());
+        assert!(notes[0].read_at.is_none());
         assert_eq!(
             backend::notifications::unread_count(db, ana).await.unwrap(),
             1
@@ -760,7 +762,7 @@ db_test!(
         assert!(done.finished_at.is_some());
         assert_counters_match(db, task.id).await;
         let notes = backend::notifications::recent(db, ana, 10).await.unwrap();
-        assert_eq!(notes[0].title, "Run 5 items cancelled");
+        assert_eq!(notes[0].title, format!("#{} Run 5 items cancelled", task.id));
 
         for (action, result) in [
             ("resume", h.engine.resume(ana, task.id).await),
