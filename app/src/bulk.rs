@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::ListingState;
 use crate::error::AppError;
 use crate::selection::Selection;
 use crate::tasks::{Estimate, Presentation, TaskSummary};
@@ -18,6 +19,9 @@ pub struct TaskPlan {
     pub count: u64,
     /// How long it would take, made by the server from the marketplace's recent answers.
     pub estimate: Estimate,
+    /// The selection's items per listing state, counted by the server.
+    #[serde(default)]
+    pub breakdown: Vec<(ListingState, u64)>,
     /// Made with the plan, so a double click on "Start" starts one task, not two.
     pub idempotency_key: String,
 }
@@ -87,6 +91,11 @@ pub mod ssr {
         let state = state()?;
         let ids = resolve(&state.db, seller.id, selection).await?;
         let estimate = estimate(&state, seller.id, kind, &ids).await?;
+        let breakdown = backend::catalog::count_by_state(&state.db, seller.id, &ids)
+            .await?
+            .into_iter()
+            .map(|(state, n)| (state.into(), n))
+            .collect();
         let now = chrono::Utc::now();
         let idempotency_key = format!(
             "{kind}-{}-{}",
@@ -97,6 +106,7 @@ pub mod ssr {
             kind: kind.to_owned(),
             count: ids.len() as u64,
             estimate,
+            breakdown,
             idempotency_key,
         };
         Ok((seller.id, ids, plan))
@@ -109,16 +119,33 @@ pub async fn plan_task(kind: String, selection: Selection) -> Result<TaskPlan, A
     with_status(ssr::plan(&kind, &selection).await.map(|(_, _, plan)| plan))
 }
 
+/// Starts the task a plan described; with `leave_live`, a publish leaves the items
+/// already live as they are.
 #[server(endpoint = "start_task", input = Json)]
 pub async fn start_task(
     kind: String,
     selection: Selection,
     idempotency_key: String,
+    #[server(default)] leave_live: bool,
 ) -> Result<TaskSummary, AppError> {
     use crate::auth::ssr::{state, with_status};
     with_status(
         async {
-            let (seller_id, ids, _) = ssr::plan(&kind, &selection).await?;
+            let (seller_id, mut ids, _) = ssr::plan(&kind, &selection).await?;
+            let may_leave_live = Presentation::of(&kind)
+                .by_state
+                .as_ref()
+                .is_some_and(|by| by.may_leave_live);
+            if leave_live && may_leave_live {
+                let live = backend::catalog::in_state(
+                    &state()?.db,
+                    seller_id,
+                    &ids,
+                    backend::domain::ListingState::Published,
+                )
+                .await?;
+                ids.retain(|id| live.binary_search(id).is_err());
+            }
             if ids.is_empty() {
                 return Err(AppError::BadRequest {
                     message: "Nothing selected.".into(),
@@ -161,9 +188,10 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
         }
     });
     let start = Action::new(
-        move |(kind, selection, key): &(String, Selection, String)| {
-            let (kind, selection, key) = (kind.clone(), selection.clone(), key.clone());
-            async move { start_task(kind, selection, key).await }
+        move |(kind, selection, key, leave_live): &(String, Selection, String, bool)| {
+            let (kind, selection, key, leave_live) =
+                (kind.clone(), selection.clone(), key.clone(), *leave_live);
+            async move { start_task(kind, selection, key, leave_live).await }
         },
     );
     let started = move || start.value().get();
@@ -222,6 +250,34 @@ fn bulk_kinds() -> impl Iterator<Item = &'static Presentation> {
         .filter(|kind| kind.in_bulk_bar)
 }
 
+/// Of a selection's items per listing state: how many are live, and how many are not.
+fn live_and_not(breakdown: &[(ListingState, u64)]) -> (u64, u64) {
+    breakdown.iter().fold((0, 0), |(live, not), (state, n)| {
+        if *state == ListingState::Published {
+            (live + n, not)
+        } else {
+            (live, not + n)
+        }
+    })
+}
+
+/// What the task would do to the selection, by listing state, in the kind's words.
+pub fn breakdown_words(kind: &str, breakdown: &[(ListingState, u64)]) -> Option<String> {
+    let (live, not_live) = live_and_not(breakdown);
+    Presentation::of(kind).by_state_line(live, not_live)
+}
+
+/// For a kind that may leave live items out, over a selection that mixes them with
+/// others: how many are live.
+fn live_of(kind: &str, breakdown: &[(ListingState, u64)], count: u64) -> Option<u64> {
+    let may = Presentation::of(kind)
+        .by_state
+        .as_ref()
+        .is_some_and(|by| by.may_leave_live);
+    let (live, _) = live_and_not(breakdown);
+    (may && live > 0 && live < count).then_some(live)
+}
+
 /// "Publish 2 items?"
 pub fn plan_title(kind: &str, count: u64) -> String {
     format!("{}?", Presentation::of(kind).label(count as i64))
@@ -231,18 +287,30 @@ pub fn plan_title(kind: &str, count: u64) -> String {
 #[component]
 pub fn PlanBody(
     plan: TaskPlan,
-    start: Action<(String, Selection, String), Result<TaskSummary, AppError>>,
+    start: Action<(String, Selection, String, bool), Result<TaskSummary, AppError>>,
     selection: RwSignal<Selection>,
     open: RwSignal<bool>,
 ) -> impl IntoView {
     let source = plan.estimate.source();
     let kind = plan.kind.clone();
     let key = plan.idempotency_key.clone();
+    let said = breakdown_words(&plan.kind, &plan.breakdown);
+    // A publish over items of which some are live: the seller chooses to update them or
+    // leave them as they are.
+    let live = live_of(&plan.kind, &plan.breakdown, plan.count);
+    let leave_live = RwSignal::new(false);
     view! {
+        {said.map(|said| view! { <p class="plan-breakdown">{said}</p> })}
+        {live.map(|live| view! {
+            <label class="plan-choice">
+                <input type="checkbox" prop:checked=leave_live on:change=move |ev| leave_live.set(event_target_checked(&ev)) />
+                {format!("Leave the {live} already live as they are (only the others are published)")}
+            </label>
+        })}
         <p>{format!("This should take {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", plan.estimate.about())}</p>
         <div class="form-actions">
             <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
-                start.dispatch((kind.clone(), selection.get_untracked(), key.clone()));
+                start.dispatch((kind.clone(), selection.get_untracked(), key.clone(), leave_live.get_untracked()));
             }>"Start in background"</button>
             <button class="button ghost" type="button" on:click=move |_| open.set(false)>"Cancel"</button>
         </div>

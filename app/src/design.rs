@@ -297,8 +297,8 @@ pub fn DesignPage() -> impl IntoView {
     }
 
     let always = RwSignal::new(true);
-    let never: Action<(String, Selection, String), Result<TaskSummary, AppError>> =
-        Action::new(|_: &(String, Selection, String)| async { Err(AppError::NotFound) });
+    let never: Action<(String, Selection, String, bool), Result<TaskSummary, AppError>> =
+        Action::new(|_: &(String, Selection, String, bool)| async { Err(AppError::NotFound) });
     let control: Action<(Control, Which), Result<TaskSummary, AppError>> =
         Action::new(|_: &(Control, Which)| async { Err(AppError::NotFound) });
     let running = task(2, &PUBLISH, TaskStatus::Running, 200, 143, 4);
@@ -317,6 +317,11 @@ pub fn DesignPage() -> impl IntoView {
             items: 200,
             calls: 200,
         },
+        // A selection across the catalog: a few drafts, most already live.
+        breakdown: vec![
+            (crate::catalog::ListingState::Draft, 12),
+            (crate::catalog::ListingState::Published, 188),
+        ],
         idempotency_key: String::new(),
     };
     let shared_plan = TaskPlan {
@@ -331,6 +336,7 @@ pub fn DesignPage() -> impl IntoView {
             items: 60,
             calls: 60,
         },
+        breakdown: vec![(crate::catalog::ListingState::Published, 60)],
         idempotency_key: String::new(),
     };
     let selection = RwSignal::new(Selection::default());

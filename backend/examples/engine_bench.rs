@@ -36,6 +36,7 @@ static PROBE: Presentation = Presentation {
     in_bulk_bar: false,
     listed: false,
     on_save: "Save anyway?",
+    by_state: None,
 };
 
 /// Reports when its handler starts, for pickup latency.

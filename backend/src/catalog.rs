@@ -325,6 +325,57 @@ pub async fn count(
     Ok(filtered(seller_id, filter).count(db).await?)
 }
 
+/// How many of the seller's items `ids` are in each listing state (states with none left
+/// out), in chunks so a large selection is never one huge query.
+pub async fn count_by_state(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    ids: &[i64],
+) -> Result<Vec<(ListingState, u64)>, CatalogError> {
+    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+    for chunk in ids.chunks(1_000) {
+        let states: Vec<String> = item::Entity::find()
+            .filter(item::Column::SellerId.eq(seller_id))
+            .filter(item::Column::Id.is_in(chunk.iter().copied()))
+            .select_only()
+            .column(item::Column::ListingState)
+            .into_tuple::<String>()
+            .all(db)
+            .await?;
+        for state in states {
+            *counts.entry(state).or_default() += 1;
+        }
+    }
+    Ok(ListingState::ALL
+        .into_iter()
+        .filter_map(|state| counts.get(state.as_str()).map(|n| (state, *n)))
+        .collect())
+}
+
+/// The items among `ids` that are in `state`.
+pub async fn in_state(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    ids: &[i64],
+    state: ListingState,
+) -> Result<Vec<i64>, CatalogError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(1_000) {
+        found.extend(
+            item::Entity::find()
+                .filter(item::Column::SellerId.eq(seller_id))
+                .filter(item::Column::Id.is_in(chunk.iter().copied()))
+                .filter(item::Column::ListingState.eq(state.as_str()))
+                .select_only()
+                .column(item::Column::Id)
+                .into_tuple::<i64>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(found)
+}
+
 /// One item of the seller's; another seller's item is `NotFound`, never `Forbidden`.
 #[tracing::instrument(skip_all, err, fields(seller_id, item_id))]
 pub async fn get(

@@ -185,6 +185,7 @@ pub mod scripted {
         in_bulk_bar: false,
         listed: false,
         on_save: "Save anyway?",
+        by_state: None,
     };
 
     /// Params for `n` items that all follow `plan`.

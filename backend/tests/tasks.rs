@@ -762,7 +762,10 @@ db_test!(
         assert!(done.finished_at.is_some());
         assert_counters_match(db, task.id).await;
         let notes = backend::notifications::recent(db, ana, 10).await.unwrap();
-        assert_eq!(notes[0].title, format!("#{} Run 5 items cancelled", task.id));
+        assert_eq!(
+            notes[0].title,
+            format!("#{} Run 5 items cancelled", task.id)
+        );
 
         for (action, result) in [
             ("resume", h.engine.resume(ana, task.id).await),

@@ -18,6 +18,13 @@ test("publishing a selection asks first, then runs in the background", async ({ 
   await expect(dialog.getByRole("heading")).toHaveText("Publish 2 items?");
   await expect(dialog).toContainText("you can keep working");
   await expect(dialog).toContainText(/about \d+( (s|min))?( to \d+)? (s|min)/);
+  // What it will do to them, counted by the server from where each stands.
+  const states = [await rows.nth(0).locator(".badge").textContent(), await rows.nth(1).locator(".badge").textContent()];
+  const live = states.filter((s) => s === "Published").length;
+  const parts = [];
+  if (2 - live > 0) parts.push(`${2 - live} item${2 - live === 1 ? "" : "s"} not yet live will be published`);
+  if (live > 0) parts.push(`${live} item${live === 1 ? "" : "s"} already live will be updated`);
+  await expect(dialog.locator(".plan-breakdown")).toHaveText(parts.join(" · "));
   await shot(page, testInfo, "publish-confirm", false);
 
   // "Cancel" starts nothing.

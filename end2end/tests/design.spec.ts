@@ -25,6 +25,11 @@ test("the design gallery shows every component from fixtures and matches the ref
   }
   await expect(toasts).toContainText("+2 more");
   await expect(page.locator('[data-specimen="heavy-task-dialog"]')).toContainText("Publish 200 items?");
+  // A mixed selection is broken down, and the seller may leave the live ones as they are.
+  await expect(page.locator('[data-specimen="heavy-task-dialog"] .plan-breakdown').first()).toHaveText(
+    "12 items not yet live will be published · 188 items already live will be updated",
+  );
+  await expect(page.locator('[data-specimen="heavy-task-dialog"] .plan-choice')).toContainText("Leave the 188 already live as they are");
   await expect(page.locator('[data-specimen="failure-groups"] .group-card')).toHaveCount(2);
   // How a task ended, under its title, in the words of its toast.
   await expect(page.locator('[data-specimen="task-page-header--how-it-ended"] .task-outcome')).toHaveText([

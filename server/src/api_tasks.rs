@@ -32,6 +32,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
+        .routes(routes!(preview))
         .routes(routes!(show))
         .routes(routes!(items))
         .routes(routes!(failures))
@@ -119,6 +120,25 @@ async fn create(
     let Json(body) = body.map_err(|rejection| AppError::BadRequest {
         message: rejection.body_text(),
     })?;
+    let seller = signed_in.seller.id;
+    let ids = selected(&state, seller, &body).await?;
+    let key = crate::api_tasks::idempotency_key(&headers);
+    let created = state
+        .engine
+        .create_task(NewTask {
+            seller_id: seller,
+            kind: body.kind,
+            params: json!({ "item_ids": ids }),
+            idempotency_key: key,
+        })
+        .await
+        .map_err(AppError::from)?;
+    Ok(crate::api_tasks::started(&created))
+}
+
+/// The catalog items a create or preview body stands for: the seller's own, checked
+/// against the kinds that work over items and the size limit.
+async fn selected(state: &AppState, seller: i64, body: &CreateBody) -> Result<Vec<i64>, ApiError> {
     // This route starts work over catalog items; imports come as files.
     let over_items = |kind: &Presentation| kind.subject == Subject::CatalogItem && kind.listed;
     if !Presentation::find(&body.kind).is_ok_and(over_items) {
@@ -132,8 +152,7 @@ async fn create(
             format!("kind must be one of: {}", kinds.join(", ")),
         ));
     }
-    let seller = signed_in.seller.id;
-    let ids = match (body.item_ids, body.filter) {
+    let ids = match (body.item_ids.clone(), body.filter.as_ref()) {
         (Some(ids), None) => {
             // Every id must be one of the seller's items: another seller's is not found.
             let mut wanted = ids;
@@ -165,7 +184,7 @@ async fn create(
                 })?),
             };
             let params = ItemFilterParams {
-                q: filter.q,
+                q: filter.q.clone(),
                 state: listing_state,
                 in_task: filter.in_task,
             };
@@ -182,18 +201,75 @@ async fn create(
             format!("At most {MAX_ITEMS} items per task."),
         ));
     }
-    let key = crate::api_tasks::idempotency_key(&headers);
-    let created = state
+    Ok(ids)
+}
+
+/// What starting a task would mean.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct PreviewJson {
+    kind: String,
+    /// Items the task would work on.
+    count: u64,
+    /// Those items per listing state (`draft`, `published`, `unpublished`, `failed`);
+    /// states with none are left out.
+    breakdown: std::collections::BTreeMap<String, u64>,
+    /// What the task would do to them, in words ("12 items not yet live will be
+    /// published · 188 items already live will be updated").
+    said: Option<String>,
+    /// How long it would take if started now.
+    estimate: task_model::Estimate,
+}
+
+/// What a task would do, without starting it: how many items, where they stand on the
+/// marketplace, and about how long. Takes the same body as `POST /api/v1/tasks`.
+#[utoipa::path(post, path = "/api/v1/tasks/preview", tag = "tasks",
+    request_body = CreateBody,
+    responses(
+        (status = 200, description = "What it would do", body = PreviewJson),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 422, description = "Unknown kind, no items, or another seller's items", body = ErrorBody),
+    ))]
+async fn preview(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    body: Result<Json<CreateBody>, JsonRejection>,
+) -> Result<Json<PreviewJson>, ApiError> {
+    let Json(body) = body.map_err(|rejection| AppError::BadRequest {
+        message: rejection.body_text(),
+    })?;
+    let seller = signed_in.seller.id;
+    let ids = selected(&state, seller, &body).await?;
+    let counts = backend::catalog::count_by_state(&state.db, seller, &ids).await?;
+    let live: u64 = counts
+        .iter()
+        .filter(|(s, _)| *s == backend::domain::ListingState::Published)
+        .map(|(_, n)| n)
+        .sum();
+    let said = Presentation::of(&body.kind).by_state_line(live, ids.len() as u64 - live);
+    let estimate = state
         .engine
-        .create_task(NewTask {
-            seller_id: seller,
-            kind: body.kind,
-            params: json!({ "item_ids": ids }),
-            idempotency_key: key,
-        })
+        .estimate(
+            &NewTask {
+                seller_id: seller,
+                kind: body.kind.clone(),
+                params: json!({ "item_ids": ids }),
+                idempotency_key: None,
+            },
+            None,
+        )
         .await
         .map_err(AppError::from)?;
-    Ok(crate::api_tasks::started(&created))
+    Ok(Json(PreviewJson {
+        kind: body.kind,
+        count: ids.len() as u64,
+        breakdown: counts
+            .into_iter()
+            .map(|(state, n)| (state.as_str().to_owned(), n))
+            .collect(),
+        said,
+        estimate,
+    }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

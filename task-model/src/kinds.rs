@@ -42,6 +42,20 @@ pub struct Presentation {
     pub listed: bool,
     /// What saving an item this kind is about to act on asks first.
     pub on_save: &'static str,
+    /// For kinds over catalog items: what the task does to items by where they stand on
+    /// the marketplace, said before it starts.
+    pub by_state: Option<ByState>,
+}
+
+/// What a task over catalog items does to the ones already live and to the others.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ByState {
+    /// "not yet live will be published"
+    pub not_live: &'static str,
+    /// "already live will be updated"
+    pub live: &'static str,
+    /// The seller may leave the live ones out.
+    pub may_leave_live: bool,
 }
 
 impl Presentation {
@@ -62,6 +76,18 @@ impl Presentation {
             Some(rest) if rest.starts_with(' ') => format!("{}{rest}", self.doing),
             _ => format!("{}: {label}", self.doing),
         }
+    }
+
+    /// What the task would do, by listing state: "12 items not yet live will be
+    /// published · 188 already live will be updated".
+    pub fn by_state_line(&self, live: u64, not_live: u64) -> Option<String> {
+        let by = self.by_state.as_ref()?;
+        let parts: Vec<String> = [(not_live, by.not_live), (live, by.live)]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{} {what}", plural(n as i64, "item", "items")))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
     }
 
     /// An item's place in a task of this kind, in a few words (the catalog's chip):
@@ -128,6 +154,7 @@ pub static IMPORT: Presentation = Presentation {
     in_bulk_bar: false,
     listed: true,
     on_save: "Save anyway? The import may still change it.",
+    by_state: None,
 };
 
 pub static PUBLISH: Presentation = Presentation {
@@ -141,6 +168,11 @@ pub static PUBLISH: Presentation = Presentation {
     in_bulk_bar: true,
     listed: true,
     on_save: "Save anyway and publish the new values?",
+    by_state: Some(ByState {
+        not_live: "not yet live will be published",
+        live: "already live will be updated",
+        may_leave_live: true,
+    }),
 };
 
 pub static UNPUBLISH: Presentation = Presentation {
@@ -154,6 +186,11 @@ pub static UNPUBLISH: Presentation = Presentation {
     in_bulk_bar: true,
     listed: true,
     on_save: "Save anyway? It is still taken off the marketplace.",
+    by_state: Some(ByState {
+        not_live: "not live have nothing to take off",
+        live: "live will be taken off the marketplace",
+        may_leave_live: false,
+    }),
 };
 
 /// The engine's own test kind (crash drills, benchmarks); never offered to sellers.
@@ -168,6 +205,7 @@ pub static NOOP: Presentation = Presentation {
     in_bulk_bar: false,
     listed: false,
     on_save: "Save anyway?",
+    by_state: None,
 };
 
 static UNKNOWN: Presentation = Presentation {
@@ -181,6 +219,7 @@ static UNKNOWN: Presentation = Presentation {
     in_bulk_bar: false,
     listed: false,
     on_save: "Save anyway?",
+    by_state: None,
 };
 
 /// Every kind the product knows, in the order sellers see them.
@@ -222,6 +261,25 @@ mod tests {
         );
         // A label the kind did not write is kept whole.
         assert_eq!(PUBLISH.doing_line("Spring sale"), "Publishing: Spring sale");
+    }
+
+    #[test]
+    fn a_task_over_items_says_what_it_does_by_state() {
+        assert_eq!(
+            PUBLISH.by_state_line(188, 12).as_deref(),
+            Some(
+                "12 items not yet live will be published · 188 items already live will be updated"
+            )
+        );
+        assert_eq!(
+            PUBLISH.by_state_line(0, 1).as_deref(),
+            Some("1 item not yet live will be published")
+        );
+        assert_eq!(
+            UNPUBLISH.by_state_line(3, 0).as_deref(),
+            Some("3 items live will be taken off the marketplace")
+        );
+        assert_eq!(IMPORT.by_state_line(3, 4), None);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod words;
 pub use control::Control;
 pub use counts::TaskCounts;
 pub use estimate::{Basis, Estimate};
-pub use kinds::{Presentation, Subject};
+pub use kinds::{ByState, Presentation, Subject};
 pub use status::{ItemStatus, TaskStatus};
 pub use words::{Finished, Tone};
 
