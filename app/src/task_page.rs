@@ -458,6 +458,8 @@ pub fn FailureGroups(
                         let message = item.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
                         view! { <li><span class="mono">{name}</span>" — "{message}</li> }
                     }).collect_view();
+                    // The examples are the first few; say how many more there are.
+                    let more = Some(count - group.examples.len() as i64).filter(|more| *more > 0);
                     view! {
                         <article class="card group-card" data-code=group.code.clone() data-remedy=group.remedy.clone()>
                             <header class="group-head">
@@ -466,10 +468,12 @@ pub fn FailureGroups(
                             </header>
                             <p class="group-hint">
                                 <Chip label=if retry_first { "temporary: retry" } else { "fix first" } tone=if retry_first { crate::ui::Tone::Running } else { crate::ui::Tone::Warning } />
-                                " "<code class="muted">{group.code.clone()}</code>
                             </p>
                             <p>{group.explanation.clone()}</p>
-                            <ul class="group-examples">{examples}</ul>
+                            <ul class="group-examples">
+                                {examples}
+                                {more.map(|more| view! { <li class="group-more">{format!("+{more} more")}</li> })}
+                            </ul>
                             <div class="form-actions">
                                 {if retry_first {
                                     view! {
@@ -490,6 +494,8 @@ pub fn FailureGroups(
                                     }.into_any()
                                 }}
                             </div>
+                            // For scripts and support: the stable code, tucked away.
+                            <p class="group-code muted">"Code "<code>{group.code.clone()}</code></p>
                         </article>
                     }
                 }).collect_view()}
