@@ -233,7 +233,7 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
         </Dialog>
         {move || started().map(|result| match result {
             Ok(task) => view! {
-                <p class="alert success bulk-notice" role="status">{
+                <p class="alert info bulk-notice" role="status">{
                     let (title, body) = task_model::words::started(&task_model::words::numbered(task.id, &task.label), task.estimate.as_ref());
                     format!("{title}. {body}")
                 }</p>

@@ -500,7 +500,7 @@ pub fn DesignPage() -> impl IntoView {
                 <p class="muted" aria-busy="true">"Loading the task…"</p>
                 <div class="card empty-state"><h3>"Task not found"</h3><p class="muted">"There is no such task of yours."</p></div>
                 <p class="alert error" role="alert">"This task is cancelled: it cannot be retried now."</p>
-                <p class="alert success" role="status">"Sent again. The task shows how it goes."</p>
+                <p class="alert info" role="status">"Sent again. The task shows how it goes."</p>
             </Specimen>
         </main>
     }

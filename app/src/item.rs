@@ -241,7 +241,7 @@ fn FixAndRetry() -> impl IntoView {
                         <A href=format!("/tasks/{task}") attr:class="button ghost">"Back to the task"</A>
                     </div>
                     {move || retry.value().get().map(|result| match result {
-                        Ok(_) => view! { <p class="alert success" role="status">"Sent again. The task shows how it goes."</p> }.into_any(),
+                        Ok(_) => view! { <p class="alert info" role="status">"Sent again. The task shows how it goes."</p> }.into_any(),
                         Err(err) => view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any(),
                     })}
                 </div>
