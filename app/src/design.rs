@@ -157,6 +157,7 @@ fn item(id: i64, sku: &str, status: ItemStatus, error: Option<(&str, &str)>) -> 
         attempts: if status == ItemStatus::Failed { 6 } else { 1 },
         item_id: Some(id),
         sku: Some(sku.to_owned()),
+        title: Some(format!("Ceramic mug no. {id}")),
         line: None,
         error: error.map(|(code, message)| ItemErrorView {
             code: code.to_owned(),

@@ -458,6 +458,9 @@ pub fn FailureGroups(
                         let message = item.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
                         view! { <li><span class="mono">{name}</span>" — "{message}</li> }
                     }).collect_view();
+                    // Skip says what it does: these are left out, the task ends without them.
+                    let skip_label = if count == 1 { "Skip this one".to_owned() } else { format!("Skip these {count}") };
+                    let skip_title = format!("Leave {} out: the task can end without {}", if count == 1 { "this item" } else { "these items" }, if count == 1 { "it" } else { "them" });
                     // The examples are the first few; say how many more there are.
                     let more = Some(count - group.examples.len() as i64).filter(|more| *more > 0);
                     view! {
@@ -478,7 +481,7 @@ pub fn FailureGroups(
                                 {if retry_first {
                                     view! {
                                         <button type="button" class="button primary" on:click=move |_| on_retry.run((code.clone(), count, title.clone()))>{format!("Retry {count}")}</button>
-                                        <button type="button" class="button" on:click=move |_| on_skip.run((c2.clone(), count, t2.clone()))>"Skip"</button>
+                                        <button type="button" class="button ghost" title=skip_title.clone() on:click=move |_| on_skip.run((c2.clone(), count, t2.clone()))>{skip_label.clone()}</button>
                                     }.into_any()
                                 } else {
                                     view! {
@@ -490,7 +493,7 @@ pub fn FailureGroups(
                                         {(!from_file).then(|| view! {
                                             <button type="button" class="button" on:click=move |_| on_retry.run((code.clone(), count, title.clone()))>"Retry"</button>
                                         })}
-                                        <button type="button" class="button ghost" on:click=move |_| on_skip.run((c2.clone(), count, t2.clone()))>"Skip"</button>
+                                        <button type="button" class="button ghost" title=skip_title.clone() on:click=move |_| on_skip.run((c2.clone(), count, t2.clone()))>{skip_label.clone()}</button>
                                     }.into_any()
                                 }}
                             </div>
@@ -604,10 +607,13 @@ pub fn ItemsTable(
                     })}
                 </td>
                 <td class="num muted">{item.line.unwrap_or(i64::from(item.position) + 1)}</td>
-                <td class="mono">{match link {
-                    Some(href) => view! { <A href=href>{name.clone()}</A> }.into_any(),
-                    None => view! { <span>{name.clone()}</span> }.into_any(),
-                }}</td>
+                <td class="col-name">
+                    <span class="mono">{match link {
+                        Some(href) => view! { <A href=href>{name.clone()}</A> }.into_any(),
+                        None => view! { <span>{name.clone()}</span> }.into_any(),
+                    }}</span>
+                    {item.title.map(|title| view! { <span class="item-title">{title}</span> })}
+                </td>
                 <td><Chip label tone /></td>
                 <td class="num">{item.attempts}</td>
                 <td class="col-error">{item.error.map(|e| view! {

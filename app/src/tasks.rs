@@ -70,6 +70,9 @@ pub struct TaskItemView {
     pub attempts: i32,
     pub item_id: Option<i64>,
     pub sku: Option<String>,
+    /// The item's title (catalog items) or the row's (imports), beside its SKU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// The CSV line, for imports.
     pub line: Option<i64>,
     pub error: Option<ItemErrorView>,
@@ -126,6 +129,7 @@ pub mod ssr {
                     id: row.id,
                     position: row.position,
                     sku: about.sku,
+                    title: about.title,
                     item_id: about.item_id,
                     attempts: row.attempts,
                     line: about.line.map(|l| l as i64),
