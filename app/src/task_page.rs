@@ -485,7 +485,7 @@ pub fn FailureGroups(
                                     }.into_any()
                                 } else {
                                     view! {
-                                        <button type="button" class="button primary" on:click=move |_| on_show.run(c3.clone())>"Show items to fix"</button>
+                                        <button type="button" class="button primary" on:click=move |_| on_show.run(c3.clone())>{if count == 1 { "Fix this one".to_owned() } else { format!("Fix these {count}") }}</button>
                                         {from_file.then(|| view! {
                                             <a class="button" href=format!("/api/v1/tasks/{task_id}/report.csv") download>"Download rows"</a>
                                         })}

@@ -82,7 +82,7 @@ test("a marketplace outage fails a publish; the transient group is retried, the 
 
   // Fix and retry, without leaving the flow: the group's items, the item, save, retry.
   await closeToasts(page);
-  await missing.getByRole("button", { name: "Show items to fix" }).click();
+  await missing.getByRole("button", { name: "Fix this one" }).click();
   const rows = page.locator("table.task-items-table tbody tr");
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText(broken.sku);
