@@ -131,7 +131,13 @@ pub async fn start_task(
     use crate::auth::ssr::{state, with_status};
     with_status(
         async {
-            let (seller_id, mut ids, _) = ssr::plan(&kind, &selection).await?;
+            if !Presentation::find(&kind).is_ok_and(|p| p.in_bulk_bar) {
+                return Err(AppError::BadRequest {
+                    message: format!("“{kind}” is not an action for a selection."),
+                });
+            }
+            let seller_id = crate::auth::ssr::require_seller()?.id;
+            let mut ids = ssr::resolve(&state()?.db, seller_id, &selection).await?;
             let may_leave_live = Presentation::of(&kind)
                 .by_state
                 .as_ref()
@@ -304,7 +310,7 @@ pub fn PlanBody(
         {live.map(|live| view! {
             <label class="plan-choice">
                 <input type="checkbox" prop:checked=leave_live on:change=move |ev| leave_live.set(event_target_checked(&ev)) />
-                {format!("Leave the {live} already live as they are (only the others are published)")}
+                {if live == 1 { "Leave the 1 already live as it is (only the others are published)".to_owned() } else { format!("Leave the {live} already live as they are (only the others are published)") }}
             </label>
         })}
         <p>{format!("This should take {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", plan.estimate.about())}</p>

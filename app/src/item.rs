@@ -265,7 +265,14 @@ fn ItemEditor(detail: ItemDetail, reload: RwSignal<u32>) -> impl IntoView {
         Some(AppError::InTask { message }) => Some(message),
         _ => None,
     });
-    Effect::new(move |_| asking.set(question.get().is_some()));
+    // Every refused save asks again, even with the same question as before.
+    Effect::new(move |_| {
+        save.version().track();
+        let refused = save
+            .value()
+            .with_untracked(|v| matches!(v, Some(Err(AppError::InTask { .. }))));
+        asking.set(refused);
+    });
     let save_anyway = move |_| {
         asking.set(false);
         #[cfg(feature = "hydrate")]
@@ -424,8 +431,11 @@ fn follow_standing(detail: &ItemDetail, saved: Memo<Option<ItemDetail>>) -> RwSi
         listing_id: detail.listing_id.clone(),
         last_listing_error: detail.last_listing_error.clone(),
     });
+    // A save's answer is newer than any fetch started before it.
+    let saves = StoredValue::new(0u64);
     Effect::new(move |_| {
         if let Some(item) = saved.get() {
+            saves.update_value(|n| *n += 1);
             standing.set(ItemStanding {
                 task: item.task,
                 listing_state: item.listing_state,
@@ -437,25 +447,34 @@ fn follow_standing(detail: &ItemDetail, saved: Memo<Option<ItemDetail>>) -> RwSi
     let store = crate::live::use_live();
     // The item's task as the live stream knows it (its `seq`), and the newest task: a
     // new one may include this item.
+    // Nothing until the stream's first snapshot, which is what the page was loaded with.
     let moved = Memo::new(move |_| {
+        if !store.ready.get() {
+            return None;
+        }
         let followed = standing.with(|s| s.task.as_ref().map(|t| t.task_id));
         store.tasks.with(|tasks| {
             let seq = followed.and_then(|id| tasks.iter().find(|t| t.id == id).map(|t| t.seq));
             let newest = tasks.iter().map(|t| t.id).max();
-            (seq, newest)
+            Some((seq, newest))
         })
     });
     let waiting = StoredValue::new(false);
-    Effect::new(move |seen: Option<(Option<i64>, Option<i64>)>| {
+    Effect::new(move |seen: Option<Option<(Option<i64>, Option<i64>)>>| {
         let now = moved.get();
-        if seen.is_some_and(|seen| seen != now) && !waiting.get_value() {
+        let changed = matches!((seen.flatten(), now), (Some(before), Some(now)) if before != now);
+        if changed && !waiting.get_value() {
             waiting.set_value(true);
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
                 gloo_timers::future::TimeoutFuture::new(1_000).await;
                 if waiting.try_set_value(false).is_none() {
+                    let before = saves.get_value();
                     if let Ok(fresh) = crate::item_task::get_item_standing(id).await {
-                        standing.set(fresh);
+                        // A save answered meanwhile knows better.
+                        if saves.try_get_value() == Some(before) {
+                            standing.set(fresh);
+                        }
                     }
                 }
             });

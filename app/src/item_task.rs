@@ -42,11 +42,6 @@ impl ItemTask {
         self.presentation().item_line(self.status, self.task_status)
     }
 
-    /// The task has still to act on the item.
-    pub fn is_ahead(&self) -> bool {
-        !self.status.is_done() && !self.task_status.is_terminal()
-    }
-
     pub fn href(&self) -> String {
         format!("/tasks/{}", self.task_id)
     }

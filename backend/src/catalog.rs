@@ -352,7 +352,7 @@ pub async fn count_by_state(
         .collect())
 }
 
-/// The items among `ids` that are in `state`.
+/// The items among `ids` that are in `state`, in id order.
 pub async fn in_state(
     db: &impl ConnectionTrait,
     seller_id: i64,
@@ -366,6 +366,7 @@ pub async fn in_state(
                 .filter(item::Column::SellerId.eq(seller_id))
                 .filter(item::Column::Id.is_in(chunk.iter().copied()))
                 .filter(item::Column::ListingState.eq(state.as_str()))
+                .order_by_asc(item::Column::Id)
                 .select_only()
                 .column(item::Column::Id)
                 .into_tuple::<i64>()

@@ -156,7 +156,9 @@ test("pause, resume and cancel from the task page; skip a group; the counts and 
   const finalDone = await done();
   const trayRow = page.locator(`.tray-row[data-task="${id}"]`);
   await expect(trayRow.locator(".chip")).toHaveText("cancelled");
-  await expect(trayRow.locator(".tray-counts")).toHaveText((await outcome.textContent()) ?? "");
+  const ended = (await outcome.textContent()) ?? "";
+  expect(ended).toMatch(/ cancelled\.$/);
+  await expect(trayRow.locator(".tray-counts")).toHaveText(ended);
   await expect(trayRow.locator("[role=progressbar]")).toHaveAttribute("aria-valuenow", String(finalDone));
 
   // Skip a group: two items without a picture fail; skipping them ends the task as done.

@@ -97,8 +97,9 @@ pub(crate) struct ItemsQuery {
     q: Option<String>,
     /// `draft`, `published`, `unpublished` or `failed`.
     state: Option<String>,
-    /// Only items a running task has still to act on (queued or in flight).
-    in_task: Option<bool>,
+    /// Only items a running task has still to act on (queued or in flight): `true` or
+    /// `1` (`false`, `0` or nothing for every item).
+    in_task: Option<String>,
     /// `sku`, `title`, `price`, `quantity`, `state` or `updated` (default).
     sort: Option<String>,
     /// `asc` or `desc` (default).
@@ -142,6 +143,15 @@ async fn list_items(
             ))
         })?),
     };
+    let in_task = match query.in_task.as_deref() {
+        None | Some("" | "0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(other) => {
+            return Err(bad(format!(
+                "in_task must be true or false (or 1 or 0), not “{other}”"
+            )))
+        }
+    };
     let sort = query.sort.unwrap_or_else(|| "updated".into());
     if backend::catalog::SortKey::parse(&sort).is_none() {
         return Err(bad(format!(
@@ -164,7 +174,7 @@ async fn list_items(
         filter: ItemFilterParams {
             q: query.q.unwrap_or_default(),
             state: listing_state,
-            in_task: query.in_task.unwrap_or(false),
+            in_task,
         },
         sort,
         desc,

@@ -81,7 +81,9 @@ db_test!(
             catalog::count(db, other, &in_task_filter()).await.unwrap(),
             2
         );
-        assert_eq!(other_task.counts.total, 2);
+        let theirs = in_task::ahead(db, other, &other_ids).await.unwrap();
+        assert_eq!(theirs.len(), 2);
+        assert!(theirs.values().all(|t| t.task_id == other_task.id));
 
         // Once done, nothing is ahead; the item page still shows the task for a while.
         let done = drain_until_done(&engine, db, seller, task.id).await;

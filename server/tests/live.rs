@@ -158,13 +158,13 @@ db_test!(
             .get("/api/v1/notifications", Some(&ana_cookie))
             .await
             .json();
-        // Newest first: the ending (unread), then the start (kept, already read).
+        // One per task: its ending (unread) replaced its start, the task named by number.
         let list = list.as_array().unwrap();
-        assert_eq!(list.len(), 2);
+        assert_eq!(list.len(), 1);
         assert_eq!(list[0]["level"], "success");
+        assert_eq!(list[0]["task_id"], waiting);
+        assert_eq!(list[0]["title"], format!("#{waiting} Publish 3 items done"));
         assert!(list[0]["read_at"].is_null());
-        assert_eq!(list[1]["title"], "Publish 3 items started");
-        assert!(!list[1]["read_at"].is_null());
         let read = app
             .post_json(
                 "/api/v1/notifications/read",

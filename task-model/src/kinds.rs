@@ -99,7 +99,7 @@ impl Presentation {
                 format!("{verb} paused")
             }
             (ItemStatus::Pending | ItemStatus::Running, TaskStatus::Cancelling) => {
-                format!("{verb} cancelling")
+                format!("cancelling {verb}")
             }
             (ItemStatus::Pending, _) => format!("queued for {verb}"),
             (ItemStatus::Running, _) => format!("{}…", self.doing.to_lowercase()),
@@ -187,7 +187,7 @@ pub static UNPUBLISH: Presentation = Presentation {
     listed: true,
     on_save: "Save anyway? It is still taken off the marketplace.",
     by_state: Some(ByState {
-        not_live: "not live have nothing to take off",
+        not_live: "not live: nothing to take off",
         live: "live will be taken off the marketplace",
         may_leave_live: false,
     }),

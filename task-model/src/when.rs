@@ -62,7 +62,7 @@ fn short(at: DateTime<Utc>, now: DateTime<Utc>, offset: FixedOffset) -> String {
     if ago > -Duration::seconds(60) && ago < Duration::seconds(45) {
         return "just now".to_owned();
     }
-    if ago >= Duration::zero() && ago < Duration::minutes(60) {
+    if ago >= Duration::zero() && ago < Duration::minutes(59) + Duration::seconds(30) {
         return format!("{} min ago", (ago.num_seconds() + 30) / 60);
     }
     if ago < Duration::zero() && -ago < Duration::minutes(60) {

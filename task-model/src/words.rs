@@ -93,10 +93,14 @@ pub fn batch(control: crate::Control, count: i64, what: &str) -> (String, String
 
 /// What cancelling a task does to its items, asked before it is done.
 pub fn cancel_question(kind: &Presentation, c: &TaskCounts) -> String {
-    let mut said = format!(
-        "{} not started yet will be cancelled.",
-        kind.count(c.pending)
-    );
+    let mut said = if c.pending > 0 {
+        format!(
+            "{} not started yet will be cancelled.",
+            kind.count(c.pending)
+        )
+    } else {
+        "Nothing is waiting to start.".to_owned()
+    };
     if c.running > 0 {
         said.push_str(&format!(
             " {} in progress {} first.",

@@ -22,6 +22,9 @@ enum Sellers {
 }
 
 const INDEX: &str = "idx_task_items_catalog_item";
+/// Only the items a task has still to act on: what the catalog's chips and its "In a
+/// running task" filter ask for, without reading the seller's task history.
+const AHEAD_INDEX: &str = "idx_task_items_catalog_item_ahead";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -60,6 +63,14 @@ impl MigrationTrait for Migration {
             }
         };
         manager.get_connection().execute_unprepared(fill).await?;
+        // A partial index (both engines have them; sea-query's builder does not).
+        manager
+            .get_connection()
+            .execute_unprepared(&format!(
+                "CREATE INDEX {AHEAD_INDEX} ON task_items (seller_id, catalog_item_id) \
+                 WHERE status IN ('pending', 'running') AND catalog_item_id IS NOT NULL"
+            ))
+            .await?;
         manager
             .alter_table(
                 Table::alter()
@@ -76,6 +87,14 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(Sellers::Table)
                     .drop_column(Sellers::TimeZone)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name(AHEAD_INDEX)
+                    .table(TaskItems::Table)
                     .to_owned(),
             )
             .await?;
