@@ -265,12 +265,12 @@ fn ItemEditor(detail: ItemDetail, reload: RwSignal<u32>) -> impl IntoView {
         Some(AppError::InTask { message }) => Some(message),
         _ => None,
     });
-    // Every refused save asks again, even with the same question as before.
+    // Every refused save asks again, even with the same question as before: the action's
+    // value is set on every answer, equal or not.
     Effect::new(move |_| {
-        save.version().track();
         let refused = save
             .value()
-            .with_untracked(|v| matches!(v, Some(Err(AppError::InTask { .. }))));
+            .with(|v| matches!(v, Some(Err(AppError::InTask { .. }))));
         asking.set(refused);
     });
     let save_anyway = move |_| {
