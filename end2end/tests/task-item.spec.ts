@@ -63,6 +63,11 @@ test("an item in a running publish shows its task in the catalog and on its page
   const ask = page.getByRole("dialog", { name: "Save while a task is on it?" });
   await expect(ask).toContainText(`This item is queued in ${doing}. Save anyway and publish the new values?`);
   await shot(page, testInfo, "item-task-save-asks", false);
+  // "Keep editing" saves nothing; saving again asks again.
+  await ask.getByRole("button", { name: "Keep editing" }).click();
+  await expect(ask).toHaveCount(0);
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(ask).toBeVisible();
   await ask.getByRole("button", { name: "Save anyway" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
 
