@@ -182,3 +182,38 @@ db_test!(tokens_are_random_and_not_stored_in_clear, |db| {
         .iter()
         .all(|row| row.id != a.as_str() && row.id != b.as_str()));
 });
+
+db_test!(
+    a_sellers_time_zone_is_remembered_and_read_with_daylight_saving,
+    |db| {
+        let ana = seller(db, "ana@example.com").await;
+        assert_eq!(ana.time_zone, None);
+        let noon = |month: u32| {
+            use chrono::TimeZone;
+            Utc.with_ymd_and_hms(2026, month, 15, 12, 0, 0).unwrap()
+        };
+        // Until the browser says, times read in UTC.
+        assert_eq!(ana.offset_at(noon(1)).local_minus_utc(), 0);
+
+        accounts::set_time_zone(db, ana.id, "Europe/Paris")
+            .await
+            .unwrap();
+        let ana = accounts::find_seller(db, ana.id).await.unwrap().unwrap();
+        assert_eq!(ana.time_zone.as_deref(), Some("Europe/Paris"));
+        assert_eq!(ana.offset_at(noon(1)).local_minus_utc(), 3600);
+        assert_eq!(ana.offset_at(noon(7)).local_minus_utc(), 7200);
+
+        // A name the zone database does not know is refused, and the remembered one stays.
+        let refused = accounts::set_time_zone(db, ana.id, "Mars/Olympus_Mons").await;
+        assert!(
+            matches!(refused, Err(AccountError::UnknownTimeZone(_))),
+            "{refused:?}"
+        );
+        let ana = accounts::find_seller(db, ana.id).await.unwrap().unwrap();
+        assert_eq!(ana.time_zone.as_deref(), Some("Europe/Paris"));
+        assert_eq!(
+            accounts::offset_in(Some("Not/AZone"), noon(1)).local_minus_utc(),
+            0
+        );
+    }
+);
