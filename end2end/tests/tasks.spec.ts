@@ -175,7 +175,7 @@ test("pause, resume and cancel from the task page; skip a group; the counts and 
   await group.getByRole("button", { name: "Skip" }).click();
   await expect(chip).toHaveText("done");
   await expect(page.locator('.count-chip[data-status="skipped"] strong')).toHaveText("2");
-  await expect(page.locator(".task-outcome")).toHaveText("0 published, 2 skipped.");
+  await expect(page.locator(".task-outcome")).toHaveText("Nothing published: 2 skipped.");
   await expect(page.locator(`.tray-row[data-task="${second}"] .chip`)).toHaveText("done");
 
   // The history lists both, filterable by status.

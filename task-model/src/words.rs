@@ -143,6 +143,11 @@ pub fn finished(
     let review =
         (c.failed > 0).then(|| format!("Review {}", plural(c.failed, "failure", "failures")));
     let (tone, title, body) = match status {
+        TaskStatus::Succeeded if c.skipped > 0 && c.succeeded == 0 => (
+            Tone::Success,
+            format!("{label} done"),
+            format!("Nothing {done}: {} skipped.", c.skipped),
+        ),
         TaskStatus::Succeeded if c.skipped > 0 => (
             Tone::Success,
             format!("{label} done"),
@@ -318,6 +323,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(one.body, "The item was published.");
+        let skipped = finished(
+            &PUBLISH,
+            "Publish 2 items",
+            TaskStatus::Succeeded,
+            &counts(0, 0, 2, 0),
+        )
+        .unwrap();
+        assert_eq!(skipped.body, "Nothing published: 2 skipped.");
     }
 
     #[test]
