@@ -50,6 +50,9 @@ pub(crate) struct CreateBody {
     kind: String,
     item_ids: Option<Vec<i64>>,
     filter: Option<FilterBody>,
+    /// A publish leaves the items already live as they are (only the others are sent).
+    #[serde(default)]
+    leave_live: bool,
 }
 
 /// Every item matching the catalog filter, as it is when the task starts.
@@ -192,6 +195,21 @@ async fn selected(state: &AppState, seller: i64, body: &CreateBody) -> Result<Ve
         }
         _ => return Err(invalid("item_ids", "Send either item_ids or filter.")),
     };
+    let may_leave_live = Presentation::of(&body.kind)
+        .by_state
+        .as_ref()
+        .is_some_and(|by| by.may_leave_live);
+    let mut ids = ids;
+    if body.leave_live && may_leave_live {
+        let live = backend::catalog::in_state(
+            &state.db,
+            seller,
+            &ids,
+            backend::domain::ListingState::Published,
+        )
+        .await?;
+        ids.retain(|id| live.binary_search(id).is_err());
+    }
     if ids.is_empty() {
         return Err(invalid("item_ids", "No items to work on."));
     }

@@ -83,6 +83,19 @@ db_test!(a_preview_breaks_a_selection_down_and_starts_nothing, |db| {
         format!("{live} items live will be taken off the marketplace")
     );
 
+    // Leaving the live ones out: the preview and the task cover the seven drafts only.
+    let without_live = s
+        .app
+        .post_json(
+            "/api/v1/tasks/preview",
+            Some(&s.ana_cookie),
+            json!({ "kind": "publish", "item_ids": ten, "leave_live": true }),
+        )
+        .await
+        .json();
+    assert_eq!(without_live["count"], 7);
+    assert_eq!(without_live["breakdown"], json!({ "draft": 7 }));
+
     // Nothing was started.
     let tasks = s.app.get("/api/v1/tasks", Some(&s.ana_cookie)).await.json();
     assert_eq!(tasks["total"], 0);
@@ -109,6 +122,21 @@ db_test!(a_preview_breaks_a_selection_down_and_starts_nothing, |db| {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let said = bad.json().to_string();
     assert!(said.contains("kind must be one of"), "{said}");
+    let started = s
+        .app
+        .post_json(
+            "/api/v1/tasks",
+            Some(&s.ana_cookie),
+            json!({ "kind": "publish", "item_ids": ten, "leave_live": true }),
+        )
+        .await;
+    assert_eq!(
+        started.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        started.error_message()
+    );
+    assert_eq!(started.json()["counts"]["total"], 7);
     let anonymous = s
         .app
         .post_json(
