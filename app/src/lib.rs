@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod bulk;
 pub mod catalog;
+pub mod catalog_refresh;
 pub mod design;
 pub mod error;
 pub mod import;
