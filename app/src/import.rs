@@ -11,20 +11,42 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 use crate::bulk::describe_duration;
+use task_model::file_check::{FixGroup, Include, InvalidGroup};
 use crate::tasks::TaskSummary;
 use crate::ui::TaskBar;
 
-/// What checking a file found, before anything is imported.
+/// What checking a file found, before anything is imported: every row checked by the
+/// rules that need no marketplace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ImportCheck {
     pub file_name: String,
-    pub rows: u64,
-    /// Rows that will fail whatever happens (bad UTF-8, wrong cell count, duplicate SKU).
-    pub row_errors: u64,
     pub columns: Vec<String>,
-    /// How long the import would take, made by the server the way the task makes it.
-    pub estimate: task_model::Estimate,
+    pub rows: u64,
+    /// Rows that import as written.
+    pub ready: u64,
+    /// Rows the check can repair on its own (`fixable` says how).
+    pub fixable_rows: u64,
+    pub fixable: Vec<FixGroup>,
+    /// Rows that need the seller, by reason (`invalid`).
+    pub invalid_rows: u64,
+    pub invalid: Vec<InvalidGroup>,
+    /// How long importing the ready and fixed rows would take, made by the server the
+    /// way the task makes it; none when there is no such row.
+    pub estimate: Option<task_model::Estimate>,
+    /// The same for the ready rows alone.
+    pub estimate_ready: Option<task_model::Estimate>,
+}
+
+impl ImportCheck {
+    /// The rows an import with `include` takes.
+    pub fn taken(&self, include: Include) -> u64 {
+        match include {
+            Include::All => self.rows,
+            Include::Ready => self.ready,
+            Include::Fixed => self.ready + self.fixable_rows,
+        }
+    }
 }
 
 /// Where the page stands. (The server renders `Idle`; the rest happens in the browser.)
@@ -51,14 +73,21 @@ pub fn ImportPage() -> impl IntoView {
     // A fresh key per checked file: clicking "Start" twice starts one import.
     #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
     let key = StoredValue::new(String::new());
+    // Which rows the import takes: the ready and the fixed ones unless the seller says.
+    let include = RwSignal::new(Include::Fixed);
 
     let check = move || {
+        include.set(Include::Fixed);
         #[cfg(feature = "hydrate")]
         client::check(input, stage, key);
     };
     let start = move |_| {
         #[cfg(feature = "hydrate")]
-        client::start(input, stage, key);
+        client::start(input, stage, key, include.get_untracked());
+    };
+    let download = move |_| {
+        #[cfg(feature = "hydrate")]
+        client::download_left_out(input, include.get_untracked());
     };
     let reset = move |_| {
         if let Some(input) = input.get() {
@@ -105,7 +134,7 @@ pub fn ImportPage() -> impl IntoView {
                             on:change=move |_| check()
                         />
                     </label>
-                    <div aria-live="polite">{move || stage_view(stage.get(), start, reset)}</div>
+                    <div aria-live="polite">{move || stage_view(stage.get(), Actions { start, reset, download, include })}</div>
                 </div>
                 <aside class="card import-help" id="import-help">
                     <h2>"The file"</h2>
@@ -129,11 +158,22 @@ pub fn ImportPage() -> impl IntoView {
     }
 }
 
-fn stage_view(
-    stage: Stage,
-    start: impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
-    reset: impl Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
-) -> AnyView {
+/// What the seller can do about a checked file.
+#[derive(Clone, Copy)]
+struct Actions<S, R, D> {
+    start: S,
+    reset: R,
+    download: D,
+    include: RwSignal<Include>,
+}
+
+fn stage_view<S, R, D>(stage: Stage, actions: Actions<S, R, D>) -> AnyView
+where
+    S: Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
+    R: Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
+    D: Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
+{
+    let reset = actions.reset;
     match stage {
         Stage::Idle => ().into_any(),
         Stage::Checking(name) => view! {
@@ -150,8 +190,8 @@ fn stage_view(
             </div>
         }
         .into_any(),
-        Stage::Ready(check) => confirm(check, false, start, reset),
-        Stage::Starting(check) => confirm(check, true, start, reset),
+        Stage::Ready(check) => confirm(check, false, actions),
+        Stage::Starting(check) => confirm(check, true, actions),
         // The task as the live store knows it (the tray's source), from the moment the
         // stream has seen it; until then as the upload's answer said.
         Stage::Running(started) => {
@@ -211,42 +251,136 @@ fn progress_view(
     }
 }
 
-/// The confirmation: what the file holds and about how long it takes, before anything
-/// starts.
-fn confirm(
-    check: ImportCheck,
-    starting: bool,
-    start: impl Fn(leptos::ev::MouseEvent) + Copy + 'static,
-    reset: impl Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
-) -> AnyView {
+/// The confirmation: what the file holds, what the check fixes and what needs the
+/// seller, and about how long it takes, before anything starts.
+fn confirm<S, R, D>(check: ImportCheck, starting: bool, actions: Actions<S, R, D>) -> AnyView
+where
+    S: Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
+    R: Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
+    D: Fn(leptos::ev::MouseEvent) + Copy + Send + Sync + 'static,
+{
+    let Actions {
+        start,
+        reset,
+        download,
+        include,
+    } = actions;
+    let check = StoredValue::new(check);
+    let read = move |f: fn(&ImportCheck) -> u64| check.with_value(f);
+    let (ready, fixable, invalid) = (
+        read(|c| c.ready),
+        read(|c| c.fixable_rows),
+        read(|c| c.invalid_rows),
+    );
+    let taken = move || check.with_value(|c| c.taken(include.get()));
+    let left_out = move || read(|c| c.rows) - taken();
+    let estimate = move || {
+        check.with_value(|c| match include.get() {
+            Include::Ready => c.estimate_ready,
+            _ => c.estimate,
+        })
+    };
+    let heading = move || match taken() {
+        0 => "Nothing in this file can be imported as it is".to_owned(),
+        n => format!("Import {}?", rows(n)),
+    };
+    let fixes = check.with_value(|c| c.fixable.clone());
+    let groups = check.with_value(|c| c.invalid.clone());
     view! {
         <div class="card import-confirm" role="group" aria-label="Import this file?">
-            <h2>{format!("Import {}?", rows(check.rows))}</h2>
+            <h2>{heading}</h2>
             <p>
-                <strong>{check.file_name.clone()}</strong>
-                {format!(
-                    " · {} · {} ({})",
-                    rows(check.rows),
-                    check.estimate.about(),
-                    check.estimate.source(),
-                )}
+                <strong>{check.with_value(|c| c.file_name.clone())}</strong>
+                {format!(" · {} checked", rows(read(|c| c.rows)))}
             </p>
-            {(check.row_errors > 0).then(|| view! {
-                <p class="alert warning">
-                    {format!(
-                        "{} already cannot be imported (invalid text, a wrong number of cells or a repeated SKU). They will be listed in the error report; the other rows go in.",
-                        rows(check.row_errors)
-                    )}
-                </p>
+            <p class="check-summary" data-ready=ready data-fixable=fixable data-invalid=invalid>
+                {task_model::file_check::summary(ready, fixable, invalid)}
+            </p>
+            {(!fixes.is_empty()).then(|| view! {
+                <div class="check-block check-fixes">
+                    <h3>"Fixed automatically"</h3>
+                    <ul>
+                        {fixes.into_iter().map(|g| view! {
+                            <li data-code=g.code.clone()>{g.fix}<span class="muted">{format!(" · {}", rows(g.count))}</span></li>
+                        }).collect_view()}
+                    </ul>
+                </div>
             })}
+            {(!groups.is_empty()).then(|| view! {
+                <div class="check-block check-invalid">
+                    <h3>{format!("{} need{} you", rows(invalid), if invalid == 1 { "s" } else { "" })}</h3>
+                    <ul class="check-groups">
+                        {groups.into_iter().map(invalid_group).collect_view()}
+                    </ul>
+                    <p class="muted">"These rows are left out. Download them with the reason in each row, fix them and import that file."</p>
+                </div>
+            })}
+            {(fixable > 0 && ready > 0).then(|| view! {
+                <fieldset class="check-choice">
+                    <legend>"Which rows to import"</legend>
+                    <label>
+                        <input type="radio" name="include" checked=move || include.get() == Include::Fixed
+                            on:change=move |_| include.set(Include::Fixed) />
+                        {format!(" The {ready} ready and the {} fixed", rows(fixable))}
+                    </label>
+                    <label>
+                        <input type="radio" name="include" checked=move || include.get() == Include::Ready
+                            on:change=move |_| include.set(Include::Ready) />
+                        {format!(" Only the {} ready (the {fixable} fixable ones are left out too)", rows(ready))}
+                    </label>
+                </fieldset>
+            })}
+            <p class="check-estimate">
+                {move || estimate().map(|e| format!("{} ({}).", capitalised(&e.about()), e.source()))}
+            </p>
             <p class="muted">"The import runs in the background: you can keep working, and follow it here or in the task tray."</p>
             <div class="form-actions">
-                <button type="button" class="button primary" on:click=start disabled=starting>{if starting { "Starting…" } else { "Start in background" }}</button>
-                <button type="button" class="button secondary" on:click=reset>"Choose another file"</button>
+                {move || (taken() > 0).then(|| view! {
+                    <button type="button" class="button primary" on:click=start disabled=starting>
+                        {if starting { "Starting…" } else { "Start in background" }}
+                    </button>
+                })}
+                {move || (left_out() > 0).then(|| view! {
+                    <button type="button" class="button secondary" on:click=download>
+                        {format!("Download the {} left out", rows(left_out()))}
+                    </button>
+                })}
+                <button type="button" class="button ghost" on:click=reset>"Choose another file"</button>
             </div>
         </div>
     }
     .into_any()
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// One reason rows need the seller, with its first rows.
+fn invalid_group(group: InvalidGroup) -> impl IntoView {
+    let more = group.count.saturating_sub(group.examples.len() as u64);
+    view! {
+        <li class="check-group" data-code=group.code.clone()>
+            <p>
+                <strong>{group.title}</strong>
+                <span class="muted">{format!(" · {}", rows(group.count))}</span>
+            </p>
+            <ul class="check-examples">
+                {group.examples.into_iter().map(|e| view! {
+                    <li>
+                        <span class="check-line">{format!("Line {}", e.line)}</span>
+                        {(!e.sku.is_empty()).then(|| view! { <code>{e.sku}</code> })}
+                        <span>{e.message}</span>
+                    </li>
+                }).collect_view()}
+                {(more > 0).then(|| view! { <li class="muted">{format!("+{more} more in the download")}</li> })}
+            </ul>
+        </li>
+    }
 }
 
 /// The browser side: reading the chosen or dropped file and talking to the API.
@@ -393,17 +527,67 @@ mod client {
         input: NodeRef<leptos::html::Input>,
         stage: RwSignal<Stage>,
         key: StoredValue<String>,
+        include: Include,
     ) {
         let (Some(file), Stage::Ready(check)) = (chosen(input), stage.get_untracked()) else {
             return;
         };
         stage.set(Stage::Starting(check));
-        let key = key.get_value();
+        let key = format!("{}-{}", key.get_value(), include.as_str());
+        let path = format!("/api/v1/imports?include={}", include.as_str());
         leptos::task::spawn_local(async move {
-            match send::<TaskSummary>("POST", "/api/v1/imports", Some(&file), Some(&key)).await {
+            match send::<TaskSummary>("POST", &path, Some(&file), Some(&key)).await {
                 Ok(task) => stage.set(Stage::Running(task)),
                 Err(refusal) => stage.set(refusal),
             }
         });
+    }
+
+    /// Asks the server for the rows the import leaves out and saves them as a file.
+    pub fn download_left_out(input: NodeRef<leptos::html::Input>, include: Include) {
+        let Some(file) = chosen(input) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            let _ = save_left_out(&file, include).await;
+        });
+    }
+
+    async fn save_left_out(
+        file: &web_sys::File,
+        include: Include,
+    ) -> Result<(), wasm_bindgen::JsValue> {
+        let window = web_sys::window().ok_or("no window")?;
+        let form = web_sys::FormData::new()?;
+        form.append_with_blob_and_filename("file", file, &file.name())?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&form);
+        let path = format!(
+            "/api/v1/imports/check/left-out.csv?include={}",
+            include.as_str()
+        );
+        let response: web_sys::Response =
+            JsFuture::from(window.fetch_with_str_and_init(&path, &init))
+                .await?
+                .dyn_into()?;
+        if !response.ok() {
+            return Err("refused".into());
+        }
+        let blob: web_sys::Blob = JsFuture::from(response.blob()?).await?.dyn_into()?;
+        let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+        let document = window.document().ok_or("no document")?;
+        let link: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
+        link.set_href(&url);
+        let stem = file.name();
+        let stem = stem.strip_suffix(".csv").unwrap_or(&stem).to_owned();
+        link.set_download(&format!("{stem}-left-out.csv"));
+        link.click();
+        // Released once the browser has had time to start saving it.
+        gloo_timers::callback::Timeout::new(30_000, move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        })
+        .forget();
+        Ok(())
     }
 }

@@ -103,7 +103,50 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// The report's file name and bytes (UTF-8 with a BOM, so spreadsheets read accents).
+/// A CSV writer for reports: UTF-8 with a BOM (so spreadsheets read accents), CRLF.
+fn report_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(b"\xEF\xBB\xBF".to_vec())
+}
+
+fn finish(out: csv::Writer<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
+    out.into_inner().map_err(|err| anyhow::anyhow!("{err}"))
+}
+
+/// Rows of an uploaded file with the reason each failed or was left out: the file's own
+/// columns (minus an earlier report's error columns), then `error_code` and
+/// `error_message`, so the file can be fixed and uploaded again as it is.
+pub fn file_rows_csv<'r>(
+    columns: &[String],
+    rows: impl IntoIterator<Item = (&'r [String], [String; 2])>,
+) -> anyhow::Result<Vec<u8>> {
+    let mut out = report_writer();
+    let kept: Vec<usize> = (0..columns.len())
+        .filter(|at| !REPORT_COLUMNS.contains(&columns[*at].as_str()))
+        .collect();
+    let header = kept
+        .iter()
+        .map(|at| columns[*at].as_str())
+        .chain(REPORT_COLUMNS);
+    out.write_record(header)?;
+    for (cells, error) in rows {
+        // A row with more cells than the header keeps them all, so nothing the seller
+        // typed is lost; the error columns then follow its last cell.
+        let extra = cells.iter().skip(columns.len()).cloned();
+        let record: Vec<String> = kept
+            .iter()
+            .map(|at| cells.get(*at).cloned().unwrap_or_default())
+            .chain(extra)
+            .chain(error)
+            .collect();
+        out.write_record(record.iter().map(|c| neutralise(c).into_owned()))?;
+    }
+    finish(out)
+}
+
+/// The report's file name and bytes.
 pub async fn error_report(
     db: &impl ConnectionTrait,
     seller_id: i64,
@@ -116,64 +159,48 @@ pub async fn error_report(
         .order_by_asc(task_item::Column::Position)
         .all(db)
         .await?;
-    let mut out = csv::WriterBuilder::new()
-        .flexible(true)
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(b"\xEF\xBB\xBF".to_vec());
-    let unexpected = |err: csv::Error| TaskError::Unexpected(err.into());
     let error_cells = |row: &task_item::Model| {
         [
             row.error_code.clone().unwrap_or_default(),
             row.error_message.clone().unwrap_or_default(),
         ]
     };
+    let name = format!("task-{}-errors.csv", task.id);
     if task.presentation().subject == task_model::Subject::CsvRow {
-        let columns = imports::columns_of(&task.params);
-        // The file's own columns, minus an earlier report's error columns.
-        let kept: Vec<usize> = (0..columns.len())
-            .filter(|at| !REPORT_COLUMNS.contains(&columns[*at].as_str()))
-            .collect();
-        let header = kept
+        let cells: Vec<Vec<String>> = failed
             .iter()
-            .map(|at| columns[*at].as_str())
-            .chain(REPORT_COLUMNS);
-        out.write_record(header).map_err(unexpected)?;
-        for row in &failed {
-            let cells = serde_json::from_str::<Row>(&row.subject)
-                .map(|r| r.cells)
-                .unwrap_or_default();
-            // A row with more cells than the header keeps them all, so nothing the
-            // seller typed is lost; the error columns then follow its last cell.
-            let extra = cells.iter().skip(columns.len()).cloned();
-            let record: Vec<String> = kept
+            .map(|row| {
+                serde_json::from_str::<Row>(&row.subject)
+                    .map(|r| r.cells)
+                    .unwrap_or_default()
+            })
+            .collect();
+        let bytes = file_rows_csv(
+            &imports::columns_of(&task.params),
+            cells
                 .iter()
-                .map(|at| cells.get(*at).cloned().unwrap_or_default())
-                .chain(extra)
-                .chain(error_cells(row))
-                .collect();
-            out.write_record(record.iter().map(|c| neutralise(c).into_owned()))
-                .map_err(unexpected)?;
-        }
-    } else {
-        out.write_record(["sku", "title", "error_code", "error_message"])
-            .map_err(unexpected)?;
-        let described = describe(db, &task, &failed).await?;
-        for (row, about) in failed.iter().zip(described) {
-            let [code, message] = error_cells(row);
-            let record = [
-                about.sku.unwrap_or_default(),
-                about.title.unwrap_or_default(),
-                code,
-                message,
-            ];
-            out.write_record(record.iter().map(|c| neutralise(c).into_owned()))
-                .map_err(unexpected)?;
-        }
+                .zip(&failed)
+                .map(|(cells, row)| (cells.as_slice(), error_cells(row))),
+        )?;
+        return Ok((name, bytes));
     }
-    let bytes = out
-        .into_inner()
-        .map_err(|err| TaskError::Unexpected(anyhow::anyhow!("{err}")))?;
-    Ok((format!("task-{}-errors.csv", task.id), bytes))
+    let mut out = report_writer();
+    let unexpected = |err: csv::Error| TaskError::Unexpected(err.into());
+    out.write_record(["sku", "title", "error_code", "error_message"])
+        .map_err(unexpected)?;
+    let described = describe(db, &task, &failed).await?;
+    for (row, about) in failed.iter().zip(described) {
+        let [code, message] = error_cells(row);
+        let record = [
+            about.sku.unwrap_or_default(),
+            about.title.unwrap_or_default(),
+            code,
+            message,
+        ];
+        out.write_record(record.iter().map(|c| neutralise(c).into_owned()))
+            .map_err(unexpected)?;
+    }
+    Ok((name, finish(out)?))
 }
 
 #[cfg(test)]

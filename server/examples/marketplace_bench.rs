@@ -162,7 +162,7 @@ async fn import(db: &DatabaseConnection) -> f64 {
             NewTask {
                 seller_id: seller,
                 kind: "import".into(),
-                params: backend::imports::params("bench.csv", &parsed, false),
+                params: backend::imports::params("bench.csv", &parsed, false, 0),
                 idempotency_key: None,
             },
             Some(backend::imports::subjects(&parsed)),

@@ -11,12 +11,16 @@ use app::import::ImportCheck;
 use app::state::AppState;
 use app::tasks::TaskSummary;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use backend::imports::{self, FileError, ImportLimits};
+use backend::imports::check::FileCheck;
+use backend::imports::{self, FileError, ImportLimits, ParsedFile};
 use backend::tasks::create::NewTask;
 use http::{header, HeaderMap, StatusCode};
+use serde::Deserialize;
+use task_model::file_check::Include;
 
 use crate::api_error::ApiError;
 
@@ -35,6 +39,7 @@ pub fn routes(limits: ImportLimits) -> OpenApiRouter<AppState> {
     let upload = OpenApiRouter::new()
         .routes(routes!(upload))
         .routes(routes!(check))
+        .routes(routes!(left_out))
         .layer(DefaultBodyLimit::max(limits.max_bytes + ENVELOPE));
     OpenApiRouter::new()
         .merge(upload)
@@ -170,12 +175,46 @@ async fn read_upload(
     }))
 }
 
-/// Checks a CSV without importing it: rows, rows already known to be bad, and about how
-/// long the import would take. Nothing is stored.
+/// Which rows an upload takes.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RowsQuery {
+    /// `all` (every row as written; a row that cannot be imported fails in the task),
+    /// `ready` (only the rows ready as written) or `fixed` (those and the rows the check
+    /// can fix, fixed).
+    #[param(inline)]
+    include: Option<Include>,
+}
+
+fn include_of(
+    query: Result<Query<RowsQuery>, QueryRejection>,
+    default: Include,
+) -> Result<Include, ApiError> {
+    let Query(query) = query.map_err(|rejection| AppError::BadRequest {
+        message: rejection.body_text(),
+    })?;
+    Ok(query.include.unwrap_or(default))
+}
+
+/// Every row checked (off the async workers: a 50,000-row file takes a moment).
+async fn checked(parsed: ParsedFile) -> Result<(ParsedFile, FileCheck), ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let found = imports::check::check(&parsed);
+        (parsed, found)
+    })
+    .await
+    .map_err(|err| ApiError(app::error::internal(err)))
+}
+
+/// Checks a CSV without importing it: every rule that needs no marketplace runs on every
+/// row, and the answer says how many rows are ready, which repairs the check can make on
+/// its own, and which rows need the seller, by reason. `estimate` is for the ready and
+/// fixed rows (`include=fixed`), `estimate_ready` for the ready ones; each is null when
+/// that import would have no row. Nothing is stored.
 #[utoipa::path(post, path = "/api/v1/imports/check", tag = "imports",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 200, description = "The file would import", body = ImportCheck),
+        (status = 200, description = "What the file holds", body = ImportCheck),
         (status = 400, description = "Not multipart, or no `file` field", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 413, description = "Over the size or row limit", body = ErrorBody),
@@ -188,52 +227,122 @@ async fn check(
 ) -> Result<Json<ImportCheck>, ApiError> {
     let settings = state.imports;
     let (file_name, parsed) = read_upload(multipart, settings.limits).await?;
-    // The estimate the import task would be created with: image checks are marketplace
+    let (parsed, found) = checked(parsed).await?;
+    // The estimate each import would be created with: image checks are marketplace
     // calls, the rest is local work.
-    let new = NewTask {
-        seller_id: signed_in.seller.id,
-        kind: task_model::kinds::IMPORT.name.into(),
-        params: backend::imports::params(&file_name, &parsed, settings.check_images),
-        idempotency_key: None,
+    let estimate = |include: Include| {
+        let selected = found.select(parsed.clone(), include).ok();
+        let (state, file_name) = (&state, &file_name);
+        async move {
+            let Some(selected) = selected else {
+                return Ok(None);
+            };
+            let new = NewTask {
+                seller_id: signed_in.seller.id,
+                kind: task_model::kinds::IMPORT.name.into(),
+                params: imports::params(file_name, &selected, settings.check_images, 0),
+                idempotency_key: None,
+            };
+            state
+                .engine
+                .estimate(&new, Some(imports::subjects(&selected)))
+                .await
+                .map(Some)
+                .map_err(|err| ApiError(AppError::from(err)))
+        }
     };
-    let estimate = state
-        .engine
-        .estimate(&new, Some(backend::imports::subjects(&parsed)))
-        .await
-        .map_err(AppError::from)?;
+    let (with_fixed, ready_only) = (
+        estimate(Include::Fixed).await?,
+        estimate(Include::Ready).await?,
+    );
     Ok(Json(ImportCheck {
+        rows: found.rows(),
+        ready: found.ready(),
+        fixable_rows: found.fixable_rows(),
+        fixable: found.fixable(),
+        invalid_rows: found.invalid_rows(),
+        invalid: found.invalid(&parsed),
         file_name,
-        rows: parsed.rows.len() as u64,
-        row_errors: parsed.row_errors() as u64,
         columns: parsed.columns,
-        estimate,
+        estimate: with_fixed,
+        estimate_ready: ready_only,
     }))
 }
 
-/// Uploads a CSV (multipart, field `file`) and starts an import task. The file is
-/// checked as a whole first: too big or too many rows → 413, a bad header → 422, and no
-/// task exists.
+/// The rows an import with `include` would leave out (by default: with `fixed`, the
+/// rows that need the seller), each with its `error_code` and `error_message`, in the
+/// file's own columns: fix them and upload the file again as it is.
+#[utoipa::path(post, path = "/api/v1/imports/check/left-out.csv", tag = "imports",
+    params(RowsQuery),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "CSV (UTF-8 with BOM)", content_type = "text/csv", body = String),
+        (status = 400, description = "Not multipart, no `file` field, or an unknown `include`", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 413, description = "Over the size or row limit", body = ErrorBody),
+        (status = 422, description = "Empty, not UTF-8, or a bad header", body = ErrorBody),
+    ))]
+async fn left_out(
+    State(state): State<AppState>,
+    query: Result<Query<RowsQuery>, QueryRejection>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let include = include_of(query, Include::Fixed)?;
+    let (file_name, parsed) = read_upload(multipart, state.imports.limits).await?;
+    let (parsed, found) = checked(parsed).await?;
+    let rows = found
+        .left_out(&parsed, include)
+        .map(|(row, error)| (row.cells.as_slice(), [error.code.clone(), error.message.clone()]));
+    let bytes = backend::reports::file_rows_csv(&parsed.columns, rows)
+        .map_err(|err| ApiError(app::error::internal(err)))?;
+    let stem = file_name.strip_suffix(".csv").unwrap_or(&file_name);
+    let stem = if stem.is_empty() { "import" } else { stem };
+    Ok(csv_download(&format!("{stem}-left-out.csv"), bytes))
+}
+
+/// Uploads a CSV (multipart, field `file`) and starts an import task of the rows chosen
+/// by `include` (all of them by default). The file is checked as a whole first: too big
+/// or too many rows → 413, a bad header → 422 (as is `nothing_ready` when `include`
+/// leaves no row), and no task exists.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "imports",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key"),
+        RowsQuery,
+    ),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Import started", body = TaskSummary),
         (status = 200, description = "Started earlier with this key", body = TaskSummary),
-        (status = 400, description = "Not multipart, or no `file` field", body = ErrorBody),
+        (status = 400, description = "Not multipart, no `file` field, or an unknown `include`", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 413, description = "Over the size or row limit", body = ErrorBody),
-        (status = 422, description = "Empty, not UTF-8, or a bad header", body = ErrorBody),
+        (status = 422, description = "Empty, not UTF-8, a bad header, or no row to import", body = ErrorBody),
     ))]
 async fn upload(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
     headers: HeaderMap,
+    query: Result<Query<RowsQuery>, QueryRejection>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
+    let include = include_of(query, Include::All)?;
     let settings = state.imports;
     let (name, parsed) = read_upload(multipart, settings.limits).await?;
+    let uploaded = parsed.rows.len() as u64;
+    let parsed = match include {
+        Include::All => parsed,
+        _ => {
+            let (parsed, found) = checked(parsed).await?;
+            found.select(parsed, include).map_err(AppError::from)?
+        }
+    };
     let key = crate::api_tasks::idempotency_key(&headers);
-    let params = imports::params(&name, &parsed, settings.check_images);
+    let params = imports::params(
+        &name,
+        &parsed,
+        settings.check_images,
+        uploaded - parsed.rows.len() as u64,
+    );
     let created = state
         .engine
         .create_task_from(
@@ -266,5 +375,11 @@ mod tests {
         let parsed = imports::parse(SAMPLE.as_bytes(), &ImportLimits::default()).unwrap();
         assert_eq!(parsed.rows.len(), 300);
         assert!(parsed.row_errors() >= 1);
+        let found = imports::check::check(&parsed);
+        // The decimal comma and the long title are fixed; the rest need the seller.
+        assert_eq!(
+            (found.ready(), found.fixable_rows(), found.invalid_rows()),
+            (287, 2, 11)
+        );
     }
 }

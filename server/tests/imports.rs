@@ -343,42 +343,55 @@ db_test!(
         let app = TestApp::new(db).await;
         let cookie = app.logged_in("ana@example.com").await;
         let check = |bytes: &'static [u8]| {
-            let app = &app;
-            let cookie = cookie.clone();
-            async move {
-                let boundary = "b0undary";
-                let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\n\r\n").into_bytes();
-                body.extend_from_slice(bytes);
-                body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-                let request = http::Request::post("/api/v1/imports/check")
-                    .header(
-                        http::header::CONTENT_TYPE,
-                        format!("multipart/form-data; boundary={boundary}"),
-                    )
-                    .header(http::header::COOKIE, cookie)
-                    .body(axum::body::Body::from(body))
-                    .unwrap();
-                app.send(request).await
-            }
+            app.upload_to("/api/v1/imports/check", &cookie, "s.csv", bytes)
         };
         let reply = check(SAMPLE).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let found = reply.json();
         assert_eq!(found["file_name"], "s.csv");
         assert_eq!(found["rows"], 300);
-        // Known before any marketplace call: the repeated SKU and the ragged row.
-        assert_eq!(found["row_errors"], 2);
-        // 298 image checks at a pace of 1 000/s (tests) but at most 64 calls in flight,
+        // Every rule that needs no marketplace, on every row: the decimal comma and the
+        // long title are fixed, eleven rows need the seller.
+        assert_eq!(
+            (&found["ready"], &found["fixable_rows"], &found["invalid_rows"]),
+            (&Value::from(287), &Value::from(2), &Value::from(11))
+        );
+        let codes = |list: &Value| -> Vec<(String, u64)> {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|g| (g["code"].as_str().unwrap().to_owned(), g["count"].as_u64().unwrap()))
+                .collect()
+        };
+        assert_eq!(
+            codes(&found["fixable"]),
+            [("title_cut".to_owned(), 1), ("decimal_comma".to_owned(), 1)]
+        );
+        // One row for each of eleven reasons, in file order.
+        let invalid = codes(&found["invalid"]);
+        assert_eq!(invalid.len(), 11);
+        assert_eq!(invalid[0], ("title_required".to_owned(), 1));
+        let price = found["invalid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["code"] == "price_invalid")
+            .unwrap();
+        assert_eq!(price["title"], "Price not valid");
+        assert_eq!(price["examples"][0]["line"], 137);
+        assert_eq!(price["examples"][0]["sku"], "IMP-0120");
+        // 289 rows to import, 287 image checks at a pace of 1 000/s (tests) but at most 64 calls in flight,
         // each guessed at 0.4 s as nothing is measured yet: about 3 s, on the limit alone.
         let estimate = &found["estimate"];
         let seconds = estimate["seconds"].as_u64().unwrap();
         assert!((2..=4).contains(&seconds), "{estimate}");
         assert_eq!(estimate["basis"], "limit");
-        // A call for each row with an image that is not already known to fail.
+        // A call for each row with an image, of the rows the import takes.
         assert_eq!(
             (estimate["items"].as_u64(), estimate["calls"].as_u64()),
-            (Some(300), Some(298))
+            (Some(289), Some(289))
         );
+        assert_eq!(found["estimate_ready"]["items"], 287);
         assert_eq!(
             task_count(&app, &cookie).await,
             0,
@@ -387,5 +400,89 @@ db_test!(
         let bad = check(b"sku,name\n1,2\n").await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(bad.error_code(), "header_invalid");
+    }
+);
+
+db_test!(
+    an_import_takes_the_rows_chosen_and_the_rest_download_with_why,
+    |db| {
+        seller(db, "ana@example.com").await;
+        let app = TestApp::new(db).await;
+        let cookie = app.logged_in("ana@example.com").await;
+        let file: &[u8] = b"sku,title,price,quantity\r\n\
+            FX-1,Mug,12.50,3\r\n\
+            FX-2,\"Bowl\r\nlarge\",\"8,5\",1\r\n\
+            FX-3,Plate,free,2\r\n\
+            FX-4,=Jug,3,-1\r\n";
+
+        // The rows left out, in the file's columns with the reason: fixed rows go in by
+        // default, so only the two that need the seller are there.
+        let out = app
+            .upload_to("/api/v1/imports/check/left-out.csv", &cookie, "spring.csv", file)
+            .await;
+        assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+        assert!(out.headers[http::header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("spring-left-out.csv"));
+        let lines: Vec<&str> = out.body.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(lines[0], "sku,title,price,quantity,error_code,error_message");
+        assert!(lines[1].starts_with("FX-3,Plate,free,2,price_invalid,"), "{}", lines[1]);
+        assert!(lines[2].starts_with("FX-4,'=Jug,3,'-1,quantity_negative,"), "{}", lines[2]);
+        assert_eq!(lines.len(), 3);
+        // Ready only: the fixable row is left out too, with what is wrong as written.
+        let out = app
+            .upload_to("/api/v1/imports/check/left-out.csv?include=ready", &cookie, "spring.csv", file)
+            .await;
+        assert!(out.body.contains("FX-2,\"Bowl\r\nlarge\",\"8,5\",1,"), "{}", out.body);
+        let bad = app
+            .upload_to("/api/v1/imports?include=some", &cookie, "spring.csv", file)
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert_eq!(task_count(&app, &cookie).await, 0);
+
+        // The ready and the fixed rows: FX-2 goes in as "Bowl large" at 8.50.
+        let reply = app
+            .upload_to("/api/v1/imports?include=fixed", &cookie, "spring.csv", file)
+            .await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+        let task = reply.json();
+        assert_eq!(task["label"], "Import 2 rows from spring.csv");
+        app.engine.drain().await.unwrap();
+        let done = app
+            .get(&format!("/api/v1/tasks/{}", task["id"]), Some(&cookie))
+            .await
+            .json();
+        assert_eq!(done["status"], "succeeded");
+        assert_eq!(done["counts"]["succeeded"], 2);
+        let items = app.get("/api/v1/items?q=FX-", Some(&cookie)).await.json();
+        let mut got: Vec<(String, String, String)> = items["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["sku"].as_str().unwrap().to_owned(),
+                    i["title"].as_str().unwrap().to_owned(),
+                    i["price"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("FX-1".to_owned(), "Mug".to_owned(), "12.50".to_owned()),
+                ("FX-2".to_owned(), "Bowl large".to_owned(), "8.50".to_owned())
+            ]
+        );
+
+        // Nothing ready: refused before a task exists.
+        let none = app
+            .upload_to("/api/v1/imports?include=ready", &cookie, "bad.csv", b"sku,title,price\nA,Mug,free\n")
+            .await;
+        assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", none.body);
+        assert_eq!(none.error_code(), "nothing_ready");
+        assert_eq!(task_count(&app, &cookie).await, 1);
     }
 );

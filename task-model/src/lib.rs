@@ -9,6 +9,7 @@
 pub mod control;
 pub mod counts;
 pub mod estimate;
+pub mod file_check;
 pub mod kinds;
 pub mod status;
 pub mod when;

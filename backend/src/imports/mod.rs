@@ -21,6 +21,7 @@ use crate::catalog::{CatalogError, ItemFields, RawItem};
 use crate::estimate::{CallModel, Workload};
 use crate::listings::{account, outcome_of};
 use crate::marketplace::Connector;
+pub mod check;
 mod writer;
 
 use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
@@ -81,6 +82,8 @@ pub enum FileError {
     },
     #[error("The file could not be read as CSV: {0}")]
     Unreadable(String),
+    #[error("No row of this file can be imported as it is. Download the rows that need you, fix them and import them again.")]
+    NothingReady,
 }
 
 impl FileError {
@@ -93,6 +96,7 @@ impl FileError {
             Self::HeaderNotUtf8 => "header_not_utf8",
             Self::Header { .. } => "header_invalid",
             Self::Unreadable(_) => "file_unreadable",
+            Self::NothingReady => "nothing_ready",
         }
     }
 
@@ -143,6 +147,10 @@ pub struct Row {
     /// Found while reading the file; the row fails with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RowError>,
+    /// The repairs the file's check made to the cells (see [`check`]), if the seller
+    /// chose to import fixed rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fixes: Vec<String>,
 }
 
 /// A file that passed the file-level checks.
@@ -257,7 +265,12 @@ pub fn parse(bytes: &[u8], limits: &ImportLimits) -> Result<ParsedFile, FileErro
                 }
             }
         }
-        rows.push(Row { line, cells, error });
+        rows.push(Row {
+            line,
+            cells,
+            error,
+            fixes: Vec::new(),
+        });
     }
     if rows.is_empty() {
         return Err(FileError::NoRows);
@@ -349,19 +362,28 @@ pub struct ImportParams {
     /// Check each row's image with the marketplace before writing the item.
     #[serde(default = "checked")]
     pub check_images: bool,
+    /// Rows imported with the check's repairs.
+    #[serde(default)]
+    pub fixed: u64,
+    /// Rows of the file the seller chose to leave out (they were offered for download).
+    #[serde(default)]
+    pub left_out: u64,
 }
 
 fn checked() -> bool {
     true
 }
 
-/// The parameters of an import of `file`.
-pub fn params(file_name: &str, file: &ParsedFile, check_images: bool) -> Value {
+/// The parameters of an import of `file`, once `left_out` rows of the uploaded one were
+/// set aside.
+pub fn params(file_name: &str, file: &ParsedFile, check_images: bool, left_out: u64) -> Value {
     let params = ImportParams {
         file_name: file_name.to_owned(),
         columns: file.columns.clone(),
         rows: file.rows.len() as u64,
         check_images,
+        fixed: file.rows.iter().filter(|r| !r.fixes.is_empty()).count() as u64,
+        left_out,
     };
     serde_json::to_value(params).unwrap_or(Value::Null)
 }
@@ -463,17 +485,13 @@ impl TaskKind for Import {
         let fields = match ItemFields::parse(&raw_item(&task_item.params.columns, &row.cells)) {
             Ok(fields) => fields,
             Err(errors) => {
-                let first = &errors[0];
+                let failure = check::field_failure(&errors);
                 return Outcome::Failed {
-                    code: format!("{}_{}", first.field, first.code),
-                    message: errors
-                        .iter()
-                        .map(|e| e.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    code: failure.code,
+                    message: failure.message,
                     details: Some(json!({
                         "line": row.line,
-                        "column": first.field,
+                        "column": failure.column,
                         "errors": errors.iter().map(|e| json!({
                             "column": e.field, "code": e.code, "message": e.message,
                         })).collect::<Vec<_>>(),
@@ -506,6 +524,7 @@ impl TaskKind for Import {
                 "item_id": item.id,
                 "sku": item.sku,
                 "created": created,
+                "fixed": row.fixes,
             })),
             Err(CatalogError::DuplicateSku(sku)) => Outcome::retry(
                 "sku_busy",

@@ -165,6 +165,18 @@ impl TestApp {
 
     /// Uploads `bytes` as the multipart field `file` named `file_name`.
     pub async fn upload(&self, cookie: &str, file_name: &str, bytes: &[u8]) -> Reply {
+        self.upload_to("/api/v1/imports", cookie, file_name, bytes)
+            .await
+    }
+
+    /// A file sent as multipart (field `file`) to `path`.
+    pub async fn upload_to(
+        &self,
+        path: &str,
+        cookie: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Reply {
         let boundary = "stockroom-test-boundary-7d1f";
         let mut body = format!(
             "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
@@ -172,7 +184,7 @@ impl TestApp {
         .into_bytes();
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let request = Request::post("/api/v1/imports")
+        let request = Request::post(path)
             .header(
                 header::CONTENT_TYPE,
                 format!("multipart/form-data; boundary={boundary}"),
