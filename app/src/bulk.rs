@@ -138,19 +138,8 @@ pub async fn start_task(
             }
             let seller_id = crate::auth::ssr::require_seller()?.id;
             let mut ids = ssr::resolve(&state()?.db, seller_id, &selection).await?;
-            let may_leave_live = Presentation::of(&kind)
-                .by_state
-                .as_ref()
-                .is_some_and(|by| by.may_leave_live);
-            if leave_live && may_leave_live {
-                let live = backend::catalog::in_state(
-                    &state()?.db,
-                    seller_id,
-                    &ids,
-                    backend::domain::ListingState::Published,
-                )
-                .await?;
-                ids.retain(|id| live.binary_search(id).is_err());
+            if leave_live {
+                ids = backend::catalog::leave_live_out(&state()?.db, seller_id, &kind, ids).await?;
             }
             if ids.is_empty() {
                 return Err(AppError::BadRequest {
@@ -258,13 +247,7 @@ fn bulk_kinds() -> impl Iterator<Item = &'static Presentation> {
 
 /// Of a selection's items per listing state: how many are live, and how many are not.
 fn live_and_not(breakdown: &[(ListingState, u64)]) -> (u64, u64) {
-    breakdown.iter().fold((0, 0), |(live, not), (state, n)| {
-        if *state == ListingState::Published {
-            (live + n, not)
-        } else {
-            (live, not + n)
-        }
-    })
+    task_model::kinds::live_and_not(breakdown.iter().map(|(state, n)| (state.as_str(), *n)))
 }
 
 /// What the task would do to the selection, by listing state, in the kind's words.
@@ -276,10 +259,7 @@ pub fn breakdown_words(kind: &str, breakdown: &[(ListingState, u64)]) -> Option<
 /// For a kind that may leave live items out, over a selection that mixes them with
 /// others: how many are live.
 fn live_of(kind: &str, breakdown: &[(ListingState, u64)], count: u64) -> Option<u64> {
-    let may = Presentation::of(kind)
-        .by_state
-        .as_ref()
-        .is_some_and(|by| by.may_leave_live);
+    let may = Presentation::of(kind).may_leave_live();
     let (live, _) = live_and_not(breakdown);
     (may && live > 0 && live < count).then_some(live)
 }

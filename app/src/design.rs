@@ -79,20 +79,16 @@ fn task(
         0
     };
     let queued = status == TaskStatus::Queued;
+    let counts = TaskCounts {
+        total,
+        pending: if over { 0 } else { total - done },
+        running: 0,
+        succeeded: done - failed,
+        failed,
+        skipped: 0,
+        cancelled,
+    };
     TaskSummary {
-        id,
-        kind: kind.name.to_owned(),
-        label,
-        status,
-        counts: TaskCounts {
-            total,
-            pending: if over { 0 } else { total - done },
-            running: 0,
-            succeeded: done - failed,
-            failed,
-            skipped: 0,
-            cancelled,
-        },
         eta_seconds: (!over && !queued).then_some(((total - done) * 2) as u64),
         estimate: Some(task_model::Estimate {
             seconds: (total * 2) as u64,
@@ -104,11 +100,10 @@ fn task(
             calls: total as u64,
         }),
         duration_seconds: over.then_some(420.0),
-        waiting_until: None,
         created_at: at(0),
         started_at: (!queued).then(|| at(1)),
         finished_at: over.then(|| at(7)),
-        seq: 1,
+        ..TaskSummary::fixture(id, kind.name, &label, status, counts)
     }
 }
 
@@ -140,6 +135,84 @@ fn every_status() -> Vec<TaskSummary> {
         task(7, &IMPORT, TaskStatus::Failed, 12, 12, 12),
         task(8, &UNPUBLISH, TaskStatus::Cancelled, 80, 30, 0),
     ]
+}
+
+/// A checked file: most rows ready, some fixed automatically, some that need the seller.
+fn file_check() -> crate::import::ImportCheck {
+    use task_model::file_check::{FixGroup, InvalidGroup, RowExample};
+    let fix = |code: &str, count, fix: &str| FixGroup {
+        code: code.into(),
+        count,
+        fix: fix.into(),
+    };
+    let example = |line, sku: &str, message: &str| RowExample {
+        line,
+        sku: sku.into(),
+        message: message.into(),
+    };
+    let estimate = |items| task_model::Estimate {
+        seconds: 16,
+        low: 14,
+        high: 21,
+        basis: task_model::Basis::Measured,
+        shared_with: 0,
+        items,
+        calls: items,
+    };
+    crate::import::ImportCheck {
+        file_name: "spring-catalog.csv".into(),
+        columns: Vec::new(),
+        rows: 300,
+        ready: 229,
+        fixable_rows: 52,
+        fixable: vec![
+            fix(
+                "title_line_breaks",
+                31,
+                "line breaks in titles turned into spaces",
+            ),
+            fix("title_cut", 21, "titles cut to 200 characters at a word"),
+        ],
+        invalid_rows: 19,
+        invalid: vec![
+            InvalidGroup {
+                code: "price_invalid".into(),
+                count: 12,
+                title: "Price not valid".into(),
+                examples: vec![
+                    example(
+                        14,
+                        "SPR-0012",
+                        "“free” is not a price; write it like 12.50.",
+                    ),
+                    example(
+                        88,
+                        "SPR-0086",
+                        "“12;50” is not a price; write it like 12.50.",
+                    ),
+                    example(137, "SPR-0120", "“€9” is not a price; write it like 12.50."),
+                ],
+            },
+            InvalidGroup {
+                code: "duplicate_sku".into(),
+                count: 5,
+                title: "SKU repeated in the file".into(),
+                examples: vec![example(
+                    102,
+                    "SPR-0088",
+                    "SKU “SPR-0088” is already on line 99 of this file; only that row is imported.",
+                )],
+            },
+            InvalidGroup {
+                code: "title_required".into(),
+                count: 2,
+                title: "Title missing".into(),
+                examples: vec![example(32, "SPR-0027", "Title is required.")],
+            },
+        ],
+        estimate: Some(estimate(281)),
+        estimate_ready: Some(estimate(229)),
+    }
 }
 
 fn store_with(tasks: Vec<TaskSummary>) -> LiveStore {
@@ -437,6 +510,10 @@ pub fn DesignPage() -> impl IntoView {
                 <Dialog open=always id="design-plan-shared" title=plan_title(&shared_plan.kind, shared_plan.count) inline=true>
                     <PlanBody plan=shared_plan.clone() start=never selection open=always />
                 </Dialog>
+            </Specimen>
+
+            <Specimen title="Import: the whole file checked before it starts">
+                {crate::import::confirm_specimen(file_check())}
             </Specimen>
 
             <Specimen title="Cancel dialog">

@@ -11,9 +11,9 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 use crate::bulk::describe_duration;
-use task_model::file_check::{FixGroup, Include, InvalidGroup};
 use crate::tasks::TaskSummary;
 use crate::ui::TaskBar;
+use task_model::file_check::{FixGroup, Include, InvalidGroup};
 
 /// What checking a file found, before anything is imported: every row checked by the
 /// rules that need no marketplace.
@@ -350,6 +350,21 @@ where
         </div>
     }
     .into_any()
+}
+
+/// The confirmation as the design gallery shows it, with buttons that do nothing.
+pub fn confirm_specimen(check: ImportCheck) -> AnyView {
+    let noop = |_: leptos::ev::MouseEvent| {};
+    confirm(
+        check,
+        false,
+        Actions {
+            start: noop,
+            reset: noop,
+            download: noop,
+            include: RwSignal::new(Include::Fixed),
+        },
+    )
 }
 
 fn capitalised(text: &str) -> String {

@@ -65,18 +65,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     when::provide_clock();
-    // Tests wait for this before clicking: clicks before hydration do nothing.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/stockroom.css" />
         <Title formatter=|title: String| if title.is_empty() { "Stockroom".to_owned() } else { format!("{title} · Stockroom") } />
         <Router>
-            <Routes fallback=|| view! { <Title text="Not found" /> <NotFound /> }>
+            <Routes fallback=|| view! { <Title text="Not found" /> <NotFound /> <Hydrated /> }>
                 <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} />
                 // Fixtures only: open to designers without an account.
                 <Route path=path!("/design") view={Lazy::<DesignRoute>::new()} />
@@ -91,6 +85,19 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
+}
+
+/// Marks the page as live (`body[data-hydrated]`) once its own view is hydrated: a page's
+/// code loads after the shell's, and hydrates after it, so the shell cannot say when
+/// the page's buttons work. Tests wait for the mark before clicking (a click before it
+/// would submit a form the old way, or do nothing).
+#[component]
+fn Hydrated() -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 /// Declares a page as a lazily loaded route. The shell (header, live store, tray, toasts,
@@ -108,7 +115,7 @@ macro_rules! lazy_page {
             }
 
             fn view(_this: Self) -> AnyView {
-                view! { <Title text=$title /> <$page /> }.into_any()
+                view! { <Title text=$title /> <$page /> <Hydrated /> }.into_any()
             }
         }
     };

@@ -32,6 +32,32 @@ pub struct TaskSummary {
 }
 
 impl TaskSummary {
+    /// A task with only what a fixture (the design gallery, tests) needs to say;
+    /// nothing timed, created at the epoch.
+    pub fn fixture(
+        id: i64,
+        kind: &str,
+        label: &str,
+        status: TaskStatus,
+        counts: TaskCounts,
+    ) -> Self {
+        Self {
+            id,
+            kind: kind.into(),
+            label: label.into(),
+            status,
+            counts,
+            eta_seconds: None,
+            estimate: None,
+            duration_seconds: None,
+            waiting_until: None,
+            created_at: DateTime::default(),
+            started_at: None,
+            finished_at: None,
+            seq: 1,
+        }
+    }
+
     /// The kind's words.
     pub fn presentation(&self) -> &'static Presentation {
         Presentation::of(&self.kind)

@@ -10,19 +10,9 @@ use app::tasks::{TaskCounts, TaskStatus, TaskSummary};
 
 fn summary(kind: &str, label: &str, status: TaskStatus, counts: TaskCounts) -> TaskSummary {
     TaskSummary {
-        id: 7,
-        kind: kind.into(),
-        label: label.into(),
-        status,
-        counts,
         eta_seconds: Some(30),
-        estimate: None,
-        duration_seconds: None,
-        waiting_until: None,
-        created_at: chrono::DateTime::default(),
-        started_at: None,
-        finished_at: None,
         seq: 2,
+        ..TaskSummary::fixture(7, kind, label, status, counts)
     }
 }
 

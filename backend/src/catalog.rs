@@ -377,6 +377,21 @@ pub async fn in_state(
     Ok(found)
 }
 
+/// `ids` without the items already live, when a task of `kind` may leave them out (a
+/// publish that only puts new items on the marketplace); otherwise `ids` as they are.
+pub async fn leave_live_out(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    kind: &str,
+    mut ids: Vec<i64>,
+) -> Result<Vec<i64>, CatalogError> {
+    if task_model::Presentation::of(kind).may_leave_live() {
+        let live = in_state(db, seller_id, &ids, ListingState::Published).await?;
+        ids.retain(|id| live.binary_search(id).is_err());
+    }
+    Ok(ids)
+}
+
 /// One item of the seller's; another seller's item is `NotFound`, never `Forbidden`.
 #[tracing::instrument(skip_all, err, fields(seller_id, item_id))]
 pub async fn get(

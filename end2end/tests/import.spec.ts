@@ -1,13 +1,17 @@
 import { expect, test } from "@playwright/test";
+import { readFile } from "node:fs/promises";
 import { closeToasts, hydrated, logIn, shot } from "./helpers";
 
-const GOOD = [
+// Three rows ready, one the check fixes (a line break in the title, a decimal comma),
+// one that needs the seller, and one whose image only the marketplace can find missing.
+const SPRING = [
   "sku,title,price,quantity,image_url",
   "E2E-IMP-1,Linen napkins (set of 4),18.00,12,/media/demo/41.svg",
   'E2E-IMP-2,"Oak board, large",42.50,3,/media/demo/42.svg',
   "E2E-IMP-3,Enamel mug,9.90,40,/media/demo/43.svg",
-  "E2E-IMP-4,Cork coasters,7.00,25,",
+  'E2E-IMP-4,"Cork coasters\r\nset of 6","7,50",25,',
   "E2E-IMP-5,Broken price,12;50,1,",
+  "E2E-IMP-6,Stoneware vase,31.00,2,https://img.example.com/404/vase.jpg",
 ].join("\r\n");
 
 test("a CSV is checked at once, confirmed, imported in the background, and its errors reported", async ({ page }, testInfo) => {
@@ -33,15 +37,36 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
   await shot(page, testInfo, "import-refused");
   const before = await (await page.request.get("/api/v1/tasks?kind=import")).json();
 
-  // Chosen with the file picker: a confirmation with the row count and an estimate.
+  // Chosen with the file picker, the whole file is checked: what is ready, what is fixed
+  // automatically, what needs the seller, and an estimate, before anything starts.
   await page.getByRole("button", { name: "Choose another file" }).click();
-  await page.locator("#csv-file").setInputFiles({ name: "spring.csv", mimeType: "text/csv", buffer: Buffer.from(GOOD) });
+  await page.locator("#csv-file").setInputFiles({ name: "spring.csv", mimeType: "text/csv", buffer: Buffer.from(SPRING) });
   const confirm = page.getByRole("group", { name: "Import this file?" });
-  await expect(confirm.getByRole("heading")).toHaveText("Import 5 rows?");
-  await expect(confirm).toContainText("spring.csv");
-  await expect(confirm).toContainText(/about \d+( (s|min))?( to \d+)? (s|min)/);
+  await expect(confirm.getByRole("heading", { level: 2 })).toHaveText("Import 5 rows?");
+  await expect(confirm).toContainText("spring.csv · 6 rows checked");
+  await expect(confirm.locator(".check-summary")).toHaveText("4 ready · 1 can be fixed automatically · 1 needs you");
+  await expect(confirm.locator(".check-fixes")).toContainText("line breaks in titles turned into spaces · 1 row");
+  await expect(confirm.locator(".check-fixes")).toContainText("decimal commas read as points");
+  const needs = confirm.locator(".check-group[data-code=price_invalid]");
+  await expect(needs).toContainText("Price not valid · 1 row");
+  await expect(needs).toContainText("Line 7");
+  await expect(needs).toContainText("E2E-IMP-5");
+  await expect(confirm).toContainText(/About \d+( (s|min))?( to \d+)? (s|min)/);
   await expect(confirm).toContainText("you can keep working");
   await shot(page, testInfo, "import-confirm");
+  // Only the ready rows, if the seller prefers: the fixable one is left out too.
+  await confirm.getByLabel(/Only the 4 ready/).check();
+  await expect(confirm.getByRole("heading", { level: 2 })).toHaveText("Import 4 rows?");
+  await expect(confirm.getByRole("button", { name: "Download the 2 rows left out" })).toBeVisible();
+  await confirm.getByLabel(/The 4 ready and the 1 fixed/).check();
+  // What is left out downloads with the reason in each row, ready to fix.
+  const leftOut = page.waitForEvent("download");
+  await confirm.getByRole("button", { name: "Download the 1 row left out" }).click();
+  const saved = await leftOut;
+  expect(saved.suggestedFilename()).toBe("spring-left-out.csv");
+  const rejected = (await readFile((await saved.path()) ?? "", "utf8")).replace(/^\uFEFF/, "");
+  expect(rejected.split("\r\n")[0]).toBe("sku,title,price,quantity,image_url,error_code,error_message");
+  expect(rejected).toContain("E2E-IMP-5,Broken price,12;50,1,,price_invalid,");
   const unchanged = await (await page.request.get("/api/v1/tasks?kind=import")).json();
   expect(unchanged.total).toBe(before.total);
 
@@ -62,7 +87,7 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
   expect(file.suggestedFilename()).toMatch(/^task-\d+-errors\.csv$/);
   const text = (await (await page.request.get(await progress.getByRole("link", { name: "Download error report" }).getAttribute("href") ?? "")).text()).replace(/^\uFEFF/, "");
   expect(text.split("\r\n")[0]).toBe("sku,title,price,quantity,image_url,error_code,error_message");
-  expect(text).toContain("E2E-IMP-5,Broken price,12;50,1,,price_invalid,");
+  expect(text).toContain("E2E-IMP-6,Stoneware vase,31.00,2,https://img.example.com/404/vase.jpg,image_unreachable,");
 
   // The good rows are in the catalog.
   await progress.getByRole("link", { name: "Go to the catalog" }).click();
@@ -70,4 +95,7 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
   await page.getByLabel("Search by SKU or title").fill("E2E-IMP");
   await page.getByRole("button", { name: "Search" }).click();
   await expect(page.locator("table.items-table tbody tr")).toHaveCount(4);
+  // The fixed row went in fixed.
+  await expect(page.locator("table.items-table tbody tr", { hasText: "E2E-IMP-4" })).toContainText("Cork coasters set of 6");
+  await expect(page.locator("table.items-table tbody tr", { hasText: "E2E-IMP-4" })).toContainText("7.50");
 });

@@ -290,9 +290,12 @@ async fn left_out(
     let include = include_of(query, Include::Fixed)?;
     let (file_name, parsed) = read_upload(multipart, state.imports.limits).await?;
     let (parsed, found) = checked(parsed).await?;
-    let rows = found
-        .left_out(&parsed, include)
-        .map(|(row, error)| (row.cells.as_slice(), [error.code.clone(), error.message.clone()]));
+    let rows = found.left_out(&parsed, include).map(|(row, error)| {
+        (
+            row.cells.as_slice(),
+            [error.code.clone(), error.message.clone()],
+        )
+    });
     let bytes = backend::reports::file_rows_csv(&parsed.columns, rows)
         .map_err(|err| ApiError(app::error::internal(err)))?;
     let stem = file_name.strip_suffix(".csv").unwrap_or(&file_name);

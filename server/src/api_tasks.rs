@@ -195,21 +195,11 @@ async fn selected(state: &AppState, seller: i64, body: &CreateBody) -> Result<Ve
         }
         _ => return Err(invalid("item_ids", "Send either item_ids or filter.")),
     };
-    let may_leave_live = Presentation::of(&body.kind)
-        .by_state
-        .as_ref()
-        .is_some_and(|by| by.may_leave_live);
-    let mut ids = ids;
-    if body.leave_live && may_leave_live {
-        let live = backend::catalog::in_state(
-            &state.db,
-            seller,
-            &ids,
-            backend::domain::ListingState::Published,
-        )
-        .await?;
-        ids.retain(|id| live.binary_search(id).is_err());
-    }
+    let ids = if body.leave_live {
+        backend::catalog::leave_live_out(&state.db, seller, &body.kind, ids).await?
+    } else {
+        ids
+    };
     if ids.is_empty() {
         return Err(invalid("item_ids", "No items to work on."));
     }
@@ -259,12 +249,8 @@ async fn preview(
     let seller = signed_in.seller.id;
     let ids = selected(&state, seller, &body).await?;
     let counts = backend::catalog::count_by_state(&state.db, seller, &ids).await?;
-    let live: u64 = counts
-        .iter()
-        .filter(|(s, _)| *s == backend::domain::ListingState::Published)
-        .map(|(_, n)| n)
-        .sum();
-    let said = Presentation::of(&body.kind).by_state_line(live, ids.len() as u64 - live);
+    let said = Presentation::of(&body.kind)
+        .by_state_said(counts.iter().map(|(state, n)| (state.as_str(), *n)));
     let estimate = state
         .engine
         .estimate(

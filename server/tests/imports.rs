@@ -342,9 +342,8 @@ db_test!(
         seller(db, "ana@example.com").await;
         let app = TestApp::new(db).await;
         let cookie = app.logged_in("ana@example.com").await;
-        let check = |bytes: &'static [u8]| {
-            app.upload_to("/api/v1/imports/check", &cookie, "s.csv", bytes)
-        };
+        let check =
+            |bytes: &'static [u8]| app.upload_to("/api/v1/imports/check", &cookie, "s.csv", bytes);
         let reply = check(SAMPLE).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let found = reply.json();
@@ -353,14 +352,23 @@ db_test!(
         // Every rule that needs no marketplace, on every row: the decimal comma and the
         // long title are fixed, eleven rows need the seller.
         assert_eq!(
-            (&found["ready"], &found["fixable_rows"], &found["invalid_rows"]),
+            (
+                &found["ready"],
+                &found["fixable_rows"],
+                &found["invalid_rows"]
+            ),
             (&Value::from(287), &Value::from(2), &Value::from(11))
         );
         let codes = |list: &Value| -> Vec<(String, u64)> {
             list.as_array()
                 .unwrap()
                 .iter()
-                .map(|g| (g["code"].as_str().unwrap().to_owned(), g["count"].as_u64().unwrap()))
+                .map(|g| {
+                    (
+                        g["code"].as_str().unwrap().to_owned(),
+                        g["count"].as_u64().unwrap(),
+                    )
+                })
                 .collect()
         };
         assert_eq!(
@@ -418,7 +426,12 @@ db_test!(
         // The rows left out, in the file's columns with the reason: fixed rows go in by
         // default, so only the two that need the seller are there.
         let out = app
-            .upload_to("/api/v1/imports/check/left-out.csv", &cookie, "spring.csv", file)
+            .upload_to(
+                "/api/v1/imports/check/left-out.csv",
+                &cookie,
+                "spring.csv",
+                file,
+            )
             .await;
         assert_eq!(out.status, StatusCode::OK, "{}", out.body);
         assert!(out.headers[http::header::CONTENT_DISPOSITION]
@@ -426,15 +439,35 @@ db_test!(
             .unwrap()
             .contains("spring-left-out.csv"));
         let lines: Vec<&str> = out.body.trim_start_matches('\u{feff}').lines().collect();
-        assert_eq!(lines[0], "sku,title,price,quantity,error_code,error_message");
-        assert!(lines[1].starts_with("FX-3,Plate,free,2,price_invalid,"), "{}", lines[1]);
-        assert!(lines[2].starts_with("FX-4,'=Jug,3,'-1,quantity_negative,"), "{}", lines[2]);
+        assert_eq!(
+            lines[0],
+            "sku,title,price,quantity,error_code,error_message"
+        );
+        assert!(
+            lines[1].starts_with("FX-3,Plate,free,2,price_invalid,"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("FX-4,'=Jug,3,'-1,quantity_negative,"),
+            "{}",
+            lines[2]
+        );
         assert_eq!(lines.len(), 3);
         // Ready only: the fixable row is left out too, with what is wrong as written.
         let out = app
-            .upload_to("/api/v1/imports/check/left-out.csv?include=ready", &cookie, "spring.csv", file)
+            .upload_to(
+                "/api/v1/imports/check/left-out.csv?include=ready",
+                &cookie,
+                "spring.csv",
+                file,
+            )
             .await;
-        assert!(out.body.contains("FX-2,\"Bowl\r\nlarge\",\"8,5\",1,"), "{}", out.body);
+        assert!(
+            out.body.contains("FX-2,\"Bowl\r\nlarge\",\"8,5\",1,"),
+            "{}",
+            out.body
+        );
         let bad = app
             .upload_to("/api/v1/imports?include=some", &cookie, "spring.csv", file)
             .await;
@@ -473,15 +506,29 @@ db_test!(
             got,
             [
                 ("FX-1".to_owned(), "Mug".to_owned(), "12.50".to_owned()),
-                ("FX-2".to_owned(), "Bowl large".to_owned(), "8.50".to_owned())
+                (
+                    "FX-2".to_owned(),
+                    "Bowl large".to_owned(),
+                    "8.50".to_owned()
+                )
             ]
         );
 
         // Nothing ready: refused before a task exists.
         let none = app
-            .upload_to("/api/v1/imports?include=ready", &cookie, "bad.csv", b"sku,title,price\nA,Mug,free\n")
+            .upload_to(
+                "/api/v1/imports?include=ready",
+                &cookie,
+                "bad.csv",
+                b"sku,title,price\nA,Mug,free\n",
+            )
             .await;
-        assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", none.body);
+        assert_eq!(
+            none.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            none.body
+        );
         assert_eq!(none.error_code(), "nothing_ready");
         assert_eq!(task_count(&app, &cookie).await, 1);
     }

@@ -78,6 +78,22 @@ impl Presentation {
         }
     }
 
+    /// Whether the seller may leave the items already live out of a task of this kind.
+    pub fn may_leave_live(&self) -> bool {
+        self.by_state.as_ref().is_some_and(|by| by.may_leave_live)
+    }
+
+    /// What the task would do to items counted per listing state (`published`,
+    /// `draft`…): "12 items not yet live will be published · 188 already live will be
+    /// updated".
+    pub fn by_state_said<'s>(
+        &self,
+        counts: impl IntoIterator<Item = (&'s str, u64)>,
+    ) -> Option<String> {
+        let (live, not_live) = live_and_not(counts);
+        self.by_state_line(live, not_live)
+    }
+
     /// What the task would do, by listing state: "12 items not yet live will be
     /// published · 188 already live will be updated".
     pub fn by_state_line(&self, live: u64, not_live: u64) -> Option<String> {
@@ -174,6 +190,18 @@ pub static PUBLISH: Presentation = Presentation {
         may_leave_live: true,
     }),
 };
+
+/// Of items counted per listing state: how many are live (`published`), and how many
+/// are not.
+pub fn live_and_not<'s>(counts: impl IntoIterator<Item = (&'s str, u64)>) -> (u64, u64) {
+    counts.into_iter().fold((0, 0), |(live, not), (state, n)| {
+        if state == "published" {
+            (live + n, not)
+        } else {
+            (live, not + n)
+        }
+    })
+}
 
 pub static UNPUBLISH: Presentation = Presentation {
     name: "unpublish",

@@ -203,26 +203,16 @@ mod tests {
     use crate::tasks::{TaskCounts, TaskStatus};
 
     fn task(id: i64, status: TaskStatus, seq: i64, succeeded: i64, failed: i64) -> TaskSummary {
+        let counts = TaskCounts {
+            total: 10,
+            succeeded,
+            failed,
+            pending: 10 - succeeded - failed,
+            ..TaskCounts::default()
+        };
         TaskSummary {
-            id,
-            kind: "publish".into(),
-            label: "Publish 10 items".into(),
-            status,
-            counts: TaskCounts {
-                total: 10,
-                succeeded,
-                failed,
-                pending: 10 - succeeded - failed,
-                ..TaskCounts::default()
-            },
-            eta_seconds: None,
-            estimate: None,
-            duration_seconds: None,
-            waiting_until: None,
-            created_at: chrono::DateTime::default(),
-            started_at: None,
-            finished_at: None,
             seq,
+            ..TaskSummary::fixture(id, "publish", "Publish 10 items", status, counts)
         }
     }
 

@@ -16,9 +16,15 @@ use crate::domain::{FieldError, Title};
 
 /// The repairs the check makes, in the order they are listed to the seller.
 const FIXES: [(&str, &str); 4] = [
-    ("title_line_breaks", "line breaks in titles turned into spaces"),
+    (
+        "title_line_breaks",
+        "line breaks in titles turned into spaces",
+    ),
     ("title_cut", "titles cut to 200 characters at a word"),
-    ("decimal_comma", "decimal commas read as points (12,50 → 12.50)"),
+    (
+        "decimal_comma",
+        "decimal commas read as points (12,50 → 12.50)",
+    ),
     ("control_characters", "invisible control characters removed"),
 ];
 
@@ -225,9 +231,8 @@ impl FileCheck {
         FIXES
             .iter()
             .filter_map(|(code, fix)| {
-                let count = self.count(
-                    |v| matches!(v, Verdict::Fixable { fixes, .. } if fixes.contains(code)),
-                );
+                let count = self
+                    .count(|v| matches!(v, Verdict::Fixable { fixes, .. } if fixes.contains(code)));
                 (count > 0).then(|| FixGroup {
                     code: (*code).to_owned(),
                     count,
@@ -367,7 +372,10 @@ mod tests {
         let Verdict::Fixable { cells, fixes, .. } = &check.verdicts[1] else {
             panic!()
         };
-        assert_eq!((cells[1].as_str(), fixes.as_slice()), ("Two lines", &["title_line_breaks"][..]));
+        assert_eq!(
+            (cells[1].as_str(), fixes.as_slice()),
+            ("Two lines", &["title_line_breaks"][..])
+        );
         let Verdict::Fixable { cells, fixes, .. } = &check.verdicts[2] else {
             panic!()
         };
@@ -414,8 +422,7 @@ mod tests {
 
     #[test]
     fn an_import_takes_the_rows_chosen_and_leaves_out_the_rest_with_why() {
-        let (parsed, check) =
-            checked("sku,title,price\nA,Mug,1\nB,Bowl,\"2,5\"\nC,Plate,free\n");
+        let (parsed, check) = checked("sku,title,price\nA,Mug,1\nB,Bowl,\"2,5\"\nC,Plate,free\n");
         let ready = check.select(parsed.clone(), Include::Ready).unwrap();
         assert_eq!(ready.rows.len(), 1);
         let fixed = check.select(parsed.clone(), Include::Fixed).unwrap();
@@ -431,7 +438,10 @@ mod tests {
         assert_eq!(out, [(3, "price_invalid"), (4, "price_invalid")]);
         assert_eq!(check.left_out(&parsed, Include::Fixed).count(), 1);
         assert_eq!(check.left_out(&parsed, Include::All).count(), 0);
-        assert_eq!((check.taken(Include::Fixed), check.taken(Include::All)), (2, 3));
+        assert_eq!(
+            (check.taken(Include::Fixed), check.taken(Include::All)),
+            (2, 3)
+        );
 
         let (bad, nothing) = checked("sku,title,price\nA,Mug,free\n");
         assert_eq!(
