@@ -26,6 +26,17 @@ pub struct TaskPlan {
     pub idempotency_key: String,
 }
 
+/// What "Start in background" sends: the kind, the selection, the plan's key, and what
+/// the kind needs beyond its items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartRequest {
+    pub kind: String,
+    pub selection: Selection,
+    pub key: String,
+    pub leave_live: bool,
+    pub change: Option<task_model::edit::EditChange>,
+}
+
 /// "about 3 min", "about 40 s".
 pub use task_model::estimate::about as describe_duration;
 
@@ -75,7 +86,8 @@ pub mod ssr {
             params: serde_json::json!({ "item_ids": ids }),
             idempotency_key: None,
         };
-        Ok(state.engine.estimate(&new, None).await?)
+        let subjects = ids.iter().map(|id| serde_json::json!(id)).collect();
+        Ok(state.engine.estimate(&new, Some(subjects)).await?)
     }
 
     pub async fn plan(
@@ -127,6 +139,7 @@ pub async fn start_task(
     selection: Selection,
     idempotency_key: String,
     #[server(default)] leave_live: bool,
+    #[server(default)] change: Option<task_model::edit::EditChange>,
 ) -> Result<TaskSummary, AppError> {
     use crate::auth::ssr::{state, with_status};
     with_status(
@@ -146,10 +159,16 @@ pub async fn start_task(
                     message: "Nothing selected.".into(),
                 });
             }
+            let mut params = serde_json::json!({ "item_ids": ids });
+            if let (Some(change), Some(params)) = (change, params.as_object_mut()) {
+                if let Ok(serde_json::Value::Object(parts)) = serde_json::to_value(change) {
+                    params.extend(parts);
+                }
+            }
             let new = backend::tasks::create::NewTask {
                 seller_id,
                 kind,
-                params: serde_json::json!({ "item_ids": ids }),
+                params,
                 idempotency_key: Some(idempotency_key).filter(|k| !k.is_empty()),
             };
             let created = state()?.engine.create_task(new).await?;
@@ -182,13 +201,16 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
             }
         }
     });
-    let start = Action::new(
-        move |(kind, selection, key, leave_live): &(String, Selection, String, bool)| {
-            let (kind, selection, key, leave_live) =
-                (kind.clone(), selection.clone(), key.clone(), *leave_live);
-            async move { start_task(kind, selection, key, leave_live).await }
-        },
-    );
+    let start = Action::new(move |request: &StartRequest| {
+        let StartRequest {
+            kind,
+            selection,
+            key,
+            leave_live,
+            change,
+        } = request.clone();
+        async move { start_task(kind, selection, key, leave_live, change).await }
+    });
     let started = move || start.value().get();
     Effect::new(move |_| {
         if let Some(Ok(_)) = start.value().get() {
@@ -219,6 +241,9 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
             <Suspense fallback=|| view! { <p class="muted">"Counting…"</p> }>
                 {move || Suspend::new(async move {
                     match plan.await {
+                        Some(Ok(plan)) if plan.kind == task_model::kinds::EDIT.name => {
+                            Some(view! { <crate::bulk_edit::EditPlanBody plan start selection open /> }.into_any())
+                        }
                         Some(Ok(plan)) => Some(view! { <PlanBody plan start selection open /> }.into_any()),
                         Some(Err(err)) => Some(view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any()),
                         None => None,
@@ -273,7 +298,7 @@ pub fn plan_title(kind: &str, count: u64) -> String {
 #[component]
 pub fn PlanBody(
     plan: TaskPlan,
-    start: Action<(String, Selection, String, bool), Result<TaskSummary, AppError>>,
+    start: Action<StartRequest, Result<TaskSummary, AppError>>,
     selection: RwSignal<Selection>,
     open: RwSignal<bool>,
 ) -> impl IntoView {
@@ -296,7 +321,13 @@ pub fn PlanBody(
         <p>{format!("This should take {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", plan.estimate.about())}</p>
         <div class="form-actions">
             <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
-                start.dispatch((kind.clone(), selection.get_untracked(), key.clone(), leave_live.get_untracked()));
+                start.dispatch(StartRequest {
+                    kind: kind.clone(),
+                    selection: selection.get_untracked(),
+                    key: key.clone(),
+                    leave_live: leave_live.get_untracked(),
+                    change: None,
+                });
             }>"Start in background"</button>
             <button class="button ghost" type="button" on:click=move |_| open.set(false)>"Cancel"</button>
         </div>

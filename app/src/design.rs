@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use leptos::context::Provider;
 use leptos::prelude::*;
 
-use crate::bulk::{plan_title, PlanBody, TaskPlan};
+use crate::bulk::{plan_title, PlanBody, StartRequest, TaskPlan};
 use crate::error::AppError;
 use crate::item_task::{ItemTask, ItemTaskBanner, TaskChip};
 use crate::live::{LiveStore, News, TaskTray, ToastLevel, Toasts};
@@ -371,8 +371,8 @@ pub fn DesignPage() -> impl IntoView {
     }
 
     let always = RwSignal::new(true);
-    let never: Action<(String, Selection, String, bool), Result<TaskSummary, AppError>> =
-        Action::new(|_: &(String, Selection, String, bool)| async { Err(AppError::NotFound) });
+    let never: Action<StartRequest, Result<TaskSummary, AppError>> =
+        Action::new(|_: &StartRequest| async { Err(AppError::NotFound) });
     let control: Action<(Control, Which), Result<TaskSummary, AppError>> =
         Action::new(|_: &(Control, Which)| async { Err(AppError::NotFound) });
     let running = task(2, &PUBLISH, TaskStatus::Running, 200, 143, 4);

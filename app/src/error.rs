@@ -26,6 +26,10 @@ pub enum AppError {
     NotFound,
     #[error("{message}")]
     Conflict { message: String },
+    /// Not possible in the current state of things (undoing a task that changed
+    /// nothing): a 409 with its own code.
+    #[error("{message}")]
+    Refused { code: String, message: String },
     /// Saving an item a running task is about to act on: asked before saving.
     #[error("{message}")]
     InTask { message: String },
@@ -52,7 +56,7 @@ pub enum AppError {
 impl AppError {
     pub fn code(&self) -> &str {
         match self {
-            Self::File { code, .. } => code,
+            Self::File { code, .. } | Self::Refused { code, .. } => code,
             Self::Unauthorized => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
             Self::RateLimited { .. } => "rate_limited",
@@ -72,7 +76,7 @@ impl AppError {
             Self::Unauthorized | Self::InvalidCredentials => 401,
             Self::RateLimited { .. } => 429,
             Self::NotFound => 404,
-            Self::Conflict { .. } | Self::InTask { .. } => 409,
+            Self::Conflict { .. } | Self::InTask { .. } | Self::Refused { .. } => 409,
             Self::Validation { .. } => 422,
             Self::BadRequest { .. } => 400,
             Self::File {
@@ -111,6 +115,9 @@ struct WireError {
     /// Present for a refused file only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     too_large: Option<bool>,
+    /// Present for a refusal with its own code only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    refused: bool,
 }
 
 impl From<AppError> for WireError {
@@ -120,6 +127,7 @@ impl From<AppError> for WireError {
             AppError::Transport(message) => message.clone(),
             other => other.to_string(),
         };
+        let refused = matches!(err, AppError::Refused { .. });
         let (fields, retry_after_secs, too_large) = match err {
             AppError::Validation { fields } => (fields, None, None),
             AppError::RateLimited { retry_after_secs } => {
@@ -134,6 +142,7 @@ impl From<AppError> for WireError {
             fields,
             retry_after_secs,
             too_large,
+            refused,
         }
     }
 }
@@ -146,7 +155,11 @@ impl From<WireError> for AppError {
             fields,
             retry_after_secs,
             too_large,
+            refused,
         } = wire;
+        if refused {
+            return Self::Refused { code, message };
+        }
         if let Some(too_large) = too_large {
             return Self::File {
                 code,

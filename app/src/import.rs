@@ -321,12 +321,12 @@ where
                     <label>
                         <input type="radio" name="include" checked=move || include.get() == Include::Fixed
                             on:change=move |_| include.set(Include::Fixed) />
-                        {format!(" The {ready} ready and the {} fixed", rows(fixable))}
+                        {format!(" The ready and the fixed rows ({})", ready + fixable)}
                     </label>
                     <label>
                         <input type="radio" name="include" checked=move || include.get() == Include::Ready
                             on:change=move |_| include.set(Include::Ready) />
-                        {format!(" Only the {} ready (the {fixable} fixable ones are left out too)", rows(ready))}
+                        {format!(" Only the ready rows ({ready}): the {} left out too", if fixable == 1 { "fixable one is".to_owned() } else { format!("{fixable} fixable ones are") })}
                     </label>
                 </fieldset>
             })}

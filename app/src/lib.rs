@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod bulk;
+pub mod bulk_edit;
 pub mod catalog;
 pub mod catalog_refresh;
 pub mod design;
@@ -25,6 +26,7 @@ pub mod task_list;
 pub mod task_page;
 pub mod tasks;
 pub mod ui;
+pub mod undo;
 pub mod when;
 
 use leptos::prelude::*;

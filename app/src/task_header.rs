@@ -23,6 +23,7 @@ pub fn TaskHeader(
 ) -> impl IntoView {
     let status = move || current.with(|t| t.status);
     let busy = move || control.pending().get();
+    let undo_open = RwSignal::new(false);
     view! {
         <header class="page-header task-header">
             <div class="task-title">
@@ -42,8 +43,12 @@ pub fn TaskHeader(
                 <Show when=move || Control::Cancel.offered_in(status())>
                     <button type="button" class="button danger" disabled=busy on:click=move |_| cancel_open.set(true)>"Cancel task…"</button>
                 </Show>
+                <Show when=move || current.with(crate::undo::offered)>
+                    <button type="button" class="button" on:click=move |_| undo_open.set(true)>"Undo…"</button>
+                </Show>
             </div>
         </header>
+        <crate::undo::UndoDialog current open=undo_open />
     }
 }
 

@@ -160,13 +160,15 @@ pub mod ssr {
                     attempts: row.attempts,
                     line: about.line.map(|l| l as i64),
                     error: match (status, row.error_code, row.error_message) {
-                        (ItemStatus::Failed | ItemStatus::Pending, Some(code), message) => {
-                            Some(ItemErrorView {
-                                code,
-                                message: message.unwrap_or_default(),
-                                column: about.column,
-                            })
-                        }
+                        (
+                            ItemStatus::Failed | ItemStatus::Pending | ItemStatus::Skipped,
+                            Some(code),
+                            message,
+                        ) => Some(ItemErrorView {
+                            code,
+                            message: message.unwrap_or_default(),
+                            column: about.column,
+                        }),
                         _ => None,
                     },
                     status,

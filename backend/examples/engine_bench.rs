@@ -37,6 +37,7 @@ static PROBE: Presentation = Presentation {
     listed: false,
     on_save: "Save anyway?",
     by_state: None,
+    undoable: false,
 };
 
 /// Reports when its handler starts, for pickup latency.

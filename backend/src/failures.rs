@@ -67,6 +67,16 @@ pub fn explain(code: &str) -> Reason {
                 Retry,
             )
         }
+        "item_busy" => reason(
+            "Item kept changing",
+            "The item was saved again and again while the task tried to change it. Retry it.",
+            Retry,
+        ),
+        "changed_since" => reason(
+            "Changed since",
+            "These items were changed after the task they undo, so they keep their newer values. Nothing to do, unless you want to change them by hand.",
+            Fix,
+        ),
         "sku_busy" => reason(
             "Row in use",
             "Another task was changing the same SKU at that moment. Retry these rows.",

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod edits;
 pub mod entities;
 pub mod estimate;
 pub mod failures;
@@ -21,5 +22,6 @@ pub mod sessions;
 pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod undo;
 
 pub use sea_orm::DatabaseConnection;

@@ -69,19 +69,19 @@ pub async fn describe(
             })
             .collect());
     }
-    let ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|row| serde_json::from_str::<Value>(&row.subject).ok()?.as_i64())
-        .collect();
+    // A catalog item's id, alone or in a step that names it (an undo's).
+    let item_of = |row: &task_item::Model| {
+        let subject = serde_json::from_str::<Value>(&row.subject).ok()?;
+        subject.as_i64().or_else(|| subject["item_id"].as_i64())
+    };
+    let ids: Vec<i64> = rows.iter().filter_map(item_of).collect();
     let names = catalog::names(db, task.seller_id, &ids)
         .await
         .map_err(|err| TaskError::Unexpected(err.into()))?;
     Ok(rows
         .iter()
         .map(|row| {
-            let item_id = serde_json::from_str::<Value>(&row.subject)
-                .ok()
-                .and_then(|v| v.as_i64());
+            let item_id = item_of(row);
             let name = item_id.and_then(|id| names.get(&id));
             Described {
                 item_id,

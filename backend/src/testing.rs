@@ -186,6 +186,7 @@ pub mod scripted {
         listed: false,
         on_save: "Save anyway?",
         by_state: None,
+        undoable: false,
     };
 
     /// Params for `n` items that all follow `plan`.

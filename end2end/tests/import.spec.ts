@@ -55,10 +55,10 @@ test("a CSV is checked at once, confirmed, imported in the background, and its e
   await expect(confirm).toContainText("you can keep working");
   await shot(page, testInfo, "import-confirm");
   // Only the ready rows, if the seller prefers: the fixable one is left out too.
-  await confirm.getByLabel(/Only the 4 ready/).check();
+  await confirm.getByLabel(/Only the ready rows \(4\)/).check();
   await expect(confirm.getByRole("heading", { level: 2 })).toHaveText("Import 4 rows?");
   await expect(confirm.getByRole("button", { name: "Download the 2 rows left out" })).toBeVisible();
-  await confirm.getByLabel(/The 4 ready and the 1 fixed/).check();
+  await confirm.getByLabel(/The ready and the fixed rows \(5\)/).check();
   // What is left out downloads with the reason in each row, ready to fix.
   const leftOut = page.waitForEvent("download");
   await confirm.getByRole("button", { name: "Download the 1 row left out" }).click();

@@ -1,4 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
+import { readFile } from "node:fs/promises";
 import { closeToasts, hydrated, logIn, movesOn, parseCsv, shot, toCsv } from "./helpers";
 
 async function items(page: Page, q: string): Promise<{ id: number; sku: string }[]> {
@@ -188,44 +189,50 @@ test("pause, resume and cancel from the task page; skip a group; the counts and 
   await shot(page, testInfo, "tasks-history");
 });
 
-test("the import journey: sample file, groups, failed rows fixed and imported again", async ({ page }, testInfo) => {
+test("the import journey: sample file checked, rows left out and failed rows fixed and imported again", async ({ page }, testInfo) => {
   await logIn(page);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Import" }).click();
   await hydrated(page);
   await page.locator("#csv-file").setInputFiles("../data/sample-items.csv");
   const confirm = page.getByRole("group", { name: "Import this file?" });
-  await expect(confirm.getByRole("heading")).toHaveText("Import 300 rows?");
+  // Checked whole first: the decimal comma and the long title are fixed, eleven rows
+  // need the seller and are left out.
+  await expect(confirm.getByRole("heading", { level: 2 })).toHaveText("Import 289 rows?");
+  await expect(confirm.locator(".check-summary")).toHaveText("287 ready · 2 can be fixed automatically · 11 need you");
+  await expect(confirm.locator(".check-group")).toHaveCount(11);
+  const leftOut = page.waitForEvent("download");
+  await confirm.getByRole("button", { name: "Download the 11 rows left out" }).click();
+  const [header, ...needYou] = parseCsv((await readFile((await (await leftOut).path()) ?? "", "utf8")).replace(/^\uFEFF/, ""));
+  expect(needYou).toHaveLength(11);
   await confirm.getByRole("button", { name: "Start in background" }).click();
   const progress = page.locator(".import-progress");
-  await expect(progress).toContainText("285 imported, 15 need attention.", { timeout: 50_000 });
+  // What only the marketplace can tell is left for the task: two images it cannot fetch.
+  await expect(progress).toContainText("287 imported, 2 need attention.", { timeout: 50_000 });
   await closeToasts(page);
   const report = await progress.getByRole("link", { name: "Download error report" }).getAttribute("href");
   const id = Number(report?.match(/tasks\/(\d+)\//)?.[1]);
 
   await page.goto(`/tasks/${id}`);
   await hydrated(page);
-  await expect(page.locator(".failure-groups h2")).toHaveText("15 failed, by reason");
+  await expect(page.locator(".failure-groups h2")).toHaveText("2 failed, by reason");
   const groups = page.locator(".group-card");
-  await expect(groups).toHaveCount(13);
-  const codes = await groups.evaluateAll((cards) => cards.map((c) => `${c.getAttribute("data-code")}:${c.querySelector(".group-count")?.textContent}`));
-  expect(codes.slice(0, 2).sort()).toEqual(["image_unreachable:2 items", "price_invalid:2 items"]);
-  expect(codes).toContain("wrong_column_count:1 item");
-  expect(codes).toContain("duplicate_sku:1 item");
-  await expect(page.locator('.group-card[data-code="price_invalid"]')).toContainText("Price not valid");
+  await expect(groups).toHaveCount(1);
+  await expect(groups.first()).toHaveAttribute("data-code", "image_unreachable");
   await expect(page.locator('.group-card[data-remedy="retry"]')).toHaveCount(0);
   await shot(page, testInfo, "tasks-import-groups");
 
-  // The failed rows, to fix in the file and upload again.
+  // The failed rows, to fix in the file and upload again with the ones left out.
   const link = page.getByRole("link", { name: "Download failed rows to fix and re-import" });
   const download = page.waitForEvent("download");
   await link.click();
   expect((await download).suggestedFilename()).toMatch(/^task-\d+-errors\.csv$/);
   const text = (await (await page.request.get((await link.getAttribute("href")) ?? "")).text()).replace(/^\uFEFF/, "");
-  const [header, ...rows] = parseCsv(text);
-  expect(rows).toHaveLength(15);
+  const [reportHeader, ...failed] = parseCsv(text);
+  expect(reportHeader).toEqual(header);
+  expect(failed).toHaveLength(2);
   const at = (name: string) => header.indexOf(name);
   const width = header.length - 2;
-  const fixed = rows.map((cells) => {
+  const fixed = [...needYou, ...failed].map((cells) => {
     let row = cells.slice(0, cells.length - 2);
     const code = cells[cells.length - 2];
     if (code === "wrong_column_count") row = [row[0], `${row[1]},${row[2]}`, ...row.slice(3)];
@@ -244,8 +251,32 @@ test("the import journey: sample file, groups, failed rows fixed and imported ag
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Import" }).click();
   await hydrated(page);
   await page.locator("#csv-file").setInputFiles({ name: "fixed.csv", mimeType: "text/csv", buffer: Buffer.from(body) });
-  await expect(confirm.getByRole("heading")).toHaveText("Import 15 rows?");
+  await expect(confirm.getByRole("heading", { level: 2 })).toHaveText("Import 13 rows?");
+  await expect(confirm.locator(".check-summary")).toHaveText("13 ready");
   await confirm.getByRole("button", { name: "Start in background" }).click();
-  await expect(progress).toContainText("All 15 rows imported.", { timeout: 30_000 });
+  await expect(progress).toContainText("All 13 rows imported.", { timeout: 30_000 });
   await shot(page, testInfo, "tasks-import-fixed");
+});
+
+test("a script's import of every row groups the failures by reason on the task page", async ({ page }) => {
+  await logIn(page);
+  // Through the API without `include`, every row goes in as written and bad ones fail.
+  const started = await page.request.post("/api/v1/imports", {
+    multipart: { file: { name: "sample-items.csv", mimeType: "text/csv", buffer: await readFile("../data/sample-items.csv") } },
+  });
+  expect(started.status()).toBe(202);
+  const id = (await started.json()).id;
+  await expect
+    .poll(async () => (await (await page.request.get(`/api/v1/tasks/${id}`)).json()).status, { timeout: 50_000 })
+    .toBe("completed_with_errors");
+  await page.goto(`/tasks/${id}`);
+  await hydrated(page);
+  await expect(page.locator(".failure-groups h2")).toHaveText("15 failed, by reason");
+  const groups = page.locator(".group-card");
+  await expect(groups).toHaveCount(13);
+  const codes = await groups.evaluateAll((cards) => cards.map((c) => `${c.getAttribute("data-code")}:${c.querySelector(".group-count")?.textContent}`));
+  expect(codes.slice(0, 2).sort()).toEqual(["image_unreachable:2 items", "price_invalid:2 items"]);
+  expect(codes).toContain("wrong_column_count:1 item");
+  expect(codes).toContain("duplicate_sku:1 item");
+  await expect(page.locator('.group-card[data-code="price_invalid"]')).toContainText("Price not valid");
 });

@@ -17,6 +17,7 @@ use backend::tasks::TaskStatus;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
+use task_model::edit::{EditChange, EditPreviewChange, EditRefusal};
 use task_model::{Presentation, Subject};
 
 use crate::api::PageJson;
@@ -41,6 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel))
         .routes(routes!(retry))
         .routes(routes!(skip))
+        .routes(routes!(undo))
 }
 
 /// `{kind, item_ids}` or `{kind, filter}`.
@@ -53,6 +55,24 @@ pub(crate) struct CreateBody {
     /// A publish leaves the items already live as they are (only the others are sent).
     #[serde(default)]
     leave_live: bool,
+    /// What the kind needs beyond its items: an edit's `price`
+    /// (`{op: set|add|add_percent, value, end_99?}`), `quantity` (`{op: set|add, value}`)
+    /// and `category` (`{op: set, value}`).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    params: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A task's parameters: its items, and what the body's `params` add.
+fn task_params(ids: &[i64], body: &CreateBody) -> serde_json::Value {
+    let mut params = serde_json::Map::new();
+    params.insert("item_ids".into(), json!(ids));
+    for (name, value) in body.params.iter().flatten() {
+        if name != "item_ids" {
+            params.insert(name.clone(), value.clone());
+        }
+    }
+    serde_json::Value::Object(params)
 }
 
 /// Every item matching the catalog filter, as it is when the task starts.
@@ -130,8 +150,8 @@ async fn create(
         .engine
         .create_task(NewTask {
             seller_id: seller,
+            params: task_params(&ids, &body),
             kind: body.kind,
-            params: json!({ "item_ids": ids }),
             idempotency_key: key,
         })
         .await
@@ -143,7 +163,9 @@ async fn create(
 /// against the kinds that work over items and the size limit.
 async fn selected(state: &AppState, seller: i64, body: &CreateBody) -> Result<Vec<i64>, ApiError> {
     // This route starts work over catalog items; imports come as files.
-    let over_items = |kind: &Presentation| kind.subject == Subject::CatalogItem && kind.listed;
+    let over_items = |kind: &Presentation| {
+        kind.subject == Subject::CatalogItem && kind.listed && kind.in_bulk_bar
+    };
     if !Presentation::find(&body.kind).is_ok_and(over_items) {
         let kinds: Vec<&str> = task_model::kinds::ALL
             .into_iter()
@@ -226,6 +248,21 @@ pub(crate) struct PreviewJson {
     said: Option<String>,
     /// How long it would take if started now.
     estimate: task_model::Estimate,
+    /// An edit: how many items it changes, and how many already have those values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unchanged: Option<u64>,
+    /// An edit: the first 20 items it changes, before → after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<Vec<EditPreviewChange>>,
+    /// An edit: the first 20 items it would refuse (a price at zero or below, a
+    /// quantity below zero), with why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<Vec<EditRefusal>>,
+    /// An edit: how many it would refuse, by reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused_by_code: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 /// What a task would do, without starting it: how many items, where they stand on the
@@ -251,13 +288,23 @@ async fn preview(
     let counts = backend::catalog::count_by_state(&state.db, seller, &ids).await?;
     let said = Presentation::of(&body.kind)
         .by_state_said(counts.iter().map(|(state, n)| (state.as_str(), *n)));
+    let edit = if body.kind == task_model::kinds::EDIT.name {
+        let change: EditChange = serde_json::from_value(serde_json::Value::Object(
+            body.params.clone().unwrap_or_default(),
+        ))
+        .map_err(|err| invalid("params", err.to_string()))?;
+        backend::edits::check(&change).map_err(|err| invalid(&err.field, err.message))?;
+        Some(backend::edits::preview(&state.db, seller, &ids, &change, 20).await?)
+    } else {
+        None
+    };
     let estimate = state
         .engine
         .estimate(
             &NewTask {
                 seller_id: seller,
                 kind: body.kind.clone(),
-                params: json!({ "item_ids": ids }),
+                params: task_params(&ids, &body),
                 idempotency_key: None,
             },
             None,
@@ -273,7 +320,43 @@ async fn preview(
             .collect(),
         said,
         estimate,
+        changed: edit.as_ref().map(|e| e.changed),
+        unchanged: edit.as_ref().map(|e| e.unchanged),
+        refused_by_code: edit.as_ref().map(|e| e.refused_by_code.clone()),
+        changes: edit.as_ref().map(|e| e.changes.clone()),
+        refused: edit.map(|e| e.refused),
     }))
+}
+
+/// Starts the task that puts back what a finished edit changed: each item it changed
+/// gets its values from before the edit, unless it was changed since (then it is
+/// skipped with the reason `changed_since`). Asking again returns the same undo.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/undo", tag = "tasks",
+    params(
+        ("id" = i64, Path, description = "The finished task to undo"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key"),
+    ),
+    responses(
+        (status = 202, description = "Undo started", body = TaskSummary),
+        (status = 200, description = "Started earlier", body = TaskSummary),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+        (status = 409, description = "Not an edit (`not_undoable`), not finished (`task_not_finished`), or it changed nothing (`nothing_to_undo`)", body = ErrorBody),
+    ))]
+async fn undo(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let created = app::undo::ssr::start(
+        &state,
+        signed_in.seller.id,
+        task_id(&id)?,
+        idempotency_key(&headers),
+    )
+    .await?;
+    Ok(started(&created))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

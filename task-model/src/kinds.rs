@@ -45,6 +45,8 @@ pub struct Presentation {
     /// For kinds over catalog items: what the task does to items by where they stand on
     /// the marketplace, said before it starts.
     pub by_state: Option<ByState>,
+    /// Once finished, its task page offers to put back what it changed.
+    pub undoable: bool,
 }
 
 /// What a task over catalog items does to the ones already live and to the others.
@@ -171,6 +173,7 @@ pub static IMPORT: Presentation = Presentation {
     listed: true,
     on_save: "Save anyway? The import may still change it.",
     by_state: None,
+    undoable: false,
 };
 
 pub static PUBLISH: Presentation = Presentation {
@@ -189,6 +192,7 @@ pub static PUBLISH: Presentation = Presentation {
         live: "already live will be updated",
         may_leave_live: true,
     }),
+    undoable: false,
 };
 
 /// Of items counted per listing state: how many are live (`published`), and how many
@@ -219,6 +223,37 @@ pub static UNPUBLISH: Presentation = Presentation {
         live: "live will be taken off the marketplace",
         may_leave_live: false,
     }),
+    undoable: false,
+};
+
+pub static EDIT: Presentation = Presentation {
+    name: "edit",
+    title: "Edit",
+    doing: "Editing",
+    done: "edited",
+    unit: ("item", "items"),
+    mark: "EDT",
+    subject: Subject::CatalogItem,
+    in_bulk_bar: true,
+    listed: true,
+    on_save: "Save anyway? The edit then applies to the values you save.",
+    by_state: None,
+    undoable: true,
+};
+
+pub static UNDO: Presentation = Presentation {
+    name: "undo",
+    title: "Undo",
+    doing: "Undoing",
+    done: "put back",
+    unit: ("item", "items"),
+    mark: "UND",
+    subject: Subject::CatalogItem,
+    in_bulk_bar: false,
+    listed: true,
+    on_save: "Save anyway? The undo then leaves this item as you save it.",
+    by_state: None,
+    undoable: false,
 };
 
 /// The engine's own test kind (crash drills, benchmarks); never offered to sellers.
@@ -234,6 +269,7 @@ pub static NOOP: Presentation = Presentation {
     listed: false,
     on_save: "Save anyway?",
     by_state: None,
+    undoable: false,
 };
 
 static UNKNOWN: Presentation = Presentation {
@@ -248,10 +284,11 @@ static UNKNOWN: Presentation = Presentation {
     listed: false,
     on_save: "Save anyway?",
     by_state: None,
+    undoable: false,
 };
 
 /// Every kind the product knows, in the order sellers see them.
-pub static ALL: [&Presentation; 4] = [&IMPORT, &PUBLISH, &UNPUBLISH, &NOOP];
+pub static ALL: [&Presentation; 6] = [&IMPORT, &PUBLISH, &UNPUBLISH, &EDIT, &UNDO, &NOOP];
 
 #[cfg(test)]
 mod tests {

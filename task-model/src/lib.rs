@@ -8,6 +8,7 @@
 
 pub mod control;
 pub mod counts;
+pub mod edit;
 pub mod estimate;
 pub mod file_check;
 pub mod kinds;

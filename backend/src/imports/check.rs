@@ -271,7 +271,7 @@ impl FileCheck {
                 });
             }
         }
-        groups.sort_by(|a, b| b.count.cmp(&a.count));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         groups
     }
 

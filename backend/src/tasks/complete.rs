@@ -175,6 +175,11 @@ fn outcome_sql(
         ),
         Outcome::RetryLater { code, message, .. } => failed_sql(guard, code, message, None, now),
         Outcome::Failed { code, message, details } => failed_sql(guard, code, message, details, now),
+        Outcome::Skipped { code, message } => (
+            ItemStatus::Skipped,
+            format!("UPDATE task_items SET status = @skipped, error_code = $3, error_message = $4, lease_owner = NULL, lease_expires_at = NULL, finished_at = $5, updated_at = $5 {guard}"),
+            vec![code.into(), message.into(), now.into()],
+        ),
         Outcome::Cancelled => (
             ItemStatus::Cancelled,
             format!("UPDATE task_items SET status = @cancelled, lease_owner = NULL, lease_expires_at = NULL, finished_at = $3, updated_at = $3 {guard}"),

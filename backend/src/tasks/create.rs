@@ -272,7 +272,9 @@ where
             task_id: Set(row.id),
             seller_id: Set(new.seller_id),
             position: Set(position as i32),
-            catalog_item_id: Set(over_catalog.then(|| subject.as_i64()).flatten()),
+            catalog_item_id: Set(over_catalog
+                .then(|| subject.as_i64().or_else(|| subject["item_id"].as_i64()))
+                .flatten()),
             subject: Set(subject.to_string()),
             status: Set(super::ItemStatus::Pending.as_str().to_owned()),
             attempts: Set(0),

@@ -36,6 +36,12 @@ pub enum Outcome {
         message: String,
         details: Option<Value>,
     },
+    /// Left out on purpose, with why (an undo finds the item changed since): not a
+    /// failure, nothing to retry.
+    Skipped {
+        code: String,
+        message: String,
+    },
     /// The handler saw the cancellation signal and stopped.
     Cancelled,
 }

@@ -1,0 +1,586 @@
+//! The `edit` task kind: a price, quantity or category change over many catalog items,
+//! applied by the server to each item's current values, with each item's values before
+//! and after kept in its task item's result (what an undo puts back).
+//!
+//! Prices are changed in the currency's smallest unit: a percentage is rounded half away
+//! from zero, and "ending in .99" moves to the nearest amount ending in 99 (ties upward).
+//! A change that would leave a price at zero or below, or a quantity below zero, is
+//! refused for that item with its reason; the other items go ahead.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use task_model::edit::{EditChange, EditValues, PriceOp, QuantityOp};
+
+use crate::catalog::{self, CatalogError, Item};
+use crate::domain::{Category, Currency, Price, Quantity};
+use crate::entities::item;
+use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, TaskKind};
+
+/// The parameters of an edit: which items, and what changes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EditParams {
+    pub item_ids: Vec<i64>,
+    #[serde(flatten)]
+    pub change: EditChange,
+}
+
+/// Why an item would not be changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn refused(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        code,
+        message: message.into(),
+    }
+}
+
+/// An item's editable values as the seller reads them.
+pub fn values_of(item: &Item) -> EditValues {
+    EditValues {
+        price: item.price_decimal(),
+        currency: item.currency.clone(),
+        quantity: item.quantity,
+        category: item.category.clone(),
+    }
+}
+
+/// A signed decimal ("-10", "+2.5", "12.50") in units of `10^-digits`; `None` if it is
+/// not one or has more decimals than `digits`.
+fn signed_minor(raw: &str, digits: u32) -> Option<i64> {
+    let raw = raw.trim();
+    let (negative, rest) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw.strip_prefix('+').unwrap_or(raw)),
+    };
+    let (whole, fraction) = rest.split_once('.').unwrap_or((rest, ""));
+    let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    if fraction.len() > digits as usize || (rest.contains('.') && fraction.is_empty()) {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok().filter(|w: &i64| *w <= 1_000_000_000)?;
+    let fraction: i64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<width$}", width = digits as usize)
+            .parse()
+            .ok()?
+    };
+    let value = whole * 10_i64.pow(digits) + fraction;
+    Some(if negative { -value } else { value })
+}
+
+/// The nearest amount ending in 99 of the smallest unit (x.99 for cents), ties upward,
+/// never below the first such amount.
+fn end_99(minor: i64, digits: u32) -> i64 {
+    let step = 10_i64.pow(digits).max(100);
+    let ending = step - step / 100;
+    let below = (minor - ending).div_euclid(step) * step + ending;
+    let above = below + step;
+    if below < ending || minor - below >= above - minor {
+        above.max(ending)
+    } else {
+        below
+    }
+}
+
+/// The item's values once `change` is applied, or why it would be refused.
+pub fn apply(change: &EditChange, item: &Item) -> Result<EditValues, Refusal> {
+    let mut after = values_of(item);
+    if let Some(price) = &change.price {
+        let currency = Currency::parse(&item.currency)
+            .map_err(|err| refused("currency_invalid", err.message))?;
+        let digits = currency.minor_digits();
+        let not_a_price = || {
+            refused(
+                "price_change_invalid",
+                format!(
+                    "“{}” is not an amount in {} (at most {digits} decimals).",
+                    price.value.trim(),
+                    currency.code()
+                ),
+            )
+        };
+        let mut minor = match price.op {
+            PriceOp::Set => signed_minor(&price.value, digits).ok_or_else(not_a_price)?,
+            PriceOp::Add => {
+                item.price_minor + signed_minor(&price.value, digits).ok_or_else(not_a_price)?
+            }
+            PriceOp::AddPercent => {
+                // Hundredths of a percent: "12.5" → 1250.
+                let basis = signed_minor(&price.value, 2).ok_or_else(|| {
+                    refused(
+                        "price_change_invalid",
+                        format!("“{}” is not a percentage.", price.value.trim()),
+                    )
+                })?;
+                let scaled = i128::from(item.price_minor) * i128::from(10_000 + basis);
+                let rounded = (scaled.abs() + 5_000) / 10_000 * scaled.signum();
+                i64::try_from(rounded).unwrap_or(i64::MAX)
+            }
+        };
+        if price.end_99 && minor > 0 {
+            minor = end_99(minor, digits);
+        }
+        if minor <= 0 {
+            return Err(refused(
+                "price_not_positive",
+                format!(
+                    "The price would drop to {}: a price must stay above zero.",
+                    crate::domain::format_decimal(minor, digits)
+                ),
+            ));
+        }
+        let price = Price::from_minor(minor, currency)
+            .ok()
+            .filter(|p| p.minor() <= Price::MAX_MAJOR * 10_i64.pow(digits))
+            .ok_or_else(|| {
+                refused(
+                    "price_too_large",
+                    format!("The price would pass {}.", Price::MAX_MAJOR),
+                )
+            })?;
+        after.price = price.decimal();
+    }
+    if let Some(quantity) = &change.quantity {
+        let value = match quantity.op {
+            QuantityOp::Set => quantity.value,
+            QuantityOp::Add => i64::from(item.quantity) + quantity.value,
+        };
+        if value < 0 {
+            return Err(refused(
+                "quantity_negative",
+                format!("The quantity would drop to {value}: it cannot go below zero."),
+            ));
+        }
+        let value = Quantity::parse(&value.to_string()).map_err(|_| {
+            refused(
+                "quantity_too_large",
+                format!("The quantity would pass {}.", Quantity::MAX),
+            )
+        })?;
+        after.quantity = value.value();
+    }
+    if let Some(category) = &change.category {
+        after.category = Category::parse(&category.value)
+            .map_err(|err| {
+                refused(
+                    if err.code == "too_long" {
+                        "category_too_long"
+                    } else {
+                        "category_invalid"
+                    },
+                    err.message,
+                )
+            })?
+            .map(|c| c.as_str().to_owned());
+    }
+    Ok(after)
+}
+
+/// Checks a change before a task is made of it: something to change, and values that
+/// are numbers at all (whether they fit each item is said per item).
+pub fn check(change: &EditChange) -> Result<(), InvalidParams> {
+    if change.is_empty() {
+        return Err(InvalidParams::field(
+            "edit_empty",
+            "price",
+            "Say what to change: the price, the quantity or the category.",
+        ));
+    }
+    if let Some(price) = &change.price {
+        let digits = if price.op == PriceOp::AddPercent {
+            2
+        } else {
+            3
+        };
+        if signed_minor(&price.value, digits).is_none() {
+            return Err(InvalidParams::field(
+                "price_change_invalid",
+                "price.value",
+                format!(
+                    "“{}” is not a number like 12.50 or -10.",
+                    price.value.trim()
+                ),
+            ));
+        }
+        if price.op == PriceOp::Set && price.value.trim().starts_with('-') {
+            return Err(InvalidParams::field(
+                "price_change_invalid",
+                "price.value",
+                "A price cannot be set below zero.",
+            ));
+        }
+    }
+    if let Some(quantity) = &change.quantity {
+        if quantity.op == QuantityOp::Set && quantity.value < 0 {
+            return Err(InvalidParams::field(
+                "quantity_change_invalid",
+                "quantity.value",
+                "A quantity cannot be set below zero.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `after` over the item if it is still at `version`; `Conflict` otherwise.
+async fn write(
+    db: &impl ConnectionTrait,
+    item: &Item,
+    after: &EditValues,
+) -> Result<i32, CatalogError> {
+    use sea_orm::sea_query::ExprTrait as _;
+    let currency = Currency::parse(&after.currency).unwrap_or(Currency::EUR);
+    let minor = signed_minor(&after.price, currency.minor_digits()).unwrap_or(item.price_minor);
+    let result = item::Entity::update_many()
+        .filter(item::Column::Id.eq(item.id))
+        .filter(item::Column::Version.eq(item.version))
+        .col_expr(item::Column::PriceMinor, Expr::value(minor))
+        .col_expr(item::Column::Quantity, Expr::value(after.quantity))
+        .col_expr(item::Column::Category, Expr::value(after.category.clone()))
+        .col_expr(item::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(
+            item::Column::Version,
+            Expr::col(item::Column::Version).add(1),
+        )
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(CatalogError::Conflict {
+            current: Box::new(item.clone()),
+        });
+    }
+    Ok(item.version + 1)
+}
+
+/// Tries to change one item this many times when the seller keeps saving it meanwhile.
+const WRITES_PER_ATTEMPT: usize = 3;
+
+pub struct Edit {
+    db: DatabaseConnection,
+}
+
+impl Edit {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait::async_trait]
+impl TaskKind for Edit {
+    type Params = EditParams;
+    type Subject = i64;
+
+    fn presentation(&self) -> &'static Presentation {
+        &task_model::kinds::EDIT
+    }
+
+    /// "Edit 200 items: price +10 %"
+    fn label(&self, params: &EditParams, items: usize) -> String {
+        format!(
+            "{}: {}",
+            self.presentation().label(items as i64),
+            params.change.said()
+        )
+    }
+
+    fn expand(&self, params: &EditParams) -> Result<Vec<i64>, InvalidParams> {
+        check(&params.change)?;
+        Ok(params.item_ids.clone())
+    }
+
+    /// Applied to the item as it is now; an edit saved meanwhile is edited in turn.
+    async fn process(&self, task_item: ItemContext<EditParams, i64>) -> Outcome {
+        for _ in 0..WRITES_PER_ATTEMPT {
+            let item = match catalog::get(&self.db, task_item.seller_id, task_item.subject).await {
+                Ok(item) => item,
+                Err(CatalogError::NotFound) => {
+                    return Outcome::failed("item_not_found", "The item was deleted meanwhile.")
+                }
+                Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
+            };
+            let before = values_of(&item);
+            let after = match apply(&task_item.params.change, &item) {
+                Ok(after) => after,
+                Err(refusal) => return Outcome::failed(refusal.code, refusal.message),
+            };
+            if after == before {
+                return Outcome::Succeeded(json!({ "unchanged": true }));
+            }
+            match write(&self.db, &item, &after).await {
+                Ok(version) => {
+                    return Outcome::Succeeded(json!({
+                        "before": before,
+                        "after": after,
+                        "version": version,
+                    }))
+                }
+                Err(CatalogError::Conflict { .. }) => continue,
+                Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
+            }
+        }
+        Outcome::retry(
+            "item_busy",
+            "The item kept changing while it was being edited; trying again.",
+        )
+    }
+
+    fn concurrency(&self) -> u32 {
+        8
+    }
+}
+
+/// What an edit would do to `ids`, computed from the items as they are now: the items it
+/// changes (the first `limit`, before → after, and how many in all), the ones it leaves
+/// as they are, and the ones it refuses with why (the first `limit`, and how many).
+pub async fn preview(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    ids: &[i64],
+    change: &EditChange,
+    limit: usize,
+) -> Result<Preview, CatalogError> {
+    use task_model::edit::{EditPreviewChange, EditRefusal};
+    let mut preview = Preview::default();
+    for chunk in ids.chunks(1_000) {
+        let items = item::Entity::find()
+            .filter(item::Column::SellerId.eq(seller_id))
+            .filter(item::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        for row in items {
+            let item = Item::from(row);
+            match apply(change, &item) {
+                Ok(after) if after == values_of(&item) => preview.unchanged += 1,
+                Ok(after) => {
+                    preview.changed += 1;
+                    if preview.changes.len() < limit {
+                        preview.changes.push(EditPreviewChange {
+                            item_id: item.id,
+                            sku: item.sku.clone(),
+                            before: values_of(&item),
+                            after,
+                        });
+                    }
+                }
+                Err(refusal) => {
+                    *preview
+                        .refused_by_code
+                        .entry(refusal.code.to_owned())
+                        .or_default() += 1;
+                    if preview.refused.len() < limit {
+                        preview.refused.push(EditRefusal {
+                            item_id: item.id,
+                            sku: item.sku.clone(),
+                            code: refusal.code.to_owned(),
+                            message: refusal.message,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    preview.changes.sort_by_key(|c| c.item_id);
+    preview.refused.sort_by_key(|r| r.item_id);
+    Ok(preview)
+}
+
+/// What an edit would do (see [`preview`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preview {
+    pub changed: u64,
+    pub unchanged: u64,
+    pub changes: Vec<task_model::edit::EditPreviewChange>,
+    pub refused_by_code: std::collections::BTreeMap<String, u64>,
+    pub refused: Vec<task_model::edit::EditRefusal>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use task_model::edit::{CategoryChange, CategoryOp, PriceChange, QuantityChange};
+
+    fn item(price_minor: i64, currency: &str, quantity: i32) -> Item {
+        Item {
+            id: 1,
+            sku: "SR-1".into(),
+            title: "Mug".into(),
+            description: String::new(),
+            price_minor,
+            currency: currency.into(),
+            quantity,
+            image_url: None,
+            category: Some("Kitchen".into()),
+            listing_state: crate::domain::ListingState::Draft,
+            listing_id: None,
+            last_listing_error: None,
+            version: 3,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn price(op: PriceOp, value: &str, end_99: bool) -> EditChange {
+        EditChange {
+            price: Some(PriceChange {
+                op,
+                value: value.into(),
+                end_99,
+            }),
+            ..EditChange::default()
+        }
+    }
+
+    #[test]
+    fn prices_change_by_amount_percentage_or_to_a_value() {
+        let mug = item(1000, "EUR", 5);
+        let after = |change: EditChange| apply(&change, &mug).map(|v| v.price);
+        assert_eq!(
+            after(price(PriceOp::AddPercent, "10", false)).unwrap(),
+            "11.00"
+        );
+        assert_eq!(
+            after(price(PriceOp::AddPercent, "10", true)).unwrap(),
+            "10.99"
+        );
+        assert_eq!(
+            after(price(PriceOp::AddPercent, "-12.5", false)).unwrap(),
+            "8.75"
+        );
+        assert_eq!(after(price(PriceOp::Add, "-2.5", false)).unwrap(), "7.50");
+        assert_eq!(after(price(PriceOp::Set, "19", true)).unwrap(), "18.99");
+        assert_eq!(after(price(PriceOp::Set, "11.60", true)).unwrap(), "11.99");
+        // Half a cent rounds away from zero: 3.33 + 15 % = 3.8295 → 3.83.
+        let odd = item(333, "EUR", 0);
+        assert_eq!(
+            apply(&price(PriceOp::AddPercent, "15", false), &odd)
+                .unwrap()
+                .price,
+            "3.83"
+        );
+        // A currency without decimals.
+        let yen = item(1234, "JPY", 0);
+        assert_eq!(
+            apply(&price(PriceOp::Add, "10", true), &yen).unwrap().price,
+            "1199"
+        );
+        assert_eq!(
+            apply(&price(PriceOp::Add, "0.5", false), &yen)
+                .unwrap_err()
+                .code,
+            "price_change_invalid"
+        );
+    }
+
+    #[test]
+    fn a_price_at_zero_or_below_and_a_negative_stock_are_refused() {
+        let mug = item(1000, "EUR", 5);
+        let refusal = apply(&price(PriceOp::Add, "-10", false), &mug).unwrap_err();
+        assert_eq!(refusal.code, "price_not_positive");
+        assert!(refusal.message.contains("0.00"), "{}", refusal.message);
+        assert_eq!(
+            apply(&price(PriceOp::AddPercent, "-100", true), &mug)
+                .unwrap_err()
+                .code,
+            "price_not_positive"
+        );
+        let fewer = EditChange {
+            quantity: Some(QuantityChange {
+                op: QuantityOp::Add,
+                value: -6,
+            }),
+            ..EditChange::default()
+        };
+        assert_eq!(apply(&fewer, &mug).unwrap_err().code, "quantity_negative");
+        let huge = EditChange {
+            quantity: Some(QuantityChange {
+                op: QuantityOp::Set,
+                value: 2_000_000,
+            }),
+            ..EditChange::default()
+        };
+        assert_eq!(apply(&huge, &mug).unwrap_err().code, "quantity_too_large");
+    }
+
+    #[test]
+    fn categories_are_set_or_taken_away() {
+        let mug = item(1000, "EUR", 5);
+        let set = |value: &str| EditChange {
+            category: Some(CategoryChange {
+                op: CategoryOp::Set,
+                value: value.into(),
+            }),
+            ..EditChange::default()
+        };
+        assert_eq!(
+            apply(&set(" Garden "), &mug).unwrap().category.as_deref(),
+            Some("Garden")
+        );
+        assert_eq!(apply(&set(""), &mug).unwrap().category, None);
+        assert_eq!(
+            apply(&set(&"x".repeat(101)), &mug).unwrap_err().code,
+            "category_too_long"
+        );
+    }
+
+    #[test]
+    fn a_change_is_checked_before_a_task_is_made() {
+        assert_eq!(
+            check(&EditChange::default()).unwrap_err().code,
+            "edit_empty"
+        );
+        assert!(check(&price(PriceOp::Set, "abc", false)).is_err());
+        assert!(check(&price(PriceOp::Set, "-1", false)).is_err());
+        assert!(check(&price(PriceOp::Add, "-1", false)).is_ok());
+        assert!(check(&price(PriceOp::AddPercent, "12.5", false)).is_ok());
+    }
+
+    #[test]
+    fn ending_in_99_is_the_nearest() {
+        for (minor, expected) in [
+            (1100, 1099),
+            (1148, 1099),
+            (1149, 1199),
+            (1150, 1199),
+            (1, 99),
+            (99, 99),
+            (1199, 1199),
+        ] {
+            assert_eq!(end_99(minor, 2), expected, "{minor}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the change, an item is either refused or left with a valid price
+        /// and quantity.
+        #[test]
+        fn applied_values_are_always_valid(
+            minor in 1_i64..10_000_000_000,
+            quantity in 0_i32..1_000_000,
+            percent in -200_i64..500,
+            delta in -1_000_000_i64..1_000_000,
+            end in proptest::bool::ANY,
+        ) {
+            let it = item(minor, "EUR", quantity);
+            for change in [
+                price(PriceOp::AddPercent, &percent.to_string(), end),
+                price(PriceOp::Add, &delta.to_string(), end),
+            ] {
+                if let Ok(after) = apply(&change, &it) {
+                    let parsed = Price::parse(&after.price, Currency::EUR).unwrap();
+                    proptest::prop_assert!(parsed.minor() > 0);
+                }
+            }
+        }
+    }
+}
