@@ -250,7 +250,7 @@ pub fn EditPlanBody(
                                 leave_live: false,
                                 change: Some(change.clone()),
                             });
-                        }>{format!("Edit {} in background", task_model::plural(found.changed as i64, "item", "items"))}</button>
+                        }>"Start in background"</button>
                     }.into_any()
                 }
                 _ => view! {
@@ -265,7 +265,7 @@ pub fn EditPlanBody(
 }
 
 /// The server's answer: counts, the first items before → after, the refusals.
-fn preview_view(found: EditPreview, change: EditChange, count: u64) -> impl IntoView {
+pub fn preview_view(found: EditPreview, change: EditChange, count: u64) -> impl IntoView {
     let refused = found.refused_count();
     let more = found.changed.saturating_sub(found.changes.len() as u64);
     let reasons: Vec<String> = found

@@ -10,6 +10,7 @@ use leptos::context::Provider;
 use leptos::prelude::*;
 
 use crate::bulk::{plan_title, PlanBody, StartRequest, TaskPlan};
+use crate::bulk_edit::EditPlanBody;
 use crate::error::AppError;
 use crate::item_task::{ItemTask, ItemTaskBanner, TaskChip};
 use crate::live::{LiveStore, News, TaskTray, ToastLevel, Toasts};
@@ -215,6 +216,51 @@ fn file_check() -> crate::import::ImportCheck {
     }
 }
 
+/// A 10 % rise ending in .99.
+fn edit_change() -> task_model::edit::EditChange {
+    task_model::edit::EditChange {
+        price: Some(task_model::edit::PriceChange {
+            op: task_model::edit::PriceOp::AddPercent,
+            value: "10".into(),
+            end_99: true,
+        }),
+        ..Default::default()
+    }
+}
+
+/// What the server says a 10 % rise does to 200 items, one of them at a price of zero.
+fn edit_preview() -> crate::bulk_edit::EditPreview {
+    use task_model::edit::{EditPreviewChange, EditRefusal, EditValues};
+    let values = |price: &str, quantity| EditValues {
+        price: price.into(),
+        currency: "EUR".into(),
+        quantity,
+        category: Some("Kitchen".into()),
+    };
+    crate::bulk_edit::EditPreview {
+        count: 200,
+        changed: 198,
+        unchanged: 1,
+        changes: [("14.49", "15.99"), ("36.50", "39.99"), ("20.99", "22.99"), ("64.00", "69.99")]
+            .into_iter()
+            .enumerate()
+            .map(|(at, (before, after))| EditPreviewChange {
+                item_id: at as i64 + 1,
+                sku: format!("SR-010{at}"),
+                before: values(before, 12),
+                after: values(after, 12),
+            })
+            .collect(),
+        refused_by_code: vec![("price_not_positive".into(), "Price must be above zero".into(), 1)],
+        refused: vec![EditRefusal {
+            item_id: 95,
+            sku: "SR-0194".into(),
+            code: "price_not_positive".into(),
+            message: "The price would be 0.00: a price must stay above zero.".into(),
+        }],
+    }
+}
+
 fn store_with(tasks: Vec<TaskSummary>) -> LiveStore {
     let store = LiveStore::new();
     store.tasks.set(tasks);
@@ -413,6 +459,12 @@ pub fn DesignPage() -> impl IntoView {
         breakdown: vec![(crate::catalog::ListingState::Published, 60)],
         idempotency_key: String::new(),
     };
+    let edit_plan = TaskPlan {
+        kind: "edit".into(),
+        count: 200,
+        breakdown: Vec::new(),
+        ..shared_plan.clone()
+    };
     let selection = RwSignal::new(Selection::default());
     let selected = RwSignal::new(vec![5_i64]);
     let page = RwSignal::new(1_u64);
@@ -510,6 +562,22 @@ pub fn DesignPage() -> impl IntoView {
                 <Dialog open=always id="design-plan-shared" title=plan_title(&shared_plan.kind, shared_plan.count) inline=true>
                     <PlanBody plan=shared_plan.clone() start=never selection open=always />
                 </Dialog>
+            </Specimen>
+
+            <Specimen title="Bulk edit: the form, then the server's preview">
+                <Dialog open=always id="design-edit" title=plan_title("edit", 200) inline=true>
+                    <EditPlanBody plan=edit_plan.clone() start=never selection open=always />
+                </Dialog>
+                <Dialog open=always id="design-edit-preview" title=plan_title("edit", 200) inline=true>
+                    {crate::bulk_edit::preview_view(edit_preview(), edit_change(), 200)}
+                </Dialog>
+            </Specimen>
+            <Specimen title="Undo of a finished edit">
+                {
+                    let edited = task(11, &task_model::kinds::EDIT, TaskStatus::CompletedWithErrors, 200, 200, 1);
+                    let current = Memo::new(move |_| edited.clone());
+                    view! { <crate::undo::UndoDialog current open=always inline=true /> }
+                }
             </Specimen>
 
             <Specimen title="Import: the whole file checked before it starts">

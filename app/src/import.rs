@@ -294,7 +294,14 @@ where
                 {format!(" · {} checked", rows(read(|c| c.rows)))}
             </p>
             <p class="check-summary" data-ready=ready data-fixable=fixable data-invalid=invalid>
-                {task_model::file_check::summary(ready, fixable, invalid)}
+                {task_model::file_check::summary_parts(ready, fixable, invalid)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(at, (tone, part))| view! {
+                        {(at > 0).then_some(" · ")}
+                        <span class=format!("check-count count-{tone}")>{part}</span>
+                    })
+                    .collect_view()}
             </p>
             {(!fixes.is_empty()).then(|| view! {
                 <div class="check-block check-fixes">

@@ -68,7 +68,13 @@ pub fn offered(task: &TaskSummary) -> bool {
 
 /// The confirmation, and the undo once started.
 #[component]
-pub fn UndoDialog(current: Memo<TaskSummary>, open: RwSignal<bool>) -> impl IntoView {
+pub fn UndoDialog(
+    current: Memo<TaskSummary>,
+    open: RwSignal<bool>,
+    /// Shown in place (the design gallery).
+    #[prop(optional)]
+    inline: bool,
+) -> impl IntoView {
     let undo = ServerAction::<UndoTask>::new();
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
@@ -78,7 +84,7 @@ pub fn UndoDialog(current: Memo<TaskSummary>, open: RwSignal<bool>) -> impl Into
         }
     });
     view! {
-        <Dialog open id="undo-confirm" title=Signal::derive(move || current.with(|t| format!("Undo {}?", task_model::words::numbered(t.id, &t.label))))>
+        <Dialog open id="undo-confirm" inline title=Signal::derive(move || current.with(|t| format!("Undo {}?", task_model::words::numbered(t.id, &t.label))))>
             {move || {
                 let n = current.with(|t| t.counts.succeeded);
                 view! {

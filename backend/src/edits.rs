@@ -9,7 +9,9 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use task_model::edit::{EditChange, EditValues, PriceOp, QuantityOp};
@@ -135,7 +137,7 @@ pub fn apply(change: &EditChange, item: &Item) -> Result<EditValues, Refusal> {
             return Err(refused(
                 "price_not_positive",
                 format!(
-                    "The price would drop to {}: a price must stay above zero.",
+                    "The price would be {}: a price must stay above zero.",
                     crate::domain::format_decimal(minor, digits)
                 ),
             ));
@@ -356,6 +358,7 @@ pub async fn preview(
         let items = item::Entity::find()
             .filter(item::Column::SellerId.eq(seller_id))
             .filter(item::Column::Id.is_in(chunk.iter().copied()))
+            .order_by_asc(item::Column::Id)
             .all(db)
             .await?;
         for row in items {

@@ -11,6 +11,26 @@ async function audit(page: Page, where: string) {
   expect(bad, bad.join("\n")).toEqual([]);
 }
 
+/** The first controls of the page, reached with Tab: each shows a focus ring (an outline
+ *  of at least 2 px, or a shadow) while it has the keyboard's focus. */
+async function focusRings(page: Page, where: string) {
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  const missing: string[] = [];
+  for (let i = 0; i < 14; i++) {
+    await page.keyboard.press("Tab");
+    const ring = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (!el || el === document.body) return null;
+      const style = getComputedStyle(el);
+      const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+      const name = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""} ${el.getAttribute("class") ?? ""} ${(el.textContent ?? "").trim().slice(0, 30)}`;
+      return { name, ok: outline || style.boxShadow !== "none" };
+    });
+    if (ring && !ring.ok) missing.push(`${where}: ${ring.name}`);
+  }
+  expect(missing, missing.join("\n")).toEqual([]);
+}
+
 test("every page passes axe-core with no serious or critical violation, and logs no error", async ({ page }) => {
   // A panic in the browser (a hydration mismatch, a missing clock) shows up here first.
   const problems: string[] = [];
@@ -23,6 +43,7 @@ test("every page passes axe-core with no serious or critical violation, and logs
   await page.goto("/login");
   await hydrated(page);
   await audit(page, "login");
+  await focusRings(page, "login");
 
   await page.goto("/design");
   await hydrated(page);
@@ -30,22 +51,27 @@ test("every page passes axe-core with no serious or critical violation, and logs
 
   await logIn(page);
   await audit(page, "catalog");
+  await focusRings(page, "catalog");
   await page.goto("/items/2");
   await hydrated(page);
   await audit(page, "item");
+  await focusRings(page, "item");
   await page.goto("/import");
   await hydrated(page);
   await audit(page, "import");
+  await focusRings(page, "import");
   await page.goto("/tasks");
   await hydrated(page);
   await expect(page.locator("table.tasks-table")).toBeVisible();
   await audit(page, "tasks");
+  await focusRings(page, "tasks");
   const first = page.locator("table.tasks-table tbody tr[data-task]").first();
   if ((await first.count()) > 0) {
     await page.goto(`/tasks/${await first.getAttribute("data-task")}`);
     await hydrated(page);
     await expect(page.locator(".task-facts")).toBeVisible();
     await audit(page, "task");
+    await focusRings(page, "task");
   }
   // The notification panel open.
   await page.locator(".bell-button").click();

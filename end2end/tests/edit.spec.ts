@@ -38,27 +38,32 @@ test("a price rise on every matching item is previewed by the server, runs, and 
   const dialog = page.getByRole("dialog");
   await expect(dialog.getByRole("heading")).toHaveText(`Edit ${count} items?`);
   // Nothing to start before the server has said what would change.
-  await expect(dialog.getByRole("button", { name: /in background$/ })).toHaveCount(0);
+  await expect(dialog.getByRole("button", { name: "Start in background" })).toHaveCount(0);
   await dialog.getByLabel("How the price changes").selectOption("add_percent");
-  await dialog.getByLabel("Price change").fill("10");
+  await dialog.getByLabel("Price change", { exact: true }).fill("10");
   await dialog.getByLabel("End in .99").check();
   await dialog.getByRole("button", { name: "Preview changes" }).click();
   const preview = dialog.getByRole("region", { name: "Preview" });
-  await expect(preview.locator(".plan-breakdown")).toContainText(`price +10 %, ending in .99: ${count} items will change`);
+  // The demo catalog has one item at a price of zero: a percentage cannot lift it, and
+  // the server says so before anything starts.
+  const changed = count - 1;
+  await expect(preview.locator(".plan-breakdown")).toHaveText(`price +10 %, ending in .99: ${changed} items will change · 1 refused`);
+  await expect(preview.locator(".alert.warning")).toContainText("1 would be refused: Price must be above zero (1)");
+  await expect(preview.locator(".alert.warning")).toContainText("SR-0194 — The price would be 0.00");
   // The first items before → after, as the server computed them.
   const expected = decimal(end99(Math.round((cents(first.price) * 110) / 100)));
   const row = preview.locator("tbody tr").filter({ hasText: "SR-0100" });
   await expect(row).toContainText(`${first.price} → ${expected}`);
   await expect(preview.locator("tbody tr")).toHaveCount(20);
-  await expect(preview).toContainText(`+${count - 20} more`);
+  await expect(preview).toContainText(`+${changed - 20} more`);
   await shot(page, testInfo, "edit-preview", false);
 
   // Changing the form asks for a new preview.
-  await dialog.getByLabel("Price change").fill("12");
+  await dialog.getByLabel("Price change", { exact: true }).fill("12");
   await expect(dialog.getByRole("region", { name: "Preview" })).toHaveCount(0);
-  await dialog.getByLabel("Price change").fill("10");
+  await dialog.getByLabel("Price change", { exact: true }).fill("10");
   await dialog.getByRole("button", { name: "Preview changes" }).click();
-  await dialog.getByRole("button", { name: `Edit ${count} items in background` }).click();
+  await dialog.getByRole("button", { name: "Start in background" }).click();
   const started = page.getByRole("status").filter({ hasText: `Edit ${count} items: price +10 %, ending in .99 started.` });
   await expect(started).toBeVisible();
   const task = (await (await page.request.get("/api/v1/tasks?kind=edit")).json()).items[0];
@@ -73,7 +78,7 @@ test("a price rise on every matching item is previewed by the server, runs, and 
   await page.getByRole("button", { name: "Undo…" }).click();
   const undo = page.getByRole("dialog");
   await expect(undo.getByRole("heading")).toHaveText(`Undo #${task.id} Edit ${count} items: price +10 %, ending in .99?`);
-  await expect(undo).toContainText(`put back on the ${count} items it changed`);
+  await expect(undo).toContainText(`put back on the ${changed} items it changed`);
   await shot(page, testInfo, "edit-undo-confirm", false);
   await undo.getByRole("button", { name: "Undo in background" }).click();
   await expect(page).toHaveURL(/\/tasks\/\d+$/);
@@ -81,6 +86,6 @@ test("a price rise on every matching item is previewed by the server, runs, and 
   const undoId = Number(page.url().match(/\/tasks\/(\d+)$/)?.[1]);
   await finished(page, undoId);
   expect((await item(page, "SR-0100")).price).toBe(first.price);
-  await expect(page.locator(".task-outcome")).toHaveText(`All ${count} items put back.`);
+  await expect(page.locator(".task-outcome")).toHaveText(`All ${changed} items put back.`);
   await shot(page, testInfo, "edit-undone");
 });

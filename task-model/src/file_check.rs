@@ -78,17 +78,27 @@ pub const EXAMPLES: usize = 5;
 
 /// The sentence of a check: "229 ready · 52 can be fixed automatically · 19 need you".
 pub fn summary(ready: u64, fixable: u64, invalid: u64) -> String {
-    let mut parts = vec![format!("{ready} ready")];
+    summary_parts(ready, fixable, invalid)
+        .into_iter()
+        .map(|(_, part)| part)
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The parts of [`summary`], each with its tone (`ready`, `fixable`, `invalid`), for a
+/// page that marks them.
+pub fn summary_parts(ready: u64, fixable: u64, invalid: u64) -> Vec<(&'static str, String)> {
+    let mut parts = vec![("ready", format!("{ready} ready"))];
     if fixable > 0 {
-        parts.push(format!("{fixable} can be fixed automatically"));
+        parts.push(("fixable", format!("{fixable} can be fixed automatically")));
     }
     if invalid > 0 {
-        parts.push(format!(
-            "{invalid} need{} you",
-            if invalid == 1 { "s" } else { "" }
+        parts.push((
+            "invalid",
+            format!("{invalid} need{} you", if invalid == 1 { "s" } else { "" }),
         ));
     }
-    parts.join(" · ")
+    parts
 }
 
 #[cfg(test)]
