@@ -241,17 +241,26 @@ fn edit_preview() -> crate::bulk_edit::EditPreview {
         count: 200,
         changed: 198,
         unchanged: 1,
-        changes: [("14.49", "15.99"), ("36.50", "39.99"), ("20.99", "22.99"), ("64.00", "69.99")]
-            .into_iter()
-            .enumerate()
-            .map(|(at, (before, after))| EditPreviewChange {
-                item_id: at as i64 + 1,
-                sku: format!("SR-010{at}"),
-                before: values(before, 12),
-                after: values(after, 12),
-            })
-            .collect(),
-        refused_by_code: vec![("price_not_positive".into(), "Price must be above zero".into(), 1)],
+        changes: [
+            ("14.49", "15.99"),
+            ("36.50", "39.99"),
+            ("20.99", "22.99"),
+            ("64.00", "69.99"),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(at, (before, after))| EditPreviewChange {
+            item_id: at as i64 + 1,
+            sku: format!("SR-010{at}"),
+            before: values(before, 12),
+            after: values(after, 12),
+        })
+        .collect(),
+        refused_by_code: vec![(
+            "price_not_positive".into(),
+            "Price must be above zero".into(),
+            1,
+        )],
         refused: vec![EditRefusal {
             item_id: 95,
             sku: "SR-0194".into(),
