@@ -468,11 +468,21 @@ pub fn DesignPage() -> impl IntoView {
         breakdown: vec![(crate::catalog::ListingState::Published, 60)],
         idempotency_key: String::new(),
     };
+    // An edit is work inside Stockroom: no marketplace call, no shared pace.
     let edit_plan = TaskPlan {
         kind: "edit".into(),
         count: 200,
+        estimate: task_model::Estimate {
+            seconds: 2,
+            low: 1,
+            high: 3,
+            basis: task_model::Basis::Local,
+            shared_with: 0,
+            items: 200,
+            calls: 0,
+        },
         breakdown: Vec::new(),
-        ..shared_plan.clone()
+        idempotency_key: String::new(),
     };
     let selection = RwSignal::new(Selection::default());
     let selected = RwSignal::new(vec![5_i64]);

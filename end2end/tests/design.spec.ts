@@ -31,6 +31,15 @@ test("the design gallery shows every component from fixtures and matches the ref
   );
   await expect(page.locator('[data-specimen="heavy-task-dialog"] .plan-choice')).toContainText("Leave the 188 already live as they are");
   await expect(page.locator('[data-specimen="failure-groups"] .group-card')).toHaveCount(2);
+  // A bulk edit: local work, then the server's preview with its refusal; its undo.
+  const edit = page.locator('[data-specimen^="bulk-edit"]');
+  await expect(edit).toContainText("for work inside Stockroom");
+  await expect(edit.locator(".plan-breakdown")).toHaveText("price +10 %, ending in .99: 198 items will change · 1 already there · 1 refused");
+  await expect(page.locator('[data-specimen^="undo-of"]')).toContainText("put back on the 199 items it changed");
+  // A file checked whole: ready, fixed automatically, needs you.
+  const check = page.locator('[data-specimen^="import"]');
+  await expect(check.locator(".check-summary")).toHaveText("229 ready · 52 can be fixed automatically · 19 need you");
+  await expect(check.locator(".check-group")).toHaveCount(3);
   // How a task ended, under its title, in the words of its toast.
   await expect(page.locator('[data-specimen="task-page-header--how-it-ended"] .task-outcome')).toHaveText([
     "187 published, 13 need attention.",
