@@ -51,7 +51,7 @@ async fn registry(
     Ok(registry)
 }
 
-/// The marketplace kinds, sharing one connector.
+/// Every kind sellers run; those that call the marketplace share one connector.
 pub fn kinds(db: &DatabaseConnection, connector: Arc<Connector>) -> Registry {
     Registry::new()
         .register(Import::new(db.clone(), Arc::clone(&connector)))

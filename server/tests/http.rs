@@ -567,8 +567,11 @@ db_test!(
 );
 
 /// The routes the API promises scripts (docs/architecture.md), and the import check the UI uses.
-const DESIGNED: [(&str, &str); 25] = [
+const DESIGNED: [(&str, &str); 28] = [
     ("post", "/api/v1/imports/check"),
+    ("post", "/api/v1/imports/check/left-out.csv"),
+    ("post", "/api/v1/tasks/preview"),
+    ("post", "/api/v1/tasks/{id}/undo"),
     ("get", "/api/v1/events"),
     ("get", "/api/v1/notifications"),
     ("post", "/api/v1/notifications/read"),
@@ -662,7 +665,7 @@ db_test!(
                 }
             }
         }
-        assert_eq!(operations, 24, "one operation per designed route");
+        assert_eq!(operations, 26, "one operation per designed route");
         // …and every schema the document points at is in it.
         let mut found = Vec::new();
         refs(&doc, &mut found);
@@ -931,7 +934,10 @@ async fn every_registered_kind_has_its_presentation() {
         server::workers::kinds(&db, backend::testing::fast_connector("http://127.0.0.1:9"))
             .register(backend::tasks::noop::Noop::new());
     let names = registry.names();
-    assert_eq!(names, ["import", "noop", "publish", "unpublish"]);
+    assert_eq!(
+        names,
+        ["edit", "import", "noop", "publish", "undo", "unpublish"]
+    );
     for kind in registry.presentations() {
         let known = task_model::Presentation::find(kind.name).unwrap();
         assert!(std::ptr::eq(known, kind), "{} is declared twice", kind.name);
