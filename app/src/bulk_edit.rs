@@ -110,7 +110,7 @@ impl Form {
         if let (Some(op), false) = (price_op, price_value.trim().is_empty()) {
             change.price = Some(PriceChange {
                 op,
-                value: price_value.trim().replace(',', "."),
+                value: decimal_point(price_value.trim()),
                 end_99: self.end_99.get(),
             });
         }
@@ -138,6 +138,21 @@ impl Form {
             return Err("Say what to change: a price, a quantity or a category.".into());
         }
         Ok(change)
+    }
+}
+
+/// "12,5" or "-2,50" read as "12.5" / "-2.50" (a decimal comma, one or two decimals); any
+/// other comma ("1,000") is left for the server to refuse.
+fn decimal_point(value: &str) -> String {
+    match value.split_once(',') {
+        Some((whole, fraction))
+            if (1..=2).contains(&fraction.len())
+                && fraction.chars().all(|c| c.is_ascii_digit())
+                && !whole.contains('.') =>
+        {
+            format!("{whole}.{fraction}")
+        }
+        _ => value.to_owned(),
     }
 }
 

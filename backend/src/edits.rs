@@ -156,7 +156,10 @@ pub fn apply(change: &EditChange, item: &Item) -> Result<EditValues, Refusal> {
     if let Some(quantity) = &change.quantity {
         let value = match quantity.op {
             QuantityOp::Set => quantity.value,
-            QuantityOp::Add => i64::from(item.quantity) + quantity.value,
+            // Any number may come from a script: past the limit either way, it is refused.
+            QuantityOp::Add => i64::from(item.quantity)
+                .checked_add(quantity.value)
+                .unwrap_or(i64::MAX),
         };
         if value < 0 {
             return Err(refused(
@@ -238,6 +241,7 @@ pub fn check(change: &EditChange) -> Result<(), InvalidParams> {
 /// Writes `after` over the item if it is still at `version`; `Conflict` otherwise.
 async fn write(
     db: &impl ConnectionTrait,
+    seller_id: i64,
     item: &Item,
     after: &EditValues,
 ) -> Result<i32, CatalogError> {
@@ -246,6 +250,7 @@ async fn write(
     let minor = signed_minor(&after.price, currency.minor_digits()).unwrap_or(item.price_minor);
     let result = item::Entity::update_many()
         .filter(item::Column::Id.eq(item.id))
+        .filter(item::Column::SellerId.eq(seller_id))
         .filter(item::Column::Version.eq(item.version))
         .col_expr(item::Column::PriceMinor, Expr::value(minor))
         .col_expr(item::Column::Quantity, Expr::value(after.quantity))
@@ -317,9 +322,13 @@ impl TaskKind for Edit {
                 Err(refusal) => return Outcome::failed(refusal.code, refusal.message),
             };
             if after == before {
-                return Outcome::Succeeded(json!({ "unchanged": true }));
+                // Nothing to change, so nothing to undo: not counted as edited.
+                return Outcome::Skipped {
+                    code: "already_set".into(),
+                    message: "The item already had these values.".into(),
+                };
             }
-            match write(&self.db, &item, &after).await {
+            match write(&self.db, task_item.seller_id, &item, &after).await {
                 Ok(version) => {
                     return Outcome::Succeeded(json!({
                         "before": before,
@@ -513,6 +522,17 @@ mod tests {
             ..EditChange::default()
         };
         assert_eq!(apply(&huge, &mug).unwrap_err().code, "quantity_too_large");
+        let overflow = EditChange {
+            quantity: Some(QuantityChange {
+                op: QuantityOp::Add,
+                value: i64::MAX,
+            }),
+            ..EditChange::default()
+        };
+        assert_eq!(
+            apply(&overflow, &mug).unwrap_err().code,
+            "quantity_too_large"
+        );
     }
 
     #[test]

@@ -72,6 +72,11 @@ pub fn explain(code: &str) -> Reason {
             "The item was saved again and again while the task tried to change it. Retry it.",
             Retry,
         ),
+        "already_set" => reason(
+            "Already set",
+            "These items already had the values the edit sets, so nothing changed. Nothing to do.",
+            Fix,
+        ),
         "changed_since" => reason(
             "Changed since",
             "These items were changed after the task they undo, so they keep their newer values. Nothing to do, unless you want to change them by hand.",

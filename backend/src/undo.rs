@@ -75,6 +75,7 @@ pub async fn steps(
     }
     let done = task_item::Entity::find()
         .filter(task_item::Column::TaskId.eq(task.id))
+        .filter(task_item::Column::SellerId.eq(task.seller_id))
         .filter(task_item::Column::Status.eq(ItemStatus::Succeeded.as_str()))
         .order_by_asc(task_item::Column::Position)
         .all(db)

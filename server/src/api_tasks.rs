@@ -63,6 +63,20 @@ pub(crate) struct CreateBody {
     params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// An edit's change, read strictly (an unknown or misspelt field is refused, never
+/// ignored) and checked; `None` for other kinds.
+fn edit_change(body: &CreateBody) -> Result<Option<EditChange>, ApiError> {
+    if body.kind != task_model::kinds::EDIT.name {
+        return Ok(None);
+    }
+    let change: EditChange = serde_json::from_value(serde_json::Value::Object(
+        body.params.clone().unwrap_or_default(),
+    ))
+    .map_err(|err| invalid("params", err.to_string()))?;
+    backend::edits::check(&change).map_err(|err| invalid(&err.field, err.message))?;
+    Ok(Some(change))
+}
+
 /// A task's parameters: its items, and what the body's `params` add.
 fn task_params(ids: &[i64], body: &CreateBody) -> serde_json::Value {
     let mut params = serde_json::Map::new();
@@ -145,6 +159,7 @@ async fn create(
     })?;
     let seller = signed_in.seller.id;
     let ids = selected(&state, seller, &body).await?;
+    edit_change(&body)?;
     let key = crate::api_tasks::idempotency_key(&headers);
     let created = state
         .engine
@@ -288,15 +303,9 @@ async fn preview(
     let counts = backend::catalog::count_by_state(&state.db, seller, &ids).await?;
     let said = Presentation::of(&body.kind)
         .by_state_said(counts.iter().map(|(state, n)| (state.as_str(), *n)));
-    let edit = if body.kind == task_model::kinds::EDIT.name {
-        let change: EditChange = serde_json::from_value(serde_json::Value::Object(
-            body.params.clone().unwrap_or_default(),
-        ))
-        .map_err(|err| invalid("params", err.to_string()))?;
-        backend::edits::check(&change).map_err(|err| invalid(&err.field, err.message))?;
-        Some(backend::edits::preview(&state.db, seller, &ids, &change, 20).await?)
-    } else {
-        None
+    let edit = match edit_change(&body)? {
+        Some(change) => Some(backend::edits::preview(&state.db, seller, &ids, &change, 20).await?),
+        None => None,
     };
     let estimate = state
         .engine

@@ -79,6 +79,22 @@ db_test!(an_edit_is_previewed_applied_and_undone, |db| {
         "{}",
         empty.body
     );
+    // A misspelt part is refused, not ignored.
+    let misspelt = s
+        .app
+        .post_json(
+            "/api/v1/tasks",
+            Some(&s.ana_cookie),
+            json!({ "kind": "edit", "item_ids": ten,
+                    "params": { "price": { "op": "add", "value": "1" }, "quantitiy": { "op": "set", "value": 1 } } }),
+        )
+        .await;
+    assert_eq!(
+        misspelt.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        misspelt.body
+    );
 
     // The edit: what was previewed is what happens.
     let started = s
@@ -156,6 +172,32 @@ db_test!(an_edit_is_previewed_applied_and_undone, |db| {
     let kept = values(&s.app, &s.ana_cookie, second).await;
     assert_eq!(kept.1, 77);
     assert!(kept.0.ends_with(".99"));
+
+    // An edit that finds the values already there changes nothing: those items are
+    // skipped as "already set", and there is nothing to undo.
+    let same = s
+        .app
+        .post_json(
+            "/api/v1/tasks",
+            Some(&s.ana_cookie),
+            json!({ "kind": "edit", "item_ids": [second],
+                    "params": { "quantity": { "op": "set", "value": 77 } } }),
+        )
+        .await
+        .json();
+    let same_id = same["id"].as_i64().unwrap();
+    let done = drain_until_done(&s.app.engine, db, seller, same_id).await;
+    assert_eq!((done.counts.succeeded, done.counts.skipped), (0, 1));
+    let nothing = s
+        .app
+        .post_json(
+            &format!("/api/v1/tasks/{same_id}/undo"),
+            Some(&s.ana_cookie),
+            json!({}),
+        )
+        .await;
+    assert_eq!(nothing.status, StatusCode::CONFLICT, "{}", nothing.body);
+    assert_eq!(nothing.error_code(), "nothing_to_undo");
 
     // An undo is not undone, a running task is not undone, and bob sees none of it.
     let again = s
