@@ -23,6 +23,12 @@ async fn values(app: &TestApp, cookie: &str, id: i64) -> (String, i64, i64) {
     )
 }
 
+/// Asks for the undo of task `id` as the seller of `cookie`.
+async fn undo_of(app: &TestApp, cookie: &str, id: impl std::fmt::Display) -> Reply {
+    app.post_json(&format!("/api/v1/tasks/{id}/undo"), Some(cookie), json!({}))
+        .await
+}
+
 db_test!(an_edit_is_previewed_applied_and_undone, |db| {
     let s = two_sellers(db).await;
     let ana = s.ana_items.clone();
@@ -137,14 +143,7 @@ db_test!(an_edit_is_previewed_applied_and_undone, |db| {
     drain_until_done(&s.app.engine, db, seller, changed["id"].as_i64().unwrap()).await;
     let third_before_undo = values(&s.app, &s.ana_cookie, third).await;
 
-    let undo = s
-        .app
-        .post_json(
-            &format!("/api/v1/tasks/{id}/undo"),
-            Some(&s.ana_cookie),
-            json!({}),
-        )
-        .await;
+    let undo = undo_of(&s.app, &s.ana_cookie, id).await;
     assert_eq!(undo.status, StatusCode::ACCEPTED, "{}", undo.body);
     let undo = undo.json();
     assert_eq!(undo["kind"], "undo");
@@ -188,36 +187,15 @@ db_test!(an_edit_is_previewed_applied_and_undone, |db| {
     let same_id = same["id"].as_i64().unwrap();
     let done = drain_until_done(&s.app.engine, db, seller, same_id).await;
     assert_eq!((done.counts.succeeded, done.counts.skipped), (0, 1));
-    let nothing = s
-        .app
-        .post_json(
-            &format!("/api/v1/tasks/{same_id}/undo"),
-            Some(&s.ana_cookie),
-            json!({}),
-        )
-        .await;
+    let nothing = undo_of(&s.app, &s.ana_cookie, same_id).await;
     assert_eq!(nothing.status, StatusCode::CONFLICT, "{}", nothing.body);
     assert_eq!(nothing.error_code(), "nothing_to_undo");
 
-    // An undo is not undone, a running task is not undone, and bob sees none of it.
-    let again = s
-        .app
-        .post_json(
-            &format!("/api/v1/tasks/{}/undo", undo["id"]),
-            Some(&s.ana_cookie),
-            json!({}),
-        )
-        .await;
+    // An undo is not undone, and bob sees none of it.
+    let again = undo_of(&s.app, &s.ana_cookie, &undo["id"]).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
     assert_eq!(again.error_code(), "not_undoable");
-    let bob = s
-        .app
-        .post_json(
-            &format!("/api/v1/tasks/{id}/undo"),
-            Some(&s.bob_cookie),
-            json!({}),
-        )
-        .await;
+    let bob = undo_of(&s.app, &s.bob_cookie, id).await;
     assert_eq!(bob.status, StatusCode::NOT_FOUND);
     let bob_preview = s
         .app
