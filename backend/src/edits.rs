@@ -19,7 +19,7 @@ use task_model::edit::{EditChange, EditValues, PriceOp, QuantityOp};
 use crate::catalog::{self, CatalogError, Item};
 use crate::domain::{Category, Currency, Price, Quantity};
 use crate::entities::item;
-use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, TaskKind};
+use crate::tasks::{once, InvalidParams, ItemContext, Outcome, Presentation, TaskKind};
 
 /// The parameters of an edit: which items, and what changes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -238,19 +238,32 @@ pub fn check(change: &EditChange) -> Result<(), InvalidParams> {
     Ok(())
 }
 
-/// Writes `after` over the item if it is still at `version`; `Conflict` otherwise.
+/// What became of one write.
+enum Written {
+    /// The item was changed, and the result recorded with it.
+    Done(serde_json::Value),
+    /// The item moved on since it was read: read it again.
+    Moved,
+}
+
+/// Writes `after` over the item if it is still at its version, and records the task
+/// item's result in the same transaction (so a rerun after a crash never applies the
+/// change twice: see [`once`]). An attempt that finds the result already recorded answers
+/// with that result and writes nothing.
 async fn write(
-    db: &impl ConnectionTrait,
-    seller_id: i64,
+    db: &DatabaseConnection,
+    task_item: &ItemContext<EditParams, i64>,
     item: &Item,
-    after: &EditValues,
-) -> Result<i32, CatalogError> {
+    before: EditValues,
+    after: EditValues,
+) -> Result<Written, sea_orm::DbErr> {
     use sea_orm::sea_query::ExprTrait as _;
     let currency = Currency::parse(&after.currency).unwrap_or(Currency::EUR);
     let minor = signed_minor(&after.price, currency.minor_digits()).unwrap_or(item.price_minor);
-    let result = item::Entity::update_many()
+    let txn = once::begin(db).await?;
+    let updated = item::Entity::update_many()
         .filter(item::Column::Id.eq(item.id))
-        .filter(item::Column::SellerId.eq(seller_id))
+        .filter(item::Column::SellerId.eq(task_item.seller_id))
         .filter(item::Column::Version.eq(item.version))
         .col_expr(item::Column::PriceMinor, Expr::value(minor))
         .col_expr(item::Column::Quantity, Expr::value(after.quantity))
@@ -260,14 +273,26 @@ async fn write(
             item::Column::Version,
             Expr::col(item::Column::Version).add(1),
         )
-        .exec(db)
+        .exec(&txn)
         .await?;
-    if result.rows_affected == 0 {
-        return Err(CatalogError::Conflict {
-            current: Box::new(item.clone()),
+    if updated.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(Written::Moved);
+    }
+    let result = json!({
+        "before": before,
+        "after": after,
+        "version": item.version + 1,
+    });
+    if !once::record(&txn, task_item.item_id, &result).await? {
+        txn.rollback().await?;
+        return Ok(match once::done_before(db, task_item.item_id).await? {
+            Some(earlier) => Written::Done(earlier),
+            None => Written::Moved,
         });
     }
-    Ok(item.version + 1)
+    txn.commit().await?;
+    Ok(Written::Done(result))
 }
 
 /// Tries to change one item this many times when the seller keeps saving it meanwhile.
@@ -306,8 +331,15 @@ impl TaskKind for Edit {
         Ok(params.item_ids.clone())
     }
 
-    /// Applied to the item as it is now; an edit saved meanwhile is edited in turn.
+    /// Applied to the item as it is now; an edit saved meanwhile is edited in turn. An
+    /// attempt after one that already wrote the item (and crashed before saying so)
+    /// answers with that attempt's result.
     async fn process(&self, task_item: ItemContext<EditParams, i64>) -> Outcome {
+        match once::done_before(&self.db, task_item.item_id).await {
+            Ok(Some(earlier)) => return Outcome::Succeeded(earlier),
+            Ok(None) => {}
+            Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
+        }
         for _ in 0..WRITES_PER_ATTEMPT {
             let item = match catalog::get(&self.db, task_item.seller_id, task_item.subject).await {
                 Ok(item) => item,
@@ -328,15 +360,9 @@ impl TaskKind for Edit {
                     message: "The item already had these values.".into(),
                 };
             }
-            match write(&self.db, task_item.seller_id, &item, &after).await {
-                Ok(version) => {
-                    return Outcome::Succeeded(json!({
-                        "before": before,
-                        "after": after,
-                        "version": version,
-                    }))
-                }
-                Err(CatalogError::Conflict { .. }) => continue,
+            match write(&self.db, &task_item, &item, before, after).await {
+                Ok(Written::Done(result)) => return Outcome::Succeeded(result),
+                Ok(Written::Moved) => continue,
                 Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
             }
         }

@@ -16,7 +16,7 @@ use task_model::{ItemStatus, TaskStatus};
 use crate::catalog::{self, CatalogError};
 use crate::domain::Currency;
 use crate::entities::{item, task_item};
-use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, Task, TaskKind};
+use crate::tasks::{once, InvalidParams, ItemContext, Outcome, Presentation, Task, TaskKind};
 
 /// The parameters of an undo: the task it undoes, and that task's label for its own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -138,35 +138,22 @@ impl TaskKind for Undo {
         ))
     }
 
+    /// Puts the values back if the item is still where the edit left it, recording the
+    /// result with the write (see [`once`]).
     async fn process(&self, task_item: ItemContext<UndoParams, UndoStep>) -> Outcome {
+        match once::done_before(&self.db, task_item.item_id).await {
+            Ok(Some(earlier)) => return Outcome::Succeeded(earlier),
+            Ok(None) => {}
+            Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
+        }
         let step = &task_item.subject;
         let currency = Currency::parse(&step.before.currency).unwrap_or(Currency::EUR);
         let Ok(price) = crate::domain::Price::parse(&step.before.price, currency) else {
             return Outcome::failed("undo_invalid", "The values to put back cannot be read.");
         };
-        let written = item::Entity::update_many()
-            .filter(item::Column::Id.eq(step.item_id))
-            .filter(item::Column::SellerId.eq(task_item.seller_id))
-            .filter(item::Column::Version.eq(step.version))
-            .col_expr(item::Column::PriceMinor, Expr::value(price.minor()))
-            .col_expr(item::Column::Currency, Expr::value(currency.code()))
-            .col_expr(item::Column::Quantity, Expr::value(step.before.quantity))
-            .col_expr(
-                item::Column::Category,
-                Expr::value(step.before.category.clone()),
-            )
-            .col_expr(item::Column::UpdatedAt, Expr::value(Utc::now()))
-            .col_expr(
-                item::Column::Version,
-                Expr::col(item::Column::Version).add(1),
-            )
-            .exec(&self.db)
-            .await;
-        match written {
-            Ok(done) if done.rows_affected == 1 => {
-                Outcome::Succeeded(json!({ "restored": step.before }))
-            }
-            Ok(_) => match catalog::get(&self.db, task_item.seller_id, step.item_id).await {
+        match self.put_back(&task_item, price.minor(), currency).await {
+            Ok(Some(result)) => Outcome::Succeeded(result),
+            Ok(None) => match catalog::get(&self.db, task_item.seller_id, step.item_id).await {
                 Ok(_) => Outcome::Skipped {
                     code: "changed_since".into(),
                     message: "The item was changed after the edit; it keeps its newer values."
@@ -180,5 +167,44 @@ impl TaskKind for Undo {
             },
             Err(err) => Outcome::retry("database_unavailable", err.to_string()),
         }
+    }
+}
+
+impl Undo {
+    /// Writes the step's values back and records the result in one transaction: the
+    /// result, or `None` when the item is no longer at the version the edit left it at.
+    async fn put_back(
+        &self,
+        task_item: &ItemContext<UndoParams, UndoStep>,
+        price_minor: i64,
+        currency: Currency,
+    ) -> Result<Option<serde_json::Value>, sea_orm::DbErr> {
+        let step = &task_item.subject;
+        let txn = once::begin(&self.db).await?;
+        let written = item::Entity::update_many()
+            .filter(item::Column::Id.eq(step.item_id))
+            .filter(item::Column::SellerId.eq(task_item.seller_id))
+            .filter(item::Column::Version.eq(step.version))
+            .col_expr(item::Column::PriceMinor, Expr::value(price_minor))
+            .col_expr(item::Column::Currency, Expr::value(currency.code()))
+            .col_expr(item::Column::Quantity, Expr::value(step.before.quantity))
+            .col_expr(
+                item::Column::Category,
+                Expr::value(step.before.category.clone()),
+            )
+            .col_expr(item::Column::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(
+                item::Column::Version,
+                Expr::col(item::Column::Version).add(1),
+            )
+            .exec(&txn)
+            .await?;
+        let result = json!({ "restored": step.before });
+        if written.rows_affected != 1 || !once::record(&txn, task_item.item_id, &result).await? {
+            txn.rollback().await?;
+            return once::done_before(&self.db, task_item.item_id).await;
+        }
+        txn.commit().await?;
+        Ok(Some(result))
     }
 }

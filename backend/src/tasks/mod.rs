@@ -15,6 +15,7 @@ pub mod events;
 pub mod in_task;
 pub mod kind;
 pub mod noop;
+pub mod once;
 pub mod query;
 pub mod rescue;
 pub mod state;
