@@ -30,6 +30,9 @@ pub enum AppError {
     /// nothing): a 409 with its own code.
     #[error("{message}")]
     Refused { code: String, message: String },
+    /// Was there and is no more (an export's file after its days): a 410 with its own code.
+    #[error("{message}")]
+    Gone { code: String, message: String },
     /// Saving an item a running task is about to act on: asked before saving.
     #[error("{message}")]
     InTask { message: String },
@@ -56,7 +59,7 @@ pub enum AppError {
 impl AppError {
     pub fn code(&self) -> &str {
         match self {
-            Self::File { code, .. } | Self::Refused { code, .. } => code,
+            Self::File { code, .. } | Self::Refused { code, .. } | Self::Gone { code, .. } => code,
             Self::Unauthorized => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
             Self::RateLimited { .. } => "rate_limited",
@@ -76,6 +79,7 @@ impl AppError {
             Self::Unauthorized | Self::InvalidCredentials => 401,
             Self::RateLimited { .. } => 429,
             Self::NotFound => 404,
+            Self::Gone { .. } => 410,
             Self::Conflict { .. } | Self::InTask { .. } | Self::Refused { .. } => 409,
             Self::Validation { .. } => 422,
             Self::BadRequest { .. } => 400,
@@ -127,7 +131,8 @@ impl From<AppError> for WireError {
             AppError::Transport(message) => message.clone(),
             other => other.to_string(),
         };
-        let refused = matches!(err, AppError::Refused { .. });
+        // A file that is gone reads back as a refusal: the browser only shows its words.
+        let refused = matches!(err, AppError::Refused { .. } | AppError::Gone { .. });
         let (fields, retry_after_secs, too_large) = match err {
             AppError::Validation { fields } => (fields, None, None),
             AppError::RateLimited { retry_after_secs } => {

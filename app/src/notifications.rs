@@ -18,6 +18,9 @@ pub struct NotificationView {
     pub body: String,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
+    /// The file the task wrote (an export's CSV), to download from here.
+    #[serde(default)]
+    pub download: Option<String>,
 }
 
 /// A stored notification whose level does not read is an error, logged where it is met.
@@ -38,6 +41,7 @@ impl TryFrom<backend::entities::notification::Model> for NotificationView {
             body: row.body,
             created_at: row.created_at,
             read_at: row.read_at,
+            download: row.download,
         })
     }
 }

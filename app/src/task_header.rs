@@ -46,9 +46,28 @@ pub fn TaskHeader(
                 <Show when=move || current.with(crate::undo::offered)>
                     <button type="button" class="button" on:click=move |_| undo_open.set(true)>"Undo…"</button>
                 </Show>
+                {move || current.with(TaskSummary::file).map(file_offer)}
             </div>
         </header>
         <crate::undo::UndoDialog current open=undo_open />
+    }
+}
+
+/// A finished task's file: the download while it is kept, and until when; once removed,
+/// since when.
+fn file_offer(file: crate::tasks::FileOffer) -> AnyView {
+    let clock = crate::when::use_clock();
+    if file.until > clock.now() {
+        view! {
+            <a class="button primary" href=file.href download>{file.words}</a>
+            <span class="muted file-kept">"Kept until " <crate::when::When at=file.until /></span>
+        }
+        .into_any()
+    } else {
+        view! {
+            <span class="muted file-kept">"The file was removed " <crate::when::When at=file.until /> ". Export the items again for a new one."</span>
+        }
+        .into_any()
     }
 }
 

@@ -67,6 +67,20 @@ impl TaskSummary {
         self.status.is_terminal()
     }
 
+    /// The file the task wrote, once it is over (an export's CSV): the link's words, the
+    /// link, and when the file is removed. `None` for a kind that writes none or a task
+    /// that wrote nothing.
+    pub fn file(&self) -> Option<FileOffer> {
+        let download = self.presentation().download.as_ref()?;
+        let finished = self.finished_at.filter(|_| self.is_over())?;
+        let href = self.presentation().download_href(self.id)?;
+        (self.counts.succeeded > 0).then(|| FileOffer {
+            words: download.words,
+            href,
+            until: finished + chrono::Duration::days(download.kept_days),
+        })
+    }
+
     /// "Publishing 200 items" while it runs, its label once it is over.
     pub fn line(&self) -> String {
         if self.is_over() {
@@ -75,6 +89,14 @@ impl TaskSummary {
             self.presentation().doing_line(&self.label)
         }
     }
+}
+
+/// A finished task's file to download (see [`TaskSummary::file`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOffer {
+    pub words: &'static str,
+    pub href: String,
+    pub until: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

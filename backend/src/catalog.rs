@@ -513,17 +513,46 @@ fn map_unique(err: sea_orm::DbErr, sku: String) -> CatalogError {
     }
 }
 
+/// What an import's row did to the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Updated,
+    /// The item already had exactly these values: nothing was written, its version kept.
+    Unchanged,
+}
+
+/// Whether `item` already holds every one of `fields`.
+fn holds(item: &item::Model, fields: &ItemFields) -> bool {
+    item.title == fields.title.as_str()
+        && item.description == fields.description.as_str()
+        && item.price_minor == fields.price.minor()
+        && item.currency == fields.price.currency().code()
+        && item.quantity == fields.quantity.value()
+        && item.image_url.as_deref() == fields.image_url.as_ref().map(|url| url.as_str())
+        && item.category.as_deref() == fields.category.as_ref().map(|c| c.as_str())
+}
+
 /// Creates the item with this SKU, or overwrites the editable fields of the one that
 /// exists (an import). One statement, so two imports of the same SKU cannot both create.
-/// Returns the item and whether it was created.
+/// An item that already holds these values is left as it is (an export imported back
+/// changes nothing, not even versions).
 #[tracing::instrument(skip_all, err, fields(seller_id))]
 pub async fn upsert_by_sku(
     db: &impl ConnectionTrait,
     seller_id: i64,
     fields: ItemFields,
     now: DateTime<Utc>,
-) -> Result<(Item, bool), CatalogError> {
+) -> Result<(Item, Upserted), CatalogError> {
     use sea_orm::sea_query::{ExprTrait as _, OnConflict};
+    let existing = item::Entity::find()
+        .filter(item::Column::SellerId.eq(seller_id))
+        .filter(item::Column::Sku.eq(fields.sku.as_str()))
+        .one(db)
+        .await?;
+    if let Some(existing) = existing.filter(|item| holds(item, &fields)) {
+        return Ok((Item::from(existing), Upserted::Unchanged));
+    }
     let mut row = active_fields(fields, now);
     row.seller_id = Set(seller_id);
     row.listing_state = Set(ListingState::Draft.as_str().to_owned());
@@ -550,8 +579,12 @@ pub async fn upsert_by_sku(
         .exec_with_returning(db)
         .await?;
     // A fresh row starts at version 1; an overwritten one has moved past it.
-    let created = saved.version == 1;
-    Ok((Item::from(saved), created))
+    let upserted = if saved.version == 1 {
+        Upserted::Created
+    } else {
+        Upserted::Updated
+    };
+    Ok((Item::from(saved), upserted))
 }
 
 /// Inserts many items in batches (demo seeding, bulk creation).

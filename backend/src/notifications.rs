@@ -41,6 +41,7 @@ pub async fn insert(
         body: Set(body.to_owned()),
         created_at: Set(now),
         read_at: Set(None),
+        download: Set(None),
         ..Default::default()
     }
     .insert(db)
@@ -65,6 +66,23 @@ pub async fn replace_for_task(
         .exec(db)
         .await?;
     insert(db, seller_id, Some(task_id), level, title, body, now).await
+}
+
+/// Offers the file the task wrote from its notification.
+pub async fn offer_download(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    task_id: i64,
+    href: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    notification::Entity::update_many()
+        .col_expr(notification::Column::Download, Expr::value(href))
+        .filter(notification::Column::SellerId.eq(seller_id))
+        .filter(notification::Column::TaskId.eq(task_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// The seller's newest notifications first.

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use crate::catalog;
 use crate::entities::task_item;
-use crate::imports::{self, Row, FORMULA_STARTS, REPORT_COLUMNS};
+use crate::imports::{self, Row, REPORT_COLUMNS};
 use crate::tasks::{Task, TaskError};
 
 /// A task item described for people.
@@ -96,7 +96,7 @@ pub async fn describe(
 
 /// A cell that cannot run as a formula when the report is opened in a spreadsheet.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(FORMULA_STARTS) {
+    if crate::imports::looks_like_formula(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)

@@ -72,21 +72,34 @@ impl Housekeeping {
     }
 }
 
-/// The server's jobs: expired sessions go every ten minutes.
+/// The server's jobs: expired sessions go every ten minutes, exports' files once their
+/// days are up (checked hourly).
 pub fn standard(
     db: backend::DatabaseConnection,
     policy: backend::sessions::SessionPolicy,
 ) -> Housekeeping {
-    Housekeeping::new().register(
-        "purge expired sessions",
-        Duration::from_secs(600),
-        move || {
-            let db = db.clone();
-            Box::pin(async move {
-                backend::sessions::purge_expired(&db, policy, chrono::Utc::now()).await
-            })
-        },
-    )
+    let sessions = db.clone();
+    Housekeeping::new()
+        .register(
+            "purge expired sessions",
+            Duration::from_secs(600),
+            move || {
+                let db = sessions.clone();
+                Box::pin(async move {
+                    backend::sessions::purge_expired(&db, policy, chrono::Utc::now()).await
+                })
+            },
+        )
+        .register(
+            "remove expired exports",
+            Duration::from_secs(3600),
+            move || {
+                let db = db.clone();
+                Box::pin(async move {
+                    Ok(backend::exports::forget_expired(&db, chrono::Utc::now()).await?)
+                })
+            },
+        )
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod api;
 mod api_error;
+mod api_exports;
 mod api_imports;
 mod api_live;
 mod api_tasks;

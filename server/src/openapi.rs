@@ -74,6 +74,7 @@ pub fn router(
         .merge(crate::api::routes())
         .merge(crate::api_tasks::routes())
         .merge(crate::api_imports::routes(import_limits))
+        .merge(crate::api_exports::routes())
         .merge(crate::api_live::routes())
         .routes(routes!(crate::healthz))
         .split_for_parts();

@@ -56,9 +56,11 @@ pub fn kinds(db: &DatabaseConnection, connector: Arc<Connector>) -> Registry {
     Registry::new()
         .register(Import::new(db.clone(), Arc::clone(&connector)))
         .register(Publish::new(db.clone(), Arc::clone(&connector)))
-        .register(Unpublish::new(db.clone(), connector))
+        .register(Unpublish::new(db.clone(), Arc::clone(&connector)))
+        .register(backend::deletes::Delete::new(db.clone(), connector))
         .register(backend::edits::Edit::new(db.clone()))
         .register(backend::undo::Undo::new(db.clone()))
+        .register(backend::exports::Export::new(db.clone()))
 }
 
 pub async fn start(

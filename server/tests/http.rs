@@ -567,7 +567,7 @@ db_test!(
 );
 
 /// The routes the API promises scripts (docs/architecture.md), and the import check the UI uses.
-const DESIGNED: [(&str, &str); 28] = [
+const DESIGNED: [(&str, &str); 29] = [
     ("post", "/api/v1/imports/check"),
     ("post", "/api/v1/imports/check/left-out.csv"),
     ("post", "/api/v1/tasks/preview"),
@@ -593,6 +593,7 @@ const DESIGNED: [(&str, &str); 28] = [
     ("post", "/api/v1/tasks/{id}/retry"),
     ("post", "/api/v1/tasks/{id}/skip"),
     ("get", "/api/v1/tasks/{id}/report.csv"),
+    ("get", "/api/v1/tasks/{id}/export.csv"),
     ("get", "/healthz"),
     ("get", "/api/v1/items?per_page=1"),
     ("get", "/api/v1/tasks?page=1"),
@@ -665,7 +666,7 @@ db_test!(
                 }
             }
         }
-        assert_eq!(operations, 26, "one operation per designed route");
+        assert_eq!(operations, 27, "one operation per designed route");
         // …and every schema the document points at is in it.
         let mut found = Vec::new();
         refs(&doc, &mut found);
@@ -936,7 +937,16 @@ async fn every_registered_kind_has_its_presentation() {
     let names = registry.names();
     assert_eq!(
         names,
-        ["edit", "import", "noop", "publish", "undo", "unpublish"]
+        [
+            "delete",
+            "edit",
+            "export",
+            "import",
+            "noop",
+            "publish",
+            "undo",
+            "unpublish"
+        ]
     );
     for kind in registry.presentations() {
         let known = task_model::Presentation::find(kind.name).unwrap();

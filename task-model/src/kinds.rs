@@ -47,6 +47,22 @@ pub struct Presentation {
     pub by_state: Option<ByState>,
     /// Once finished, its task page offers to put back what it changed.
     pub undoable: bool,
+    /// Once finished, it has a file to download.
+    pub download: Option<Download>,
+}
+
+/// Days a task's file is kept after the task ends.
+pub const FILE_KEPT_DAYS: i64 = 7;
+
+/// A file a finished task offers: the link's words and where it is under the task.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Download {
+    /// "Download CSV"
+    pub words: &'static str,
+    /// The file's name under `/api/v1/tasks/{id}/`: "export.csv".
+    pub file: &'static str,
+    /// Days the file is kept after the task ends; then it is removed.
+    pub kept_days: i64,
 }
 
 /// What a task over catalog items does to the ones already live and to the others.
@@ -143,6 +159,13 @@ impl Presentation {
         )
     }
 
+    /// Where task `task_id`'s file is, for a kind that writes one.
+    pub fn download_href(&self, task_id: i64) -> Option<String> {
+        self.download
+            .as_ref()
+            .map(|d| format!("/api/v1/tasks/{task_id}/{}", d.file))
+    }
+
     /// Finds a kind by its stored name.
     pub fn find(name: &str) -> Result<&'static Presentation, UnknownName> {
         ALL.iter()
@@ -174,6 +197,7 @@ pub static IMPORT: Presentation = Presentation {
     on_save: "Save anyway? The import may still change it.",
     by_state: None,
     undoable: false,
+    download: None,
 };
 
 pub static PUBLISH: Presentation = Presentation {
@@ -193,6 +217,7 @@ pub static PUBLISH: Presentation = Presentation {
         may_leave_live: true,
     }),
     undoable: false,
+    download: None,
 };
 
 /// Of items counted per listing state: how many are live (`published`), and how many
@@ -224,6 +249,7 @@ pub static UNPUBLISH: Presentation = Presentation {
         may_leave_live: false,
     }),
     undoable: false,
+    download: None,
 };
 
 pub static EDIT: Presentation = Presentation {
@@ -239,6 +265,7 @@ pub static EDIT: Presentation = Presentation {
     on_save: "Save anyway? The edit then applies to the values you save.",
     by_state: None,
     undoable: true,
+    download: None,
 };
 
 pub static UNDO: Presentation = Presentation {
@@ -254,6 +281,47 @@ pub static UNDO: Presentation = Presentation {
     on_save: "Save anyway? The undo then leaves this item as you save it.",
     by_state: None,
     undoable: false,
+    download: None,
+};
+
+pub static EXPORT: Presentation = Presentation {
+    name: "export",
+    title: "Export",
+    doing: "Exporting",
+    done: "exported",
+    unit: ("item", "items"),
+    mark: "EXP",
+    subject: Subject::CatalogItem,
+    in_bulk_bar: true,
+    listed: true,
+    on_save: "Save anyway? The export writes the values it finds when it reaches this item.",
+    by_state: None,
+    undoable: false,
+    download: Some(Download {
+        words: "Download CSV",
+        file: "export.csv",
+        kept_days: FILE_KEPT_DAYS,
+    }),
+};
+
+pub static DELETE: Presentation = Presentation {
+    name: "delete",
+    title: "Delete",
+    doing: "Deleting",
+    done: "deleted",
+    unit: ("item", "items"),
+    mark: "DEL",
+    subject: Subject::CatalogItem,
+    in_bulk_bar: true,
+    listed: true,
+    on_save: "Save anyway? The item is still deleted.",
+    by_state: Some(ByState {
+        not_live: "not live will be deleted",
+        live: "live will be taken off the marketplace first, then deleted",
+        may_leave_live: false,
+    }),
+    undoable: false,
+    download: None,
 };
 
 /// The engine's own test kind (crash drills, benchmarks); never offered to sellers.
@@ -270,6 +338,7 @@ pub static NOOP: Presentation = Presentation {
     on_save: "Save anyway?",
     by_state: None,
     undoable: false,
+    download: None,
 };
 
 static UNKNOWN: Presentation = Presentation {
@@ -285,10 +354,13 @@ static UNKNOWN: Presentation = Presentation {
     on_save: "Save anyway?",
     by_state: None,
     undoable: false,
+    download: None,
 };
 
 /// Every kind the product knows, in the order sellers see them.
-pub static ALL: [&Presentation; 6] = [&IMPORT, &PUBLISH, &UNPUBLISH, &EDIT, &UNDO, &NOOP];
+pub static ALL: [&Presentation; 8] = [
+    &IMPORT, &PUBLISH, &UNPUBLISH, &EDIT, &UNDO, &EXPORT, &DELETE, &NOOP,
+];
 
 #[cfg(test)]
 mod tests {
@@ -304,8 +376,13 @@ mod tests {
             }
             assert_eq!(Presentation::find(a.name), Ok(*a));
         }
-        assert!(Presentation::find("export").is_err());
-        assert_eq!(Presentation::of("export").mark, "JOB");
+        assert!(Presentation::find("archive").is_err());
+        assert_eq!(Presentation::of("archive").mark, "JOB");
+        assert_eq!(
+            EXPORT.download_href(42).as_deref(),
+            Some("/api/v1/tasks/42/export.csv")
+        );
+        assert_eq!(PUBLISH.download_href(42), None);
     }
 
     #[test]

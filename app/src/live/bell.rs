@@ -122,6 +122,14 @@ fn notification_panel() -> AnyView {
                             }
                         }
                         <span class="muted">{note.body.clone()}</span>
+                        {note
+                            .download
+                            .clone()
+                            .filter(|_| {
+                                let kept = chrono::Duration::days(task_model::kinds::FILE_KEPT_DAYS);
+                                note.created_at + kept > crate::when::use_clock().now()
+                            })
+                            .map(|href| view! { <a class="link notification-download" href=href download>"Download CSV"</a> })}
                         <span class="muted"><crate::when::When at=note.created_at /></span>
                     </li>
                 </For>

@@ -76,9 +76,13 @@ pub fn news(previous: Option<&TaskSummary>, task: &TaskSummary) -> Option<News> 
         level: said.tone,
         title: said.title,
         body: said.body,
-        action: said
-            .review
-            .map(|review| (review, format!("/tasks/{}", task.id))),
+        // A task that wrote a file offers it; otherwise its failures, if any.
+        action: match task.file() {
+            Some(file) => Some((file.words.to_owned(), file.href)),
+            None => said
+                .review
+                .map(|review| (review, format!("/tasks/{}", task.id))),
+        },
     })
 }
 

@@ -55,7 +55,12 @@ fn ToastCard(toast: Toast) -> AnyView {
             <div class="toast-text">
                 <strong class="toast-title">{news.title}</strong>
                 <span class="toast-body">{news.body}</span>
-                {news.action.map(|(label, href)| view! { <A href=href attr:class="toast-action">{label}</A> })}
+                {news.action.map(|(label, href)| if href.starts_with("/api/") {
+                    // A file: the browser downloads it, the page stays.
+                    view! { <a href=href class="toast-action" download>{label}</a> }.into_any()
+                } else {
+                    view! { <A href=href attr:class="toast-action">{label}</A> }.into_any()
+                })}
             </div>
             <button type="button" class="icon-button" aria-label="Close notification" on:click=move |_| store.close_toast(id)>"×"</button>
         </div>

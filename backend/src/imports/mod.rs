@@ -317,13 +317,20 @@ fn check_header(header: &csv::ByteRecord) -> Result<Vec<String>, FileError> {
     }
 }
 
-/// Our error report writes `'=…` for a cell that starts like a formula; reading it back
-/// drops that quote so a fixed report imports the value as it was.
+/// Our error report and exports write `'=…` for a cell that starts like a formula (and
+/// `''=…` for one that starts with quotes before it); reading it back drops that one
+/// quote, so a fixed report or an export imports the value as it was.
 pub fn unneutralise(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        Some(rest) if looks_like_formula(rest) => rest,
         _ => cell,
     }
+}
+
+/// Whether a spreadsheet would run `cell` as a formula, or [`unneutralise`] would take a
+/// quote off it: such a cell is written with one more `'` in front.
+pub fn looks_like_formula(cell: &str) -> bool {
+    cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
 }
 
 /// The first characters spreadsheets treat as a formula.
@@ -520,10 +527,11 @@ impl TaskKind for Import {
             }
         }
         match self.writer.upsert(task_item.seller_id, fields).await {
-            Ok((item, created)) => Outcome::Succeeded(json!({
+            Ok((item, upserted)) => Outcome::Succeeded(json!({
                 "item_id": item.id,
                 "sku": item.sku,
-                "created": created,
+                "created": upserted == crate::catalog::Upserted::Created,
+                "unchanged": upserted == crate::catalog::Upserted::Unchanged,
                 "fixed": row.fixes,
             })),
             Err(CatalogError::DuplicateSku(sku)) => Outcome::retry(

@@ -19,7 +19,7 @@ pub(super) struct Writer {
 struct Write {
     seller_id: i64,
     fields: ItemFields,
-    reply: oneshot::Sender<Result<(catalog::Item, bool), CatalogError>>,
+    reply: oneshot::Sender<Result<(catalog::Item, catalog::Upserted), CatalogError>>,
 }
 
 const WRITE_BATCH: usize = 128;
@@ -36,7 +36,7 @@ impl Writer {
         &self,
         seller_id: i64,
         fields: ItemFields,
-    ) -> Result<(catalog::Item, bool), CatalogError> {
+    ) -> Result<(catalog::Item, catalog::Upserted), CatalogError> {
         let queue = self.queue.get_or_init(|| {
             let (queue, rows) = mpsc::channel(WRITE_BATCH * 4);
             tokio::spawn(write_rows(self.db.clone(), rows));

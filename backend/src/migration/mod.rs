@@ -7,6 +7,7 @@ mod m20261128_000002_tasks;
 mod m20261128_000003_pace_and_task_version;
 mod m20261130_000004_task_estimate;
 mod m20261130_000005_item_in_task;
+mod m20261130_000006_notification_download;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_pace_and_task_version::Migration),
             Box::new(m20261130_000004_task_estimate::Migration),
             Box::new(m20261130_000005_item_in_task::Migration),
+            Box::new(m20261130_000006_notification_download::Migration),
         ]
     }
 }

@@ -358,6 +358,10 @@ pub(crate) async fn settle(
                 now,
             )
             .await?;
+            let href = task_model::Presentation::of(&task.kind).download_href(task.id);
+            if let Some(href) = href.filter(|_| c.succeeded > 0) {
+                notifications::offer_download(txn, task.seller_id, task.id, &href).await?;
+            }
         }
     }
     let ended = !task.status.is_terminal();

@@ -1,0 +1,126 @@
+//! The `delete` task kind: items taken out of the catalog for good. An item live on the
+//! marketplace is taken off it first; if that fails, the item is kept, with the reason, so
+//! no listing is left selling an item Stockroom no longer knows.
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::json;
+use std::sync::Arc;
+
+use crate::catalog::{self, CatalogError};
+use crate::domain::ListingState;
+use crate::entities::item;
+use crate::estimate::{CallModel, Workload};
+use crate::listings::{account, outcome_of, ItemIds};
+use crate::marketplace::Connector;
+use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
+
+pub struct Delete {
+    db: DatabaseConnection,
+    connector: Arc<Connector>,
+}
+
+impl Delete {
+    pub fn new(db: DatabaseConnection, connector: Arc<Connector>) -> Self {
+        Self { db, connector }
+    }
+}
+
+/// Whether the marketplace may hold a listing of an item in this state.
+fn may_be_listed(state: ListingState, listing_id: Option<&str>) -> bool {
+    state == ListingState::Published || listing_id.is_some()
+}
+
+#[async_trait::async_trait]
+impl TaskKind for Delete {
+    type Params = ItemIds;
+    type Subject = i64;
+
+    fn presentation(&self) -> &'static Presentation {
+        &task_model::kinds::DELETE
+    }
+
+    fn expand(&self, params: &ItemIds) -> Result<Vec<i64>, InvalidParams> {
+        Ok(params.item_ids.clone())
+    }
+
+    /// Off the marketplace (if it may be there), then out of the catalog. Both steps can
+    /// be repeated: an absent listing counts as taken off, an absent item as deleted.
+    async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
+        let item = match catalog::get(&self.db, task_item.seller_id, task_item.subject).await {
+            Ok(item) => item,
+            Err(CatalogError::NotFound) => {
+                return Outcome::Succeeded(json!({ "deleted": null, "already_gone": true }))
+            }
+            Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
+        };
+        if may_be_listed(item.listing_state, item.listing_id.as_deref()) {
+            let taken_off = self
+                .connector
+                .delete_listing(&account(task_item.seller_id), &item.sku)
+                .await;
+            if let Err(err) = taken_off {
+                // Kept, with the marketplace's reason: deleting it would leave the
+                // listing selling an item nobody manages.
+                return outcome_of(err);
+            }
+            if let Err(err) = catalog::set_listing(
+                &self.db,
+                task_item.seller_id,
+                item.id,
+                None,
+                ListingState::Unpublished,
+                None,
+                None,
+                Utc::now(),
+            )
+            .await
+            {
+                return Outcome::retry("database_unavailable", err.to_string());
+            }
+        }
+        let deleted = item::Entity::delete_many()
+            .filter(item::Column::Id.eq(item.id))
+            .filter(item::Column::SellerId.eq(task_item.seller_id))
+            .exec(&self.db)
+            .await;
+        match deleted {
+            Ok(_) => Outcome::Succeeded(json!({ "deleted": item.sku })),
+            Err(err) => Outcome::retry("database_unavailable", err.to_string()),
+        }
+    }
+
+    fn concurrency(&self) -> u32 {
+        self.connector.useful_concurrency()
+    }
+
+    /// At most one marketplace call per item (the live ones): the estimate assumes each
+    /// may be live, so it errs long for a catalog of drafts, never short.
+    fn workload(&self, _params: &ItemIds, items: &[i64]) -> Workload {
+        Workload {
+            calls: items.len() as u64,
+            items: 0,
+        }
+    }
+
+    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
+        Some(self.connector.call_model(&account(seller_id)))
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.connector.retry_policy()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_item_that_may_be_listed_is_taken_off_first() {
+        assert!(may_be_listed(ListingState::Published, None));
+        assert!(may_be_listed(ListingState::Failed, Some("L-1")));
+        assert!(!may_be_listed(ListingState::Draft, None));
+        assert!(!may_be_listed(ListingState::Unpublished, None));
+    }
+}
