@@ -227,7 +227,7 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
                     format!("{n} item{} selected", if n == 1 { "" } else { "s" })
                 }}</strong>
                 {bulk_kinds().enumerate().map(|(at, kind)| view! {
-                    <button class=if at == 0 { "button primary" } else { "button" } type="button"
+                    <button class=match (at, kind.warning) { (_, Some(_)) => "button danger", (0, _) => "button primary", _ => "button" } type="button"
                         on:click=move |_| ask(kind.name)>{format!("{}…", kind.title)}</button>
                 }).collect_view()}
                 <button class="button ghost" type="button" on:click=move |_| selection.update(|s| s.clear())>"Clear selection"</button>
@@ -310,6 +310,12 @@ pub fn PlanBody(
     // leave them as they are.
     let live = live_of(&plan.kind, &plan.breakdown, plan.count);
     let leave_live = RwSignal::new(false);
+    // Work that cannot be taken back says so, and its button says what it does.
+    let warning = Presentation::of(&plan.kind).warning;
+    let start_words = match warning {
+        Some(_) => Presentation::of(&plan.kind).label(plan.count as i64),
+        None => "Start in background".to_owned(),
+    };
     view! {
         {said.map(|said| view! { <p class="plan-breakdown">{said}</p> })}
         {live.map(|live| view! {
@@ -319,8 +325,9 @@ pub fn PlanBody(
             </label>
         })}
         <p>{format!("This should take {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", plan.estimate.about())}</p>
+        {warning.map(|warning| view! { <p class="alert warning plan-warning" role="note">{warning}</p> })}
         <div class="form-actions">
-            <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
+            <button class=if warning.is_some() { "button danger" } else { "button primary" } type="button" disabled=move || start.pending().get() on:click=move |_| {
                 start.dispatch(StartRequest {
                     kind: kind.clone(),
                     selection: selection.get_untracked(),
@@ -328,7 +335,7 @@ pub fn PlanBody(
                     leave_live: leave_live.get_untracked(),
                     change: None,
                 });
-            }>"Start in background"</button>
+            }>{start_words}</button>
             <button class="button ghost" type="button" on:click=move |_| open.set(false)>"Cancel"</button>
         </div>
     }

@@ -38,6 +38,7 @@ static PROBE: Presentation = Presentation {
     on_save: "Save anyway?",
     by_state: None,
     undoable: false,
+    warning: None,
     download: None,
 };
 

@@ -187,6 +187,7 @@ pub mod scripted {
         on_save: "Save anyway?",
         by_state: None,
         undoable: false,
+        warning: None,
         download: None,
     };
 

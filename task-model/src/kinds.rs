@@ -49,6 +49,9 @@ pub struct Presentation {
     pub undoable: bool,
     /// Once finished, it has a file to download.
     pub download: Option<Download>,
+    /// Said before it starts, for work that cannot be taken back; its start button then
+    /// reads as destructive.
+    pub warning: Option<&'static str>,
 }
 
 /// Days a task's file is kept after the task ends.
@@ -197,6 +200,7 @@ pub static IMPORT: Presentation = Presentation {
     on_save: "Save anyway? The import may still change it.",
     by_state: None,
     undoable: false,
+    warning: None,
     download: None,
 };
 
@@ -217,6 +221,7 @@ pub static PUBLISH: Presentation = Presentation {
         may_leave_live: true,
     }),
     undoable: false,
+    warning: None,
     download: None,
 };
 
@@ -249,6 +254,7 @@ pub static UNPUBLISH: Presentation = Presentation {
         may_leave_live: false,
     }),
     undoable: false,
+    warning: None,
     download: None,
 };
 
@@ -265,6 +271,7 @@ pub static EDIT: Presentation = Presentation {
     on_save: "Save anyway? The edit then applies to the values you save.",
     by_state: None,
     undoable: true,
+    warning: None,
     download: None,
 };
 
@@ -281,6 +288,7 @@ pub static UNDO: Presentation = Presentation {
     on_save: "Save anyway? The undo then leaves this item as you save it.",
     by_state: None,
     undoable: false,
+    warning: None,
     download: None,
 };
 
@@ -297,6 +305,7 @@ pub static EXPORT: Presentation = Presentation {
     on_save: "Save anyway? The export writes the values it finds when it reaches this item.",
     by_state: None,
     undoable: false,
+    warning: None,
     download: Some(Download {
         words: "Download CSV",
         file: "export.csv",
@@ -321,6 +330,9 @@ pub static DELETE: Presentation = Presentation {
         may_leave_live: false,
     }),
     undoable: false,
+    warning: Some(
+        "Deleted items cannot be brought back. Export them first if you may need them again.",
+    ),
     download: None,
 };
 
@@ -338,6 +350,7 @@ pub static NOOP: Presentation = Presentation {
     on_save: "Save anyway?",
     by_state: None,
     undoable: false,
+    warning: None,
     download: None,
 };
 
@@ -354,6 +367,7 @@ static UNKNOWN: Presentation = Presentation {
     on_save: "Save anyway?",
     by_state: None,
     undoable: false,
+    warning: None,
     download: None,
 };
 
