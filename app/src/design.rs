@@ -27,7 +27,7 @@ use crate::when::When;
 use task_model::kinds::{IMPORT, PUBLISH, UNPUBLISH};
 use task_model::Subject;
 
-fn at(minute: u32) -> DateTime<Utc> {
+pub(crate) fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 10, minute, 0)
         .single()
         .unwrap_or_default()
@@ -61,7 +61,7 @@ fn item_tasks() -> Vec<ItemTask> {
 }
 
 /// A task in a given state: `done` of `total`, `failed` of them failed.
-fn task(
+pub(crate) fn task(
     id: i64,
     kind: &Presentation,
     status: TaskStatus,
@@ -109,7 +109,7 @@ fn task(
 }
 
 /// The toast for a fixture task: its start if it has not started, else its end.
-fn news_of(task: TaskSummary) -> News {
+pub(crate) fn news_of(task: TaskSummary) -> News {
     let before = (task.status != TaskStatus::Queued).then(|| TaskSummary {
         status: TaskStatus::Running,
         ..task.clone()
@@ -270,7 +270,7 @@ fn edit_preview() -> crate::bulk_edit::EditPreview {
     }
 }
 
-fn store_with(tasks: Vec<TaskSummary>) -> LiveStore {
+pub(crate) fn store_with(tasks: Vec<TaskSummary>) -> LiveStore {
     let store = LiveStore::new();
     store.tasks.set(tasks);
     store.ready.set(true);
@@ -365,7 +365,7 @@ fn items() -> TaskItemList {
 }
 
 #[component]
-fn Specimen(title: &'static str, children: Children) -> impl IntoView {
+pub(crate) fn Specimen(title: &'static str, children: Children) -> impl IntoView {
     let id = title.to_lowercase().replace([' ', ','], "-");
     let (labelled_by, name) = (id.clone(), id.clone());
     view! {
@@ -379,7 +379,7 @@ fn Specimen(title: &'static str, children: Children) -> impl IntoView {
 /// The tray and the toasts are fixed to the viewport in the app; here each sits in its
 /// own frame (a transformed box contains fixed children).
 #[component]
-fn Frame(store: LiveStore, #[prop(optional)] tall: bool, children: Children) -> impl IntoView {
+pub(crate) fn Frame(store: LiveStore, #[prop(optional)] tall: bool, children: Children) -> impl IntoView {
     view! {
         <Provider value=store>
             <div class="design-frame" class:tall=tall>{children()}</div>
@@ -598,6 +598,8 @@ pub fn DesignPage() -> impl IntoView {
                     view! { <crate::undo::UndoDialog current open=always inline=true /> }
                 }
             </Specimen>
+
+            <crate::design_bulk_day::BulkDaySpecimens />
 
             <Specimen title="Import: the whole file checked before it starts">
                 {crate::import::confirm_specimen(file_check())}

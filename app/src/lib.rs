@@ -11,6 +11,7 @@ pub mod bulk_edit;
 pub mod catalog;
 pub mod catalog_refresh;
 pub mod design;
+mod design_bulk_day;
 pub mod error;
 pub mod import;
 pub mod item;

@@ -40,6 +40,17 @@ test("the design gallery shows every component from fixtures and matches the ref
   const check = page.locator('[data-specimen^="import"]');
   await expect(check.locator(".check-summary")).toHaveText("229 ready · 52 can be fixed automatically · 19 need you");
   await expect(check.locator(".check-group")).toHaveCount(3);
+  // An export offers its file (on its page and in its toast) while it is kept; a delete
+  // warns before it starts, and its button says what it does.
+  const exported = page.locator('[data-specimen^="export"]');
+  await expect(exported.getByRole("link", { name: "Download CSV" })).toHaveCount(2);
+  await expect(exported.locator(".file-kept")).toHaveText([/^Kept until /, /^The file was removed /]);
+  const deleting = page.locator('[data-specimen^="delete"]');
+  await expect(deleting.locator(".plan-breakdown")).toHaveText(
+    "28 items not live will be deleted · 12 items live will be taken off the marketplace first, then deleted",
+  );
+  await expect(deleting.locator(".plan-warning")).toContainText("cannot be brought back");
+  await expect(deleting.getByRole("button", { name: "Delete 40 items" })).toBeVisible();
   // How a task ended, under its title, in the words of its toast.
   await expect(page.locator('[data-specimen="task-page-header--how-it-ended"] .task-outcome')).toHaveText([
     "187 published, 13 need attention.",
