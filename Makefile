@@ -113,6 +113,7 @@ e2e: release browser
 bench:
 	cargo run --release -p backend --example catalog_bench --features testing
 	cargo run --release -p backend --example engine_bench --features testing
+	cargo run --release -p backend --example bulk_day_bench --features testing
 	cargo run --release -p server --example marketplace_bench
 	cargo run --release -p server --example estimate_bench
 	cargo run --release -p server --example events_bench

@@ -228,14 +228,14 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
                 }}</strong>
                 {bulk_kinds().enumerate().map(|(at, kind)| view! {
                     <button class=match (at, kind.warning) { (_, Some(_)) => "button danger", (0, _) => "button primary", _ => "button" } type="button"
-                        on:click=move |_| ask(kind.name)>{format!("{}…", kind.title)}</button>
+                        on:click=move |_| ask(kind.name)>{kind.button()}</button>
                 }).collect_view()}
                 <button class="button ghost" type="button" on:click=move |_| selection.update(|s| s.clear())>"Clear selection"</button>
             </div>
         </Show>
         <Dialog open id="bulk-confirm" title=Signal::derive(move || match (asked.get(), plan.get().flatten()) {
             (Some(_), Some(Ok(plan))) => plan_title(&plan.kind, plan.count),
-            (Some((kind, _)), _) => format!("{}…", Presentation::of(kind).title),
+            (Some((kind, _)), _) => Presentation::of(kind).button(),
             (None, _) => String::new(),
         })>
             <Suspense fallback=|| view! { <p class="muted">"Counting…"</p> }>

@@ -62,6 +62,9 @@ pub struct ItemFilterParams {
     /// Only items a running task has still to act on.
     #[serde(default)]
     pub in_task: bool,
+    /// Only live items edited since they were published.
+    #[serde(default)]
+    pub changed: bool,
 }
 
 /// One catalog request, as in the page URL and `GET /api/v1/items`.
@@ -102,6 +105,7 @@ impl ItemListParams {
                 q: get("q").unwrap_or_default().trim().to_owned(),
                 state: get("state").as_deref().and_then(ListingState::parse),
                 in_task: get("in_task").is_some_and(|v| v == "1" || v == "true"),
+                changed: get("changed").is_some_and(|v| v == "1" || v == "true"),
             },
             desc: get("dir").map(|d| d != "asc").unwrap_or(defaults.desc),
             sort,
@@ -124,6 +128,9 @@ impl ItemListParams {
         }
         if self.filter.in_task {
             parts.push("in_task=1".to_owned());
+        }
+        if self.filter.changed {
+            parts.push("changed=1".to_owned());
         }
         if self.sort != "updated" || !self.desc {
             parts.push(format!(
@@ -181,6 +188,9 @@ pub struct ItemRow {
     /// The task that has still to act on the item (queued or in flight), if any.
     #[serde(default)]
     pub task: Option<ItemTask>,
+    /// Live, but edited since it was published.
+    #[serde(default)]
+    pub changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,6 +204,9 @@ pub struct ItemPage {
     /// Items of the current search and state that a running task has still to act on.
     #[serde(default)]
     pub in_task: u64,
+    /// Live items of the current search edited since they were published.
+    #[serde(default)]
+    pub changed: u64,
 }
 
 impl ItemPage {
@@ -237,6 +250,7 @@ pub mod ssr {
                 q: Some(filter.q.clone()).filter(|q| !q.trim().is_empty()),
                 state: filter.state.map(Into::into),
                 in_task: filter.in_task,
+                changed: filter.changed,
             }
         }
     }
@@ -245,6 +259,7 @@ pub mod ssr {
         fn from(item: Item) -> Self {
             Self {
                 price: item.price_decimal(),
+                changed: item.changed_since_published(),
                 id: item.id,
                 sku: item.sku,
                 title: item.title,
@@ -278,6 +293,7 @@ pub mod ssr {
                 q: query.filter.q.clone(),
                 state: Some(state.into()),
                 in_task: query.filter.in_task,
+                changed: query.filter.changed,
             };
             state_counts.push((state, catalog::count(db, seller_id, &filter).await?));
         }
@@ -285,14 +301,23 @@ pub mod ssr {
             q: query.filter.q.clone(),
             state: query.filter.state,
             in_task: true,
+            changed: query.filter.changed,
         };
         let in_task = catalog::count(db, seller_id, &in_task).await?;
+        let changed = ItemFilter {
+            q: query.filter.q.clone(),
+            state: None,
+            in_task: query.filter.in_task,
+            changed: true,
+        };
+        let changed = catalog::count(db, seller_id, &changed).await?;
         let ids: Vec<i64> = page.items.iter().map(|item| item.id).collect();
         let mut tasks = backend::tasks::in_task::ahead(db, seller_id, &ids)
             .await
             .map_err(crate::error::internal)?;
         Ok(ItemPage {
             in_task,
+            changed,
             items: page
                 .items
                 .into_iter()
@@ -406,6 +431,7 @@ fn CatalogTable(
                     q: p.filter.q.clone(),
                     state,
                     in_task: p.filter.in_task,
+                    changed: p.filter.changed,
                 },
                 page: 1,
                 ..p.clone()
@@ -420,15 +446,24 @@ fn CatalogTable(
         }
     };
 
-    // "In a running task": a filter beside the states, kept across them.
-    let in_task_count = page.in_task;
-    let in_task_on = params.with_untracked(|p| p.filter.in_task);
-    let in_task_href = params.with_untracked(|p| {
-        let mut next = p.clone();
-        next.filter.in_task = !p.filter.in_task;
-        next.page = 1;
-        next.href()
-    });
+    // "In a running task", "Changed since published": filters beside the states, kept
+    // across them.
+    let toggle_tab = move |label: &'static str,
+                           count: u64,
+                           flag: fn(&mut ItemFilterParams) -> &mut bool| {
+        let (on, href) = params.with_untracked(|p| {
+            let mut next = p.clone();
+            let on = *flag(&mut next.filter);
+            *flag(&mut next.filter) = !on;
+            next.page = 1;
+            (on, next.href())
+        });
+        view! {
+            <A href=href attr:class=if on { "tab tab-toggle current" } else { "tab tab-toggle" } attr:aria-current=on.then_some("page")>
+                {label} <span class="tab-count">{count}</span>
+            </A>
+        }
+    };
 
     let header_ids = page_ids.clone();
     let page_selected = move || selection.with(|s| s.covers(&header_ids));
@@ -445,9 +480,8 @@ fn CatalogTable(
         <nav class="tabs" aria-label="Filter by listing state">
             {filter_tab(None, "All", all_count)}
             {page.state_counts.iter().map(|(state, n)| filter_tab(Some(*state), state.label(), *n)).collect_view()}
-            <A href=in_task_href attr:class=if in_task_on { "tab tab-toggle current" } else { "tab tab-toggle" } attr:aria-current=in_task_on.then_some("page")>
-                "In a running task" <span class="tab-count">{in_task_count}</span>
-            </A>
+            {toggle_tab("In a running task", page.in_task, |f| &mut f.in_task)}
+            {toggle_tab("Changed since published", page.changed, |f| &mut f.changed)}
         </nav>
         <Show when=offer_all>
             <div class="select-all-banner" role="status">
@@ -593,6 +627,7 @@ fn ItemTableRow(row: ItemRow, selection: RwSignal<Selection>) -> impl IntoView {
             <td class="col-state">
                 <div class="state-cell">
                     <StateBadge state=row.listing_state />
+                    {row.changed.then(|| view! { <span class="badge changed" title="Edited since it was published: update its listing to send the new values">"changed since published"</span> })}
                     {row.task.map(|task| view! { <TaskChip task /> })}
                 </div>
             </td>
@@ -654,6 +689,7 @@ mod tests {
             per_page: 50,
             state_counts: vec![],
             in_task: 0,
+            changed: 0,
         };
         assert_eq!(page(0).page_count(), 1);
         assert_eq!(page(300).page_count(), 6);

@@ -379,7 +379,11 @@ pub(crate) fn Specimen(title: &'static str, children: Children) -> impl IntoView
 /// The tray and the toasts are fixed to the viewport in the app; here each sits in its
 /// own frame (a transformed box contains fixed children).
 #[component]
-pub(crate) fn Frame(store: LiveStore, #[prop(optional)] tall: bool, children: Children) -> impl IntoView {
+pub(crate) fn Frame(
+    store: LiveStore,
+    #[prop(optional)] tall: bool,
+    children: Children,
+) -> impl IntoView {
     view! {
         <Provider value=store>
             <div class="design-frame" class:tall=tall>{children()}</div>

@@ -1,4 +1,5 @@
 //! The design gallery's specimens of the seller's bulk day beyond edits: a finished
+//! live item changed since it was published and the update of its listing, a finished
 //! export offering its file (and one whose file is gone), the toast that offers it, and a
 //! delete's confirmation.
 
@@ -48,7 +49,31 @@ pub fn BulkDaySpecimens() -> impl IntoView {
         ],
         idempotency_key: String::new(),
     };
+    let update_plan = TaskPlan {
+        kind: task_model::kinds::UPDATE_LISTINGS.name.into(),
+        count: 25,
+        estimate: task_model::Estimate {
+            seconds: 6,
+            low: 5,
+            high: 8,
+            basis: task_model::Basis::Measured,
+            shared_with: 0,
+            items: 25,
+            calls: 25,
+        },
+        breakdown: vec![(crate::catalog::ListingState::Published, 25)],
+        idempotency_key: String::new(),
+    };
     view! {
+        <Specimen title="Changed since published: the catalog's mark, then the listings updated">
+            <div class="state-cell">
+                <crate::catalog::StateBadge state=crate::catalog::ListingState::Published />
+                <span class="badge changed">"changed since published"</span>
+            </div>
+            <crate::ui::Dialog open=always id="design-update" title=plan_title(&update_plan.kind, update_plan.count) inline=true>
+                <PlanBody plan=update_plan.clone() start=never selection open=always />
+            </crate::ui::Dialog>
+        </Specimen>
         <Specimen title="Export: the finished task offers its file, kept 7 days">
             {[exported, expired]
                 .into_iter()

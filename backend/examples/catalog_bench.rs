@@ -68,6 +68,7 @@ async fn run(engine: &str, db: &backend::DatabaseConnection) {
                     q: Some("coffee".into()),
                     state: None,
                     in_task: false,
+                    changed: false,
                 },
                 ..ItemQuery::default()
             },
@@ -79,6 +80,7 @@ async fn run(engine: &str, db: &backend::DatabaseConnection) {
                     q: None,
                     state: Some(ListingState::Published),
                     in_task: false,
+                    changed: false,
                 },
                 ..ItemQuery::default()
             },
@@ -117,6 +119,7 @@ async fn run(engine: &str, db: &backend::DatabaseConnection) {
     let in_task = ItemQuery {
         filter: ItemFilter {
             in_task: true,
+            changed: false,
             ..ItemFilter::default()
         },
         ..ItemQuery::default()

@@ -30,11 +30,22 @@ pub struct Item {
     pub listing_id: Option<String>,
     pub last_listing_error: Option<String>,
     pub version: i32,
+    /// The version live on the marketplace, for a published item.
+    pub listed_version: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl Item {
+    /// Live, but edited since (in its page, by an import or a bulk edit): its listing
+    /// shows older values until it is updated.
+    pub fn changed_since_published(&self) -> bool {
+        self.listing_state == ListingState::Published
+            && self
+                .listed_version
+                .is_some_and(|listed| listed != self.version)
+    }
+
     /// The price as a decimal string in the item's currency (`12.50`).
     pub fn price_decimal(&self) -> String {
         let digits = Currency::parse(&self.currency)
@@ -61,6 +72,7 @@ impl From<item::Model> for Item {
             listing_id: row.listing_id,
             last_listing_error: row.last_listing_error,
             version: row.version,
+            listed_version: row.listed_version,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -182,6 +194,8 @@ pub struct ItemFilter {
     pub state: Option<ListingState>,
     /// Only items a task has still to act on (queued or in flight).
     pub in_task: bool,
+    /// Only live items edited since they were published.
+    pub changed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,6 +280,14 @@ fn filtered(seller_id: i64, filter: &ItemFilter) -> sea_orm::Select<item::Entity
     if filter.in_task {
         select = select
             .filter(item::Column::Id.in_subquery(crate::tasks::in_task::ahead_subquery(seller_id)));
+    }
+    if filter.changed {
+        select = select
+            .filter(item::Column::ListingState.eq(ListingState::Published.as_str()))
+            .filter(
+                Expr::col((item::Entity, item::Column::ListedVersion))
+                    .ne(Expr::col((item::Entity, item::Column::Version))),
+            );
     }
     select
 }
@@ -630,6 +652,19 @@ pub async fn set_listing(
     }
     if let Some(listing_id) = listing_id {
         update = update.col_expr(item::Column::ListingId, Expr::value(listing_id));
+    }
+    // What the marketplace shows: the version sent, once live; nothing once taken off.
+    match (state, sent_version) {
+        (ListingState::Published, Some(version)) => {
+            update = update.col_expr(item::Column::ListedVersion, Expr::value(version));
+        }
+        (ListingState::Unpublished, _) => {
+            update = update.col_expr(
+                item::Column::ListedVersion,
+                Expr::value(Option::<i32>::None),
+            );
+        }
+        _ => {}
     }
     let result = update.exec(db).await?;
     if result.rows_affected == 0 {

@@ -125,6 +125,7 @@ pub fn demo_items(seller_id: i64, count: usize) -> Vec<item::ActiveModel> {
                 listing_id: Set(listing_id),
                 last_listing_error: Set(error),
                 version: Set(1),
+                listed_version: Set((state == ListingState::Published).then_some(1)),
                 created_at: Set(updated_at - Duration::days(3)),
                 updated_at: Set(updated_at),
                 ..Default::default()

@@ -462,6 +462,7 @@ mod tests {
             listing_state: crate::domain::ListingState::Draft,
             listing_id: None,
             last_listing_error: None,
+            listed_version: None,
             version: 3,
             created_at: Utc::now(),
             updated_at: Utc::now(),

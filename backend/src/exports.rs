@@ -250,6 +250,7 @@ mod tests {
             listing_state: crate::domain::ListingState::Draft,
             listing_id: None,
             last_listing_error: None,
+            listed_version: None,
             version: 1,
             created_at: Utc::now(),
             updated_at: Utc::now(),

@@ -25,5 +25,6 @@ pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod undo;
+pub mod updates;
 
 pub use sea_orm::DatabaseConnection;

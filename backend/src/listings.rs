@@ -133,6 +133,72 @@ macro_rules! one_call_per_item {
     };
 }
 
+/// Sends the item's listing as it is now and records it against the version sent. An
+/// edit saved while the listing is on its way is not lost: a newer version is sent in
+/// turn. (Publish, and update_listings for the items that changed.)
+pub(crate) async fn send_listing(
+    db: &DatabaseConnection,
+    connector: &Connector,
+    task_item: &ItemContext<ItemIds, i64>,
+) -> Outcome {
+    for _ in 0..SENDS_PER_ATTEMPT {
+        let item = match load(db, task_item).await {
+            Ok(item) => item,
+            Err(outcome) => return outcome,
+        };
+        let listing = listing_for(&item);
+        let call = connector
+            .put_listing(
+                &account(task_item.seller_id),
+                &item.sku,
+                &listing,
+                &listing_key(task_item, &item.sku, &listing),
+            )
+            .await;
+        let (state, listing_id, error, outcome) = match call {
+            Ok(listing_id) => (
+                ListingState::Published,
+                Some(Some(listing_id.clone())),
+                None,
+                Outcome::Succeeded(json!({ "listing_id": listing_id })),
+            ),
+            Err(err @ CallError::Permanent { .. }) => {
+                let message = err.to_string();
+                (ListingState::Failed, None, Some(message), outcome_of(err))
+            }
+            Err(err) => return outcome_of(err),
+        };
+        let recorded = catalog::set_listing(
+            db,
+            task_item.seller_id,
+            item.id,
+            Some(item.version),
+            state,
+            listing_id,
+            error,
+            Utc::now(),
+        )
+        .await;
+        match recorded {
+            Ok(()) => return outcome,
+            // Saved while it was being sent: send what was saved.
+            Err(CatalogError::Conflict { .. }) => continue,
+            Err(CatalogError::NotFound) => {
+                return Outcome::failed(
+                    "item_not_found",
+                    "The item was deleted before it could be sent.",
+                )
+            }
+            // The marketplace call is done; the idempotency key makes the retry free.
+            Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
+        }
+    }
+    Outcome::retry(
+        "changed_while_sending",
+        "The item kept changing while it was being sent; it is sent again shortly.",
+    )
+}
+
 /// Sends of one item in one attempt, when the seller keeps saving it meanwhile.
 const SENDS_PER_ATTEMPT: usize = 3;
 
@@ -160,66 +226,8 @@ impl TaskKind for Publish {
         expand_ids(params)
     }
 
-    /// An edit saved while the listing is on its way is not lost: the listing is recorded
-    /// only against the version that was sent, and a newer version is sent in turn.
     async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
-        for _ in 0..SENDS_PER_ATTEMPT {
-            let item = match load(&self.db, &task_item).await {
-                Ok(item) => item,
-                Err(outcome) => return outcome,
-            };
-            let listing = listing_for(&item);
-            let call = self
-                .connector
-                .put_listing(
-                    &account(task_item.seller_id),
-                    &item.sku,
-                    &listing,
-                    &listing_key(&task_item, &item.sku, &listing),
-                )
-                .await;
-            let (state, listing_id, error, outcome) = match call {
-                Ok(listing_id) => (
-                    ListingState::Published,
-                    Some(Some(listing_id.clone())),
-                    None,
-                    Outcome::Succeeded(json!({ "listing_id": listing_id })),
-                ),
-                Err(err @ CallError::Permanent { .. }) => {
-                    let message = err.to_string();
-                    (ListingState::Failed, None, Some(message), outcome_of(err))
-                }
-                Err(err) => return outcome_of(err),
-            };
-            let recorded = catalog::set_listing(
-                &self.db,
-                task_item.seller_id,
-                item.id,
-                Some(item.version),
-                state,
-                listing_id,
-                error,
-                Utc::now(),
-            )
-            .await;
-            match recorded {
-                Ok(()) => return outcome,
-                // Saved while it was being sent: send what was saved.
-                Err(CatalogError::Conflict { .. }) => continue,
-                Err(CatalogError::NotFound) => {
-                    return Outcome::failed(
-                        "item_not_found",
-                        "The item was deleted before it could be sent.",
-                    )
-                }
-                // The marketplace call is done; the idempotency key makes the retry free.
-                Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
-            }
-        }
-        Outcome::retry(
-            "changed_while_sending",
-            "The item kept changing while it was being sent; it is sent again shortly.",
-        )
+        send_listing(&self.db, &self.connector, &task_item).await
     }
 
     one_call_per_item!();

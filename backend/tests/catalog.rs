@@ -133,6 +133,7 @@ db_test!(
                 q: Some(q.into()),
                 state: None,
                 in_task: false,
+                changed: false,
             },
             ..ItemQuery::default()
         };
@@ -183,6 +184,7 @@ db_test!(demo_seed_is_created_once_with_varied_items, |db| {
             q: None,
             state: Some(state),
             in_task: false,
+            changed: false,
         };
         assert!(
             catalog::count(db, demo.id, &filter).await.unwrap() > 0,
@@ -225,6 +227,7 @@ db_test!(paging_filtering_and_sorting_cover_every_item_once, |db| {
         q: None,
         state: Some(ListingState::Published),
         in_task: false,
+        changed: false,
     };
     let ids = catalog::matching_ids(db, ana, &published).await.unwrap();
     assert_eq!(

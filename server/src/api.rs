@@ -100,6 +100,8 @@ pub(crate) struct ItemsQuery {
     /// Only items a running task has still to act on (queued or in flight): `true` or
     /// `1` (`false`, `0` or nothing for every item).
     in_task: Option<String>,
+    /// Only live items edited since they were published: `true` or `1`.
+    changed: Option<String>,
     /// `sku`, `title`, `price`, `quantity`, `state` or `updated` (default).
     sort: Option<String>,
     /// `asc` or `desc` (default).
@@ -143,15 +145,15 @@ async fn list_items(
             ))
         })?),
     };
-    let in_task = match query.in_task.as_deref() {
-        None | Some("" | "0" | "false") => false,
-        Some("1" | "true") => true,
-        Some(other) => {
-            return Err(bad(format!(
-                "in_task must be true or false (or 1 or 0), not “{other}”"
-            )))
-        }
+    let flag = |name: &str, value: Option<&str>| match value {
+        None | Some("" | "0" | "false") => Ok(false),
+        Some("1" | "true") => Ok(true),
+        Some(other) => Err(bad(format!(
+            "{name} must be true or false (or 1 or 0), not “{other}”"
+        ))),
     };
+    let in_task = flag("in_task", query.in_task.as_deref())?;
+    let changed = flag("changed", query.changed.as_deref())?;
     let sort = query.sort.unwrap_or_else(|| "updated".into());
     if backend::catalog::SortKey::parse(&sort).is_none() {
         return Err(bad(format!(
@@ -175,6 +177,7 @@ async fn list_items(
             q: query.q.unwrap_or_default(),
             state: listing_state,
             in_task,
+            changed,
         },
         sort,
         desc,

@@ -98,6 +98,9 @@ pub(crate) struct FilterBody {
     /// Only items a running task has still to act on.
     #[serde(default)]
     in_task: bool,
+    /// Only live items edited since they were published.
+    #[serde(default)]
+    changed: bool,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -227,6 +230,7 @@ async fn selected(state: &AppState, seller: i64, body: &CreateBody) -> Result<Ve
                 q: filter.q.clone(),
                 state: listing_state,
                 in_task: filter.in_task,
+                changed: filter.changed,
             };
             backend::catalog::matching_ids(&state.db, seller, &(&params).into()).await?
         }

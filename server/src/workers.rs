@@ -57,6 +57,10 @@ pub fn kinds(db: &DatabaseConnection, connector: Arc<Connector>) -> Registry {
         .register(Import::new(db.clone(), Arc::clone(&connector)))
         .register(Publish::new(db.clone(), Arc::clone(&connector)))
         .register(Unpublish::new(db.clone(), Arc::clone(&connector)))
+        .register(backend::updates::UpdateListings::new(
+            db.clone(),
+            Arc::clone(&connector),
+        ))
         .register(backend::deletes::Delete::new(db.clone(), connector))
         .register(backend::edits::Edit::new(db.clone()))
         .register(backend::undo::Undo::new(db.clone()))

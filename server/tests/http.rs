@@ -945,7 +945,8 @@ async fn every_registered_kind_has_its_presentation() {
             "noop",
             "publish",
             "undo",
-            "unpublish"
+            "unpublish",
+            "update_listings"
         ]
     );
     for kind in registry.presentations() {

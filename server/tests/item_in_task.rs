@@ -19,6 +19,7 @@ use std::sync::Arc;
 fn in_task_filter() -> ItemFilter {
     ItemFilter {
         in_task: true,
+        changed: false,
         ..ItemFilter::default()
     }
 }

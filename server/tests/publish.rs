@@ -88,6 +88,7 @@ db_test!(
                 q: None,
                 state: Some(ListingState::Published),
                 in_task: false,
+                changed: false,
             },
         )
         .await

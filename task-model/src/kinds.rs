@@ -99,6 +99,15 @@ impl Presentation {
         }
     }
 
+    /// The bulk bar's button: "Publish…", and for a kind counted in something other than
+    /// items, with it: "Update listings…".
+    pub fn button(&self) -> String {
+        match self.unit.0 {
+            "item" => format!("{}…", self.title),
+            _ => format!("{} {}…", self.title, self.unit.1),
+        }
+    }
+
     /// Whether the seller may leave the items already live out of a task of this kind.
     pub fn may_leave_live(&self) -> bool {
         self.by_state.as_ref().is_some_and(|by| by.may_leave_live)
@@ -292,6 +301,27 @@ pub static UNDO: Presentation = Presentation {
     download: None,
 };
 
+pub static UPDATE_LISTINGS: Presentation = Presentation {
+    name: "update_listings",
+    title: "Update",
+    doing: "Updating",
+    done: "updated",
+    unit: ("listing", "listings"),
+    mark: "UPD",
+    subject: Subject::CatalogItem,
+    in_bulk_bar: true,
+    listed: true,
+    on_save: "Save anyway and send the new values?",
+    by_state: Some(ByState {
+        not_live: "not live: left out (publish them instead)",
+        live: "live will get their new values, if changed since published",
+        may_leave_live: false,
+    }),
+    undoable: false,
+    download: None,
+    warning: None,
+};
+
 pub static EXPORT: Presentation = Presentation {
     name: "export",
     title: "Export",
@@ -372,8 +402,16 @@ static UNKNOWN: Presentation = Presentation {
 };
 
 /// Every kind the product knows, in the order sellers see them.
-pub static ALL: [&Presentation; 8] = [
-    &IMPORT, &PUBLISH, &UNPUBLISH, &EDIT, &UNDO, &EXPORT, &DELETE, &NOOP,
+pub static ALL: [&Presentation; 9] = [
+    &IMPORT,
+    &PUBLISH,
+    &UNPUBLISH,
+    &UPDATE_LISTINGS,
+    &EDIT,
+    &UNDO,
+    &EXPORT,
+    &DELETE,
+    &NOOP,
 ];
 
 #[cfg(test)]
@@ -397,6 +435,9 @@ mod tests {
             Some("/api/v1/tasks/42/export.csv")
         );
         assert_eq!(PUBLISH.download_href(42), None);
+        assert_eq!(PUBLISH.button(), "Publish…");
+        assert_eq!(UPDATE_LISTINGS.button(), "Update listings…");
+        assert_eq!(UPDATE_LISTINGS.label(20), "Update 20 listings");
     }
 
     #[test]

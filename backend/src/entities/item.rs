@@ -19,6 +19,8 @@ pub struct Model {
     pub last_listing_error: Option<String>,
     /// Bumped by every write; an edit names the version it started from.
     pub version: i32,
+    /// The version live on the marketplace (set by a publish, cleared by an unpublish).
+    pub listed_version: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

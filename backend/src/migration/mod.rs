@@ -8,6 +8,7 @@ mod m20261128_000003_pace_and_task_version;
 mod m20261130_000004_task_estimate;
 mod m20261130_000005_item_in_task;
 mod m20261130_000006_notification_download;
+mod m20261130_000007_listed_version;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_task_estimate::Migration),
             Box::new(m20261130_000005_item_in_task::Migration),
             Box::new(m20261130_000006_notification_download::Migration),
+            Box::new(m20261130_000007_listed_version::Migration),
         ]
     }
 }
