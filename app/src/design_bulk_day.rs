@@ -74,6 +74,13 @@ pub fn BulkDaySpecimens() -> impl IntoView {
                 <PlanBody plan=update_plan.clone() start=never selection open=always />
             </crate::ui::Dialog>
         </Specimen>
+        <Specimen title="Undo of a finished import">
+            {
+                let imported = task(13, &task_model::kinds::IMPORT, TaskStatus::Succeeded, 120, 120, 0);
+                let current = Memo::new(move |_| imported.clone());
+                view! { <crate::undo::UndoDialog current open=always inline=true /> }
+            }
+        </Specimen>
         <Specimen title="Export: the finished task offers its file, kept 7 days">
             {[exported, expired]
                 .into_iter()

@@ -1,4 +1,4 @@
-//! Undoing a finished edit from its task page: one button, a confirmation that says what
+//! Undoing a finished edit or import from its task page: one button, a confirmation that says what
 //! happens to items changed since, then the undo runs as a task of its own.
 
 use leptos::prelude::*;
@@ -86,9 +86,16 @@ pub fn UndoDialog(
     view! {
         <Dialog open id="undo-confirm" inline title=Signal::derive(move || current.with(|t| format!("Undo {}?", task_model::words::numbered(t.id, &t.label))))>
             {move || {
-                let n = current.with(|t| t.counts.succeeded);
+                let (n, subject) = current.with(|t| (t.counts.succeeded, t.presentation().subject));
+                let said = match subject {
+                    task_model::Subject::CsvRow => format!(
+                        "Of the {} it imported, the items it created are deleted and the items it changed get their values back. Rows that changed nothing are left alone.",
+                        task_model::plural(n, "row", "rows")
+                    ),
+                    _ => format!("The values before the edit are put back on the {} it changed.", task_model::plural(n, "item", "items")),
+                };
                 view! {
-                    <p>{format!("The values before the edit are put back on the {} it changed.", task_model::plural(n, "item", "items"))}</p>
+                    <p>{said}</p>
                     <p class="muted">"An item changed since keeps its newer values: it is skipped, with the reason, never overwritten. The undo runs in the background."</p>
                 }
             }}

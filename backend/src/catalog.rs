@@ -536,12 +536,41 @@ fn map_unique(err: sea_orm::DbErr, sku: String) -> CatalogError {
 }
 
 /// What an import's row did to the catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upserted {
     Created,
-    Updated,
+    /// Overwritten; what it held before, when it was read (what an undo puts back).
+    Updated {
+        before: Option<Box<Item>>,
+    },
     /// The item already had exactly these values: nothing was written, its version kept.
     Unchanged,
+}
+
+/// The fields an import writes, as an item held them (what undoing an import puts back).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    pub title: String,
+    pub description: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub quantity: i32,
+    pub image_url: Option<String>,
+    pub category: Option<String>,
+}
+
+impl From<&Item> for Snapshot {
+    fn from(item: &Item) -> Self {
+        Self {
+            title: item.title.clone(),
+            description: item.description.clone(),
+            price_minor: item.price_minor,
+            currency: item.currency.clone(),
+            quantity: item.quantity,
+            image_url: item.image_url.clone(),
+            category: item.category.clone(),
+        }
+    }
 }
 
 /// Whether `item` already holds every one of `fields`.
@@ -572,8 +601,8 @@ pub async fn upsert_by_sku(
         .filter(item::Column::Sku.eq(fields.sku.as_str()))
         .one(db)
         .await?;
-    if let Some(existing) = existing.filter(|item| holds(item, &fields)) {
-        return Ok((Item::from(existing), Upserted::Unchanged));
+    if let Some(existing) = existing.as_ref().filter(|item| holds(item, &fields)) {
+        return Ok((Item::from(existing.clone()), Upserted::Unchanged));
     }
     let mut row = active_fields(fields, now);
     row.seller_id = Set(seller_id);
@@ -604,7 +633,9 @@ pub async fn upsert_by_sku(
     let upserted = if saved.version == 1 {
         Upserted::Created
     } else {
-        Upserted::Updated
+        Upserted::Updated {
+            before: existing.map(|row| Box::new(Item::from(row))),
+        }
     };
     Ok((Item::from(saved), upserted))
 }

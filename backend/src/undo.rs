@@ -1,7 +1,8 @@
-//! The `undo` task kind: puts back what a finished edit changed. Its items are made from
-//! the edit's results when the undo is asked for (each changed item, the version the edit
-//! left it at, and its values before); an item changed since then is skipped with the
-//! reason "changed since", never overwritten.
+//! The `undo` task kind: puts back what a finished edit or import changed. Its items are
+//! made from the task's results when the undo is asked for (each changed item, the version
+//! the task left it at, and its values before; for an import, also the items it created,
+//! which the undo deletes); an item changed since then is skipped with the reason "changed
+//! since", never overwritten, and an item the import created that went live since is kept.
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait as _};
@@ -13,8 +14,8 @@ use serde_json::json;
 use task_model::edit::EditValues;
 use task_model::{ItemStatus, TaskStatus};
 
-use crate::catalog::{self, CatalogError};
-use crate::domain::Currency;
+use crate::catalog::{self, CatalogError, Snapshot};
+use crate::domain::{Currency, ListingState};
 use crate::entities::{item, task_item};
 use crate::tasks::{once, InvalidParams, ItemContext, Outcome, Presentation, Task, TaskKind};
 
@@ -33,13 +34,48 @@ pub struct UndoStep {
     pub item_id: i64,
     /// The version the undone task left the item at: any other means it changed since.
     pub version: i32,
-    pub before: EditValues,
+    /// An edit's: the values before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<EditValues>,
+    /// An import's: the fields the row overwrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Snapshot>,
+    /// The import created the item: the undo deletes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub created: bool,
+}
+
+impl UndoStep {
+    /// The step that undoes one succeeded item of an edit or an import, from its result
+    /// (`None` for an item it left as it was).
+    fn of(kind: &str, subject: &str, result: &serde_json::Value) -> Option<Self> {
+        let version = i32::try_from(result["version"].as_i64()?).ok()?;
+        if kind == task_model::kinds::EDIT.name {
+            return Some(Self {
+                item_id: serde_json::from_str(subject).ok()?,
+                version,
+                before: Some(serde_json::from_value(result["before"].clone()).ok()?),
+                replaced: None,
+                created: false,
+            });
+        }
+        let item_id = result["item_id"].as_i64()?;
+        let created = result["created"].as_bool() == Some(true);
+        let replaced: Option<Snapshot> = serde_json::from_value(result["replaced"].clone()).ok();
+        (created || replaced.is_some()).then_some(Self {
+            item_id,
+            version,
+            before: None,
+            replaced,
+            created,
+        })
+    }
 }
 
 /// Why a task cannot be undone.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UndoRefused {
-    #[error("Only a finished edit can be undone.")]
+    #[error("Only a finished edit or import can be undone.")]
     NotUndoable,
     #[error("This task is still running: undo it once it has finished.")]
     NotFinished,
@@ -59,7 +95,7 @@ impl UndoRefused {
 
 /// Whether a task of this kind and status can be undone at all (the task page's button).
 pub fn undoable(kind: &str, status: TaskStatus) -> bool {
-    kind == task_model::kinds::EDIT.name && status.is_terminal()
+    task_model::Presentation::of(kind).undoable && status.is_terminal()
 }
 
 /// The steps that undo `task`: each item it changed, in its order.
@@ -67,7 +103,7 @@ pub async fn steps(
     db: &impl ConnectionTrait,
     task: &Task,
 ) -> Result<Result<Vec<UndoStep>, UndoRefused>, sea_orm::DbErr> {
-    if task.kind != task_model::kinds::EDIT.name {
+    if !task_model::Presentation::of(&task.kind).undoable {
         return Ok(Err(UndoRefused::NotUndoable));
     }
     if !task.status.is_terminal() {
@@ -84,11 +120,7 @@ pub async fn steps(
         .iter()
         .filter_map(|row| {
             let result: serde_json::Value = serde_json::from_str(row.result.as_deref()?).ok()?;
-            Some(UndoStep {
-                item_id: serde_json::from_str::<i64>(&row.subject).ok()?,
-                version: i32::try_from(result["version"].as_i64()?).ok()?,
-                before: serde_json::from_value(result["before"].clone()).ok()?,
-            })
+            UndoStep::of(&task.kind, &row.subject, &result)
         })
         .collect();
     Ok(if steps.is_empty() {
@@ -138,8 +170,8 @@ impl TaskKind for Undo {
         ))
     }
 
-    /// Puts the values back if the item is still where the edit left it, recording the
-    /// result with the write (see [`once`]).
+    /// Puts the values back (or deletes what an import created) if the item is still
+    /// where the task left it, recording the result with the write (see [`once`]).
     async fn process(&self, task_item: ItemContext<UndoParams, UndoStep>) -> Outcome {
         match once::done_before(&self.db, task_item.item_id).await {
             Ok(Some(earlier)) => return Outcome::Succeeded(earlier),
@@ -147,21 +179,26 @@ impl TaskKind for Undo {
             Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
         }
         let step = &task_item.subject;
-        let currency = Currency::parse(&step.before.currency).unwrap_or(Currency::EUR);
-        let Ok(price) = crate::domain::Price::parse(&step.before.price, currency) else {
+        let Some(write) = Write::of(step) else {
             return Outcome::failed("undo_invalid", "The values to put back cannot be read.");
         };
-        match self.put_back(&task_item, price.minor(), currency).await {
+        match self.put_back(&task_item, write).await {
             Ok(Some(result)) => Outcome::Succeeded(result),
             Ok(None) => match catalog::get(&self.db, task_item.seller_id, step.item_id).await {
+                Ok(item) if step.created && item.listing_state == ListingState::Published => {
+                    Outcome::Skipped {
+                        code: "published_since".into(),
+                        message: "The item went live after the import: it is kept. Unpublish it first to delete it."
+                            .into(),
+                    }
+                }
                 Ok(_) => Outcome::Skipped {
                     code: "changed_since".into(),
-                    message: "The item was changed after the edit; it keeps its newer values."
-                        .into(),
+                    message: "The item was changed since; it keeps its newer values.".into(),
                 },
                 Err(CatalogError::NotFound) => Outcome::Skipped {
                     code: "item_not_found".into(),
-                    message: "The item was deleted after the edit.".into(),
+                    message: "The item was deleted since.".into(),
                 },
                 Err(err) => Outcome::retry("database_unavailable", err.to_string()),
             },
@@ -170,41 +207,118 @@ impl TaskKind for Undo {
     }
 }
 
+/// What one step writes.
+enum Write {
+    /// An edit's values.
+    Values {
+        price_minor: i64,
+        currency: Currency,
+        before: EditValues,
+    },
+    /// An import's overwritten fields.
+    Fields(Snapshot),
+    /// An item the import created: it goes.
+    Remove,
+}
+
+impl Write {
+    fn of(step: &UndoStep) -> Option<Self> {
+        if step.created {
+            return Some(Self::Remove);
+        }
+        if let Some(fields) = &step.replaced {
+            return Some(Self::Fields(fields.clone()));
+        }
+        let before = step.before.clone()?;
+        let currency = Currency::parse(&before.currency).unwrap_or(Currency::EUR);
+        let price = crate::domain::Price::parse(&before.price, currency).ok()?;
+        Some(Self::Values {
+            price_minor: price.minor(),
+            currency,
+            before,
+        })
+    }
+}
+
 impl Undo {
-    /// Writes the step's values back and records the result in one transaction: the
-    /// result, or `None` when the item is no longer at the version the edit left it at.
+    /// Writes the step and records the result in one transaction: the result, or `None`
+    /// when the item is no longer at the version the task left it at (or, for an item to
+    /// remove, it went live since).
     async fn put_back(
         &self,
         task_item: &ItemContext<UndoParams, UndoStep>,
-        price_minor: i64,
-        currency: Currency,
+        write: Write,
     ) -> Result<Option<serde_json::Value>, sea_orm::DbErr> {
         let step = &task_item.subject;
         let txn = once::begin(&self.db).await?;
-        let written = item::Entity::update_many()
-            .filter(item::Column::Id.eq(step.item_id))
-            .filter(item::Column::SellerId.eq(task_item.seller_id))
-            .filter(item::Column::Version.eq(step.version))
-            .col_expr(item::Column::PriceMinor, Expr::value(price_minor))
-            .col_expr(item::Column::Currency, Expr::value(currency.code()))
-            .col_expr(item::Column::Quantity, Expr::value(step.before.quantity))
-            .col_expr(
-                item::Column::Category,
-                Expr::value(step.before.category.clone()),
-            )
-            .col_expr(item::Column::UpdatedAt, Expr::value(Utc::now()))
-            .col_expr(
-                item::Column::Version,
-                Expr::col(item::Column::Version).add(1),
-            )
-            .exec(&txn)
-            .await?;
-        let result = json!({ "restored": step.before });
-        if written.rows_affected != 1 || !once::record(&txn, task_item.item_id, &result).await? {
+        let guarded = |column: item::Column, value: sea_orm::Value| (column, Expr::value(value));
+        let (affected, result) = match write {
+            Write::Remove => {
+                let removed = item::Entity::delete_many()
+                    .filter(item::Column::Id.eq(step.item_id))
+                    .filter(item::Column::SellerId.eq(task_item.seller_id))
+                    .filter(item::Column::Version.eq(step.version))
+                    .filter(item::Column::ListingState.ne(ListingState::Published.as_str()))
+                    .exec(&txn)
+                    .await?;
+                (removed.rows_affected, json!({ "removed": step.item_id }))
+            }
+            Write::Values {
+                price_minor,
+                currency,
+                before,
+            } => {
+                let values = [
+                    guarded(item::Column::PriceMinor, price_minor.into()),
+                    guarded(item::Column::Currency, currency.code().into()),
+                    guarded(item::Column::Quantity, before.quantity.into()),
+                    guarded(item::Column::Category, before.category.clone().into()),
+                ];
+                let written = self.restore(&txn, task_item, values).await?;
+                (written, json!({ "restored": before }))
+            }
+            Write::Fields(fields) => {
+                let values = [
+                    guarded(item::Column::Title, fields.title.clone().into()),
+                    guarded(item::Column::Description, fields.description.clone().into()),
+                    guarded(item::Column::PriceMinor, fields.price_minor.into()),
+                    guarded(item::Column::Currency, fields.currency.clone().into()),
+                    guarded(item::Column::Quantity, fields.quantity.into()),
+                    guarded(item::Column::ImageUrl, fields.image_url.clone().into()),
+                    guarded(item::Column::Category, fields.category.clone().into()),
+                ];
+                let written = self.restore(&txn, task_item, values).await?;
+                (written, json!({ "restored": fields }))
+            }
+        };
+        if affected != 1 || !once::record(&txn, task_item.item_id, &result).await? {
             txn.rollback().await?;
             return once::done_before(&self.db, task_item.item_id).await;
         }
         txn.commit().await?;
         Ok(Some(result))
+    }
+
+    /// Writes `values` over the item if it is still at the step's version; rows written.
+    async fn restore(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        task_item: &ItemContext<UndoParams, UndoStep>,
+        values: impl IntoIterator<Item = (item::Column, Expr)>,
+    ) -> Result<u64, sea_orm::DbErr> {
+        let step = &task_item.subject;
+        let mut update = item::Entity::update_many()
+            .filter(item::Column::Id.eq(step.item_id))
+            .filter(item::Column::SellerId.eq(task_item.seller_id))
+            .filter(item::Column::Version.eq(step.version))
+            .col_expr(item::Column::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(
+                item::Column::Version,
+                Expr::col(item::Column::Version).add(1),
+            );
+        for (column, value) in values {
+            update = update.col_expr(column, value);
+        }
+        Ok(update.exec(txn).await?.rows_affected)
     }
 }

@@ -35,13 +35,20 @@ test("the design gallery shows every component from fixtures and matches the ref
   const edit = page.locator('[data-specimen^="bulk-edit"]');
   await expect(edit).toContainText("for work inside Stockroom");
   await expect(edit.locator(".plan-breakdown")).toHaveText("price +10 %, ending in .99: 198 items will change · 1 already there · 1 refused");
-  await expect(page.locator('[data-specimen^="undo-of"]')).toContainText("put back on the 199 items it changed");
+  await expect(page.locator('[data-specimen="undo-of-a-finished-edit"]')).toContainText("put back on the 199 items it changed");
   // A file checked whole: ready, fixed automatically, needs you.
   const check = page.locator('[data-specimen^="import"]');
   await expect(check.locator(".check-summary")).toHaveText("229 ready · 52 can be fixed automatically · 19 need you");
   await expect(check.locator(".check-group")).toHaveCount(3);
   // An export offers its file (on its page and in its toast) while it is kept; a delete
   // warns before it starts, and its button says what it does.
+  const sync = page.locator('[data-specimen^="changed-since-published"]');
+  await expect(sync.locator(".badge.changed")).toHaveText("changed since published");
+  await expect(sync.locator(".plan-breakdown")).toHaveText("25 items live will get their new values, if changed since published");
+  await expect(sync.getByRole("heading", { name: "Update 25 listings?" })).toBeVisible();
+  await expect(page.locator('[data-specimen="undo-of-a-finished-import"]')).toContainText(
+    "Of the 120 rows it imported, the items it created are deleted and the items it changed get their values back.",
+  );
   const exported = page.locator('[data-specimen^="export"]');
   await expect(exported.getByRole("link", { name: "Download CSV" })).toHaveCount(2);
   await expect(exported.locator(".file-kept")).toHaveText([/^Kept until /, /^The file was removed /]);

@@ -208,7 +208,7 @@ pub static IMPORT: Presentation = Presentation {
     listed: true,
     on_save: "Save anyway? The import may still change it.",
     by_state: None,
-    undoable: false,
+    undoable: true,
     warning: None,
     download: None,
 };

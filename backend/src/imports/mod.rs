@@ -527,13 +527,26 @@ impl TaskKind for Import {
             }
         }
         match self.writer.upsert(task_item.seller_id, fields).await {
-            Ok((item, upserted)) => Outcome::Succeeded(json!({
-                "item_id": item.id,
-                "sku": item.sku,
-                "created": upserted == crate::catalog::Upserted::Created,
-                "unchanged": upserted == crate::catalog::Upserted::Unchanged,
-                "fixed": row.fixes,
-            })),
+            Ok((item, upserted)) => {
+                use crate::catalog::{Snapshot, Upserted};
+                // What an undo needs: the version the row left the item at, and what
+                // the item held before (or that the row created it).
+                let replaced = match &upserted {
+                    Upserted::Updated {
+                        before: Some(before),
+                    } => Some(Snapshot::from(before.as_ref())),
+                    _ => None,
+                };
+                Outcome::Succeeded(json!({
+                    "item_id": item.id,
+                    "sku": item.sku,
+                    "version": item.version,
+                    "created": upserted == Upserted::Created,
+                    "unchanged": upserted == Upserted::Unchanged,
+                    "replaced": replaced,
+                    "fixed": row.fixes,
+                }))
+            }
             Err(CatalogError::DuplicateSku(sku)) => Outcome::retry(
                 "sku_busy",
                 format!("SKU “{sku}” was being written at the same time; trying again."),
