@@ -82,6 +82,26 @@ pub fn explain(code: &str) -> Reason {
             "These items were changed after the task they undo, so they keep their newer values. Nothing to do, unless you want to change them by hand.",
             Fix,
         ),
+        "not_live" => reason(
+            "Not live",
+            "These items are not on the marketplace, so there is no listing to update. Publish them instead.",
+            Fix,
+        ),
+        "up_to_date" => reason(
+            "Already up to date",
+            "Their listings already show the items' current values. Nothing to do.",
+            Fix,
+        ),
+        "published_since" => reason(
+            "Live since",
+            "These items went live after the import, so the undo keeps them. Unpublish them first if they should go.",
+            Fix,
+        ),
+        "undo_invalid" => reason(
+            "Cannot be put back",
+            "The values to put back could not be read. Change these items by hand.",
+            Fix,
+        ),
         "sku_busy" => reason(
             "Row in use",
             "Another task was changing the same SKU at that moment. Retry these rows.",

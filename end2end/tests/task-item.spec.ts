@@ -48,7 +48,7 @@ test("an item in a running publish shows its task in the catalog and on its page
   const chip = row.locator(".task-chip");
   await expect(chip).toHaveText("queued for publish");
   await expect(chip).toHaveAttribute("href", `/tasks/${taskId}`);
-  await expect(page.locator(".tab-toggle")).toHaveAttribute("aria-current", "page");
+  await expect(page.locator(".tab-toggle", { hasText: "In a running task" })).toHaveAttribute("aria-current", "page");
   await shot(page, testInfo, "item-task-catalog-chips", false);
 
   // Its page says so too, and saving asks first.
