@@ -89,7 +89,7 @@ pub fn UndoDialog(
                 let (n, subject) = current.with(|t| (t.counts.succeeded, t.presentation().subject));
                 let said = match subject {
                     task_model::Subject::CsvRow => format!(
-                        "Of the {} it imported, the items it created are deleted and the items it changed get their values back. Rows that changed nothing are left alone.",
+                        "Of the {} it imported, the items it created are deleted for good (unless live or changed since) and the items it changed get their values back. Rows that changed nothing are left alone.",
                         task_model::plural(n, "row", "rows")
                     ),
                     _ => format!("The values before the edit are put back on the {} it changed.", task_model::plural(n, "item", "items")),

@@ -37,6 +37,28 @@ pub struct Item {
 }
 
 impl Item {
+    /// An item with nothing in it, to fill in from a partial read.
+    pub fn blank() -> Self {
+        Self {
+            id: 0,
+            sku: String::new(),
+            title: String::new(),
+            description: String::new(),
+            price_minor: 0,
+            currency: String::new(),
+            quantity: 0,
+            image_url: None,
+            category: None,
+            listing_state: ListingState::Draft,
+            listing_id: None,
+            last_listing_error: None,
+            version: 0,
+            listed_version: None,
+            created_at: DateTime::<Utc>::default(),
+            updated_at: DateTime::<Utc>::default(),
+        }
+    }
+
     /// Live, but edited since (in its page, by an import or a bulk edit): its listing
     /// shows older values until it is updated.
     pub fn changed_since_published(&self) -> bool {
@@ -633,8 +655,11 @@ pub async fn upsert_by_sku(
     let upserted = if saved.version == 1 {
         Upserted::Created
     } else {
+        // What was read is what this write replaced only if nothing wrote in between.
         Upserted::Updated {
-            before: existing.map(|row| Box::new(Item::from(row))),
+            before: existing
+                .filter(|row| row.version + 1 == saved.version)
+                .map(|row| Box::new(Item::from(row))),
         }
     };
     Ok((Item::from(saved), upserted))
@@ -672,6 +697,7 @@ pub async fn set_listing(
     error: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), CatalogError> {
+    let accepted = error.is_none();
     let mut update = item::Entity::update_many()
         .filter(item::Column::Id.eq(item_id))
         .filter(item::Column::SellerId.eq(seller_id))
@@ -684,9 +710,10 @@ pub async fn set_listing(
     if let Some(listing_id) = listing_id {
         update = update.col_expr(item::Column::ListingId, Expr::value(listing_id));
     }
-    // What the marketplace shows: the version sent, once live; nothing once taken off.
+    // What the marketplace shows: the version sent, once it took it; nothing once taken
+    // off (a refused update leaves the older version showing).
     match (state, sent_version) {
-        (ListingState::Published, Some(version)) => {
+        (ListingState::Published, Some(version)) if accepted => {
             update = update.col_expr(item::Column::ListedVersion, Expr::value(version));
         }
         (ListingState::Unpublished, _) => {

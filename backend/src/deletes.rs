@@ -15,6 +15,9 @@ use crate::listings::{account, outcome_of, ItemIds};
 use crate::marketplace::Connector;
 use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
 
+/// Tries to delete one item this many times in one attempt when it keeps changing.
+const ROUNDS: usize = 3;
+
 pub struct Delete {
     db: DatabaseConnection,
     connector: Arc<Connector>,
@@ -44,50 +47,68 @@ impl TaskKind for Delete {
         Ok(params.item_ids.clone())
     }
 
+    /// The ids are the task's items now: attempts need none of them.
+    fn kept(&self, _params: ItemIds) -> ItemIds {
+        ItemIds::default()
+    }
+
     /// Off the marketplace (if it may be there), then out of the catalog. Both steps can
-    /// be repeated: an absent listing counts as taken off, an absent item as deleted.
+    /// be repeated: an absent listing counts as taken off, an absent item as deleted. The
+    /// item goes only as it was read and not live, so a publish that put it up meanwhile
+    /// sends it round again (taken off first).
     async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
-        let item = match catalog::get(&self.db, task_item.seller_id, task_item.subject).await {
-            Ok(item) => item,
-            Err(CatalogError::NotFound) => {
-                return Outcome::Succeeded(json!({ "deleted": null, "already_gone": true }))
+        for _ in 0..ROUNDS {
+            let item = match catalog::get(&self.db, task_item.seller_id, task_item.subject).await {
+                Ok(item) => item,
+                Err(CatalogError::NotFound) => {
+                    return Outcome::Succeeded(json!({ "deleted": null, "already_gone": true }))
+                }
+                Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
+            };
+            if may_be_listed(item.listing_state, item.listing_id.as_deref()) {
+                let taken_off = self
+                    .connector
+                    .delete_listing(&account(task_item.seller_id), &item.sku)
+                    .await;
+                if let Err(err) = taken_off {
+                    // Kept, with the marketplace's reason: deleting it would leave the
+                    // listing selling an item nobody manages.
+                    return outcome_of(err);
+                }
+                if let Err(err) = catalog::set_listing(
+                    &self.db,
+                    task_item.seller_id,
+                    item.id,
+                    None,
+                    ListingState::Unpublished,
+                    Some(None),
+                    None,
+                    Utc::now(),
+                )
+                .await
+                {
+                    return Outcome::retry("database_unavailable", err.to_string());
+                }
             }
-            Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
-        };
-        if may_be_listed(item.listing_state, item.listing_id.as_deref()) {
-            let taken_off = self
-                .connector
-                .delete_listing(&account(task_item.seller_id), &item.sku)
+            let deleted = item::Entity::delete_many()
+                .filter(item::Column::Id.eq(item.id))
+                .filter(item::Column::SellerId.eq(task_item.seller_id))
+                .filter(item::Column::Version.eq(item.version))
+                .filter(item::Column::ListingState.ne(ListingState::Published.as_str()))
+                .exec(&self.db)
                 .await;
-            if let Err(err) = taken_off {
-                // Kept, with the marketplace's reason: deleting it would leave the
-                // listing selling an item nobody manages.
-                return outcome_of(err);
-            }
-            if let Err(err) = catalog::set_listing(
-                &self.db,
-                task_item.seller_id,
-                item.id,
-                None,
-                ListingState::Unpublished,
-                None,
-                None,
-                Utc::now(),
-            )
-            .await
-            {
-                return Outcome::retry("database_unavailable", err.to_string());
+            match deleted {
+                Ok(done) if done.rows_affected == 1 => {
+                    return Outcome::Succeeded(json!({ "deleted": item.sku }))
+                }
+                Ok(_) => continue,
+                Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
             }
         }
-        let deleted = item::Entity::delete_many()
-            .filter(item::Column::Id.eq(item.id))
-            .filter(item::Column::SellerId.eq(task_item.seller_id))
-            .exec(&self.db)
-            .await;
-        match deleted {
-            Ok(_) => Outcome::Succeeded(json!({ "deleted": item.sku })),
-            Err(err) => Outcome::retry("database_unavailable", err.to_string()),
-        }
+        Outcome::retry(
+            "item_busy",
+            "The item kept changing while it was being deleted; trying again.",
+        )
     }
 
     fn concurrency(&self) -> u32 {

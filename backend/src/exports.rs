@@ -87,6 +87,8 @@ pub enum NotReady {
     Running,
     #[error("This export's file was removed {KEPT_DAYS} days after it was written. Export the items again.")]
     Expired,
+    #[error("This export wrote no rows, so there is no file.")]
+    Empty,
 }
 
 impl NotReady {
@@ -95,6 +97,7 @@ impl NotReady {
             Self::NotAnExport => "not_an_export",
             Self::Running => "export_not_ready",
             Self::Expired => "export_expired",
+            Self::Empty => "export_empty",
         }
     }
 }
@@ -104,18 +107,37 @@ pub fn expires_at(task: &Task) -> Option<DateTime<Utc>> {
     task.finished_at.map(|at| at + Duration::days(KEPT_DAYS))
 }
 
-/// Whether `task`'s file can be downloaded now, and if not, why.
-pub fn ready(task: &Task, now: DateTime<Utc>) -> Result<(), NotReady> {
+/// Whether `task`'s file can be downloaded now, and if not, why. A file whose rows were
+/// removed stays removed, even if a retry ran the task again since (its other rows are
+/// gone: the file would be cut short).
+pub async fn ready(
+    db: &impl ConnectionTrait,
+    task: &Task,
+    now: DateTime<Utc>,
+) -> Result<Result<(), NotReady>, sea_orm::DbErr> {
     if task.kind != task_model::kinds::EXPORT.name {
-        return Err(NotReady::NotAnExport);
+        return Ok(Err(NotReady::NotAnExport));
     }
     if !task.status.is_terminal() {
-        return Err(NotReady::Running);
+        return Ok(Err(NotReady::Running));
     }
-    match expires_at(task) {
-        Some(at) if at > now => Ok(()),
-        _ => Err(NotReady::Expired),
+    if !has_file(task) {
+        return Ok(Err(NotReady::Empty));
     }
+    if expires_at(task).is_none_or(|at| at <= now) {
+        return Ok(Err(NotReady::Expired));
+    }
+    let removed = task_item::Entity::find()
+        .filter(task_item::Column::TaskId.eq(task.id))
+        .filter(task_item::Column::SellerId.eq(task.seller_id))
+        .filter(task_item::Column::Status.eq(ItemStatus::Succeeded.as_str()))
+        .filter(task_item::Column::Result.is_null())
+        .one(db)
+        .await?;
+    Ok(match removed {
+        Some(_) => Err(NotReady::Expired),
+        None => Ok(()),
+    })
 }
 
 /// The file's name: "stockroom-export-42.csv".
@@ -157,29 +179,45 @@ pub async fn rows(
     Ok((text, next.flatten()))
 }
 
-/// Removes the rows of exports that ended more than [`KEPT_DAYS`] ago; how many.
+/// Rows cleared per statement, so the write lock is never held for long.
+const FORGET_BATCH: u64 = 5_000;
+
+/// Removes the rows of exports that ended more than [`KEPT_DAYS`] ago, a batch at a
+/// time; how many.
 pub async fn forget_expired(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
 ) -> Result<u64, sea_orm::DbErr> {
     use crate::entities::task;
     use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
-    let expired = Query::select()
-        .column(task::Column::Id)
-        .from(task::Entity)
-        .and_where(Expr::col(task::Column::Kind).eq(task_model::kinds::EXPORT.name))
-        .and_where(Expr::col(task::Column::FinishedAt).lt(now - Duration::days(KEPT_DAYS)))
-        .to_owned();
-    let done = task_item::Entity::update_many()
-        .col_expr(
-            task_item::Column::Result,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(task_item::Column::TaskId.in_subquery(expired))
-        .filter(task_item::Column::Result.is_not_null())
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected)
+    let mut forgotten = 0;
+    loop {
+        let expired = Query::select()
+            .column(task::Column::Id)
+            .from(task::Entity)
+            .and_where(Expr::col(task::Column::Kind).eq(task_model::kinds::EXPORT.name))
+            .and_where(Expr::col(task::Column::FinishedAt).lt(now - Duration::days(KEPT_DAYS)))
+            .to_owned();
+        let batch = Query::select()
+            .column(task_item::Column::Id)
+            .from(task_item::Entity)
+            .and_where(Expr::col(task_item::Column::TaskId).in_subquery(expired))
+            .and_where(Expr::col(task_item::Column::Result).is_not_null())
+            .limit(FORGET_BATCH)
+            .to_owned();
+        let done = task_item::Entity::update_many()
+            .col_expr(
+                task_item::Column::Result,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(task_item::Column::Id.in_subquery(batch))
+            .exec(db)
+            .await?;
+        forgotten += done.rows_affected;
+        if done.rows_affected < FORGET_BATCH {
+            return Ok(forgotten);
+        }
+    }
 }
 
 /// Whether an export's task is over in a way that left rows to download.
@@ -215,6 +253,11 @@ impl TaskKind for Export {
         Ok(params.item_ids.clone())
     }
 
+    /// The ids are the task's items now: attempts need none of them.
+    fn kept(&self, _params: ItemIds) -> ItemIds {
+        ItemIds::default()
+    }
+
     /// The item's row as it is when its turn comes. Writing it twice writes the same row.
     async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
         match catalog::get(&self.db, task_item.seller_id, task_item.subject).await {
@@ -227,8 +270,10 @@ impl TaskKind for Export {
         }
     }
 
+    /// Work inside Stockroom: as many at once as the engine gives (a low cap here made
+    /// 100 000 rows take minutes, one claim round per few rows).
     fn concurrency(&self) -> u32 {
-        16
+        64
     }
 }
 

@@ -97,6 +97,11 @@ pub fn explain(code: &str) -> Reason {
             "These items went live after the import, so the undo keeps them. Unpublish them first if they should go.",
             Fix,
         ),
+        "before_unknown" => reason(
+            "Not recorded",
+            "What the import replaced on these items was not recorded (they changed at the same moment), so they keep their values.",
+            Fix,
+        ),
         "undo_invalid" => reason(
             "Cannot be put back",
             "The values to put back could not be read. Change these items by hand.",

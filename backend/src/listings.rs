@@ -54,7 +54,7 @@ pub fn listing_for(item: &Item) -> ListingRequest {
 }
 
 /// The parameters of a task over catalog items: which items.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemIds {
     pub item_ids: Vec<i64>,
@@ -164,7 +164,13 @@ pub(crate) async fn send_listing(
             ),
             Err(err @ CallError::Permanent { .. }) => {
                 let message = err.to_string();
-                (ListingState::Failed, None, Some(message), outcome_of(err))
+                // A refused update leaves the old listing live: the item stays published,
+                // with the reason.
+                let state = match item.listing_state {
+                    ListingState::Published => ListingState::Published,
+                    _ => ListingState::Failed,
+                };
+                (state, None, Some(message), outcome_of(err))
             }
             Err(err) => return outcome_of(err),
         };
@@ -184,10 +190,20 @@ pub(crate) async fn send_listing(
             // Saved while it was being sent: send what was saved.
             Err(CatalogError::Conflict { .. }) => continue,
             Err(CatalogError::NotFound) => {
+                // Deleted while its listing was on the way: take the listing down again,
+                // so nothing sells an item the catalog no longer has.
+                if state == ListingState::Published {
+                    if let Err(err) = connector
+                        .delete_listing(&account(task_item.seller_id), &item.sku)
+                        .await
+                    {
+                        return outcome_of(err);
+                    }
+                }
                 return Outcome::failed(
                     "item_not_found",
                     "The item was deleted before it could be sent.",
-                )
+                );
             }
             // The marketplace call is done; the idempotency key makes the retry free.
             Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
@@ -226,6 +242,11 @@ impl TaskKind for Publish {
         expand_ids(params)
     }
 
+    /// The ids are the task's items now: attempts need none of them.
+    fn kept(&self, _params: ItemIds) -> ItemIds {
+        ItemIds::default()
+    }
+
     async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
         send_listing(&self.db, &self.connector, &task_item).await
     }
@@ -255,6 +276,11 @@ impl TaskKind for Unpublish {
 
     fn expand(&self, params: &ItemIds) -> Result<Vec<i64>, InvalidParams> {
         expand_ids(params)
+    }
+
+    /// The ids are the task's items now: attempts need none of them.
+    fn kept(&self, _params: ItemIds) -> ItemIds {
+        ItemIds::default()
     }
 
     async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {

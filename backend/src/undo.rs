@@ -62,7 +62,10 @@ impl UndoStep {
         let item_id = result["item_id"].as_i64()?;
         let created = result["created"].as_bool() == Some(true);
         let replaced: Option<Snapshot> = serde_json::from_value(result["replaced"].clone()).ok();
-        (created || replaced.is_some()).then_some(Self {
+        // A row that changed nothing has nothing to undo. One that replaced values it could
+        // not record (the item changed at that very moment) still gets a step, which says
+        // so rather than vanishing.
+        (result["unchanged"].as_bool() != Some(true)).then_some(Self {
             item_id,
             version,
             before: None,
@@ -81,6 +84,8 @@ pub enum UndoRefused {
     NotFinished,
     #[error("This task changed nothing, so there is nothing to undo.")]
     NothingChanged,
+    #[error("This import ran before imports kept what they replaced, so it cannot be undone.")]
+    NotRecorded,
 }
 
 impl UndoRefused {
@@ -89,6 +94,7 @@ impl UndoRefused {
             Self::NotUndoable => "not_undoable",
             Self::NotFinished => "task_not_finished",
             Self::NothingChanged => "nothing_to_undo",
+            Self::NotRecorded => "undo_not_recorded",
         }
     }
 }
@@ -123,10 +129,18 @@ pub async fn steps(
             UndoStep::of(&task.kind, &row.subject, &result)
         })
         .collect();
-    Ok(if steps.is_empty() {
-        Err(UndoRefused::NothingChanged)
-    } else {
-        Ok(steps)
+    // An import whose rows carry no version ran before imports recorded one.
+    let unrecorded = task.kind == task_model::kinds::IMPORT.name
+        && done.iter().any(|row| {
+            row.result
+                .as_deref()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+                .is_some_and(|result| result.get("version").is_none())
+        });
+    Ok(match (steps.is_empty(), unrecorded) {
+        (true, true) => Err(UndoRefused::NotRecorded),
+        (true, false) => Err(UndoRefused::NothingChanged),
+        (false, _) => Ok(steps),
     })
 }
 
@@ -161,6 +175,11 @@ impl TaskKind for Undo {
         }
     }
 
+    /// Work inside Stockroom: many at once (each write is short, guarded by version).
+    fn concurrency(&self) -> u32 {
+        64
+    }
+
     /// Steps come with the request (see [`steps`]), not from parameters.
     fn expand(&self, _params: &UndoParams) -> Result<Vec<UndoStep>, InvalidParams> {
         Err(InvalidParams::field(
@@ -180,12 +199,22 @@ impl TaskKind for Undo {
         }
         let step = &task_item.subject;
         let Some(write) = Write::of(step) else {
+            if step.before.is_none() {
+                return Outcome::Skipped {
+                    code: "before_unknown".into(),
+                    message: "What the import replaced here was not recorded (the item changed at the same moment): it keeps its values.".into(),
+                };
+            }
             return Outcome::failed("undo_invalid", "The values to put back cannot be read.");
         };
         match self.put_back(&task_item, write).await {
             Ok(Some(result)) => Outcome::Succeeded(result),
             Ok(None) => match catalog::get(&self.db, task_item.seller_id, step.item_id).await {
-                Ok(item) if step.created && item.listing_state == ListingState::Published => {
+                Ok(item)
+                    if step.created
+                        && (item.listing_state == ListingState::Published
+                            || item.listing_id.is_some()) =>
+                {
                     Outcome::Skipped {
                         code: "published_since".into(),
                         message: "The item went live after the import: it is kept. Unpublish it first to delete it."
@@ -259,6 +288,7 @@ impl Undo {
                     .filter(item::Column::SellerId.eq(task_item.seller_id))
                     .filter(item::Column::Version.eq(step.version))
                     .filter(item::Column::ListingState.ne(ListingState::Published.as_str()))
+                    .filter(item::Column::ListingId.is_null())
                     .exec(&txn)
                     .await?;
                 (removed.rows_affected, json!({ "removed": step.item_id }))

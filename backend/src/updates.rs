@@ -38,6 +38,11 @@ impl TaskKind for UpdateListings {
         Ok(params.item_ids.clone())
     }
 
+    /// The ids are the task's items now: attempts need none of them.
+    fn kept(&self, _params: ItemIds) -> ItemIds {
+        ItemIds::default()
+    }
+
     async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
         let item = match catalog::get(&self.db, task_item.seller_id, task_item.subject).await {
             Ok(item) => item,

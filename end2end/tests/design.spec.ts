@@ -47,7 +47,7 @@ test("the design gallery shows every component from fixtures and matches the ref
   await expect(sync.locator(".plan-breakdown")).toHaveText("25 items live will get their new values, if changed since published");
   await expect(sync.getByRole("heading", { name: "Update 25 listings?" })).toBeVisible();
   await expect(page.locator('[data-specimen="undo-of-a-finished-import"]')).toContainText(
-    "Of the 120 rows it imported, the items it created are deleted and the items it changed get their values back.",
+    "Of the 120 rows it imported, the items it created are deleted for good (unless live or changed since) and the items it changed get their values back.",
   );
   const exported = page.locator('[data-specimen^="export"]');
   await expect(exported.getByRole("link", { name: "Download CSV" })).toHaveCount(2);

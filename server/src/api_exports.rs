@@ -34,7 +34,7 @@ enum Next {
         (status = 200, description = "CSV in the import format, UTF-8 with BOM", content_type = "text/csv", body = String),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),
-        (status = 409, description = "Not an export (`not_an_export`), or still running (`export_not_ready`)", body = ErrorBody),
+        (status = 409, description = "Not an export (`not_an_export`), still running (`export_not_ready`), or it wrote no rows (`export_empty`)", body = ErrorBody),
         (status = 410, description = "The file was removed 7 days after the export ended (`export_expired`)", body = ErrorBody),
     ))]
 async fn export_file(
@@ -46,7 +46,10 @@ async fn export_file(
     let task = backend::tasks::get(&state.db, signed_in.seller.id, id)
         .await
         .map_err(AppError::from)?;
-    if let Err(not_ready) = exports::ready(&task, chrono::Utc::now()) {
+    let ready = exports::ready(&state.db, &task, chrono::Utc::now())
+        .await
+        .map_err(app::error::internal)?;
+    if let Err(not_ready) = ready {
         let code = not_ready.code().to_owned();
         let message = not_ready.to_string();
         return Err(ApiError(match not_ready {

@@ -144,5 +144,18 @@ db_test!(
         let gone = s.app.get(&file, Some(&s.ana_cookie)).await;
         assert_eq!(gone.status, StatusCode::GONE, "{}", gone.body);
         assert_eq!(gone.error_code(), "export_expired");
+        // A retry that ends the task again does not bring back a file cut short.
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => "UPDATE tasks SET finished_at = $1 WHERE id = $2",
+                _ => "UPDATE tasks SET finished_at = ? WHERE id = ?",
+            },
+            [chrono::Utc::now().into(), id.into()],
+        ))
+        .await
+        .unwrap();
+        let still_gone = s.app.get(&file, Some(&s.ana_cookie)).await;
+        assert_eq!(still_gone.status, StatusCode::GONE, "{}", still_gone.body);
     }
 );

@@ -65,12 +65,16 @@ db_test!(
             (done.counts.succeeded as u64, 100)
         );
 
+        // Item 23 was live (the demo says so): a refused update leaves its listing up, so
+        // it stays published, with the reason. Item 97 was a draft: its publish failed.
         let missing_image = catalog::get(db, seller, 23).await.unwrap();
-        assert_eq!(missing_image.listing_state, ListingState::Failed);
+        assert_eq!(missing_image.listing_state, ListingState::Published);
         assert!(missing_image
             .last_listing_error
             .unwrap()
             .starts_with("image_missing"));
+        let zero_price = catalog::get(db, seller, 97).await.unwrap();
+        assert_eq!(zero_price.listing_state, ListingState::Failed);
         let published = catalog::get(db, seller, 1).await.unwrap();
         assert_eq!(
             (published.listing_state, published.listing_id.as_deref()),

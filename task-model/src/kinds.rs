@@ -353,7 +353,7 @@ pub static DELETE: Presentation = Presentation {
     subject: Subject::CatalogItem,
     in_bulk_bar: true,
     listed: true,
-    on_save: "Save anyway? The item is still deleted.",
+    on_save: "Save anyway? The delete will still remove it.",
     by_state: Some(ByState {
         not_live: "not live will be deleted",
         live: "live will be taken off the marketplace first, then deleted",

@@ -125,6 +125,7 @@ fn notification_panel() -> AnyView {
                         {note
                             .download
                             .clone()
+                            // Written when the task ended: the file is kept as long from then.
                             .filter(|_| {
                                 let kept = chrono::Duration::days(task_model::kinds::FILE_KEPT_DAYS);
                                 note.created_at + kept > crate::when::use_clock().now()

@@ -221,7 +221,7 @@ where
             .take(200)
             .collect()),
         status: Set(TaskStatus::Queued.as_str().to_owned()),
-        params: Set(params.to_string()),
+        params: Set(kind.kept(&params)?.to_string()),
         idempotency_key: Set(new.idempotency_key.clone()),
         max_attempts: Set(policy.max_attempts.max(1) as i32),
         total: Set(total),

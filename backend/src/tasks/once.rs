@@ -1,4 +1,4 @@
-//! Exactly once for work inside Stockroom's own database (an edit, an undo, a delete).
+//! Exactly once for work inside Stockroom's own database (an edit, an undo).
 //!
 //! The engine stores an attempt's outcome after the handler returns, in a later batch. A
 //! handler whose work is a write to Stockroom's tables would do it twice if the worker died
