@@ -400,10 +400,15 @@ pub async fn preview(
     use task_model::edit::{EditPreviewChange, EditRefusal};
     type Priced = (i64, String, i64, String, i32, Option<String>);
     let mut preview = Preview::default();
-    // Only the columns an edit reads, a few thousand ids per query (under either engine's
-    // limit on bound values): over 100 000 items, most of the time is the reading.
-    for chunk in ids.chunks(5_000) {
-        let items: Vec<Priced> = item::Entity::find()
+    // Only the columns an edit reads. A small selection is read by its ids; a large one
+    // (a filter over most of a catalog) by walking the seller's items in id order and
+    // keeping the selected, as long id lists cost more to bind than the rows to read.
+    let wanted: Option<std::collections::HashSet<i64>> =
+        (ids.len() > WALK_ABOVE).then(|| ids.iter().copied().collect());
+    let mut chunks = ids.chunks(WALK_ABOVE);
+    let mut after = i64::MIN;
+    loop {
+        let mut query = item::Entity::find()
             .select_only()
             .columns([
                 item::Column::Id,
@@ -414,11 +419,21 @@ pub async fn preview(
                 item::Column::Category,
             ])
             .filter(item::Column::SellerId.eq(seller_id))
-            .filter(item::Column::Id.is_in(chunk.iter().copied()))
-            .order_by_asc(item::Column::Id)
-            .into_tuple()
-            .all(db)
-            .await?;
+            .order_by_asc(item::Column::Id);
+        query = match &wanted {
+            Some(_) => query.filter(item::Column::Id.gt(after)).limit(WALK_PAGE),
+            None => match chunks.next() {
+                Some(chunk) => query.filter(item::Column::Id.is_in(chunk.iter().copied())),
+                None => break,
+            },
+        };
+        let items: Vec<Priced> = query.into_tuple().all(db).await?;
+        let last_page = items.len() < WALK_PAGE as usize;
+        after = items.last().map_or(after, |row| row.0);
+        let read = items.len();
+        let items = items
+            .into_iter()
+            .filter(|row| wanted.as_ref().is_none_or(|set| set.contains(&row.0)));
         for (id, sku, price_minor, currency, quantity, category) in items {
             let item = Item {
                 id,
@@ -459,11 +474,20 @@ pub async fn preview(
                 }
             }
         }
+        if wanted.is_some() && (last_page || read == 0) {
+            break;
+        }
     }
     preview.changes.sort_by_key(|c| c.item_id);
     preview.refused.sort_by_key(|r| r.item_id);
     Ok(preview)
 }
+
+/// Above this many selected items, a preview walks the seller's catalog instead of
+/// binding the ids (and below it, reads them in one query).
+const WALK_ABOVE: usize = 5_000;
+/// Items per page of that walk.
+const WALK_PAGE: u64 = 10_000;
 
 /// What an edit would do (see [`preview`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
