@@ -11,7 +11,7 @@ use crate::catalog::{self, CatalogError};
 use crate::domain::ListingState;
 use crate::entities::item;
 use crate::estimate::{CallModel, Workload};
-use crate::listings::{account, outcome_of, ItemIds};
+use crate::listings::{account, one_call_per_item, outcome_of, ItemIds};
 use crate::marketplace::Connector;
 use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
 
@@ -111,26 +111,7 @@ impl TaskKind for Delete {
         )
     }
 
-    fn concurrency(&self) -> u32 {
-        self.connector.useful_concurrency()
-    }
-
-    /// At most one marketplace call per item (the live ones): the estimate assumes each
-    /// may be live, so it errs long for a catalog of drafts, never short.
-    fn workload(&self, _params: &ItemIds, items: &[i64]) -> Workload {
-        Workload {
-            calls: items.len() as u64,
-            items: 0,
-        }
-    }
-
-    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
-        Some(self.connector.call_model(&account(seller_id)))
-    }
-
-    fn retry_policy(&self) -> RetryPolicy {
-        self.connector.retry_policy()
-    }
+    one_call_per_item!();
 }
 
 #[cfg(test)]

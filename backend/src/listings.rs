@@ -108,8 +108,9 @@ async fn load(db: &DatabaseConnection, item: &ItemContext<ItemIds, i64>) -> Resu
     }
 }
 
-/// What the kinds that make one marketplace call per catalog item share: the connector's
-/// concurrency, pace and retries, and a workload of one call per item.
+/// What the kinds that make (at most) one marketplace call per catalog item share: the
+/// connector's concurrency, pace and retries, and a workload of one call per item (for
+/// update_listings and delete, an estimate that errs long, never short).
 macro_rules! one_call_per_item {
     () => {
         fn concurrency(&self) -> u32 {
@@ -132,6 +133,7 @@ macro_rules! one_call_per_item {
         }
     };
 }
+pub(crate) use one_call_per_item;
 
 /// Sends the item's listing as it is now and records it against the version sent. An
 /// edit saved while the listing is on its way is not lost: a newer version is sent in

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::catalog::{self, CatalogError};
 use crate::domain::ListingState;
 use crate::estimate::{CallModel, Workload};
-use crate::listings::{account, send_listing, ItemIds};
+use crate::listings::{account, one_call_per_item, send_listing, ItemIds};
 use crate::marketplace::Connector;
 use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
 
@@ -69,23 +69,5 @@ impl TaskKind for UpdateListings {
         send_listing(&self.db, &self.connector, &task_item).await
     }
 
-    fn concurrency(&self) -> u32 {
-        self.connector.useful_concurrency()
-    }
-
-    /// One call per item at most (the ones up to date make none): it errs long.
-    fn workload(&self, _params: &ItemIds, items: &[i64]) -> Workload {
-        Workload {
-            calls: items.len() as u64,
-            items: 0,
-        }
-    }
-
-    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
-        Some(self.connector.call_model(&account(seller_id)))
-    }
-
-    fn retry_policy(&self) -> RetryPolicy {
-        self.connector.retry_policy()
-    }
+    one_call_per_item!();
 }

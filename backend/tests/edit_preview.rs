@@ -51,7 +51,10 @@ db_test!(a_large_selection_previews_as_a_small_one_would, |db| {
         let (changed, unchanged, refused) = counts(&walked);
         assert_eq!(changed + unchanged + refused, own as u64);
         assert!(refused > 0 && changed > 0, "{walked:?}");
-        assert_eq!(counts(&walked), by_ids(db, seller, selection, &change).await);
+        assert_eq!(
+            counts(&walked),
+            by_ids(db, seller, selection, &change).await
+        );
         // The examples are the first in id order, as with a small selection.
         let first: Vec<i64> = walked.changes.iter().map(|c| c.item_id).collect();
         let mut sorted = first.clone();

@@ -6,10 +6,9 @@ use app::error::AppError;
 use app::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Extension;
 use backend::exports;
-use http::header;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -79,16 +78,8 @@ async fn export_file(
             }
         }
     });
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
+    Ok(crate::api_imports::csv_download(
+        &name,
         Body::from_stream(body),
-    )
-        .into_response())
+    ))
 }

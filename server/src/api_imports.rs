@@ -48,7 +48,8 @@ pub fn routes(limits: ImportLimits) -> OpenApiRouter<AppState> {
         .routes(routes!(report))
 }
 
-fn csv_download(name: &str, body: Vec<u8>) -> Response {
+/// A CSV file to save, named `name`, never cached (its rows are the seller's).
+pub(crate) fn csv_download(name: &str, body: impl Into<axum::body::Body>) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -58,7 +59,7 @@ fn csv_download(name: &str, body: Vec<u8>) -> Response {
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }

@@ -17,14 +17,7 @@ db_test!(
     |db| {
         let s = two_sellers(db).await;
         backend::testing::make_all_listable(db).await;
-        let ana = backend::accounts::find_seller_by_email(
-            db,
-            &backend::domain::Email::parse("ana@example.com").unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+        let ana = s.ana;
         let account = backend::listings::account(ana);
         let items = s.ana_items[..5].to_vec();
         let mut skus = Vec::new();

@@ -115,14 +115,7 @@ db_test!(an_edit_is_previewed_applied_and_undone, |db| {
     let task = started.json();
     assert_eq!(task["label"], "Edit 10 items: price +10 %, ending in .99");
     let id = task["id"].as_i64().unwrap();
-    let seller = backend::accounts::find_seller_by_email(
-        db,
-        &backend::domain::Email::parse("ana@example.com").unwrap(),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .id;
+    let seller = s.ana;
     let done = drain_until_done(&s.app.engine, db, seller, id).await;
     assert_eq!(done.counts.succeeded, 10);
     let after = values(&s.app, &s.ana_cookie, first).await;

@@ -25,14 +25,7 @@ db_test!(
     |db| {
         let s = two_sellers(db).await;
         let seller = s.app.engine.clone();
-        let ana = backend::accounts::find_seller_by_email(
-            db,
-            &backend::domain::Email::parse("ana@example.com").unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+        let ana = s.ana;
         let before = catalog(&s.app, &s.ana_cookie).await;
         let count = before.as_array().unwrap().len();
 

@@ -414,6 +414,7 @@ db_test!(
             ana_cookie: cookie,
             ana_items: ids,
             bob_cookie: bob,
+            ..
         } = two_sellers(db).await;
 
         // Another seller's items cannot be published.

@@ -12,14 +12,7 @@ use serde_json::json;
 
 db_test!(a_preview_breaks_a_selection_down_and_starts_nothing, |db| {
     let s = two_sellers(db).await;
-    let ana = backend::accounts::find_seller_by_email(
-        db,
-        &backend::domain::Email::parse("ana@example.com").unwrap(),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .id;
+    let ana = s.ana;
     // Of ana's first ten items, three are live already and seven are drafts.
     let ten = &s.ana_items[..10];
     for (at, id) in ten.iter().enumerate() {

@@ -24,14 +24,7 @@ async fn item_by_sku(app: &TestApp, cookie: &str, sku: &str) -> Option<Value> {
 
 db_test!(an_import_is_undone_item_by_item, |db| {
     let s = two_sellers(db).await;
-    let ana = backend::accounts::find_seller_by_email(
-        db,
-        &backend::domain::Email::parse("ana@example.com").unwrap(),
-    )
-    .await
-    .unwrap()
-    .unwrap()
-    .id;
+    let ana = s.ana;
     let old = item_by_sku(&s.app, &s.ana_cookie, "SR-0001").await.unwrap();
     let old_detail = s
         .app

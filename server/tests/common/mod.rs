@@ -266,7 +266,8 @@ pub async fn first_item_id(db: &backend::DatabaseConnection, seller_id: i64) -> 
 pub struct TwoSellers {
     pub app: TestApp,
     pub sandbox: server::sandbox::Sandbox,
-    /// ana's session cookie and item ids.
+    /// ana's id, session cookie and item ids.
+    pub ana: i64,
     pub ana_cookie: String,
     pub ana_items: Vec<i64>,
     pub bob_cookie: String,
@@ -285,6 +286,7 @@ pub async fn two_sellers(db: &backend::DatabaseConnection) -> TwoSellers {
     TwoSellers {
         app,
         sandbox,
+        ana,
         ana_cookie,
         ana_items,
         bob_cookie,
