@@ -24,6 +24,8 @@ pub struct TaskPlan {
     pub breakdown: Vec<(ListingState, u64)>,
     /// Made with the plan, so a double click on "Start" starts one task, not two.
     pub idempotency_key: String,
+    /// The next 02:00 on the seller's clock, for "Tonight at 02:00".
+    pub tonight: chrono::DateTime<chrono::Utc>,
 }
 
 /// What "Start in background" sends: the kind, the selection, the plan's key, and what
@@ -35,6 +37,10 @@ pub struct StartRequest {
     pub key: String,
     pub leave_live: bool,
     pub change: Option<task_model::edit::EditChange>,
+    /// Start then rather than now.
+    pub start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The kind of a step that follows, over what this task did.
+    pub then: Option<String>,
 }
 
 /// "about 3 min", "about 40 s".
@@ -114,12 +120,15 @@ pub mod ssr {
             now.timestamp_millis(),
             now.timestamp_subsec_nanos()
         );
+        let zone = backend::tasks::schedule::zone_of(seller.time_zone.as_deref());
+        let two = chrono::NaiveTime::from_hms_opt(2, 0, 0).unwrap_or(chrono::NaiveTime::MIN);
         let plan = TaskPlan {
             kind: kind.to_owned(),
             count: ids.len() as u64,
             estimate,
             breakdown,
             idempotency_key,
+            tonight: backend::tasks::schedule::next_local(zone, two, state.engine.now()),
         };
         Ok((seller.id, ids, plan))
     }
@@ -140,6 +149,8 @@ pub async fn start_task(
     idempotency_key: String,
     #[server(default)] leave_live: bool,
     #[server(default)] change: Option<task_model::edit::EditChange>,
+    #[server(default)] start_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[server(default)] then: Option<String>,
 ) -> Result<TaskSummary, AppError> {
     use crate::auth::ssr::{state, with_status};
     with_status(
@@ -171,7 +182,8 @@ pub async fn start_task(
                 params,
                 idempotency_key: Some(idempotency_key).filter(|k| !k.is_empty()),
             };
-            let created = state()?.engine.create_task(new).await?;
+            let later = backend::tasks::create::Later { start_at, then };
+            let created = state()?.engine.create_flow(new, None, later).await?;
             Ok(TaskSummary::from_task(created.task(), chrono::Utc::now()))
         }
         .await,
@@ -208,8 +220,10 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
             key,
             leave_live,
             change,
+            start_at,
+            then,
         } = request.clone();
-        async move { start_task(kind, selection, key, leave_live, change).await }
+        async move { start_task(kind, selection, key, leave_live, change, start_at, then).await }
     });
     let started = move || start.value().get();
     Effect::new(move |_| {
@@ -254,8 +268,10 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
         {move || started().map(|result| match result {
             Ok(task) => view! {
                 <p class="alert info bulk-notice" role="status">{
-                    let (title, body) = task_model::words::started(&task_model::words::numbered(task.id, &task.label), task.estimate.as_ref());
-                    format!("{title}. {body}")
+                    crate::later::scheduled_notice(&task).unwrap_or_else(|| {
+                        let (title, body) = task_model::words::started(&task_model::words::numbered(task.id, &task.label), task.estimate.as_ref());
+                        format!("{title}. {body}")
+                    })
                 }</p>
             }.into_any(),
             Err(err) => view! { <p class="alert error bulk-notice" role="alert">{err.to_string()}</p> }.into_any(),
@@ -312,9 +328,12 @@ pub fn PlanBody(
     let leave_live = RwSignal::new(false);
     // Work that cannot be taken back says so, and its button says what it does.
     let warning = Presentation::of(&plan.kind).warning;
-    let start_words = match warning {
-        Some(_) => Presentation::of(&plan.kind).label(plan.count as i64),
-        None => "Start in background".to_owned(),
+    let label = Presentation::of(&plan.kind).label(plan.count as i64);
+    let start_at = RwSignal::new(None::<chrono::DateTime<chrono::Utc>>);
+    let start_words = move || match (start_at.get(), warning) {
+        (Some(_), _) => "Schedule".to_owned(),
+        (None, Some(_)) => label.clone(),
+        (None, None) => "Start in background".to_owned(),
     };
     view! {
         {said.map(|said| view! { <p class="plan-breakdown">{said}</p> })}
@@ -326,6 +345,7 @@ pub fn PlanBody(
         })}
         <p>{format!("This should take {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", plan.estimate.about())}</p>
         {warning.map(|warning| view! { <p class="alert warning plan-warning" role="note">{warning}</p> })}
+        <crate::later::StartWhen tonight=plan.tonight start_at />
         <div class="form-actions">
             <button class=if warning.is_some() { "button danger" } else { "button primary" } type="button" disabled=move || start.pending().get() on:click=move |_| {
                 start.dispatch(StartRequest {
@@ -334,6 +354,8 @@ pub fn PlanBody(
                     key: key.clone(),
                     leave_live: leave_live.get_untracked(),
                     change: None,
+                    start_at: start_at.get_untracked(),
+                    then: None,
                 });
             }>{start_words}</button>
             <button class="button ghost" type="button" on:click=move |_| open.set(false)>"Cancel"</button>

@@ -188,6 +188,13 @@ pub fn EditPlanBody(
         }
     };
     let count = plan.count;
+    // After the edit: its items' listings updated (those live), as a second step.
+    let then = RwSignal::new(None::<String>);
+    let start_at = RwSignal::new(None::<chrono::DateTime<chrono::Utc>>);
+    let live = plan
+        .breakdown
+        .iter()
+        .any(|(state, n)| *n > 0 && state.as_str() == "published");
     view! {
         <p class="muted">{format!("Applied by the server to each of the {} as it is when the task reaches it.", task_model::plural(count as i64, "item", "items"))}</p>
         <fieldset class="edit-part">
@@ -252,6 +259,8 @@ pub fn EditPlanBody(
             Err(err) => view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any(),
         })}
         <p class="muted">{format!("This should take {} ({}). It runs in the background: you can keep working.", plan.estimate.about(), plan.estimate.source())}</p>
+        {live.then(|| view! { <crate::later::ThenChoice first=task_model::kinds::EDIT.name then_kind=task_model::kinds::UPDATE_LISTINGS.name then /> })}
+        <crate::later::StartWhen tonight=plan.tonight start_at />
         <div class="form-actions">
             {move || match previewed.get() {
                 Some((change, Ok(found))) if found.changed > 0 => {
@@ -264,8 +273,10 @@ pub fn EditPlanBody(
                                 key: key.clone(),
                                 leave_live: false,
                                 change: Some(change.clone()),
+                                start_at: start_at.get_untracked(),
+                                then: then.get_untracked(),
                             });
-                        }>"Start in background"</button>
+                        }>{move || if start_at.get().is_some() { "Schedule" } else { "Start in background" }}</button>
                     }.into_any()
                 }
                 _ => view! {

@@ -213,6 +213,7 @@ fn file_check() -> crate::import::ImportCheck {
         ],
         estimate: Some(estimate(281)),
         estimate_ready: Some(estimate(229)),
+        tonight: at(0) + chrono::Duration::hours(15),
     }
 }
 
@@ -456,6 +457,7 @@ pub fn DesignPage() -> impl IntoView {
             (crate::catalog::ListingState::Published, 188),
         ],
         idempotency_key: String::new(),
+        tonight: crate::design::at(0) + chrono::Duration::hours(15),
     };
     let shared_plan = TaskPlan {
         kind: "unpublish".into(),
@@ -471,6 +473,7 @@ pub fn DesignPage() -> impl IntoView {
         },
         breakdown: vec![(crate::catalog::ListingState::Published, 60)],
         idempotency_key: String::new(),
+        tonight: crate::design::at(0) + chrono::Duration::hours(15),
     };
     // An edit is work inside Stockroom: no marketplace call, no shared pace.
     let edit_plan = TaskPlan {
@@ -487,6 +490,7 @@ pub fn DesignPage() -> impl IntoView {
         },
         breakdown: Vec::new(),
         idempotency_key: String::new(),
+        tonight: crate::design::at(0) + chrono::Duration::hours(15),
     };
     let selection = RwSignal::new(Selection::default());
     let selected = RwSignal::new(vec![5_i64]);

@@ -48,6 +48,7 @@ pub fn BulkDaySpecimens() -> impl IntoView {
             (crate::catalog::ListingState::Published, 12),
         ],
         idempotency_key: String::new(),
+        tonight: crate::design::at(0) + chrono::Duration::hours(15),
     };
     let update_plan = TaskPlan {
         kind: task_model::kinds::UPDATE_LISTINGS.name.into(),
@@ -63,6 +64,7 @@ pub fn BulkDaySpecimens() -> impl IntoView {
         },
         breakdown: vec![(crate::catalog::ListingState::Published, 25)],
         idempotency_key: String::new(),
+        tonight: crate::design::at(0) + chrono::Duration::hours(15),
     };
     view! {
         <Specimen title="Changed since published: the catalog's mark, then the listings updated">

@@ -36,6 +36,8 @@ pub struct ImportCheck {
     pub estimate: Option<task_model::Estimate>,
     /// The same for the ready rows alone.
     pub estimate_ready: Option<task_model::Estimate>,
+    /// The next 02:00 on the seller's clock, for "Tonight at 02:00".
+    pub tonight: chrono::DateTime<chrono::Utc>,
 }
 
 impl ImportCheck {
@@ -75,15 +77,25 @@ pub fn ImportPage() -> impl IntoView {
     let key = StoredValue::new(String::new());
     // Which rows the import takes: the ready and the fixed ones unless the seller says.
     let include = RwSignal::new(Include::Fixed);
+    let then = RwSignal::new(None::<String>);
+    let start_at = RwSignal::new(None::<chrono::DateTime<chrono::Utc>>);
 
     let check = move || {
         include.set(Include::Fixed);
+        then.set(None);
         #[cfg(feature = "hydrate")]
         client::check(input, stage, key);
     };
     let start = move |_| {
         #[cfg(feature = "hydrate")]
-        client::start(input, stage, key, include.get_untracked());
+        client::start(
+            input,
+            stage,
+            key,
+            include.get_untracked(),
+            then.get_untracked(),
+            start_at.get_untracked(),
+        );
     };
     let download = move |_| {
         #[cfg(feature = "hydrate")]
@@ -134,7 +146,7 @@ pub fn ImportPage() -> impl IntoView {
                             on:change=move |_| check()
                         />
                     </label>
-                    <div aria-live="polite">{move || stage_view(stage.get(), Actions { start, reset, download, include })}</div>
+                    <div aria-live="polite">{move || stage_view(stage.get(), Actions { start, reset, download, include, then, start_at })}</div>
                 </div>
                 <aside class="card import-help" id="import-help">
                     <h2>"The file"</h2>
@@ -165,6 +177,9 @@ struct Actions<S, R, D> {
     reset: R,
     download: D,
     include: RwSignal<Include>,
+    /// "Then publish what imported".
+    then: RwSignal<Option<String>>,
+    start_at: RwSignal<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 fn stage_view<S, R, D>(stage: Stage, actions: Actions<S, R, D>) -> AnyView
@@ -224,6 +239,10 @@ fn progress_view(
             view! {
                 <div class="card import-progress" data-status=task.status.as_str()>
                     <h2>{task.label.clone()}</h2>
+                    {crate::later::starts_line(&task).map(|line| view! { <p class="task-starts">{line}</p> })}
+                    {task.chain.and_then(|chain| chain.next).map(|next| view! {
+                        <p class="muted import-next">"Step 2, "<A href=format!("/tasks/{next}")>{format!("#{next}")}</A>", starts when this import ends, with the items it imported."</p>
+                    })}
                     <TaskBar counts=c label="Rows done" />
                     <p class="counts">
                         {format!("{done} of {} · {} imported · {} failed", task_model::plural(c.total, "row", "rows"), c.succeeded, c.failed)}
@@ -264,6 +283,8 @@ where
         reset,
         download,
         include,
+        then,
+        start_at,
     } = actions;
     let check = StoredValue::new(check);
     let read = move |f: fn(&ImportCheck) -> u64| check.with_value(f);
@@ -341,10 +362,16 @@ where
                 {move || estimate().map(|e| format!("{} ({}).", capitalised(&e.about()), e.source()))}
             </p>
             <p class="muted">"The import runs in the background: you can keep working, and follow it here or in the task tray."</p>
+            <crate::later::ThenChoice first=task_model::kinds::IMPORT.name then_kind=task_model::kinds::PUBLISH.name then />
+            <crate::later::StartWhen tonight=check.with_value(|c| c.tonight) start_at />
             <div class="form-actions">
                 {move || (taken() > 0).then(|| view! {
                     <button type="button" class="button primary" on:click=start disabled=starting>
-                        {if starting { "Starting…" } else { "Start in background" }}
+                        {move || match (starting, start_at.get().is_some()) {
+                            (true, _) => "Starting…",
+                            (false, true) => "Schedule",
+                            (false, false) => "Start in background",
+                        }}
                     </button>
                 })}
                 {move || (left_out() > 0).then(|| view! {
@@ -370,6 +397,8 @@ pub fn confirm_specimen(check: ImportCheck) -> AnyView {
             reset: noop,
             download: noop,
             include: RwSignal::new(Include::Fixed),
+            then: RwSignal::new(None),
+            start_at: RwSignal::new(None),
         },
     )
 }
@@ -550,13 +579,22 @@ mod client {
         stage: RwSignal<Stage>,
         key: StoredValue<String>,
         include: Include,
+        then: Option<String>,
+        start_at: Option<chrono::DateTime<chrono::Utc>>,
     ) {
         let (Some(file), Stage::Ready(check)) = (chosen(input), stage.get_untracked()) else {
             return;
         };
         stage.set(Stage::Starting(check));
         let key = format!("{}-{}", key.get_value(), include.as_str());
-        let path = format!("/api/v1/imports?include={}", include.as_str());
+        let mut path = format!("/api/v1/imports?include={}", include.as_str());
+        if let Some(then) = then {
+            path.push_str(&format!("&then={then}"));
+        }
+        if let Some(at) = start_at {
+            let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            path.push_str(&format!("&start_at={at}"));
+        }
         leptos::task::spawn_local(async move {
             match send::<TaskSummary>("POST", &path, Some(&file), Some(&key)).await {
                 Ok(task) => stage.set(Stage::Running(task)),

@@ -16,6 +16,7 @@ pub mod error;
 pub mod import;
 pub mod item;
 pub mod item_task;
+pub mod later;
 pub mod layout;
 pub mod live;
 pub mod notifications;

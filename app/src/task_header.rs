@@ -34,6 +34,9 @@ pub fn TaskHeader(
                 {move || current.with(outcome).map(|said| view! { <p class="task-outcome" role="status">{said}</p> })}
             </div>
             <div class="task-controls" role="group" aria-label="Task controls">
+                <Show when=move || current.with(|t| Control::StartNow.offered_in(t.status) && t.chain.and_then(|c| c.previous).is_none())>
+                    <button type="button" class="button primary" disabled=busy on:click=move |_| { control.dispatch((Control::StartNow, Which::default())); }>"Start now"</button>
+                </Show>
                 <Show when=move || Control::Pause.offered_in(status())>
                     <button type="button" class="button" disabled=busy on:click=move |_| { control.dispatch((Control::Pause, Which::default())); }>"Pause"</button>
                 </Show>
@@ -49,6 +52,7 @@ pub fn TaskHeader(
                 {move || current.with(TaskSummary::file).map(file_offer)}
             </div>
         </header>
+        <crate::later::ChainSteps current />
         <crate::undo::UndoDialog current open=undo_open />
     }
 }
@@ -84,7 +88,8 @@ pub fn CancelDialog(
         <Dialog open id="cancel-confirm" title="Cancel this task?" inline>
             {move || {
                 let said = current.with(|t| task_model::words::cancel_question(t.presentation(), &t.counts));
-                view! { <p>{said}</p> }
+                let next = current.with(|t| t.chain.and_then(|c| c.next.map(|next| format!("The step after it (#{next}) will not run either."))));
+                view! { <p>{said}</p> {next.map(|next| view! { <p class="cancel-chain">{next}</p> })} }
             }}
             <div class="form-actions">
                 <button type="button" class="button danger" on:click=move |_| {

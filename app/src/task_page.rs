@@ -88,7 +88,7 @@ pub async fn task_items_page(id: i64, query: TaskItemsQuery) -> Result<TaskItemL
     )
 }
 
-/// `pause`, `resume`, `cancel`, `retry` or `skip`.
+/// `pause`, `resume`, `cancel`, `retry`, `skip` or `start_now`.
 #[server(endpoint = "control_task", input = Json)]
 pub async fn control_task(id: i64, action: Control, which: Which) -> Result<TaskSummary, AppError> {
     use crate::auth::ssr::{require_seller, state, with_status};
@@ -104,6 +104,7 @@ pub async fn control_task(id: i64, action: Control, which: Which) -> Result<Task
                 Control::Cancel => engine.cancel(seller, id).await,
                 Control::Retry => engine.retry(seller, id, selection).await,
                 Control::Skip => engine.skip(seller, id, selection).await,
+                Control::StartNow => engine.start_now(seller, id).await,
             }?;
             Ok(TaskSummary::from_task(&done.task, chrono::Utc::now()))
         }

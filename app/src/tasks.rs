@@ -29,6 +29,12 @@ pub struct TaskSummary {
     /// Bumped by every change of the task: keep the highest seen, drop older ones.
     #[serde(default)]
     pub seq: i64,
+    /// When a scheduled task starts (status `scheduled` until then).
+    #[serde(default)]
+    pub start_at: Option<DateTime<Utc>>,
+    /// Its place in a chain of tasks: `{step, of, next, previous}`.
+    #[serde(default)]
+    pub chain: Option<task_model::Chain>,
 }
 
 impl TaskSummary {
@@ -55,6 +61,8 @@ impl TaskSummary {
             started_at: None,
             finished_at: None,
             seq: 1,
+            start_at: None,
+            chain: None,
         }
     }
 
@@ -65,6 +73,11 @@ impl TaskSummary {
 
     pub fn is_over(&self) -> bool {
         self.status.is_terminal()
+    }
+
+    /// Started and not over: what "running" counts and the tab title's progress covers.
+    pub fn is_active(&self) -> bool {
+        !self.is_over() && self.status != TaskStatus::Scheduled
     }
 
     /// The file the task wrote, once it is over (an export's CSV): the link's words, the
@@ -81,9 +94,10 @@ impl TaskSummary {
         })
     }
 
-    /// "Publishing 200 items" while it runs, its label once it is over.
+    /// "Publishing 200 items" while it runs, its label before it starts and once it is
+    /// over.
     pub fn line(&self) -> String {
-        if self.is_over() {
+        if self.is_over() || self.status == TaskStatus::Scheduled {
             self.label.clone()
         } else {
             self.presentation().doing_line(&self.label)
@@ -304,6 +318,8 @@ pub mod ssr {
                 started_at: event.started_at,
                 finished_at: event.finished_at,
                 seq: event.seq,
+                start_at: event.start_at,
+                chain: event.chain,
             }
         }
     }
@@ -330,9 +346,11 @@ pub mod ssr {
             };
             match err {
                 TaskError::NotFound => Self::NotFound,
-                conflict @ TaskError::Conflict { .. } => Self::Conflict {
-                    message: conflict.to_string(),
-                },
+                conflict @ (TaskError::Conflict { .. } | TaskError::Waits { .. }) => {
+                    Self::Conflict {
+                        message: conflict.to_string(),
+                    }
+                }
                 TaskError::UnknownKind(kind) => invalid(
                     "kind",
                     "unknown_kind",

@@ -8,6 +8,7 @@ use crate::tasks::{ItemStatus, TaskStatus, TaskSummary};
 /// How a status looks: the chip's colour class and its icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
+    Scheduled,
     Queued,
     Running,
     Paused,
@@ -21,6 +22,7 @@ pub enum Tone {
 impl Tone {
     pub fn class(self) -> &'static str {
         match self {
+            Self::Scheduled => "scheduled",
             Self::Queued => "queued",
             Self::Running => "running",
             Self::Paused => "paused",
@@ -35,6 +37,7 @@ impl Tone {
     /// An SVG path (24×24, stroked) that says the same as the colour.
     fn icon(self) -> &'static str {
         match self {
+            Self::Scheduled => "M4 6h16v14H4zM4 10h16M8 3v5M16 3v5",
             Self::Queued => "M12 7v5l3 2M12 3a9 9 0 1 0 0 18a9 9 0 0 0 0-18",
             Self::Running => "M8 5l11 7l-11 7z",
             Self::Paused => "M8 5v14M16 5v14",
@@ -59,6 +62,7 @@ pub fn task_status(task: &TaskSummary) -> (String, Tone) {
         return (waiting, Tone::Waiting);
     }
     let tone = match task.status {
+        TaskStatus::Scheduled => return (crate::later::waiting(task), Tone::Scheduled),
         TaskStatus::Queued => Tone::Queued,
         TaskStatus::Running => Tone::Running,
         TaskStatus::Paused | TaskStatus::Cancelling => Tone::Paused,

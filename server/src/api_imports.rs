@@ -187,6 +187,17 @@ pub(crate) struct RowsQuery {
     include: Option<Include>,
 }
 
+/// When an upload's import starts and what follows it.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FlowQuery {
+    /// `publish`: a second step publishes the items the import wrote, once it ends
+    /// (`update_listings`: updates their listings instead).
+    then: Option<String>,
+    /// Start at this time (RFC 3339) instead of now; `scheduled` until then.
+    start_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 fn include_of(
     query: Result<Query<RowsQuery>, QueryRejection>,
     default: Include,
@@ -267,6 +278,7 @@ async fn check(
         columns: parsed.columns,
         estimate: with_fixed,
         estimate_ready: ready_only,
+        tonight: crate::api_flows::tonight(&state, &signed_in),
     }))
 }
 
@@ -305,13 +317,15 @@ async fn left_out(
 }
 
 /// Uploads a CSV (multipart, field `file`) and starts an import task of the rows chosen
-/// by `include` (all of them by default). The file is checked as a whole first: too big
+/// by `include` (all of them by default) — now, or at `start_at`; with `then=publish`,
+/// the answer is the first step of a chain whose second publishes what imported. The file is checked as a whole first: too big
 /// or too many rows → 413, a bad header → 422 (as is `nothing_ready` when `include`
 /// leaves no row), and no task exists.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "imports",
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key"),
         RowsQuery,
+        FlowQuery,
     ),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
@@ -327,9 +341,13 @@ async fn upload(
     Extension(signed_in): Extension<SignedIn>,
     headers: HeaderMap,
     query: Result<Query<RowsQuery>, QueryRejection>,
+    flow: Result<Query<FlowQuery>, QueryRejection>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let include = include_of(query, Include::All)?;
+    let Query(flow) = flow.map_err(|rejection| AppError::BadRequest {
+        message: rejection.body_text(),
+    })?;
     let settings = state.imports;
     let (name, parsed) = read_upload(multipart, settings.limits).await?;
     let uploaded = parsed.rows.len() as u64;
@@ -349,7 +367,7 @@ async fn upload(
     );
     let created = state
         .engine
-        .create_task_from(
+        .create_flow(
             NewTask {
                 seller_id: signed_in.seller.id,
                 kind: task_model::kinds::IMPORT.name.into(),
@@ -357,6 +375,10 @@ async fn upload(
                 idempotency_key: key,
             },
             Some(imports::subjects(&parsed)),
+            backend::tasks::create::Later {
+                start_at: flow.start_at,
+                then: flow.then,
+            },
         )
         .await
         .map_err(AppError::from)?;

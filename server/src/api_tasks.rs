@@ -61,6 +61,14 @@ pub(crate) struct CreateBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     params: Option<serde_json::Map<String, serde_json::Value>>,
+    /// A second step that starts when this task ends, over the items it succeeded on:
+    /// `update_listings` or `publish` after an edit.
+    #[serde(default)]
+    then: Option<String>,
+    /// Start at this time (RFC 3339) instead of now; the task is `scheduled` until then.
+    /// A time already past starts it at once.
+    #[serde(default)]
+    start_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An edit's change, read strictly (an unknown or misspelt field is refused, never
@@ -139,7 +147,8 @@ fn task_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse().map_err(|_| ApiError(AppError::NotFound))
 }
 
-/// Starts a publish or unpublish task. The same `Idempotency-Key` returns the same task
+/// Starts a task over catalog items — now, at `start_at`, and followed by `then` when
+/// asked (the answer is the chain's first step; its `chain.next` is the second). The same `Idempotency-Key` returns the same task
 /// (200) instead of starting another.
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks",
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key")),
@@ -149,7 +158,7 @@ fn task_id(raw: &str) -> Result<i64, ApiError> {
         (status = 200, description = "Started earlier with this key", body = TaskSummary),
         (status = 400, description = "Not JSON", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 422, description = "Unknown kind, no items, or another seller's items", body = ErrorBody),
+        (status = 422, description = "Unknown kind, no items, another seller's items, or a `then` that cannot follow the kind", body = ErrorBody),
     ))]
 async fn create(
     State(state): State<AppState>,
@@ -164,14 +173,22 @@ async fn create(
     let ids = selected(&state, seller, &body).await?;
     edit_change(&body)?;
     let key = crate::api_tasks::idempotency_key(&headers);
+    let later = backend::tasks::create::Later {
+        start_at: body.start_at,
+        then: body.then.clone(),
+    };
     let created = state
         .engine
-        .create_task(NewTask {
-            seller_id: seller,
-            params: task_params(&ids, &body),
-            kind: body.kind,
-            idempotency_key: key,
-        })
+        .create_flow(
+            NewTask {
+                seller_id: seller,
+                params: task_params(&ids, &body),
+                kind: body.kind,
+                idempotency_key: key,
+            },
+            None,
+            later,
+        )
         .await
         .map_err(AppError::from)?;
     Ok(crate::api_tasks::started(&created))
@@ -267,6 +284,9 @@ pub(crate) struct PreviewJson {
     said: Option<String>,
     /// How long it would take if started now.
     estimate: task_model::Estimate,
+    /// The next 02:00 on the seller's clock (their account's time zone): "tonight", for
+    /// a task started later.
+    tonight: chrono::DateTime<chrono::Utc>,
     /// An edit: how many items it changes, and how many already have those values.
     #[serde(skip_serializing_if = "Option::is_none")]
     changed: Option<u64>,
@@ -325,6 +345,7 @@ async fn preview(
         .await
         .map_err(AppError::from)?;
     Ok(Json(PreviewJson {
+        tonight: crate::api_flows::tonight(&state, &signed_in),
         kind: body.kind,
         count: ids.len() as u64,
         breakdown: counts

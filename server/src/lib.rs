@@ -3,6 +3,7 @@
 pub mod api;
 mod api_error;
 mod api_exports;
+mod api_flows;
 mod api_imports;
 mod api_live;
 mod api_tasks;

@@ -73,6 +73,7 @@ pub fn router(
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::api::routes())
         .merge(crate::api_tasks::routes())
+        .merge(crate::api_flows::routes())
         .merge(crate::api_imports::routes(import_limits))
         .merge(crate::api_exports::routes())
         .merge(crate::api_live::routes())

@@ -22,15 +22,18 @@ pub enum Control {
     Retry,
     /// Failed items are set aside as skipped.
     Skip,
+    /// A scheduled task starts at once instead of at its time.
+    StartNow,
 }
 
 impl Control {
-    pub const ALL: [Control; 5] = [
+    pub const ALL: [Control; 6] = [
         Self::Pause,
         Self::Resume,
         Self::Cancel,
         Self::Retry,
         Self::Skip,
+        Self::StartNow,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Control {
             Self::Cancel => "cancel",
             Self::Retry => "retry",
             Self::Skip => "skip",
+            Self::StartNow => "start_now",
         }
     }
 
@@ -51,9 +55,14 @@ impl Control {
             Self::Resume => matches!(status, S::Queued | S::Running | S::Paused),
             Self::Cancel => matches!(
                 status,
-                S::Queued | S::Running | S::Paused | S::Cancelling | S::Cancelled
+                S::Scheduled | S::Queued | S::Running | S::Paused | S::Cancelling | S::Cancelled
             ),
-            Self::Retry | Self::Skip => !matches!(status, S::Cancelling | S::Cancelled),
+            // A scheduled task has run nothing: it has no failures.
+            Self::Retry | Self::Skip => {
+                !matches!(status, S::Scheduled | S::Cancelling | S::Cancelled)
+            }
+            // Starting a task that already started changes nothing.
+            Self::StartNow => !status.is_terminal() && !matches!(status, S::Cancelling),
         }
     }
 
@@ -64,8 +73,9 @@ impl Control {
         match self {
             Self::Pause => matches!(status, S::Queued | S::Running),
             Self::Resume => matches!(status, S::Paused),
-            Self::Cancel => matches!(status, S::Queued | S::Running | S::Paused),
+            Self::Cancel => matches!(status, S::Scheduled | S::Queued | S::Running | S::Paused),
             Self::Retry | Self::Skip => self.applies_to(status),
+            Self::StartNow => matches!(status, S::Scheduled),
         }
     }
 
@@ -77,6 +87,7 @@ impl Control {
             return None;
         }
         let state = match status {
+            S::Scheduled => "This task has not started yet",
             S::Cancelling => "This task is being cancelled",
             S::Cancelled => "This task was cancelled",
             S::Succeeded => "This task has finished",
@@ -86,6 +97,11 @@ impl Control {
             S::Queued | S::Running | S::Paused => "This task is still running",
         };
         let consequence = match (self, status) {
+            (Self::Pause | Self::Resume, S::Scheduled) => "start it now, or cancel it, instead.",
+            (Self::Retry, S::Scheduled) => "it has no failures to retry.",
+            (Self::Skip, S::Scheduled) => "it has no failures to skip.",
+            (Self::StartNow, S::Cancelling | S::Cancelled) => "it will not start.",
+            (Self::StartNow, _) => "it has already run.",
             (Self::Pause, _) => "there is nothing left to pause.",
             (Self::Resume, S::Cancelling | S::Cancelled) => "it cannot be resumed.",
             (Self::Resume, _) => "there is nothing to resume.",
@@ -117,6 +133,20 @@ mod tests {
     #[test]
     fn every_refusal_is_a_specific_grammatical_sentence() {
         let expected: &[(Control, TaskStatus, Option<&str>)] = &[
+            (Control::Pause, S::Scheduled, Some("This task has not started yet: start it now, or cancel it, instead.")),
+            (Control::Resume, S::Scheduled, Some("This task has not started yet: start it now, or cancel it, instead.")),
+            (Control::Cancel, S::Scheduled, None),
+            (Control::Retry, S::Scheduled, Some("This task has not started yet: it has no failures to retry.")),
+            (Control::Skip, S::Scheduled, Some("This task has not started yet: it has no failures to skip.")),
+            (Control::StartNow, S::Scheduled, None),
+            (Control::StartNow, S::Queued, None),
+            (Control::StartNow, S::Running, None),
+            (Control::StartNow, S::Paused, None),
+            (Control::StartNow, S::Cancelling, Some("This task is being cancelled: it will not start.")),
+            (Control::StartNow, S::Cancelled, Some("This task was cancelled: it will not start.")),
+            (Control::StartNow, S::Succeeded, Some("This task has finished: it has already run.")),
+            (Control::StartNow, S::CompletedWithErrors, Some("This task has finished with errors: it has already run.")),
+            (Control::StartNow, S::Failed, Some("This task has failed: it has already run.")),
             (Control::Pause, S::Queued, None),
             (Control::Pause, S::Running, None),
             (Control::Pause, S::Paused, None),

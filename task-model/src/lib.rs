@@ -6,6 +6,7 @@
 //! Names stored in the database and sent over the wire are the `as_str` forms; reading
 //! them back goes through `TryFrom<&str>`, and a name that does not convert is an error.
 
+pub mod chain;
 pub mod control;
 pub mod counts;
 pub mod edit;
@@ -16,6 +17,7 @@ pub mod status;
 pub mod when;
 pub mod words;
 
+pub use chain::Chain;
 pub use control::Control;
 pub use counts::TaskCounts;
 pub use estimate::{Basis, Estimate};

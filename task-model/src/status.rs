@@ -8,7 +8,12 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
-    /// In: `create`. Out: the first claim (→ running), pause, cancel.
+    /// Waits for its time (`start_at`) or for the step before it in a chain to end.
+    /// In: `create` with a later start, or as a chain's later step. Out: its time coming
+    /// (→ queued), start now (→ queued), the step before it ending (→ queued, or
+    /// cancelled when it leaves nothing to do), cancel.
+    Scheduled,
+    /// In: `create`, the start of a scheduled task. Out: the first claim (→ running), pause, cancel.
     Queued,
     /// In: the first claim, resume of a started task, retry of a finished one.
     /// Out: the last item finishing (settle), pause, cancel.
@@ -30,7 +35,8 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 8] = [
+    pub const ALL: [TaskStatus; 9] = [
+        Self::Scheduled,
         Self::Queued,
         Self::Running,
         Self::Paused,
@@ -44,6 +50,7 @@ impl TaskStatus {
     /// The stored and wire name.
     pub const fn as_str(self) -> &'static str {
         match self {
+            Self::Scheduled => "scheduled",
             Self::Queued => "queued",
             Self::Running => "running",
             Self::Paused => "paused",
@@ -58,6 +65,7 @@ impl TaskStatus {
     /// What a seller reads on a status chip.
     pub const fn words(self) -> &'static str {
         match self {
+            Self::Scheduled => "scheduled",
             Self::Queued => "queued",
             Self::Running => "running",
             Self::Paused => "paused",

@@ -195,9 +195,11 @@ pub fn finished(
                 c.succeeded, c.cancelled
             ),
         ),
-        TaskStatus::Queued | TaskStatus::Running | TaskStatus::Paused | TaskStatus::Cancelling => {
-            return None
-        }
+        TaskStatus::Scheduled
+        | TaskStatus::Queued
+        | TaskStatus::Running
+        | TaskStatus::Paused
+        | TaskStatus::Cancelling => return None,
     };
     Some(Finished {
         tone,

@@ -148,7 +148,7 @@ impl LiveStore {
     /// Tasks not finished: their overall progress in percent, for the tab title.
     pub fn running_progress(&self) -> Option<u32> {
         self.tasks.with(|tasks| {
-            let active: Vec<&TaskSummary> = tasks.iter().filter(|t| !t.is_over()).collect();
+            let active: Vec<&TaskSummary> = tasks.iter().filter(|t| t.is_active()).collect();
             if active.is_empty() {
                 return None;
             }

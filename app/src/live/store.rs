@@ -2,7 +2,7 @@
 //! it. No signals and no browser here, so every rule is unit-tested; [`super::LiveStore`]
 //! keeps these values in signals and calls these functions.
 
-use crate::tasks::TaskSummary;
+use crate::tasks::{TaskStatus, TaskSummary};
 use task_model::words;
 
 /// How long an auto-dismissing toast stays, in milliseconds.
@@ -57,7 +57,13 @@ pub fn apply(tasks: &mut Vec<TaskSummary>, task: TaskSummary) -> Option<Option<T
 /// What a change of a task is worth saying: a start, or an end (in the kind's words, the
 /// same the notification centre keeps).
 pub fn news(previous: Option<&TaskSummary>, task: &TaskSummary) -> Option<News> {
-    if previous.is_none() && !task.is_over() {
+    // A task that has not started says so where it was asked for (and in the tray); it
+    // is news when it starts.
+    if task.status == TaskStatus::Scheduled {
+        return None;
+    }
+    let starts = previous.is_some_and(|p| p.status == TaskStatus::Scheduled);
+    if (previous.is_none() || starts) && !task.is_over() {
         let named = words::numbered(task.id, &task.label);
         let (title, body) = words::started(&named, task.estimate.as_ref());
         return Some(News {

@@ -30,11 +30,25 @@ pub fn TaskTray() -> AnyView {
     let open = move || chosen.get().unwrap_or_else(running);
     let summary = move || {
         let tasks = visible();
-        let running = tasks.iter().filter(|t| !t.is_over()).count();
+        let running = tasks.iter().filter(|t| t.is_active()).count();
+        let scheduled = tasks
+            .iter()
+            .filter(|t| t.status == crate::tasks::TaskStatus::Scheduled)
+            .count();
+        let later = match scheduled {
+            0 => String::new(),
+            n => format!(" · {n} scheduled"),
+        };
         match (running, store.running_progress()) {
+            (0, _) if scheduled > 0 => {
+                plural(scheduled as i64, "task scheduled", "tasks scheduled")
+            }
             (0, _) => plural(tasks.len() as i64, "recent task", "recent tasks"),
-            (n, Some(p)) => format!("{} running · {p}%", plural(n as i64, "task", "tasks")),
-            (n, None) => format!("{} running", plural(n as i64, "task", "tasks")),
+            (n, Some(p)) => format!(
+                "{} running · {p}%{later}",
+                plural(n as i64, "task", "tasks")
+            ),
+            (n, None) => format!("{} running{later}", plural(n as i64, "task", "tasks")),
         }
     };
     view! {
@@ -77,7 +91,8 @@ fn TrayRow(task: TaskSummary) -> AnyView {
     let (chip, tone) = task_status(&task);
     let id = task.id;
     let line = task.line();
-    let words = super::store::tray_words(&task);
+    let words = crate::later::starts_line(&task).unwrap_or_else(|| super::store::tray_words(&task));
+    let step = task.chain.map(|chain| format!("{} · ", chain.words()));
     view! {
         <li class="tray-row" data-task=id data-status=task.status.as_str()>
             <span class="kind-mark" aria-hidden="true">{task.presentation().mark}</span>
@@ -87,7 +102,7 @@ fn TrayRow(task: TaskSummary) -> AnyView {
                     <Chip label=chip tone />
                 </div>
                 <TaskBar counts=c label=format!("{} progress", task.label) />
-                <div class="tray-counts muted">{words}</div>
+                <div class="tray-counts muted">{step.map(|step| view! { <span class="tray-step">{step}</span> })}{words}</div>
             </div>
             {over.then(|| view! {
                 <button type="button" class="icon-button" aria-label=format!("Dismiss {}", task.label)

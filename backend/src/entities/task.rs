@@ -32,6 +32,15 @@ pub struct Model {
     pub estimate: Option<String>,
     /// When the estimate was made: the task's creation, or a retry's.
     pub estimated_at: Option<DateTimeUtc>,
+    /// A scheduled task's time to start.
+    pub start_at: Option<DateTimeUtc>,
+    /// The step before this one in a chain: this one starts when it ends.
+    pub previous_task_id: Option<i64>,
+    /// The step after this one in a chain.
+    pub next_task_id: Option<i64>,
+    /// This step's place in its chain (1-based) and the chain's length.
+    pub chain_step: Option<i32>,
+    pub chain_of: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ mod m20261130_000004_task_estimate;
 mod m20261130_000005_item_in_task;
 mod m20261130_000006_notification_download;
 mod m20261130_000007_listed_version;
+mod m20261203_000008_chains_and_schedules;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_item_in_task::Migration),
             Box::new(m20261130_000006_notification_download::Migration),
             Box::new(m20261130_000007_listed_version::Migration),
+            Box::new(m20261203_000008_chains_and_schedules::Migration),
         ]
     }
 }

@@ -323,6 +323,10 @@ pub(crate) async fn settle(
         task.counts.pending -= swept;
         task.counts.cancelled += swept;
     }
+    // A scheduled task waits for its time or the step before it, even with no item yet.
+    if task.status == TaskStatus::Scheduled {
+        return Ok((Some(task), false));
+    }
     let c = task.counts;
     let idle = c.running == 0 && (c.pending == 0 || task.status == TaskStatus::Cancelling);
     if !idle
@@ -339,13 +343,17 @@ pub(crate) async fn settle(
         .started_at
         .map(|started| (now - started).num_milliseconds().max(1) as f64 / 1000.0);
     let throughput = elapsed.map(|secs| (c.succeeded + c.failed) as f64 / secs);
-    txn.execute_raw(stmt(
+    let moved = txn.execute_raw(stmt(
         txn.get_database_backend(),
         "UPDATE tasks SET status = $1, finished_at = COALESCE(finished_at, $2), throughput = COALESCE($3, throughput), \
          waiting_until = NULL, version = version + 1, updated_at = $2 WHERE id = $4 AND status = $5",
         vec![end.as_str().into(), now.into(), throughput.into(), task_id.into(), task.status.as_str().into()],
     ))
-    .await?;
+    .await?
+    .rows_affected();
+    if moved == 0 {
+        return Ok((Some(task), false));
+    }
     if !task.status.is_terminal() {
         if let Some(said) = notifications::ending(task.id, &task.kind, &task.label, end, &c) {
             notifications::replace_for_task(
@@ -363,6 +371,9 @@ pub(crate) async fn settle(
                 notifications::offer_download(txn, task.seller_id, task.id, &href).await?;
             }
         }
+        // The step after it starts, or is cancelled with it: in this transaction, so
+        // once.
+        super::chain::hand_off(txn, &task, end, now).await?;
     }
     let ended = !task.status.is_terminal();
     task.status = end;

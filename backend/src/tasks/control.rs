@@ -145,28 +145,9 @@ pub async fn cancel<C: ConnectionTrait + TransactionTrait<Transaction = Database
         TaskStatus::Cancelling | TaskStatus::Cancelled => {
             finish(txn, db, seller_id, task_id, 0, false).await
         }
-        TaskStatus::Queued | TaskStatus::Running | TaskStatus::Paused => {
-            let cancelled = txn
-                .execute_raw(stmt(
-                    txn.get_database_backend(),
-                    "UPDATE task_items SET status = @cancelled, finished_at = $1, updated_at = $1 \
-                     WHERE task_id = $2 AND status = @pending",
-                    vec![now.into(), task_id.into()],
-                ))
-                .await?
-                .rows_affected();
-            shift_counters(
-                &txn,
-                task_id,
-                &[
-                    (ItemStatus::Pending, -(cancelled as i64)),
-                    (ItemStatus::Cancelled, cancelled as i64),
-                ],
-                now,
-            )
-            .await?;
-            set_status(&txn, &task, TaskStatus::Cancelling, now).await?;
-            settle(&txn, task_id, now).await?;
+        TaskStatus::Scheduled | TaskStatus::Queued | TaskStatus::Running | TaskStatus::Paused => {
+            // The steps after it in a chain are cancelled with it, when it ends.
+            let cancelled = super::chain::cancel_in(&txn, &task, now).await?;
             finish(txn, db, seller_id, task_id, cancelled, true).await
         }
         status => Err(TaskError::Conflict {

@@ -21,6 +21,16 @@ pub struct NewTask {
     pub idempotency_key: Option<String>,
 }
 
+/// When a task starts and what follows it; by default, now and nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Later {
+    /// Start at this time rather than now. A time already past starts it at once.
+    pub start_at: Option<DateTime<Utc>>,
+    /// The kind of a second step that starts when this task ends, over the catalog
+    /// items this one succeeded on (see `task_model::chain::followers`).
+    pub then: Option<String>,
+}
+
 /// Whether `create` made a task or found the one made earlier with the same key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
@@ -58,7 +68,7 @@ pub async fn estimate<C: ConnectionTrait>(
 
 /// The kind's estimate, sharing the marketplace's pace with what the seller's unfinished
 /// tasks still have to send.
-async fn estimate_for<C: ConnectionTrait>(
+pub(crate) async fn estimate_for<C: ConnectionTrait>(
     db: &C,
     registry: &super::Registry,
     kind: &dyn super::AnyKind,
@@ -183,12 +193,29 @@ where
 
 /// Like [`create`], with the items' subjects given by the caller (an uploaded file,
 /// already read) instead of expanded from the parameters by the kind.
-#[tracing::instrument(skip_all, err, fields(seller_id = new.seller_id, kind = %new.kind))]
 pub async fn create_from<C>(
     db: &C,
     registry: &super::Registry,
     new: NewTask,
     subjects: Option<Vec<Value>>,
+    now: DateTime<Utc>,
+) -> Result<Created, TaskError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    create_flow(db, registry, new, subjects, Later::default(), now).await
+}
+
+/// Like [`create_from`], starting at `later.start_at` (status `scheduled` until then)
+/// and followed by `later.then` as step 2 of a chain: that step is made now, scheduled,
+/// with no items; it gets them when this one ends.
+#[tracing::instrument(skip_all, err, fields(seller_id = new.seller_id, kind = %new.kind))]
+pub async fn create_flow<C>(
+    db: &C,
+    registry: &super::Registry,
+    new: NewTask,
+    subjects: Option<Vec<Value>>,
+    later: Later,
     now: DateTime<Utc>,
 ) -> Result<Created, TaskError>
 where
@@ -200,6 +227,35 @@ where
     if let Some(existing) = find_by_key(db, new.seller_id, new.idempotency_key.as_deref()).await? {
         return Ok(Created::Existing(existing));
     }
+    let then = match later.then.as_deref() {
+        None => None,
+        Some(then) if task_model::chain::may_follow(kind.name(), then) => Some(
+            registry
+                .get(then)
+                .ok_or_else(|| TaskError::UnknownKind(then.to_owned()))?,
+        ),
+        Some(then) => {
+            let may: Vec<&str> = task_model::chain::followers(kind.name())
+                .iter()
+                .map(|k| k.name)
+                .collect();
+            return Err(TaskError::InvalidParams(super::InvalidParams {
+                code: "invalid",
+                field: "then".into(),
+                message: if may.is_empty() {
+                    format!("Nothing can follow a task of kind {}.", kind.name())
+                } else {
+                    format!(
+                        "“{then}” cannot follow {}: it may be followed by {}.",
+                        kind.name(),
+                        may.join(" or ")
+                    )
+                },
+            }));
+        }
+    };
+    // A time already past starts the task at once.
+    let start_at = later.start_at.filter(|at| *at > now);
     let params = kind.parse_params(&new.params)?;
     let subjects = match subjects {
         Some(subjects) => subjects,
@@ -220,7 +276,12 @@ where
             .chars()
             .take(200)
             .collect()),
-        status: Set(TaskStatus::Queued.as_str().to_owned()),
+        status: Set(match start_at {
+            Some(_) => TaskStatus::Scheduled,
+            None => TaskStatus::Queued,
+        }
+        .as_str()
+        .to_owned()),
         params: Set(kind.kept(&params)?.to_string()),
         idempotency_key: Set(new.idempotency_key.clone()),
         max_attempts: Set(policy.max_attempts.max(1) as i32),
@@ -240,6 +301,9 @@ where
         version: Set(0),
         estimate: Set(serde_json::to_string(&estimate).ok()),
         estimated_at: Set(Some(now)),
+        start_at: Set(start_at),
+        chain_step: Set(then.is_some().then_some(1)),
+        chain_of: Set(then.is_some().then_some(2)),
         ..Default::default()
     }
     .insert(&txn)
@@ -301,26 +365,53 @@ where
             .exec_without_returning(&txn)
             .await?;
     }
-    let (started_title, started_body) = task_model::words::started(
-        &task_model::words::numbered(row.id, &row.label),
-        Some(&estimate),
-    );
-    // The "started" toast's words, kept in the notification centre too; already read,
-    // so only endings count as unread.
+    let row = match then {
+        Some(then) => {
+            let next =
+                super::chain::add_step(&txn, registry, &*then, &row, subjects_count(total), now)
+                    .await?;
+            tracing::info!(task_id = row.id, next_task_id = next, "chain created");
+            task::Entity::find_by_id(row.id)
+                .one(&txn)
+                .await?
+                .ok_or(TaskError::NotFound)?
+        }
+        None => row,
+    };
+    if start_at.is_none() {
+        note_started(&txn, &row, Some(&estimate), now).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(task_id = row.id, items = total, scheduled = ?start_at, "task created");
+    Ok(Created::New(super::read(row)?))
+}
+
+fn subjects_count(total: i64) -> usize {
+    usize::try_from(total).unwrap_or(0)
+}
+
+/// The "started" toast's words, kept in the notification centre too; already read, so
+/// only endings count as unread.
+pub(crate) async fn note_started(
+    txn: &DatabaseTransaction,
+    row: &task::Model,
+    estimate: Option<&Estimate>,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let (title, body) =
+        task_model::words::started(&task_model::words::numbered(row.id, &row.label), estimate);
     let started = crate::notifications::insert(
-        &txn,
-        new.seller_id,
+        txn,
+        row.seller_id,
         Some(row.id),
         crate::notifications::Level::Info,
-        &started_title,
-        &started_body,
+        &title,
+        &body,
         now,
     )
     .await?;
-    crate::notifications::mark_read(&txn, new.seller_id, Some(&[started.id]), now).await?;
-    txn.commit().await?;
-    tracing::info!(task_id = row.id, items = total, "task created");
-    Ok(Created::New(super::read(row)?))
+    crate::notifications::mark_read(txn, row.seller_id, Some(&[started.id]), now).await?;
+    Ok(())
 }
 
 async fn find_by_key(

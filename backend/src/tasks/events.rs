@@ -35,6 +35,10 @@ pub struct TaskEvent {
     pub estimate: Option<task_model::Estimate>,
     #[serde(default)]
     pub estimated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub start_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub chain: Option<task_model::Chain>,
 }
 
 impl From<&Task> for TaskEvent {
@@ -54,6 +58,8 @@ impl From<&Task> for TaskEvent {
             finished_at: task.finished_at,
             estimate: task.estimate,
             estimated_at: task.estimated_at,
+            start_at: task.start_at,
+            chain: task.chain,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! task), `rescue` (expired leases), `control` (pause, resume, cancel, retry, skip),
 //! `events` (the bus), `worker` (the runtime).
 
+pub mod chain;
 pub mod claim;
 pub mod clock;
 pub mod complete;
@@ -18,6 +19,7 @@ pub mod noop;
 pub mod once;
 pub mod query;
 pub mod rescue;
+pub mod schedule;
 pub mod state;
 pub mod worker;
 
@@ -57,6 +59,10 @@ pub struct Task {
     /// retry sent items again).
     pub estimate: Option<task_model::Estimate>,
     pub estimated_at: Option<DateTime<Utc>>,
+    /// When a scheduled task starts (kept once it started: when it was meant to).
+    pub start_at: Option<DateTime<Utc>>,
+    /// Its place in a chain of tasks, if it is a step of one.
+    pub chain: Option<task_model::Chain>,
 }
 
 impl Task {
@@ -134,6 +140,16 @@ impl TryFrom<task::Model> for Task {
             version: row.version,
             estimate,
             estimated_at: row.estimated_at,
+            start_at: row.start_at,
+            chain: match (row.chain_step, row.chain_of) {
+                (Some(step), Some(of)) => Some(task_model::Chain {
+                    step: u32::try_from(step).unwrap_or(1),
+                    of: u32::try_from(of).unwrap_or(1),
+                    next: row.next_task_id,
+                    previous: row.previous_task_id,
+                }),
+                _ => None,
+            },
         })
     }
 }
@@ -162,6 +178,9 @@ pub enum TaskError {
         control: Control,
         status: TaskStatus,
     },
+    /// A later step of a chain starts when the step before it ends, not on request.
+    #[error("This step starts when the task before it (#{previous}) ends: start or cancel that one instead.")]
+    Waits { previous: i64 },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

@@ -266,6 +266,8 @@ pub async fn first_item_id(db: &backend::DatabaseConnection, seller_id: i64) -> 
 pub struct TwoSellers {
     pub app: TestApp,
     pub sandbox: server::sandbox::Sandbox,
+    /// The sandbox marketplace's base URL.
+    pub url: String,
     /// ana's id, session cookie and item ids.
     pub ana: i64,
     pub ana_cookie: String,
@@ -286,6 +288,7 @@ pub async fn two_sellers(db: &backend::DatabaseConnection) -> TwoSellers {
     TwoSellers {
         app,
         sandbox,
+        url,
         ana,
         ana_cookie,
         ana_items,

@@ -80,6 +80,7 @@ impl Engine {
                 }
                 for task in latest.values() {
                     self.publish(task);
+                    self.follow(task).await;
                 }
             }
             // Not renewed any more, the leases run out and the rescuer gives the items

@@ -154,6 +154,73 @@ impl Engine {
         self.create_task_from(new, None).await
     }
 
+    /// Creates a task that starts later, or is followed by another, or both.
+    pub async fn create_flow(
+        &self,
+        new: NewTask,
+        subjects: Option<Vec<serde_json::Value>>,
+        later: create::Later,
+    ) -> Result<Created, TaskError> {
+        let created =
+            create::create_flow(&self.db, &self.registry, new, subjects, later, self.now()).await?;
+        if let Created::New(task) = &created {
+            self.publish(task);
+            if let Some(next) = task.chain.and_then(|chain| chain.next) {
+                self.publish_id(next).await;
+            }
+            self.wake.notify_one();
+        }
+        Ok(created)
+    }
+
+    /// After `task` changed: when it is over and a step follows it, that step was just
+    /// given its items (its estimate is made again for what it really has) or cancelled;
+    /// either way everyone hears of it.
+    pub(crate) async fn follow(&self, task: &Task) {
+        let Some(next_id) = task.chain.and_then(|chain| chain.next) else {
+            return;
+        };
+        if !task.status.is_terminal() {
+            return;
+        }
+        let Ok(next) = super::load(&self.db, next_id).await else {
+            return;
+        };
+        if next.status.claimable() && next.counts.pending > 0 {
+            if let Err(err) = create::re_estimate(&self.db, &self.registry, &next, self.now()).await
+            {
+                tracing::warn!(task_id = next.id, error = %err, "could not estimate a chain's next step");
+            }
+            self.wake.notify_one();
+        }
+        self.publish_id(next_id).await;
+    }
+
+    /// Starts the scheduled tasks whose time has come (the run loop asks every few
+    /// seconds; tests call it with their own clock).
+    pub async fn start_due(&self) -> Result<usize, sea_orm::DbErr> {
+        let started = super::schedule::start_due(&self.db, self.now()).await?;
+        for task in &started {
+            self.publish(task);
+        }
+        if !started.is_empty() {
+            self.wake.notify_one();
+        }
+        Ok(started.len())
+    }
+
+    /// The seller starts a scheduled task before its time.
+    pub async fn start_now(&self, seller_id: i64, task_id: i64) -> Result<Controlled, TaskError> {
+        let started = super::schedule::start_now(&self.db, seller_id, task_id, self.now()).await?;
+        let done = Controlled {
+            changed: started.is_some(),
+            task: super::get(&self.db, seller_id, task_id).await?,
+            items: 0,
+        };
+        self.after_control(&done);
+        Ok(done)
+    }
+
     /// How long sending `items` of one of the seller's tasks again would take.
     pub async fn estimate_again(
         &self,
@@ -212,6 +279,7 @@ impl Engine {
                 .for_each(|(_, token)| token.cancel());
         }
         self.after_control(&done);
+        self.follow(&done.task).await;
         Ok(done)
     }
 
@@ -239,6 +307,7 @@ impl Engine {
     ) -> Result<Controlled, TaskError> {
         let done = control::skip(&self.db, seller_id, task_id, which, self.now()).await?;
         self.after_control(&done);
+        self.follow(&done.task).await;
         Ok(done)
     }
 

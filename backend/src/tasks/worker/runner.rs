@@ -66,6 +66,9 @@ impl Engine {
                     if let Err(err) = self.rescue_once().await {
                         tracing::warn!(error = %format!("{err:#}"), "rescue failed");
                     }
+                    if let Err(err) = self.start_due().await {
+                        tracing::warn!(error = %err, "starting scheduled tasks failed");
+                    }
                 }
             }
         }

@@ -1,0 +1,51 @@
+//! Tasks that start later: `POST /api/v1/tasks/{id}/start-now`, and "tonight" on the
+//! seller's clock for the pages that offer to start later.
+
+use app::auth::ssr::SignedIn;
+use app::error::AppError;
+use app::state::AppState;
+use app::tasks::TaskSummary;
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use chrono::{DateTime, NaiveTime, Utc};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api_error::ApiError;
+use crate::openapi::ErrorBody;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(start_now))
+}
+
+/// When "tonight" is for this seller: the next 02:00 in their account's time zone (UTC
+/// when they have none), daylight saving included.
+pub(crate) fn tonight(state: &AppState, signed_in: &SignedIn) -> DateTime<Utc> {
+    let zone = backend::tasks::schedule::zone_of(signed_in.seller.time_zone.as_deref());
+    let two = NaiveTime::from_hms_opt(2, 0, 0).unwrap_or(NaiveTime::MIN);
+    backend::tasks::schedule::next_local(zone, two, state.engine.now())
+}
+
+/// Starts a scheduled task at once instead of at its time. A task that already started
+/// is answered as it is; a later step of a chain waits for the step before it (409).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/start-now", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task now", body = TaskSummary),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+        (status = 409, description = "Over, cancelled, or a chain's step waiting for the one before it", body = ErrorBody),
+    ))]
+async fn start_now(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskSummary>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError(AppError::NotFound))?;
+    let done = state
+        .engine
+        .start_now(signed_in.seller.id, id)
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(TaskSummary::from_task(&done.task, state.engine.now())))
+}
