@@ -608,6 +608,7 @@ pub fn DesignPage() -> impl IntoView {
             </Specimen>
 
             <crate::design_bulk_day::BulkDaySpecimens />
+            <crate::design_flows::FlowSpecimens />
 
             <Specimen title="Import: the whole file checked before it starts">
                 {crate::import::confirm_specimen(file_check())}

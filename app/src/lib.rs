@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod catalog_refresh;
 pub mod design;
 mod design_bulk_day;
+mod design_flows;
 pub mod error;
 pub mod import;
 pub mod item;

@@ -34,6 +34,8 @@ fn event(status: TaskStatus) -> TaskEvent {
             calls: 0,
         }),
         estimated_at: Some(chrono::Utc::now()),
+        start_at: None,
+        chain: None,
     }
 }
 

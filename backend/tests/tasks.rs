@@ -1168,5 +1168,5 @@ async fn wait_for(
 #[test]
 fn item_and_task_statuses_cover_the_schema() {
     assert_eq!(ItemStatus::ALL.len(), 6);
-    assert_eq!(TaskStatus::ALL.len(), 8);
+    assert_eq!(TaskStatus::ALL.len(), 9);
 }

@@ -276,6 +276,8 @@ mod tests {
             finished_at: None,
             estimate: None,
             estimated_at: None,
+            start_at: None,
+            chain: None,
         }
     }
 
