@@ -568,7 +568,7 @@ db_test!(
 );
 
 /// The routes the API promises scripts (docs/architecture.md), and the import check the UI uses.
-const DESIGNED: [(&str, &str); 29] = [
+const DESIGNED: [(&str, &str); 30] = [
     ("post", "/api/v1/imports/check"),
     ("post", "/api/v1/imports/check/left-out.csv"),
     ("post", "/api/v1/tasks/preview"),
@@ -593,6 +593,7 @@ const DESIGNED: [(&str, &str); 29] = [
     ("post", "/api/v1/tasks/{id}/cancel"),
     ("post", "/api/v1/tasks/{id}/retry"),
     ("post", "/api/v1/tasks/{id}/skip"),
+    ("post", "/api/v1/tasks/{id}/start-now"),
     ("get", "/api/v1/tasks/{id}/report.csv"),
     ("get", "/api/v1/tasks/{id}/export.csv"),
     ("get", "/healthz"),
@@ -667,7 +668,7 @@ db_test!(
                 }
             }
         }
-        assert_eq!(operations, 27, "one operation per designed route");
+        assert_eq!(operations, 28, "one operation per designed route");
         // …and every schema the document points at is in it.
         let mut found = Vec::new();
         refs(&doc, &mut found);

@@ -10,74 +10,13 @@ use backend::catalog::{self};
 use backend::tasks::create::{self};
 use backend::tasks::TaskStatus;
 use backend::testing::{Engine, TestDb};
+use common::processes::{free_port, sandbox_process, server_process, stats};
 use sea_orm::DatabaseConnection;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const ITEMS: usize = 500;
-
-/// Kills the process when dropped, so a failing assertion leaves nothing running.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn sandbox_process(port: u16) -> Process {
-    Process(
-        Command::new(env!("CARGO_BIN_EXE_stockroom"))
-            .args(["sandbox", "--addr", &format!("127.0.0.1:{port}")])
-            .env("SANDBOX_RATE_LIMIT", "100")
-            .env("SANDBOX_BURST", "10")
-            .env("SANDBOX_LATENCY_MS", "20-80")
-            .env("SANDBOX_TRANSIENT_ERROR_RATE", "0.02")
-            .env("SANDBOX_SEED", "11")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the sandbox"),
-    )
-}
-
-fn server_process(database_url: &str, marketplace: &str) -> Process {
-    Process(
-        Command::new(env!("CARGO_BIN_EXE_stockroom"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-            .env("STOCKROOM_WORKERS", "4")
-            .env("MARKETPLACE_URL", marketplace)
-            .env("MARKETPLACE_RATE_LIMIT", "90")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start stockroom"),
-    )
-}
-
-async fn stats(marketplace: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match reqwest::get(format!("{marketplace}/_stats")).await {
-            Ok(reply) if reply.status().is_success() => return reply.json().await.unwrap(),
-            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
-            other => panic!("the sandbox did not answer: {other:?}"),
-        }
-    }
-}
 
 async fn drill(db: &DatabaseConnection, database_url: &str) {
     let port = free_port();
@@ -100,7 +39,7 @@ async fn drill(db: &DatabaseConnection, database_url: &str) {
     .task()
     .clone();
 
-    let first = server_process(database_url, &marketplace);
+    let first = server_process(database_url, &marketplace, None);
     let deadline = Instant::now() + Duration::from_secs(150);
     loop {
         let now = backend::tasks::load(db, task.id).await.unwrap();
@@ -118,7 +57,7 @@ async fn drill(db: &DatabaseConnection, database_url: &str) {
         at_kill.counts
     );
 
-    let _second = server_process(database_url, &marketplace);
+    let _second = server_process(database_url, &marketplace, None);
     let done = loop {
         let now = backend::tasks::load(db, task.id).await.unwrap();
         if now.status.is_terminal() {

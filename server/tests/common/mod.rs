@@ -10,6 +10,8 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+pub mod processes;
+
 pub struct TestApp {
     pub router: Router,
     pub engine: std::sync::Arc<backend::tasks::worker::Engine>,
