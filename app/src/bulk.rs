@@ -330,6 +330,7 @@ pub fn PlanBody(
     let warning = Presentation::of(&plan.kind).warning;
     let label = Presentation::of(&plan.kind).label(plan.count as i64);
     let start_at = RwSignal::new(None::<chrono::DateTime<chrono::Utc>>);
+    let blocked = RwSignal::new(false);
     let start_words = move || match (start_at.get(), warning) {
         (Some(_), _) => "Schedule".to_owned(),
         (None, Some(_)) => label.clone(),
@@ -345,9 +346,9 @@ pub fn PlanBody(
         })}
         <p>{format!("This should take {} ({source}). It runs in the background: you can keep working, and you will be told when it is done.", plan.estimate.about())}</p>
         {warning.map(|warning| view! { <p class="alert warning plan-warning" role="note">{warning}</p> })}
-        <crate::later::StartWhen tonight=plan.tonight start_at />
+        <crate::later::StartWhen tonight=plan.tonight start_at blocked />
         <div class="form-actions">
-            <button class=if warning.is_some() { "button danger" } else { "button primary" } type="button" disabled=move || start.pending().get() on:click=move |_| {
+            <button class=if warning.is_some() { "button danger" } else { "button primary" } type="button" disabled=move || start.pending().get() || blocked.get() on:click=move |_| {
                 start.dispatch(StartRequest {
                     kind: kind.clone(),
                     selection: selection.get_untracked(),

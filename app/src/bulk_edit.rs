@@ -191,6 +191,7 @@ pub fn EditPlanBody(
     // After the edit: its items' listings updated (those live), as a second step.
     let then = RwSignal::new(None::<String>);
     let start_at = RwSignal::new(None::<chrono::DateTime<chrono::Utc>>);
+    let blocked = RwSignal::new(false);
     let live = plan
         .breakdown
         .iter()
@@ -260,13 +261,13 @@ pub fn EditPlanBody(
         })}
         <p class="muted">{format!("This should take {} ({}). It runs in the background: you can keep working.", plan.estimate.about(), plan.estimate.source())}</p>
         {live.then(|| view! { <crate::later::ThenChoice first=task_model::kinds::EDIT.name then_kind=task_model::kinds::UPDATE_LISTINGS.name then /> })}
-        <crate::later::StartWhen tonight=plan.tonight start_at />
+        <crate::later::StartWhen tonight=plan.tonight start_at blocked />
         <div class="form-actions">
             {move || match previewed.get() {
                 Some((change, Ok(found))) if found.changed > 0 => {
                     let key = key.clone();
                     view! {
-                        <button class="button primary" type="button" disabled=move || start.pending().get() on:click=move |_| {
+                        <button class="button primary" type="button" disabled=move || start.pending().get() || blocked.get() on:click=move |_| {
                             start.dispatch(StartRequest {
                                 kind: task_model::kinds::EDIT.name.into(),
                                 selection: selection.get_untracked(),

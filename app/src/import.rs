@@ -79,6 +79,7 @@ pub fn ImportPage() -> impl IntoView {
     let include = RwSignal::new(Include::Fixed);
     let then = RwSignal::new(None::<String>);
     let start_at = RwSignal::new(None::<chrono::DateTime<chrono::Utc>>);
+    let blocked = RwSignal::new(false);
 
     let check = move || {
         include.set(Include::Fixed);
@@ -146,7 +147,7 @@ pub fn ImportPage() -> impl IntoView {
                             on:change=move |_| check()
                         />
                     </label>
-                    <div aria-live="polite">{move || stage_view(stage.get(), Actions { start, reset, download, include, then, start_at })}</div>
+                    <div aria-live="polite">{move || stage_view(stage.get(), Actions { start, reset, download, include, then, start_at, blocked })}</div>
                 </div>
                 <aside class="card import-help" id="import-help">
                     <h2>"The file"</h2>
@@ -180,6 +181,8 @@ struct Actions<S, R, D> {
     /// "Then publish what imported".
     then: RwSignal<Option<String>>,
     start_at: RwSignal<Option<chrono::DateTime<chrono::Utc>>>,
+    /// "At a time…" without a time ahead yet.
+    blocked: RwSignal<bool>,
 }
 
 fn stage_view<S, R, D>(stage: Stage, actions: Actions<S, R, D>) -> AnyView
@@ -285,6 +288,7 @@ where
         include,
         then,
         start_at,
+        blocked,
     } = actions;
     let check = StoredValue::new(check);
     let read = move |f: fn(&ImportCheck) -> u64| check.with_value(f);
@@ -363,10 +367,10 @@ where
             </p>
             <p class="muted">"The import runs in the background: you can keep working, and follow it here or in the task tray."</p>
             <crate::later::ThenChoice first=task_model::kinds::IMPORT.name then_kind=task_model::kinds::PUBLISH.name then />
-            <crate::later::StartWhen tonight=check.with_value(|c| c.tonight) start_at />
+            <crate::later::StartWhen tonight=check.with_value(|c| c.tonight) start_at blocked />
             <div class="form-actions">
                 {move || (taken() > 0).then(|| view! {
-                    <button type="button" class="button primary" on:click=start disabled=starting>
+                    <button type="button" class="button primary" on:click=start disabled=move || starting || blocked.get()>
                         {move || match (starting, start_at.get().is_some()) {
                             (true, _) => "Starting…",
                             (false, true) => "Schedule",
@@ -399,6 +403,7 @@ pub fn confirm_specimen(check: ImportCheck) -> AnyView {
             include: RwSignal::new(Include::Fixed),
             then: RwSignal::new(None),
             start_at: RwSignal::new(None),
+            blocked: RwSignal::new(false),
         },
     )
 }

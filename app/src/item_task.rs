@@ -133,6 +133,10 @@ pub fn ItemTaskBanner(task: ItemTask) -> impl IntoView {
     let (_, tone) = item_status(task.status);
     let doing = kind.doing_line(&task.label);
     let said = match task.status {
+        ItemStatus::Pending if task.task_status == TaskStatus::Scheduled => format!(
+            "Scheduled in {}, which has not started. What you save here is what it sends when it does.",
+            task.label
+        ),
         ItemStatus::Pending if task.task_status == TaskStatus::Paused => format!(
             "Waiting in {doing}, which is paused. What you save here is what it sends when it resumes."
         ),

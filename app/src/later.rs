@@ -16,24 +16,29 @@ enum When {
     At,
 }
 
-/// "Now / Tonight at 02:00 / At a time…": sets `start_at` (`None` for now). `tonight` is
-/// the next 02:00 on the seller's clock, from the server.
+/// "Now / Tonight at 02:00 / At a time…": sets `start_at` (`None` for now), and
+/// `blocked` while "At a time…" has no time ahead yet (the start button waits for one,
+/// so a half-filled choice never starts the task at once). `tonight` is the next 02:00 on
+/// the seller's clock, from the server.
 #[component]
 pub fn StartWhen(
     tonight: DateTime<Utc>,
     start_at: RwSignal<Option<DateTime<Utc>>>,
+    blocked: RwSignal<bool>,
 ) -> impl IntoView {
     let when = RwSignal::new(When::Now);
     let picked = RwSignal::new(None::<DateTime<Utc>>);
-    let invalid = RwSignal::new(false);
+    let clock = crate::when::use_clock();
+    let invalid =
+        move || when.get() == When::At && !picked.get().is_some_and(|at| at > clock.now());
     Effect::new(move |_| {
         start_at.set(match when.get() {
             When::Now => None,
             When::Tonight => Some(tonight),
             When::At => picked.get(),
-        })
+        });
+        blocked.set(invalid());
     });
-    let clock = crate::when::use_clock();
     let tonight_words = format!(
         "Tonight at {}",
         task_model::when::clock(tonight, clock.offset_at(tonight))
@@ -57,13 +62,9 @@ pub fn StartWhen(
             {radio(When::At, "At a time…".into())}
             <Show when=move || when.get() == When::At>
                 <input type="datetime-local" class="plan-when-at" aria-label="Start at"
-                    on:input=move |ev| {
-                        let at = local_input(&event_target_value(&ev));
-                        invalid.set(at.is_none());
-                        picked.set(at);
-                    } />
-                <Show when=move || invalid.get()>
-                    <span class="field-error" role="alert">"Pick a day and a time."</span>
+                    on:input=move |ev| picked.set(local_input(&event_target_value(&ev))) />
+                <Show when=invalid>
+                    <span class="field-error">"Pick a day and a time ahead."</span>
                 </Show>
             </Show>
         </fieldset>

@@ -309,10 +309,13 @@ pub mod ssr {
                     now,
                 ),
                 estimate: event.estimate,
-                duration_seconds: backend::tasks::duration_seconds(
-                    event.estimated_at.unwrap_or(event.created_at),
-                    event.finished_at,
-                ),
+                // A task that never started took no time.
+                duration_seconds: event.started_at.and_then(|_| {
+                    backend::tasks::duration_seconds(
+                        event.estimated_at.unwrap_or(event.created_at),
+                        event.finished_at,
+                    )
+                }),
                 waiting_until: event.waiting_until,
                 created_at: event.created_at,
                 started_at: event.started_at,

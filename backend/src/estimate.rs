@@ -130,7 +130,10 @@ pub struct Progress<'a> {
 /// task page, given the same task, say the same.
 pub fn remaining(progress: Progress<'_>, now: DateTime<Utc>) -> Option<u64> {
     if progress.status.is_terminal()
-        || matches!(progress.status, TaskStatus::Paused | TaskStatus::Cancelling)
+        || matches!(
+            progress.status,
+            TaskStatus::Paused | TaskStatus::Cancelling | TaskStatus::Scheduled
+        )
     {
         return None;
     }

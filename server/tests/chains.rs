@@ -218,6 +218,105 @@ db_test!(
     }
 );
 
+/// Starts "import FILE, then publish" and returns both steps' ids.
+async fn chain_of(s: &TwoSellers, file: &str) -> (i64, i64) {
+    let started = s
+        .app
+        .upload_to(
+            "/api/v1/imports?then=publish",
+            &s.ana_cookie,
+            "chain.csv",
+            file.as_bytes(),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+    let first = started.json();
+    (
+        first["id"].as_i64().unwrap(),
+        first["chain"]["next"].as_i64().unwrap(),
+    )
+}
+
+db_test!(
+    a_first_step_with_nothing_to_pass_on_cancels_the_next,
+    |db| {
+        let s = two_sellers(db).await;
+        let none = "sku,title,price\nCHAIN-X1,No price,\nCHAIN-X2,No price either,\n";
+        let (id, next) = chain_of(&s, none).await;
+        let first = drain_until_done(&s.app.engine, db, s.ana, id).await;
+        assert_eq!(first.status, TaskStatus::Failed);
+        let second = backend::tasks::get(db, s.ana, next).await.unwrap();
+        assert_eq!(second.status, TaskStatus::Cancelled);
+        assert_eq!(second.counts.total, 0);
+        assert_eq!(second.duration_seconds(), None, "it never ran");
+        let said = backend::notifications::recent(db, s.ana, 50).await.unwrap();
+        let note = said
+            .iter()
+            .find(|n| n.task_id == Some(next))
+            .expect("a word about it");
+        assert!(note.title.ends_with("not started"), "{}", note.title);
+        assert!(note.body.starts_with("Nothing to publish"), "{}", note.body);
+    }
+);
+
+db_test!(a_step_the_seller_cancelled_stays_cancelled, |db| {
+    let s = two_sellers(db).await;
+    let (id, next) = chain_of(&s, FILE).await;
+    let cancelled = s
+        .app
+        .post_json(
+            &format!("/api/v1/tasks/{next}/cancel"),
+            Some(&s.ana_cookie),
+            json!(null),
+        )
+        .await;
+    assert_eq!(cancelled.json()["status"], "cancelled");
+    let first = drain_until_done(&s.app.engine, db, s.ana, id).await;
+    assert_eq!(first.counts.succeeded, 4);
+    s.app.engine.drain().await.unwrap();
+    let second = backend::tasks::get(db, s.ana, next).await.unwrap();
+    assert_eq!(second.status, TaskStatus::Cancelled);
+    assert_eq!(second.counts.total, 0, "nothing was handed to it");
+    assert_eq!(s.sandbox.stats().0.listings, 0);
+});
+
+db_test!(
+    cancelling_a_retry_of_the_first_step_leaves_a_finished_next_step_alone,
+    |db| {
+        let s = two_sellers(db).await;
+        let (id, next) = chain_of(&s, FILE).await;
+        drain_until_done(&s.app.engine, db, s.ana, id).await;
+        let published = drain_until_done(&s.app.engine, db, s.ana, next).await;
+        assert_eq!(published.status, TaskStatus::Succeeded);
+        // The failed row is tried again, and that run cancelled before it is done.
+        let retried = s
+            .app
+            .post_json(
+                &format!("/api/v1/tasks/{id}/retry"),
+                Some(&s.ana_cookie),
+                json!({}),
+            )
+            .await;
+        assert_eq!(retried.json()["status"], "running", "{}", retried.body);
+        let cancelled = s
+            .app
+            .post_json(
+                &format!("/api/v1/tasks/{id}/cancel"),
+                Some(&s.ana_cookie),
+                json!(null),
+            )
+            .await;
+        assert_eq!(cancelled.json()["status"], "cancelled");
+        let second = backend::tasks::get(db, s.ana, next).await.unwrap();
+        assert_eq!(
+            second.status,
+            TaskStatus::Succeeded,
+            "what it did stays done"
+        );
+        assert_eq!(second.counts.succeeded, 4);
+    }
+);
+
 /// An app whose engine reads time from `clock`.
 fn app_at(db: &backend::DatabaseConnection, url: &str, clock: Arc<ManualClock>) -> TestApp {
     let registry = server::workers::kinds(db, backend::testing::fast_connector(url));
@@ -321,7 +420,8 @@ db_test!(a_scheduled_task_starts_on_time_and_not_before, |db| {
         )
         .await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
-    assert_eq!(started.json()["status"], "queued");
+    let started = started.json();
+    assert_eq!(started["status"], "queued");
     let again = app
         .post_json(
             &format!("/api/v1/tasks/{soon}/start-now"),
@@ -330,6 +430,12 @@ db_test!(a_scheduled_task_starts_on_time_and_not_before, |db| {
         )
         .await;
     assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(
+        again.json()["seq"],
+        started["seq"],
+        "a second “start now” changes nothing"
+    );
+    assert_eq!(started_notes(db, s.ana, soon).await, 1);
     let dropped = later(7).await;
     let cancelled = app
         .post_json(

@@ -551,7 +551,7 @@ db_test!(
         for control in backend::tasks::Control::ALL {
             let answer = app
                 .post_json(
-                    &format!("/api/v1/tasks/{id}/{control}"),
+                    &format!("/api/v1/tasks/{id}/{}", control.path()),
                     Some(&cookie),
                     json!({}),
                 )

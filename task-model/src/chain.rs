@@ -86,17 +86,17 @@ pub fn waiting_words(
     }
 }
 
-/// A time ahead, as short as it can be said unambiguously: "02:00" within the next day,
-/// "Fri 4 Dec, 02:00" within the week, "14 Dec, 02:00" later.
+/// A time ahead, as short as it can be said unambiguously on the seller's calendar:
+/// "14:00" today, "tomorrow 02:00", "Sat 5 Dec, 02:00" within the week, "14 Dec, 02:00"
+/// later.
 pub fn at_words(at: DateTime<Utc>, now: DateTime<Utc>, offset: FixedOffset) -> String {
     let local = at.with_timezone(&offset);
-    let ahead = at - now;
-    if ahead < chrono::Duration::hours(20) {
-        local.format("%H:%M").to_string()
-    } else if ahead < chrono::Duration::days(6) {
-        local.format("%a %-d %b, %H:%M").to_string()
-    } else {
-        local.format("%-d %b, %H:%M").to_string()
+    let days = (local.date_naive() - now.with_timezone(&offset).date_naive()).num_days();
+    match days {
+        ..=0 => local.format("%H:%M").to_string(),
+        1 => local.format("tomorrow %H:%M").to_string(),
+        2..=6 => local.format("%a %-d %b, %H:%M").to_string(),
+        _ => local.format("%-d %b, %H:%M").to_string(),
     }
 }
 
@@ -133,10 +133,22 @@ mod tests {
     fn a_waiting_task_says_what_it_waits_for() {
         let now = Utc.with_ymd_and_hms(2026, 12, 3, 15, 0, 0).unwrap();
         let paris = FixedOffset::east_opt(3600).unwrap();
+        let later_today = Utc.with_ymd_and_hms(2026, 12, 3, 21, 30, 0).unwrap();
+        assert_eq!(
+            waiting_words(Some(later_today), None, now, paris),
+            "scheduled for 22:30"
+        );
         let tonight = Utc.with_ymd_and_hms(2026, 12, 4, 1, 0, 0).unwrap();
         assert_eq!(
             waiting_words(Some(tonight), None, now, paris),
-            "scheduled for 02:00"
+            "scheduled for tomorrow 02:00"
+        );
+        // Late in the evening, 14:00 the next day is tomorrow's, not today's.
+        let evening = Utc.with_ymd_and_hms(2026, 12, 3, 18, 0, 0).unwrap();
+        let next_afternoon = Utc.with_ymd_and_hms(2026, 12, 4, 13, 0, 0).unwrap();
+        assert_eq!(
+            waiting_words(Some(next_afternoon), None, evening, paris),
+            "scheduled for tomorrow 14:00"
         );
         let friday = Utc.with_ymd_and_hms(2026, 12, 5, 1, 0, 0).unwrap();
         assert_eq!(

@@ -47,6 +47,14 @@ impl Control {
         }
     }
 
+    /// The last segment of its route, `POST /api/v1/tasks/{id}/…`.
+    pub const fn path(self) -> &'static str {
+        match self {
+            Self::StartNow => "start-now",
+            other => other.as_str(),
+        }
+    }
+
     /// Whether the control may be used on a task in `status`.
     pub const fn applies_to(self, status: TaskStatus) -> bool {
         use TaskStatus as S;

@@ -147,6 +147,7 @@ impl Presentation {
             (ItemStatus::Pending | ItemStatus::Running, TaskStatus::Cancelling) => {
                 format!("cancelling {verb}")
             }
+            (ItemStatus::Pending, TaskStatus::Scheduled) => format!("scheduled for {verb}"),
             (ItemStatus::Pending, _) => format!("queued for {verb}"),
             (ItemStatus::Running, _) => format!("{}…", self.doing.to_lowercase()),
             (ItemStatus::Succeeded, _) => self.done.to_owned(),

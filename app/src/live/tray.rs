@@ -26,7 +26,11 @@ pub fn TaskTray() -> AnyView {
             .take(8)
             .collect::<Vec<_>>()
     };
-    let running = move || store.tasks.with(|tasks| tasks.iter().any(|t| !t.is_over()));
+    let running = move || {
+        store
+            .tasks
+            .with(|tasks| tasks.iter().any(|t| t.is_active()))
+    };
     let open = move || chosen.get().unwrap_or_else(running);
     let summary = move || {
         let tasks = visible();

@@ -137,8 +137,9 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        // The wider status check stays: every status it allows but `scheduled` is still
-        // valid, and no row is scheduled once the columns that say when are gone.
+        // The wider status check stays (narrowing it would fail on any scheduled row).
+        // A build from before this migration cannot read a task left `scheduled`:
+        // start or cancel scheduled tasks before going back.
         Ok(())
     }
 }

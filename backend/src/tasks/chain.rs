@@ -102,6 +102,7 @@ pub(crate) async fn hand_off(
     let Some(next_id) = task.chain.and_then(|chain| chain.next) else {
         return Ok(());
     };
+    lock(txn, next_id).await?;
     let next = match load(txn, next_id).await {
         Ok(next) => next,
         Err(TaskError::NotFound) => return Ok(()),
@@ -111,7 +112,11 @@ pub(crate) async fn hand_off(
         return Ok(());
     }
     if end == TaskStatus::Cancelled {
-        Box::pin(cancel_in(txn, &next, now)).await?;
+        // A step that already has its items (a retry of the step before was cancelled)
+        // keeps them: what it did or does is the earlier run's.
+        if next.status == TaskStatus::Scheduled {
+            Box::pin(cancel_in(txn, &next, now)).await?;
+        }
         return Ok(());
     }
     let backend = txn.get_database_backend();
@@ -192,21 +197,31 @@ pub(crate) async fn hand_off(
         status => status,
     };
     let starts = next.status == TaskStatus::Scheduled;
-    txn.execute_raw(stmt(
-        backend,
-        "UPDATE tasks SET total = total + $1, pending = pending + $1, label = $2, status = $3, \
-         finished_at = NULL, estimated_at = CASE WHEN $4 THEN $5 ELSE estimated_at END, \
-         version = version + 1, updated_at = $5 WHERE id = $6",
-        vec![
-            added.into(),
-            label.into(),
-            status.as_str().into(),
-            starts.into(),
-            now.into(),
-            next.id.into(),
-        ],
-    ))
-    .await?;
+    let moved = txn
+        .execute_raw(stmt(
+            backend,
+            "UPDATE tasks SET total = total + $1, pending = pending + $1, label = $2, status = $3, \
+             finished_at = NULL, estimated_at = CASE WHEN $4 THEN $5 ELSE estimated_at END, \
+             version = version + 1, updated_at = $5 WHERE id = $6 AND status = $7",
+            vec![
+                added.into(),
+                label.into(),
+                status.as_str().into(),
+                starts.into(),
+                now.into(),
+                next.id.into(),
+                next.status.as_str().into(),
+            ],
+        ))
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        // Locked and read above, so only a bug gets here: nothing half-done is kept.
+        return Err(sea_orm::DbErr::Custom(format!(
+            "task {} changed while its step was handed its items",
+            next.id
+        )));
+    }
     if starts {
         if let Some(row) = task::Entity::find_by_id(next.id).one(txn).await? {
             super::create::note_started(txn, &row, next.estimate.as_ref(), now).await?;
@@ -228,15 +243,19 @@ async fn nothing_to_do(
     before: &Task,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    txn.execute_raw(stmt(
-        txn.get_database_backend(),
-        "UPDATE tasks SET status = @cancelled, finished_at = $1, version = version + 1, updated_at = $1 \
-         WHERE id = $2 AND status = @scheduled",
-        vec![now.into(), next.id.into()],
-    ))
-    .await?;
+    let moved = txn
+        .execute_raw(stmt(
+            txn.get_database_backend(),
+            "UPDATE tasks SET status = @cancelled, finished_at = $1, version = version + 1, updated_at = $1 \
+             WHERE id = $2 AND status = @scheduled",
+            vec![now.into(), next.id.into()],
+        ))
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        return Ok(());
+    }
     let kind = task_model::Presentation::of(&next.kind);
-    let before_kind = task_model::Presentation::of(&before.kind);
     crate::notifications::replace_for_task(
         txn,
         next.seller_id,
@@ -247,10 +266,9 @@ async fn nothing_to_do(
             task_model::words::numbered(next.id, &next.label)
         ),
         &format!(
-            "Nothing to {}: {} ended without an {} to pass on.",
+            "Nothing to {}: {} ended with nothing to pass on.",
             kind.title.to_lowercase(),
             task_model::words::numbered(before.id, &before.label),
-            before_kind.unit.0
         ),
         now,
     )
@@ -262,15 +280,44 @@ async fn nothing_to_do(
     hand_off(txn, &next, TaskStatus::Cancelled, now).await
 }
 
-/// Cancels `task` inside the caller's transaction: pending items at once, in-flight ones
-/// when they stop (the workers hear it at their next heartbeat).
-/// Returns how many items it cancelled at once.
+/// Locks a task's row against other writers until the transaction ends (PostgreSQL;
+/// SQLite's IMMEDIATE transactions already run one at a time). Steps are always locked
+/// in chain order, first before next, so two transactions never wait for each other.
+async fn lock(txn: &DatabaseTransaction, task_id: i64) -> Result<(), sea_orm::DbErr> {
+    let backend = txn.get_database_backend();
+    if backend == sea_orm::DbBackend::Postgres {
+        txn.execute_raw(stmt(
+            backend,
+            "SELECT id FROM tasks WHERE id = $1 FOR UPDATE",
+            vec![task_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Cancels `task` inside the caller's transaction (which holds its row: read after a
+/// lock): pending items at once, in-flight ones when they stop (the workers hear it at
+/// their next heartbeat). Returns how many items it cancelled at once; a task already
+/// over, or changed meanwhile, is left as it is.
 pub(crate) async fn cancel_in(
     txn: &DatabaseTransaction,
     task: &Task,
     now: DateTime<Utc>,
 ) -> Result<u64, sea_orm::DbErr> {
     let backend = txn.get_database_backend();
+    let moved = txn
+        .execute_raw(stmt(
+            backend,
+            "UPDATE tasks SET status = @cancelling, finished_at = NULL, version = version + 1, updated_at = $1 \
+             WHERE id = $2 AND status = $3 AND status NOT IN (@cancelled, @succeeded, @completed_with_errors, @failed)",
+            vec![now.into(), task.id.into(), task.status.as_str().into()],
+        ))
+        .await?
+        .rows_affected();
+    if moved == 0 {
+        return Ok(0);
+    }
     let cancelled = txn
         .execute_raw(stmt(
             backend,
@@ -289,13 +336,6 @@ pub(crate) async fn cancel_in(
         ],
         now,
     )
-    .await?;
-    txn.execute_raw(stmt(
-        backend,
-        "UPDATE tasks SET status = @cancelling, finished_at = NULL, version = version + 1, updated_at = $1 \
-         WHERE id = $2 AND status = $3",
-        vec![now.into(), task.id.into(), task.status.as_str().into()],
-    ))
     .await?;
     super::complete::settle(txn, task.id, now).await?;
     Ok(cancelled.unsigned_abs())

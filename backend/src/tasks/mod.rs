@@ -74,6 +74,8 @@ impl Task {
     /// How long its last run took, from when it was estimated (its creation, or the
     /// retry that sent items again) to its end; `None` while it runs.
     pub fn duration_seconds(&self) -> Option<f64> {
+        // A task that never started (cancelled while scheduled) took no time.
+        self.started_at?;
         duration_seconds(
             self.estimated_at.unwrap_or(self.created_at),
             self.finished_at,

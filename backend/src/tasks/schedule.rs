@@ -20,7 +20,11 @@ struct Due {
 
 /// Starts every scheduled task whose time has come (not the later steps of chains:
 /// those start when the step before them ends). Returns the tasks started.
-pub async fn start_due<C>(db: &C, now: DateTime<Utc>) -> Result<Vec<Task>, sea_orm::DbErr>
+pub async fn start_due<C>(
+    db: &C,
+    registry: &super::Registry,
+    now: DateTime<Utc>,
+) -> Result<Vec<Task>, sea_orm::DbErr>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -34,16 +38,22 @@ where
     .await?;
     let mut started = Vec::new();
     for Due { id } in due {
-        if let Some(task) = start(db, id, now).await? {
+        if let Some(task) = start(db, registry, id, now).await? {
             started.push(task);
         }
     }
     Ok(started)
 }
 
-/// Moves one scheduled task to `queued` and says it started; `None` if another instance
-/// (or the seller) did first.
-async fn start<C>(db: &C, task_id: i64, now: DateTime<Utc>) -> Result<Option<Task>, sea_orm::DbErr>
+/// Moves one scheduled task to `queued`, makes its estimate again (about now, sharing the
+/// pace with what else runs now, not about when it was asked for) and says it started;
+/// `None` if another instance (or the seller) did first.
+async fn start<C>(
+    db: &C,
+    registry: &super::Registry,
+    task_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Task>, sea_orm::DbErr>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -65,7 +75,23 @@ where
         txn.rollback().await?;
         return Ok(None);
     };
-    let task = super::read(row.clone()).map_err(|err| sea_orm::DbErr::Custom(err.to_string()))?;
+    let mut task =
+        super::read(row.clone()).map_err(|err| sea_orm::DbErr::Custom(err.to_string()))?;
+    let left = u64::try_from(task.counts.pending).unwrap_or(0);
+    match super::create::estimate_again(&txn, registry, &task, left).await {
+        Ok(estimate) => {
+            txn.execute_raw(stmt(
+                txn.get_database_backend(),
+                "UPDATE tasks SET estimate = $1 WHERE id = $2",
+                vec![serde_json::to_string(&estimate).ok().into(), task_id.into()],
+            ))
+            .await?;
+            task.estimate = Some(estimate);
+        }
+        Err(err) => {
+            tracing::warn!(task_id, error = %err, "a scheduled task keeps the estimate it was made with");
+        }
+    }
     super::create::note_started(&txn, &row, task.estimate.as_ref(), now).await?;
     txn.commit().await?;
     tracing::info!(task_id, start_at = ?task.start_at, "scheduled task started");
@@ -76,6 +102,7 @@ where
 /// as it is (`None`); a later step of a chain waits for the step before it.
 pub async fn start_now<C>(
     db: &C,
+    registry: &super::Registry,
     seller_id: i64,
     task_id: i64,
     now: DateTime<Utc>,
@@ -96,7 +123,7 @@ where
     if let Some(previous) = task.chain.and_then(|chain| chain.previous) {
         return Err(TaskError::Waits { previous });
     }
-    Ok(start(db, task_id, now).await?)
+    Ok(start(db, registry, task_id, now).await?)
 }
 
 /// The next time the seller's clock in `zone` reads `at` after `now` ("tonight at

@@ -199,7 +199,7 @@ impl Engine {
     /// Starts the scheduled tasks whose time has come (the run loop asks every few
     /// seconds; tests call it with their own clock).
     pub async fn start_due(&self) -> Result<usize, sea_orm::DbErr> {
-        let started = super::schedule::start_due(&self.db, self.now()).await?;
+        let started = super::schedule::start_due(&self.db, &self.registry, self.now()).await?;
         for task in &started {
             self.publish(task);
         }
@@ -211,7 +211,9 @@ impl Engine {
 
     /// The seller starts a scheduled task before its time.
     pub async fn start_now(&self, seller_id: i64, task_id: i64) -> Result<Controlled, TaskError> {
-        let started = super::schedule::start_now(&self.db, seller_id, task_id, self.now()).await?;
+        let started =
+            super::schedule::start_now(&self.db, &self.registry, seller_id, task_id, self.now())
+                .await?;
         let done = Controlled {
             changed: started.is_some(),
             task: super::get(&self.db, seller_id, task_id).await?,
@@ -265,6 +267,8 @@ impl Engine {
     pub async fn resume(&self, seller_id: i64, task_id: i64) -> Result<Controlled, TaskError> {
         let done = control::resume(&self.db, seller_id, task_id, self.now()).await?;
         self.after_control(&done);
+        // Everything may have finished while it was paused: the step after it starts.
+        self.follow(&done.task).await;
         Ok(done)
     }
 
