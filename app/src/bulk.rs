@@ -26,6 +26,10 @@ pub struct TaskPlan {
     pub idempotency_key: String,
     /// The next 02:00 on the seller's clock, for "Tonight at 02:00".
     pub tonight: chrono::DateTime<chrono::Utc>,
+    /// How long the step a seller may add after it would take (an edit's listings
+    /// update, over the live items of the selection).
+    #[serde(default)]
+    pub then_estimate: Option<Estimate>,
 }
 
 /// What "Start in background" sends: the kind, the selection, the plan's key, and what
@@ -109,17 +113,30 @@ pub mod ssr {
         let state = state()?;
         let ids = resolve(&state.db, seller.id, selection).await?;
         let estimate = estimate(&state, seller.id, kind, &ids).await?;
-        let breakdown = backend::catalog::count_by_state(&state.db, seller.id, &ids)
-            .await?
-            .into_iter()
-            .map(|(state, n)| (state.into(), n))
-            .collect();
+        let breakdown: Vec<(ListingState, u64)> =
+            backend::catalog::count_by_state(&state.db, seller.id, &ids)
+                .await?
+                .into_iter()
+                .map(|(state, n)| (state.into(), n))
+                .collect();
         let now = chrono::Utc::now();
         let idempotency_key = format!(
             "{kind}-{}-{}",
             now.timestamp_millis(),
             now.timestamp_subsec_nanos()
         );
+        let live = breakdown
+            .iter()
+            .filter(|(state, _)| *state == ListingState::Published)
+            .map(|(_, n)| *n as usize)
+            .sum::<usize>()
+            .min(ids.len());
+        let then_estimate = match task_model::chain::followers(kind).first() {
+            Some(then) if live > 0 => {
+                Some(self::estimate(&state, seller.id, then.name, &ids[..live]).await?)
+            }
+            _ => None,
+        };
         let zone = backend::tasks::schedule::zone_of(seller.time_zone.as_deref());
         let two = chrono::NaiveTime::from_hms_opt(2, 0, 0).unwrap_or(chrono::NaiveTime::MIN);
         let plan = TaskPlan {
@@ -129,6 +146,7 @@ pub mod ssr {
             breakdown,
             idempotency_key,
             tonight: backend::tasks::schedule::next_local(zone, two, state.engine.now()),
+            then_estimate,
         };
         Ok((seller.id, ids, plan))
     }

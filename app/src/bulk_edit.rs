@@ -261,6 +261,7 @@ pub fn EditPlanBody(
         })}
         <p class="muted">{format!("This should take {} ({}). It runs in the background: you can keep working.", plan.estimate.about(), plan.estimate.source())}</p>
         {live.then(|| view! { <crate::later::ThenChoice first=task_model::kinds::EDIT.name then_kind=task_model::kinds::UPDATE_LISTINGS.name then /> })}
+        {move || then.get().and(plan.then_estimate).map(|e| view! { <p class="muted plan-then-estimate">{format!("Then updating the listings of the live ones: {} more ({}).", e.about(), e.source())}</p> })}
         <crate::later::StartWhen tonight=plan.tonight start_at blocked />
         <div class="form-actions">
             {move || match previewed.get() {

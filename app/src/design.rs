@@ -214,6 +214,7 @@ fn file_check() -> crate::import::ImportCheck {
         estimate: Some(estimate(281)),
         estimate_ready: Some(estimate(229)),
         tonight: at(0) + chrono::Duration::hours(15),
+        publish_estimate: Some(estimate(281)),
     }
 }
 
@@ -458,6 +459,7 @@ pub fn DesignPage() -> impl IntoView {
         ],
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
+        then_estimate: None,
     };
     let shared_plan = TaskPlan {
         kind: "unpublish".into(),
@@ -474,6 +476,7 @@ pub fn DesignPage() -> impl IntoView {
         breakdown: vec![(crate::catalog::ListingState::Published, 60)],
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
+        then_estimate: None,
     };
     // An edit is work inside Stockroom: no marketplace call, no shared pace.
     let edit_plan = TaskPlan {
@@ -491,6 +494,7 @@ pub fn DesignPage() -> impl IntoView {
         breakdown: Vec::new(),
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
+        then_estimate: None,
     };
     let selection = RwSignal::new(Selection::default());
     let selected = RwSignal::new(vec![5_i64]);

@@ -49,6 +49,7 @@ pub fn BulkDaySpecimens() -> impl IntoView {
         ],
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
+        then_estimate: None,
     };
     let update_plan = TaskPlan {
         kind: task_model::kinds::UPDATE_LISTINGS.name.into(),
@@ -65,6 +66,7 @@ pub fn BulkDaySpecimens() -> impl IntoView {
         breakdown: vec![(crate::catalog::ListingState::Published, 25)],
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
+        then_estimate: None,
     };
     view! {
         <Specimen title="Changed since published: the catalog's mark, then the listings updated">

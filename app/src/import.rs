@@ -38,6 +38,10 @@ pub struct ImportCheck {
     pub estimate_ready: Option<task_model::Estimate>,
     /// The next 02:00 on the seller's clock, for "Tonight at 02:00".
     pub tonight: chrono::DateTime<chrono::Utc>,
+    /// How long publishing the ready and fixed rows' items would take after the import
+    /// ("Then publish what imported"); none when there is no such row.
+    #[serde(default)]
+    pub publish_estimate: Option<task_model::Estimate>,
 }
 
 impl ImportCheck {
@@ -364,6 +368,7 @@ where
             })}
             <p class="check-estimate">
                 {move || estimate().map(|e| format!("{} ({}).", capitalised(&e.about()), e.source()))}
+                {move || then.get().and(check.with_value(|c| c.publish_estimate)).map(|e| format!(" Then publishing what imported: {} more.", e.about()))}
             </p>
             <p class="muted">"The import runs in the background: you can keep working, and follow it here or in the task tray."</p>
             <crate::later::ThenChoice first=task_model::kinds::IMPORT.name then_kind=task_model::kinds::PUBLISH.name then />

@@ -267,6 +267,27 @@ async fn check(
         estimate(Include::Fixed).await?,
         estimate(Include::Ready).await?,
     );
+    // "Then publish what imported": as if every imported row passes on (what the chain's
+    // second step is created with).
+    let taken = (found.ready() + found.fixable_rows()) as usize;
+    let publish_estimate = match taken {
+        0 => None,
+        n => Some(
+            state
+                .engine
+                .estimate(
+                    &NewTask {
+                        seller_id: signed_in.seller.id,
+                        kind: task_model::kinds::PUBLISH.name.into(),
+                        params: serde_json::json!({ "item_ids": [] }),
+                        idempotency_key: None,
+                    },
+                    Some(vec![serde_json::Value::from(0); n]),
+                )
+                .await
+                .map_err(AppError::from)?,
+        ),
+    };
     Ok(Json(ImportCheck {
         rows: found.rows(),
         ready: found.ready(),
@@ -278,6 +299,7 @@ async fn check(
         columns: parsed.columns,
         estimate: with_fixed,
         estimate_ready: ready_only,
+        publish_estimate,
         tonight: crate::api_flows::tonight(&state, &signed_in),
     }))
 }
