@@ -29,8 +29,7 @@ pub fn StartWhen(
     let when = RwSignal::new(When::Now);
     let picked = RwSignal::new(None::<DateTime<Utc>>);
     let clock = crate::when::use_clock();
-    let invalid =
-        move || when.get() == When::At && !picked.get().is_some_and(|at| at > clock.now());
+    let invalid = move || when.get() == When::At && picked.get().is_none_or(|at| at <= clock.now());
     Effect::new(move |_| {
         start_at.set(match when.get() {
             When::Now => None,
