@@ -50,17 +50,7 @@ async fn skus(s: &TwoSellers, id: i64) -> Vec<String> {
 
 db_test!(import_then_publish_publishes_exactly_what_imported, |db| {
     let s = two_sellers(db).await;
-    let started = s
-        .app
-        .upload_to(
-            "/api/v1/imports?then=publish",
-            &s.ana_cookie,
-            "chain.csv",
-            FILE.as_bytes(),
-        )
-        .await;
-    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
-    let first = started.json();
+    let first = chain_of(&s, FILE).await;
     let next = first["chain"]["next"].as_i64().expect("a second step");
     assert_eq!(
         first["chain"],
@@ -118,20 +108,7 @@ db_test!(import_then_publish_publishes_exactly_what_imported, |db| {
 
 db_test!(cancelling_the_first_step_cancels_the_next, |db| {
     let s = two_sellers(db).await;
-    let started = s
-        .app
-        .upload_to(
-            "/api/v1/imports?then=publish",
-            &s.ana_cookie,
-            "chain.csv",
-            FILE.as_bytes(),
-        )
-        .await;
-    let first = started.json();
-    let (id, next) = (
-        first["id"].as_i64().unwrap(),
-        first["chain"]["next"].as_i64().unwrap(),
-    );
+    let (id, next) = ids(&chain_of(&s, FILE).await);
     let cancelled = s
         .app
         .post_json(
@@ -218,8 +195,8 @@ db_test!(
     }
 );
 
-/// Starts "import FILE, then publish" and returns both steps' ids.
-async fn chain_of(s: &TwoSellers, file: &str) -> (i64, i64) {
+/// Starts "import `file`, then publish" and returns the first step.
+async fn chain_of(s: &TwoSellers, file: &str) -> Value {
     let started = s
         .app
         .upload_to(
@@ -230,7 +207,11 @@ async fn chain_of(s: &TwoSellers, file: &str) -> (i64, i64) {
         )
         .await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
-    let first = started.json();
+    started.json()
+}
+
+/// A chain's first step's id and its next's.
+fn ids(first: &Value) -> (i64, i64) {
     (
         first["id"].as_i64().unwrap(),
         first["chain"]["next"].as_i64().unwrap(),
@@ -242,7 +223,7 @@ db_test!(
     |db| {
         let s = two_sellers(db).await;
         let none = "sku,title,price\nCHAIN-X1,No price,\nCHAIN-X2,No price either,\n";
-        let (id, next) = chain_of(&s, none).await;
+        let (id, next) = ids(&chain_of(&s, none).await);
         let first = drain_until_done(&s.app.engine, db, s.ana, id).await;
         assert_eq!(first.status, TaskStatus::Failed);
         let second = backend::tasks::get(db, s.ana, next).await.unwrap();
@@ -261,7 +242,7 @@ db_test!(
 
 db_test!(a_step_the_seller_cancelled_stays_cancelled, |db| {
     let s = two_sellers(db).await;
-    let (id, next) = chain_of(&s, FILE).await;
+    let (id, next) = ids(&chain_of(&s, FILE).await);
     let cancelled = s
         .app
         .post_json(
@@ -284,7 +265,7 @@ db_test!(
     cancelling_a_retry_of_the_first_step_leaves_a_finished_next_step_alone,
     |db| {
         let s = two_sellers(db).await;
-        let (id, next) = chain_of(&s, FILE).await;
+        let (id, next) = ids(&chain_of(&s, FILE).await);
         drain_until_done(&s.app.engine, db, s.ana, id).await;
         let published = drain_until_done(&s.app.engine, db, s.ana, next).await;
         assert_eq!(published.status, TaskStatus::Succeeded);

@@ -32,36 +32,16 @@ pub(crate) async fn add_step(
         super::create::estimate_for(txn, registry, then, first.seller_id, &params, &guess).await?;
     let step = first.chain_step.unwrap_or(1) + 1;
     let of = first.chain_of.unwrap_or(step).max(step);
+    // Empty until the step before it ends; labelled for what it expects meanwhile.
     let row = task::ActiveModel {
-        seller_id: Set(first.seller_id),
-        kind: Set(then.name().to_owned()),
-        label: Set(then.label(&params, items)?.chars().take(200).collect()),
         status: Set(TaskStatus::Scheduled.as_str().to_owned()),
-        params: Set(then.kept(&params)?.to_string()),
-        idempotency_key: Set(None),
-        max_attempts: Set(then.retry_policy().max_attempts.max(1) as i32),
+        label: Set(then.label(&params, items)?.chars().take(200).collect()),
         total: Set(0),
         pending: Set(0),
-        running: Set(0),
-        succeeded: Set(0),
-        failed: Set(0),
-        skipped: Set(0),
-        cancelled: Set(0),
-        throughput: Set(None),
-        waiting_until: Set(None),
-        created_at: Set(now),
-        started_at: Set(None),
-        finished_at: Set(None),
-        updated_at: Set(now),
-        version: Set(0),
-        estimate: Set(serde_json::to_string(&estimate).ok()),
-        estimated_at: Set(None),
-        start_at: Set(None),
         previous_task_id: Set(Some(first.id)),
-        next_task_id: Set(None),
         chain_step: Set(Some(step)),
         chain_of: Set(Some(of)),
-        ..Default::default()
+        ..super::create::fresh_row(first.seller_id, then, &params, 0, &estimate, now)?
     }
     .insert(txn)
     .await?;
@@ -102,7 +82,8 @@ pub(crate) async fn hand_off(
     let Some(next_id) = task.chain.and_then(|chain| chain.next) else {
         return Ok(());
     };
-    lock(txn, next_id).await?;
+    // Steps are locked in chain order, first before next: never waiting on each other.
+    super::lock(txn, next_id).await?;
     let next = match load(txn, next_id).await {
         Ok(next) => next,
         Err(TaskError::NotFound) => return Ok(()),
@@ -278,22 +259,6 @@ async fn nothing_to_do(
         .await
         .map_err(|err| sea_orm::DbErr::Custom(err.to_string()))?;
     hand_off(txn, &next, TaskStatus::Cancelled, now).await
-}
-
-/// Locks a task's row against other writers until the transaction ends (PostgreSQL;
-/// SQLite's IMMEDIATE transactions already run one at a time). Steps are always locked
-/// in chain order, first before next, so two transactions never wait for each other.
-async fn lock(txn: &DatabaseTransaction, task_id: i64) -> Result<(), sea_orm::DbErr> {
-    let backend = txn.get_database_backend();
-    if backend == sea_orm::DbBackend::Postgres {
-        txn.execute_raw(stmt(
-            backend,
-            "SELECT id FROM tasks WHERE id = $1 FOR UPDATE",
-            vec![task_id.into()],
-        ))
-        .await?;
-    }
-    Ok(())
 }
 
 /// Cancels `task` inside the caller's transaction (which holds its row: read after a

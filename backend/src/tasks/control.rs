@@ -23,16 +23,8 @@ async fn locked(
     task_id: i64,
     control: Control,
 ) -> Result<Task, TaskError> {
-    let backend = txn.get_database_backend();
-    if backend == sea_orm::DbBackend::Postgres {
-        // Serialise controls on one task; SQLite's IMMEDIATE transaction already does.
-        txn.execute_raw(stmt(
-            backend,
-            "SELECT id FROM tasks WHERE id = $1 FOR UPDATE",
-            vec![task_id.into()],
-        ))
-        .await?;
-    }
+    // Controls on one task run one at a time.
+    super::lock(txn, task_id).await?;
     let task = super::get(txn, seller_id, task_id).await?;
     if !control.applies_to(task.status) {
         return Err(TaskError::Conflict {

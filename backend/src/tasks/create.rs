@@ -265,46 +265,28 @@ where
         return Err(TaskError::Empty);
     }
     let estimate = estimate_for(db, registry, &*kind, new.seller_id, &params, &subjects).await?;
-    let policy = kind.retry_policy();
     let txn = super::write_txn(db).await?;
     let total = subjects.len() as i64;
     let inserted = task::ActiveModel {
-        seller_id: Set(new.seller_id),
-        kind: Set(kind.name().to_owned()),
-        label: Set(kind
-            .label(&params, subjects.len())?
-            .chars()
-            .take(200)
-            .collect()),
         status: Set(match start_at {
             Some(_) => TaskStatus::Scheduled,
             None => TaskStatus::Queued,
         }
         .as_str()
         .to_owned()),
-        params: Set(kind.kept(&params)?.to_string()),
         idempotency_key: Set(new.idempotency_key.clone()),
-        max_attempts: Set(policy.max_attempts.max(1) as i32),
-        total: Set(total),
-        pending: Set(total),
-        running: Set(0),
-        succeeded: Set(0),
-        failed: Set(0),
-        skipped: Set(0),
-        cancelled: Set(0),
-        throughput: Set(None),
-        waiting_until: Set(None),
-        created_at: Set(now),
-        started_at: Set(None),
-        finished_at: Set(None),
-        updated_at: Set(now),
-        version: Set(0),
-        estimate: Set(serde_json::to_string(&estimate).ok()),
         estimated_at: Set(Some(now)),
         start_at: Set(start_at),
         chain_step: Set(then.is_some().then_some(1)),
         chain_of: Set(then.is_some().then_some(2)),
-        ..Default::default()
+        ..fresh_row(
+            new.seller_id,
+            &*kind,
+            &params,
+            subjects.len(),
+            &estimate,
+            now,
+        )?
     }
     .insert(&txn)
     .await;
@@ -384,6 +366,46 @@ where
     txn.commit().await?;
     tracing::info!(task_id = row.id, items = total, scheduled = ?start_at, "task created");
     Ok(Created::New(super::read(row)?))
+}
+
+/// A task row of `kind` with `items` items, all pending and nothing started: what every
+/// way of making a task shares. The caller sets what is its own (status, key, start,
+/// place in a chain).
+pub(crate) fn fresh_row(
+    seller_id: i64,
+    kind: &dyn super::AnyKind,
+    params: &Value,
+    items: usize,
+    estimate: &Estimate,
+    now: DateTime<Utc>,
+) -> Result<task::ActiveModel, TaskError> {
+    let total = items as i64;
+    Ok(task::ActiveModel {
+        seller_id: Set(seller_id),
+        kind: Set(kind.name().to_owned()),
+        label: Set(kind.label(params, items)?.chars().take(200).collect()),
+        status: Set(TaskStatus::Queued.as_str().to_owned()),
+        params: Set(kind.kept(params)?.to_string()),
+        idempotency_key: Set(None),
+        max_attempts: Set(kind.retry_policy().max_attempts.max(1) as i32),
+        total: Set(total),
+        pending: Set(total),
+        running: Set(0),
+        succeeded: Set(0),
+        failed: Set(0),
+        skipped: Set(0),
+        cancelled: Set(0),
+        throughput: Set(None),
+        waiting_until: Set(None),
+        created_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        updated_at: Set(now),
+        version: Set(0),
+        estimate: Set(serde_json::to_string(estimate).ok()),
+        estimated_at: Set(None),
+        ..Default::default()
+    })
 }
 
 fn subjects_count(total: i64) -> usize {

@@ -233,6 +233,21 @@ where
     .await
 }
 
+/// Locks a task's row against other writers until the transaction ends (PostgreSQL;
+/// SQLite's IMMEDIATE transactions already run one at a time).
+pub(crate) async fn lock(txn: &DatabaseTransaction, task_id: i64) -> Result<(), sea_orm::DbErr> {
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        txn.execute_raw(stmt(
+            backend,
+            "SELECT id FROM tasks WHERE id = $1 FOR UPDATE",
+            vec![task_id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// A raw statement with `$1`-style placeholders on either engine. A status is written
 /// `@running`, `@cancelled`…, and becomes the enum's stored name as an SQL string: no
 /// status is spelled out by hand in SQL.
