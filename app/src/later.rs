@@ -115,6 +115,15 @@ pub fn waiting(task: &TaskSummary) -> String {
     task_model::chain::waiting_words(task.start_at, task.chain.as_ref(), now, offset)
 }
 
+/// A status chip's words for a task that has not started: short enough for the tray
+/// ("scheduled", "after step 1"); when it starts is said beside it ([`starts_line`]).
+pub fn chip(task: &TaskSummary) -> String {
+    match task.chain.and_then(|c| c.previous) {
+        Some(_) => waiting(task),
+        None => task.status.words().to_owned(),
+    }
+}
+
 /// The tray's and the task list's line for a task that has not started: "Starts at
 /// 02:00 · about 4 min", "Starts when #12 ends".
 pub fn starts_line(task: &TaskSummary) -> Option<String> {
@@ -127,11 +136,20 @@ pub fn starts_line(task: &TaskSummary) -> Option<String> {
         .unwrap_or_default();
     Some(match task.chain.and_then(|c| c.previous) {
         Some(previous) => format!("Starts when #{previous} ends"),
-        None => {
-            let words = waiting(task);
-            let at = words.strip_prefix("scheduled for ").unwrap_or(&words);
-            format!("Starts at {at}{about}")
-        }
+        None => match task.start_at {
+            Some(at) => {
+                let clock = crate::when::use_clock();
+                let words = task_model::chain::at_words(at, clock.now(), clock.offset_at(at));
+                // "at 22:30" today; "tomorrow 02:00", "Sat 5 Dec, 02:00" on other days.
+                let at = if words.len() == 5 {
+                    format!("at {words}")
+                } else {
+                    words
+                };
+                format!("Starts {at}{about}")
+            }
+            None => format!("Starts when its time comes{about}"),
+        },
     })
 }
 

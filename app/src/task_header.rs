@@ -32,6 +32,7 @@ pub fn TaskHeader(
                 <span class="task-number" title="The task's number">{move || current.with(|t| format!("#{}", t.id))}</span>
                 {move || { let (label, tone) = current.with(task_status); view! { <Chip label tone /> } }}
                 {move || current.with(outcome).map(|said| view! { <p class="task-outcome" role="status">{said}</p> })}
+                {move || current.with(crate::later::starts_line).map(|line| view! { <p class="task-outcome task-starts">{line}</p> })}
             </div>
             <div class="task-controls" role="group" aria-label="Task controls">
                 <Show when=move || current.with(|t| Control::StartNow.offered_in(t.status) && t.chain.and_then(|c| c.previous).is_none())>

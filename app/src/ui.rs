@@ -62,7 +62,7 @@ pub fn task_status(task: &TaskSummary) -> (String, Tone) {
         return (waiting, Tone::Waiting);
     }
     let tone = match task.status {
-        TaskStatus::Scheduled => return (crate::later::waiting(task), Tone::Scheduled),
+        TaskStatus::Scheduled => return (crate::later::chip(task), Tone::Scheduled),
         TaskStatus::Queued => Tone::Queued,
         TaskStatus::Running => Tone::Running,
         TaskStatus::Paused | TaskStatus::Cancelling => Tone::Paused,

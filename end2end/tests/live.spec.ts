@@ -70,7 +70,7 @@ test("a heavy publish runs in the background, followed everywhere, and tells whe
   expect(untouched).toBeGreaterThan(0);
   await page.goto(`/items/${untouched}`);
   await hydrated(page);
-  await page.getByLabel("Quantity").fill(md ? "7" : "8");
+  await page.getByLabel("Quantity", { exact: true }).fill(md ? "7" : "8");
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
   await expect(row).toBeVisible();

@@ -24,7 +24,7 @@ test("a live item saved in its page is marked changed since published, and its l
   // The seller changes the stock of one in its page.
   await page.goto(`/items/${ours[0].id}`);
   await hydrated(page);
-  await page.getByLabel("Quantity").fill("17");
+  await page.getByLabel("Quantity", { exact: true }).fill("17");
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
 
