@@ -61,6 +61,9 @@ db_test!(import_then_publish_publishes_exactly_what_imported, |db| {
     assert_eq!(waiting["status"], "scheduled");
     assert_eq!(waiting["kind"], "publish");
     assert_eq!(waiting["counts"]["total"], 0);
+    // Estimated as if all of step 1 passes on, and as running after it, not beside it.
+    assert_eq!(waiting["estimate"]["calls"], 5, "{waiting}");
+    assert_eq!(waiting["estimate"]["shared_with"], 0, "{waiting}");
     assert_eq!(waiting["chain"]["previous"], first["id"]);
     assert_eq!(waiting["chain"]["step"], 2);
     // It starts when the first ends, not on request.

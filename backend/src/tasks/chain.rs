@@ -28,8 +28,12 @@ pub(crate) async fn add_step(
     let params = then.parse_params(&serde_json::json!({ "item_ids": [] }))?;
     // Until the first step ends, the best guess is that all of it passes on.
     let guess = vec![serde_json::Value::from(0); items];
-    let estimate =
-        super::create::estimate_for(txn, registry, then, first.seller_id, &params, &guess).await?;
+    // It runs after `first`, not beside it: only the seller's other work shares its pace.
+    let sharing = match then.call_model(first.seller_id) {
+        Some(_) => super::create::sharing(txn, registry, first.seller_id, Some(first.id)).await?,
+        None => Vec::new(),
+    };
+    let estimate = then.estimate(first.seller_id, &params, &guess, &sharing)?;
     let step = first.chain_step.unwrap_or(1) + 1;
     let of = first.chain_of.unwrap_or(step).max(step);
     // Empty until the step before it ends; labelled for what it expects meanwhile.

@@ -68,7 +68,7 @@ pub async fn estimate<C: ConnectionTrait>(
 
 /// The kind's estimate, sharing the marketplace's pace with what the seller's unfinished
 /// tasks still have to send.
-pub(crate) async fn estimate_for<C: ConnectionTrait>(
+async fn estimate_for<C: ConnectionTrait>(
     db: &C,
     registry: &super::Registry,
     kind: &dyn super::AnyKind,
@@ -86,7 +86,7 @@ pub(crate) async fn estimate_for<C: ConnectionTrait>(
 /// The marketplace calls each of the seller's queued and running tasks (but `except`)
 /// still has to make: its items left, at its estimate's calls per item (an import
 /// without image checks makes none).
-async fn sharing<C: ConnectionTrait>(
+pub(crate) async fn sharing<C: ConnectionTrait>(
     db: &C,
     registry: &super::Registry,
     seller_id: i64,
