@@ -67,14 +67,7 @@ db_test!(import_then_publish_publishes_exactly_what_imported, |db| {
     assert_eq!(waiting["chain"]["previous"], first["id"]);
     assert_eq!(waiting["chain"]["step"], 2);
     // It starts when the first ends, not on request.
-    let refused = s
-        .app
-        .post_json(
-            &format!("/api/v1/tasks/{next}/start-now"),
-            Some(&s.ana_cookie),
-            json!(null),
-        )
-        .await;
+    let refused = control(&s, next, "start-now").await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
 
     let id = first["id"].as_i64().unwrap();
@@ -112,14 +105,7 @@ db_test!(import_then_publish_publishes_exactly_what_imported, |db| {
 db_test!(cancelling_the_first_step_cancels_the_next, |db| {
     let s = two_sellers(db).await;
     let (id, next) = ids(&chain_of(&s, FILE).await);
-    let cancelled = s
-        .app
-        .post_json(
-            &format!("/api/v1/tasks/{id}/cancel"),
-            Some(&s.ana_cookie),
-            json!(null),
-        )
-        .await;
+    let cancelled = control(&s, id, "cancel").await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     assert_eq!(cancelled.json()["status"], "cancelled");
     let second = task(&s, next).await;
@@ -213,6 +199,17 @@ async fn chain_of(s: &TwoSellers, file: &str) -> Value {
     started.json()
 }
 
+/// `POST /api/v1/tasks/{id}/{control}` as ana, with no body to speak of.
+async fn control(s: &TwoSellers, id: i64, control: &str) -> Reply {
+    s.app
+        .post_json(
+            &format!("/api/v1/tasks/{id}/{control}"),
+            Some(&s.ana_cookie),
+            json!({}),
+        )
+        .await
+}
+
 /// A chain's first step's id and its next's.
 fn ids(first: &Value) -> (i64, i64) {
     (
@@ -246,14 +243,7 @@ db_test!(
 db_test!(a_step_the_seller_cancelled_stays_cancelled, |db| {
     let s = two_sellers(db).await;
     let (id, next) = ids(&chain_of(&s, FILE).await);
-    let cancelled = s
-        .app
-        .post_json(
-            &format!("/api/v1/tasks/{next}/cancel"),
-            Some(&s.ana_cookie),
-            json!(null),
-        )
-        .await;
+    let cancelled = control(&s, next, "cancel").await;
     assert_eq!(cancelled.json()["status"], "cancelled");
     let first = drain_until_done(&s.app.engine, db, s.ana, id).await;
     assert_eq!(first.counts.succeeded, 4);
@@ -273,23 +263,9 @@ db_test!(
         let published = drain_until_done(&s.app.engine, db, s.ana, next).await;
         assert_eq!(published.status, TaskStatus::Succeeded);
         // The failed row is tried again, and that run cancelled before it is done.
-        let retried = s
-            .app
-            .post_json(
-                &format!("/api/v1/tasks/{id}/retry"),
-                Some(&s.ana_cookie),
-                json!({}),
-            )
-            .await;
+        let retried = control(&s, id, "retry").await;
         assert_eq!(retried.json()["status"], "running", "{}", retried.body);
-        let cancelled = s
-            .app
-            .post_json(
-                &format!("/api/v1/tasks/{id}/cancel"),
-                Some(&s.ana_cookie),
-                json!(null),
-            )
-            .await;
+        let cancelled = control(&s, id, "cancel").await;
         assert_eq!(cancelled.json()["status"], "cancelled");
         let second = backend::tasks::get(db, s.ana, next).await.unwrap();
         assert_eq!(

@@ -140,31 +140,20 @@ pub(crate) async fn hand_off(
         return Ok(());
     }
     let added = fresh.len() as i64;
-    let first_position = i32::try_from(next.counts.total).unwrap_or(i32::MAX);
+    let Some(row) = task::Entity::find_by_id(next.id).one(txn).await? else {
+        return Ok(());
+    };
+    let first_position = usize::try_from(next.counts.total).unwrap_or(0);
     for (chunk_index, chunk) in fresh.chunks(1_000).enumerate() {
-        let rows = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, item_id)| task_item::ActiveModel {
-                task_id: Set(next.id),
-                seller_id: Set(next.seller_id),
-                position: Set(first_position.saturating_add((chunk_index * 1_000 + i) as i32)),
-                catalog_item_id: Set(Some(*item_id)),
-                subject: Set(item_id.to_string()),
-                status: Set(ItemStatus::Pending.as_str().to_owned()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                lease_owner: Set(None),
-                lease_expires_at: Set(None),
-                error_code: Set(None),
-                error_message: Set(None),
-                error_details: Set(None),
-                result: Set(None),
-                started_at: Set(None),
-                finished_at: Set(None),
-                updated_at: Set(now),
-                ..Default::default()
-            });
+        let rows = chunk.iter().enumerate().map(|(i, item_id)| {
+            super::create::pending_item(
+                &row,
+                first_position + chunk_index * 1_000 + i,
+                Some(*item_id),
+                item_id.to_string(),
+                now,
+            )
+        });
         task_item::Entity::insert_many(rows)
             .exec_without_returning(txn)
             .await?;

@@ -314,28 +314,15 @@ where
     let over_catalog = kind.presentation().subject == task_model::Subject::CatalogItem;
     let mut rows = Vec::with_capacity(subjects.len().min(BATCH));
     for (position, subject) in subjects.into_iter().enumerate() {
-        rows.push(task_item::ActiveModel {
-            task_id: Set(row.id),
-            seller_id: Set(new.seller_id),
-            position: Set(position as i32),
-            catalog_item_id: Set(over_catalog
+        rows.push(pending_item(
+            &row,
+            position,
+            over_catalog
                 .then(|| subject.as_i64().or_else(|| subject["item_id"].as_i64()))
-                .flatten()),
-            subject: Set(subject.to_string()),
-            status: Set(super::ItemStatus::Pending.as_str().to_owned()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            lease_owner: Set(None),
-            lease_expires_at: Set(None),
-            error_code: Set(None),
-            error_message: Set(None),
-            error_details: Set(None),
-            result: Set(None),
-            started_at: Set(None),
-            finished_at: Set(None),
-            updated_at: Set(now),
-            ..Default::default()
-        });
+                .flatten(),
+            subject.to_string(),
+            now,
+        ));
         if rows.len() == BATCH {
             task_item::Entity::insert_many(std::mem::take(&mut rows))
                 .exec_without_returning(&txn)
@@ -366,6 +353,36 @@ where
     txn.commit().await?;
     tracing::info!(task_id = row.id, items = total, scheduled = ?start_at, "task created");
     Ok(Created::New(super::read(row)?))
+}
+
+/// A pending item of `task` at `position`, due now.
+pub(crate) fn pending_item(
+    task: &task::Model,
+    position: usize,
+    catalog_item_id: Option<i64>,
+    subject: String,
+    now: DateTime<Utc>,
+) -> task_item::ActiveModel {
+    task_item::ActiveModel {
+        task_id: Set(task.id),
+        seller_id: Set(task.seller_id),
+        position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+        catalog_item_id: Set(catalog_item_id),
+        subject: Set(subject),
+        status: Set(super::ItemStatus::Pending.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        error_code: Set(None),
+        error_message: Set(None),
+        error_details: Set(None),
+        result: Set(None),
+        started_at: Set(None),
+        finished_at: Set(None),
+        updated_at: Set(now),
+        ..Default::default()
+    }
 }
 
 /// A task row of `kind` with `items` items, all pending and nothing started: what every
