@@ -137,15 +137,16 @@ pub mod ssr {
             }
             _ => None,
         };
-        let zone = backend::tasks::schedule::zone_of(seller.time_zone.as_deref());
-        let two = chrono::NaiveTime::from_hms_opt(2, 0, 0).unwrap_or(chrono::NaiveTime::MIN);
         let plan = TaskPlan {
             kind: kind.to_owned(),
             count: ids.len() as u64,
             estimate,
             breakdown,
             idempotency_key,
-            tonight: backend::tasks::schedule::next_local(zone, two, state.engine.now()),
+            tonight: backend::tasks::schedule::tonight(
+                seller.time_zone.as_deref(),
+                state.engine.now(),
+            ),
             then_estimate,
         };
         Ok((seller.id, ids, plan))

@@ -7,7 +7,7 @@ use app::state::AppState;
 use app::tasks::TaskSummary;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, Utc};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,9 +21,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// When "tonight" is for this seller: the next 02:00 in their account's time zone (UTC
 /// when they have none), daylight saving included.
 pub(crate) fn tonight(state: &AppState, signed_in: &SignedIn) -> DateTime<Utc> {
-    let zone = backend::tasks::schedule::zone_of(signed_in.seller.time_zone.as_deref());
-    let two = NaiveTime::from_hms_opt(2, 0, 0).unwrap_or(NaiveTime::MIN);
-    backend::tasks::schedule::next_local(zone, two, state.engine.now())
+    backend::tasks::schedule::tonight(signed_in.seller.time_zone.as_deref(), state.engine.now())
 }
 
 /// Starts a scheduled task at once instead of at its time. A task that already started

@@ -156,6 +156,12 @@ pub fn next_local(zone: chrono_tz::Tz, at: NaiveTime, now: DateTime<Utc>) -> Dat
     now + Duration::days(1)
 }
 
+/// "Tonight" for a seller whose account zone is `zone`: the next 02:00 on their clock.
+pub fn tonight(zone: Option<&str>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let two = NaiveTime::from_hms_opt(2, 0, 0).unwrap_or(NaiveTime::MIN);
+    next_local(zone_of(zone), two, now)
+}
+
 /// The seller's zone by name; UTC when they have none or it is not known.
 pub fn zone_of(name: Option<&str>) -> chrono_tz::Tz {
     name.and_then(|name| name.parse().ok())
