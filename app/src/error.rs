@@ -236,6 +236,49 @@ mod ssr {
         }
     }
 
+    impl From<backend::connections::ConnectionError> for AppError {
+        fn from(err: backend::connections::ConnectionError) -> Self {
+            use backend::connections::ConnectionError;
+            match err {
+                ConnectionError::Invalid {
+                    field,
+                    code,
+                    message,
+                } => Self::Validation {
+                    fields: vec![FieldError {
+                        field: field.into(),
+                        code: code.into(),
+                        message,
+                    }],
+                },
+                ConnectionError::NameTaken(name) => Self::Validation {
+                    fields: vec![FieldError {
+                        field: "name".into(),
+                        code: "taken".into(),
+                        message: format!("You already have a connection named “{name}”."),
+                    }],
+                },
+                ConnectionError::NotFound => Self::NotFound,
+                ConnectionError::NoKey => Self::Refused {
+                    code: "secret_key_missing".into(),
+                    message: "This server cannot keep marketplace credentials: it was started without STOCKROOM_SECRET_KEY.".into(),
+                },
+                ConnectionError::Sealed(err) => {
+                    tracing::error!(error = %err, "connection credentials could not be opened");
+                    Self::Refused {
+                        code: "credentials_unreadable".into(),
+                        message: "The credentials stored for this connection cannot be read with this server's key. Connect it again.".into(),
+                    }
+                }
+                ConnectionError::InUse => Self::Refused {
+                    code: "connection_in_use".into(),
+                    message: "A task that has not ended publishes through this connection. Cancel it or let it finish first.".into(),
+                },
+                ConnectionError::Db(err) => internal(err),
+            }
+        }
+    }
+
     /// Logs the whole chain once and gives the client a generic message.
     pub fn internal(err: impl std::fmt::Display) -> AppError {
         // `{:#}` prints an anyhow chain on one line.

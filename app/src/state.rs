@@ -22,6 +22,8 @@ pub struct AppState {
     /// Creates and controls background tasks (and tells the workers).
     pub engine: Arc<backend::tasks::worker::Engine>,
     pub imports: ImportSettings,
+    /// The seller's marketplace connections: the server key, tokens, "Test connection".
+    pub marketplaces: Arc<backend::connectors::Marketplaces>,
     /// Which build of the browser code this server serves (empty when it has none): sent
     /// with every snapshot, so a tab of an older build knows to reload.
     pub build: Arc<str>,

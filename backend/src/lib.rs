@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod call_stats;
 pub mod catalog;
+pub mod connections;
+pub mod connectors;
 pub mod db;
 pub mod deletes;
 pub mod demo;
@@ -20,6 +22,7 @@ pub mod migration;
 pub mod notifications;
 pub mod pacing;
 pub mod reports;
+pub mod secrets;
 pub mod sessions;
 pub mod tasks;
 #[cfg(feature = "testing")]

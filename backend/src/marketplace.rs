@@ -200,61 +200,66 @@ impl Connector {
     }
 
     /// One try, and — for a request that is safe to repeat (a read, or one carrying an
-    /// idempotency key, which the marketplace answers once) — a second one alongside if
-    /// the first is still unanswered after [`CallStats::hedge_after`] and hedges are a
-    /// small share of recent calls (else it waits for room or for its answer). The first useful answer wins and the other
-    /// call is dropped. The hedge takes its own turn of the pace, so the rate holds.
+    /// idempotency key, which the marketplace answers once) — another alongside each
+    /// time every try so far is still unanswered after [`CallStats::hedge_after`], up to
+    /// [`MAX_TRIES`] at once, while hedges are a small share of recent calls (else it
+    /// waits for room or for an answer). A hedge can hang as well as the call it backs
+    /// up, so one backup is not always enough. The first useful answer wins and the
+    /// other tries are dropped. Each hedge takes its own turn of the pace, so the rate
+    /// holds.
     async fn hedged(
         &self,
         account: &str,
         request: &reqwest::Request,
     ) -> Result<reqwest::Response, CallError> {
+        use futures::StreamExt;
         self.pace(account).await?;
-        let first = self.call(account, copy(request)?, false);
-        tokio::pin!(first);
         if !repeat_safe(request) {
-            return first.await;
+            return self.attempt(account, copy(request)?, false).await;
         }
-        // Past the hedge delay, hedge as soon as hedges are few enough among recent
-        // calls (other calls ending make room).
+        let mut tries = futures::stream::FuturesUnordered::new();
+        tries.push(self.attempt(account, copy(request)?, false));
+        let mut sent = 1;
+        let mut failed = None;
         loop {
+            let may_send_more = sent < MAX_TRIES;
             tokio::select! {
-                answer = &mut first => return answer,
-                () = tokio::time::sleep(self.stats.hedge_after(account)) => {}
-            }
-            if self.stats.may_hedge(account) {
-                break;
+                Some(answer) = tries.next() => {
+                    if useful(&answer) {
+                        return answer;
+                    }
+                    let failure = match failed.take() {
+                        Some(earlier) => both_failed(earlier, answer),
+                        None => answer.err().unwrap_or_else(unreadable),
+                    };
+                    if tries.is_empty() {
+                        return Err(failure);
+                    }
+                    failed = Some(Err(failure));
+                }
+                () = tokio::time::sleep(self.stats.hedge_after(account)), if may_send_more => {
+                    // Past the hedge delay, hedge as soon as hedges are few enough among
+                    // recent calls (other calls ending make room).
+                    if self.stats.may_hedge(account) {
+                        tries.push(self.attempt(account, copy(request)?, true));
+                        sent += 1;
+                    }
+                }
             }
         }
-        let second = async {
+    }
+
+    /// One try of a call; a hedge first waits for its own turn of the pace.
+    async fn attempt(
+        &self,
+        account: &str,
+        request: reqwest::Request,
+        hedge: bool,
+    ) -> Result<reqwest::Response, CallError> {
+        if hedge {
             self.pace(account).await?;
-            self.call(account, copy(request)?, true).await
-        };
-        tokio::pin!(second);
-        let mut first_failed = None;
-        let mut second_failed = None;
-        loop {
-            tokio::select! {
-                answer = &mut first, if first_failed.is_none() => {
-                    if useful(&answer) {
-                        return answer;
-                    }
-                    match second_failed.take() {
-                        Some(other) => return Err(both_failed(other, answer)),
-                        None => first_failed = Some(answer),
-                    }
-                }
-                answer = &mut second, if second_failed.is_none() => {
-                    if useful(&answer) {
-                        return answer;
-                    }
-                    match first_failed.take() {
-                        Some(other) => return Err(both_failed(other, answer)),
-                        None => second_failed = Some(answer),
-                    }
-                }
-            }
         }
+        self.call(account, request, hedge).await
     }
 
     /// One HTTP call, timed into the account's recent calls; a 429 holds the account off
@@ -378,6 +383,8 @@ impl Connector {
     }
 }
 
+/// Tries of one call in flight at once: the call and up to two hedges.
+const MAX_TRIES: usize = 3;
 /// Tries of one call made at once after a passing failure, before the engine's backoff.
 const QUICK_RETRIES: u32 = 2;
 /// Above this share of failing calls the marketplace is in trouble, not passing through
@@ -400,14 +407,8 @@ fn both_failed(
     earlier: Result<reqwest::Response, CallError>,
     later: Result<reqwest::Response, CallError>,
 ) -> CallError {
-    let error = |answer: Result<reqwest::Response, CallError>| match answer {
-        Err(err) => err,
-        Ok(_) => CallError::Transient {
-            code: "marketplace_bad_reply",
-            message: "The marketplace's answer could not be read.".into(),
-            retry_after: None,
-        },
-    };
+    let error =
+        |answer: Result<reqwest::Response, CallError>| answer.err().unwrap_or_else(unreadable);
     match (error(earlier), error(later)) {
         (
             quota @ CallError::Transient {
@@ -417,6 +418,15 @@ fn both_failed(
             _,
         ) => quota,
         (_, later) => later,
+    }
+}
+
+/// A success where a failure was expected: the answer could not be used.
+fn unreadable() -> CallError {
+    CallError::Transient {
+        code: "marketplace_bad_reply",
+        message: "The marketplace's answer could not be read.".into(),
+        retry_after: None,
     }
 }
 

@@ -112,7 +112,12 @@ async fn main() {
         .output_name("stockroom")
         .build();
     let app = server::app(
-        server::state(options, db.clone(), Arc::clone(&engine)),
+        server::state(
+            options,
+            db.clone(),
+            Arc::clone(&engine),
+            Arc::new(backend::connectors::Marketplaces::new(None, "http://127.0.0.1:9").unwrap()),
+        ),
         None,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

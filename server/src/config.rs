@@ -22,6 +22,8 @@ pub struct Config {
     /// (`MARKETPLACE_MAX_ATTEMPTS`, `MARKETPLACE_RETRY_BASE_MS`).
     pub marketplace_retry: backend::tasks::RetryPolicy,
     pub import: app::state::ImportSettings,
+    /// Seals marketplace credentials at rest (`STOCKROOM_SECRET_KEY`).
+    pub secret_key: Option<backend::secrets::SecretKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +159,20 @@ impl Config {
                     message: format!("“{raw}” is not a worker count from 0 to 256"),
                 })?,
         };
+        // The key's value is never echoed: the message says what is wrong with it only.
+        let secret_key = match get("STOCKROOM_SECRET_KEY") {
+            None => None,
+            Some(raw) => {
+                Some(
+                    backend::secrets::SecretKey::parse(&raw).map_err(|err| ConfigError {
+                        variable: "STOCKROOM_SECRET_KEY",
+                        message: format!("{err}; `stockroom secret-key` prints a new one"),
+                    })?,
+                )
+            }
+        };
         Ok(Self {
+            secret_key,
             site_addr,
             database_url,
             demo,

@@ -1,6 +1,7 @@
 //! The stockroom server: configuration, the HTTP router, and start-up wiring.
 
 pub mod api;
+mod api_connections;
 mod api_error;
 mod api_exports;
 mod api_flows;
@@ -36,6 +37,7 @@ pub fn state(
     leptos_options: LeptosOptions,
     db: DatabaseConnection,
     engine: Arc<Engine>,
+    marketplaces: Arc<backend::connectors::Marketplaces>,
 ) -> AppState {
     let build = site_build(&leptos_options).into();
     AppState {
@@ -43,6 +45,7 @@ pub fn state(
         leptos_options,
         db,
         engine,
+        marketplaces,
         imports: Default::default(),
         sessions: SessionPolicy::default(),
         login_limiter: Arc::new(LoginLimiter::standard()),

@@ -1,4 +1,5 @@
-//! `stockroom`: serve (default), `migrate`, `seller add --email E`.
+//! `stockroom`: serve (default), `migrate`, `seller add --email E`, `secret-key`,
+//! `rotate-secret-key`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -29,6 +30,11 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:3900")]
         addr: std::net::SocketAddr,
     },
+    /// Print a new random server key for STOCKROOM_SECRET_KEY (64 hex digits).
+    SecretKey,
+    /// Re-seal every connection's credentials with STOCKROOM_SECRET_KEY, opening them
+    /// with STOCKROOM_OLD_SECRET_KEY. All or nothing; safe to run again.
+    RotateSecretKey,
     /// Manage seller accounts.
     Seller {
         #[command(subcommand)]
@@ -79,6 +85,11 @@ async fn run() -> anyhow::Result<()> {
             action: SellerCommand::Add { email, name },
         } => add_seller(&config, &email, name.as_deref()).await,
         Command::Sandbox { addr } => serve_sandbox(&config, addr).await,
+        Command::SecretKey => {
+            println!("{}", backend::secrets::SecretKey::generate());
+            Ok(())
+        }
+        Command::RotateSecretKey => rotate_secret_key(&config).await,
     }
 }
 
@@ -121,6 +132,30 @@ async fn add_seller(config: &Config, email: &str, name: Option<&str>) -> anyhow:
         }
         Err(err) => Err(err.into()),
     }
+}
+
+async fn rotate_secret_key(config: &Config) -> anyhow::Result<()> {
+    let new = config.secret_key.as_ref().context(
+        "STOCKROOM_SECRET_KEY: set it to the new key (`stockroom secret-key` prints one)",
+    )?;
+    let old = std::env::var("STOCKROOM_OLD_SECRET_KEY")
+        .ok()
+        .filter(|raw| !raw.trim().is_empty())
+        .context(
+            "STOCKROOM_OLD_SECRET_KEY: set it to the key the credentials are sealed with now",
+        )?;
+    let old = backend::secrets::SecretKey::parse(&old)
+        .map_err(|err| anyhow::anyhow!("STOCKROOM_OLD_SECRET_KEY: {err}"))?;
+    let db = backend::db::connect(&config.database_url).await?;
+    backend::db::migrate(&db).await?;
+    let resealed = backend::connections::rotate(&db, &old, new)
+        .await
+        .map_err(|err| anyhow::anyhow!("nothing was changed: {err}"))?;
+    println!(
+        "{resealed} connection(s) re-sealed with key {}; start the server with the new STOCKROOM_SECRET_KEY",
+        new.id()
+    );
+    Ok(())
 }
 
 /// Binds the listen address, turns SIGTERM and ctrl-c into a shutdown, and serves.

@@ -34,6 +34,7 @@ use crate::api::PageJson;
         (name = "catalog", description = "The seller's items"),
         (name = "imports", description = "CSV uploads"),
         (name = "tasks", description = "Background tasks: follow, control, report"),
+        (name = "connections", description = "The marketplaces a seller publishes to"),
         (name = "live", description = "The event stream and the notification centre"),
         (name = "health", description = "For load balancers"),
     )
@@ -74,6 +75,7 @@ pub fn router(
         .merge(crate::api::routes())
         .merge(crate::api_tasks::routes())
         .merge(crate::api_flows::routes())
+        .merge(crate::api_connections::routes())
         .merge(crate::api_imports::routes(import_limits))
         .merge(crate::api_exports::routes())
         .merge(crate::api_live::routes())

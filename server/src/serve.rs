@@ -17,6 +17,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let db = backend::db::connect(&config.database_url).await?;
     backend::db::migrate(&db).await?;
+    backend::connections::check_key(&db, config.secret_key.as_ref())
+        .await
+        .map_err(|problem| anyhow::anyhow!("STOCKROOM_SECRET_KEY: {problem}"))?;
     if config.demo {
         match backend::demo::ensure_demo_seller(&db).await? {
             backend::demo::DemoSeed::Created(_) => tracing::info!(
@@ -68,7 +71,16 @@ pub async fn serve(
     };
     let workers =
         crate::workers::start(&config, db.clone(), &marketplace_url, shutdown.clone()).await?;
-    let mut state = crate::state(leptos_options, db.clone(), Arc::clone(&workers.engine));
+    let marketplaces = Arc::new(backend::connectors::Marketplaces::new(
+        config.secret_key.clone(),
+        &marketplace_url,
+    )?);
+    let mut state = crate::state(
+        leptos_options,
+        db.clone(),
+        Arc::clone(&workers.engine),
+        marketplaces,
+    );
     state.imports = config.import;
     let mut housekeeping =
         crate::housekeeping::standard(db.clone(), state.sessions).spawn(shutdown.clone());

@@ -568,7 +568,7 @@ db_test!(
 );
 
 /// The routes the API promises scripts (docs/architecture.md), and the import check the UI uses.
-const DESIGNED: [(&str, &str); 30] = [
+const DESIGNED: [(&str, &str); 34] = [
     ("post", "/api/v1/imports/check"),
     ("post", "/api/v1/imports/check/left-out.csv"),
     ("post", "/api/v1/tasks/preview"),
@@ -597,6 +597,10 @@ const DESIGNED: [(&str, &str); 30] = [
     ("get", "/api/v1/tasks/{id}/report.csv"),
     ("get", "/api/v1/tasks/{id}/export.csv"),
     ("get", "/healthz"),
+    ("get", "/api/v1/connections"),
+    ("post", "/api/v1/connections"),
+    ("post", "/api/v1/connections/{id}/test"),
+    ("delete", "/api/v1/connections/{id}"),
     ("get", "/api/v1/items?per_page=1"),
     ("get", "/api/v1/tasks?page=1"),
 ];
@@ -668,7 +672,7 @@ db_test!(
                 }
             }
         }
-        assert_eq!(operations, 28, "one operation per designed route");
+        assert_eq!(operations, 32, "one operation per designed route");
         // …and every schema the document points at is in it.
         let mut found = Vec::new();
         refs(&doc, &mut found);

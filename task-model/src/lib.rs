@@ -7,6 +7,7 @@
 //! them back goes through `TryFrom<&str>`, and a name that does not convert is an error.
 
 pub mod chain;
+pub mod connection;
 pub mod control;
 pub mod counts;
 pub mod edit;
@@ -18,6 +19,7 @@ pub mod when;
 pub mod words;
 
 pub use chain::Chain;
+pub use connection::{Connection, ConnectionTest, Marketplace};
 pub use control::Control;
 pub use counts::TaskCounts;
 pub use estimate::{Basis, Estimate};

@@ -1,5 +1,6 @@
 //! SeaORM entities: the rows as stored. Service modules convert them to domain values.
 
+pub mod connection;
 pub mod item;
 pub mod notification;
 pub mod seller;

@@ -10,6 +10,7 @@ mod m20261130_000005_item_in_task;
 mod m20261130_000006_notification_download;
 mod m20261130_000007_listed_version;
 mod m20261203_000008_chains_and_schedules;
+mod m20261203_000009_connections;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_notification_download::Migration),
             Box::new(m20261130_000007_listed_version::Migration),
             Box::new(m20261203_000008_chains_and_schedules::Migration),
+            Box::new(m20261203_000009_connections::Migration),
         ]
     }
 }

@@ -204,3 +204,28 @@ pub async fn live(
         .await?;
     rows.into_iter().map(super::read).collect()
 }
+
+/// Whether a task of the seller's that has not ended goes through the connection (its
+/// parameters name it).
+pub async fn uses_connection(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    connection_id: i64,
+) -> Result<bool, sea_orm::DbErr> {
+    let ended: Vec<&str> = TaskStatus::ALL
+        .into_iter()
+        .filter(|status| status.is_terminal())
+        .map(TaskStatus::as_str)
+        .collect();
+    let open = task::Entity::find()
+        .filter(task::Column::SellerId.eq(seller_id))
+        .filter(task::Column::Status.is_not_in(ended))
+        .all(db)
+        .await?;
+    Ok(open.iter().any(|row| {
+        serde_json::from_str::<serde_json::Value>(&row.params)
+            .ok()
+            .and_then(|params| params.get("connection_id")?.as_i64())
+            == Some(connection_id)
+    }))
+}

@@ -26,6 +26,14 @@ pub fn engine(
     engine_on(db, marketplace_url, bus)
 }
 
+/// A marketplace nobody answers at.
+const UNUSED: &str = "http://127.0.0.1:9/unused";
+
+/// The server key of the test apps (its credentials are sealed with it).
+pub fn test_secret_key() -> backend::secrets::SecretKey {
+    backend::secrets::SecretKey::parse(&"5a".repeat(32)).unwrap()
+}
+
 /// The same, on a given event bus (another "instance").
 pub fn engine_on(
     db: &backend::DatabaseConnection,
@@ -129,7 +137,11 @@ impl TestApp {
         sandbox: Option<server::sandbox::Sandbox>,
         imports: app::state::ImportSettings,
     ) -> Self {
-        Self::with_engine(db, engine(db, marketplace_url), sandbox, imports)
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("stockroom")
+            .build();
+        let engine = engine(db, marketplace_url);
+        Self::with_options(db, engine, sandbox, imports, options, marketplace_url)
     }
 
     pub fn with_engine(
@@ -141,13 +153,13 @@ impl TestApp {
         let options = leptos::config::LeptosOptions::builder()
             .output_name("stockroom")
             .build();
-        Self::with_options(db, engine, sandbox, imports, options)
+        Self::with_options(db, engine, sandbox, imports, options, UNUSED)
     }
 
     /// The app serving the browser code in `site` (as a release build would).
     pub fn with_site(db: &backend::DatabaseConnection, site: &TestSite) -> Self {
         let engine = engine(db, "http://127.0.0.1:9/unused");
-        Self::with_options(db, engine, None, Default::default(), site.options())
+        Self::with_options(db, engine, None, Default::default(), site.options(), UNUSED)
     }
 
     fn with_options(
@@ -156,8 +168,17 @@ impl TestApp {
         sandbox: Option<server::sandbox::Sandbox>,
         imports: app::state::ImportSettings,
         options: leptos::config::LeptosOptions,
+        marketplace_url: &str,
     ) -> Self {
-        let mut state = server::state(options, db.clone(), std::sync::Arc::clone(&engine));
+        let marketplaces =
+            backend::connectors::Marketplaces::new(Some(test_secret_key()), marketplace_url)
+                .unwrap();
+        let mut state = server::state(
+            options,
+            db.clone(),
+            std::sync::Arc::clone(&engine),
+            std::sync::Arc::new(marketplaces),
+        );
         state.imports = imports;
         Self {
             router: server::app(state, sandbox),

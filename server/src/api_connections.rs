@@ -1,0 +1,174 @@
+//! A seller's marketplace connections: `GET /api/v1/connections`, `POST
+//! /api/v1/connections`, `POST /api/v1/connections/{id}/test`, `DELETE
+//! /api/v1/connections/{id}`. Credentials go in once and never come back out: every
+//! answer names the credentials set, never their values.
+
+use app::auth::ssr::SignedIn;
+use app::error::AppError;
+use app::state::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use task_model::Connection;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api_error::ApiError;
+use crate::openapi::ErrorBody;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(remove))
+        .routes(routes!(test))
+}
+
+/// `{"connections": [...]}`
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConnectionList {
+    connections: Vec<Connection>,
+}
+
+/// A marketplace to connect.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConnection {
+    /// `sandbox`, `amazon` or `ebay`.
+    marketplace: String,
+    /// Defaults to the marketplace's name.
+    #[serde(default)]
+    name: String,
+    /// Amazon's selling partner id, eBay's user id (any word for the sandbox).
+    #[serde(default)]
+    account: String,
+    /// Amazon's marketplace id (`ATVPDKIKX0DER`), eBay's (`EBAY_US`).
+    #[serde(default)]
+    marketplace_id: Option<String>,
+    /// Amazon and eBay: `client_id`, `client_secret`, `refresh_token`.
+    #[serde(default)]
+    credentials: BTreeMap<String, String>,
+    /// The marketplace's API; defaults to its production URL (the built-in sandbox for
+    /// `sandbox`).
+    #[serde(default)]
+    base_url: Option<String>,
+}
+
+fn connection_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError(AppError::NotFound))
+}
+
+/// The seller's connections, oldest first.
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections",
+    responses(
+        (status = 200, description = "The connections", body = ConnectionList),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+    ))]
+async fn list(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+) -> Result<Json<ConnectionList>, ApiError> {
+    let connections = backend::connections::list(&state.db, signed_in.seller.id)
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(ConnectionList { connections }))
+}
+
+/// Connects a marketplace. The credentials are sealed with the server key before they
+/// are stored; the answer says which are set.
+#[utoipa::path(post, path = "/api/v1/connections", tag = "connections",
+    request_body = CreateConnection,
+    responses(
+        (status = 201, description = "Connected", body = Connection),
+        (status = 400, description = "Not a JSON object of this shape", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 409, description = "The server has no key to seal credentials with", body = ErrorBody),
+        (status = 422, description = "Unknown marketplace, missing or unknown credential, bad URL, name taken", body = ErrorBody),
+    ))]
+async fn create(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    body: Result<Json<CreateConnection>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    // serde's message can quote the value it could not read — a secret, here — so
+    // the answer only says what shape is expected.
+    let Json(body) = body.map_err(|_| AppError::BadRequest {
+        message: "Send a JSON object: {\"marketplace\", \"name\", \"account\", \"marketplace_id\", \"credentials\": {name: text}, \"base_url\"}.".into(),
+    })?;
+    let new = backend::connections::NewConnection {
+        marketplace: body.marketplace,
+        name: body.name,
+        account: body.account,
+        marketplace_id: body.marketplace_id,
+        credentials: body.credentials,
+        base_url: body.base_url,
+    };
+    let created = backend::connections::create(
+        &state.db,
+        state.marketplaces.key(),
+        signed_in.seller.id,
+        &new,
+        state.marketplaces.sandbox_url(),
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    tracing::info!(
+        seller = signed_in.seller.id,
+        connection = created.id,
+        marketplace = created.marketplace.as_str(),
+        "marketplace connected"
+    );
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Signs in to the marketplace and makes one harmless read; answers the connection with
+/// what was found (`last_test`). A marketplace that refuses is an answer too (200 with
+/// `last_test.ok` false), not an error of this API.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/test", tag = "connections",
+    params(("id" = i64, Path, description = "Connection id")),
+    responses(
+        (status = 200, description = "The connection with its test", body = Connection),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such connection of this seller", body = ErrorBody),
+        (status = 409, description = "Its credentials cannot be opened with this server's key", body = ErrorBody),
+    ))]
+async fn test(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Json<Connection>, ApiError> {
+    let id = connection_id(&id)?;
+    let tested = state
+        .marketplaces
+        .test(&state.db, signed_in.seller.id, id)
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(tested))
+}
+
+/// Forgets a connection and its credentials. Listings already made stay on the
+/// marketplace.
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections",
+    params(("id" = i64, Path, description = "Connection id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such connection of this seller", body = ErrorBody),
+        (status = 409, description = "A task that has not ended publishes through it", body = ErrorBody),
+    ))]
+async fn remove(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = connection_id(&id)?;
+    backend::connections::delete(&state.db, signed_in.seller.id, id)
+        .await
+        .map_err(AppError::from)?;
+    state.marketplaces.tokens().forget(id);
+    Ok(StatusCode::NO_CONTENT)
+}

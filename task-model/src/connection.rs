@@ -1,0 +1,153 @@
+//! Marketplace connections: which marketplaces a seller can connect, what each needs, and
+//! a connection as the browser sees it (credentials named, never shown).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A marketplace contract Stockroom speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Marketplace {
+    /// The built-in sandbox's own listings contract: one item a call, a final answer.
+    Sandbox,
+    /// Amazon Selling Partner API, Listings Items 2021-08-01.
+    Amazon,
+    /// eBay Sell Inventory API, in 25-item bulk calls.
+    Ebay,
+}
+
+impl Marketplace {
+    pub const ALL: [Marketplace; 3] = [Self::Sandbox, Self::Amazon, Self::Ebay];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Amazon => "amazon",
+            Self::Ebay => "ebay",
+        }
+    }
+
+    /// What the seller reads.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Sandbox => "Sandbox marketplace",
+            Self::Amazon => "Amazon",
+            Self::Ebay => "eBay",
+        }
+    }
+
+    /// The credentials a connection must have, in the order a form asks for them.
+    pub const fn credentials(self) -> &'static [&'static str] {
+        match self {
+            Self::Sandbox => &[],
+            Self::Amazon | Self::Ebay => &["client_id", "client_secret", "refresh_token"],
+        }
+    }
+
+    /// What a credential is called on the marketplace's own developer pages.
+    pub fn credential_label(self, name: &str) -> &'static str {
+        match (self, name) {
+            (Self::Amazon, "client_id") => "LWA client ID",
+            (Self::Amazon, "client_secret") => "LWA client secret",
+            (Self::Amazon, "refresh_token") => "LWA refresh token",
+            (Self::Ebay, "client_id") => "App ID (client ID)",
+            (Self::Ebay, "client_secret") => "Cert ID (client secret)",
+            (Self::Ebay, "refresh_token") => "User refresh token",
+            _ => "Credential",
+        }
+    }
+
+    /// What the marketplace calls the seller's account.
+    pub const fn account_label(self) -> &'static str {
+        match self {
+            Self::Sandbox => "Account",
+            Self::Amazon => "Selling partner ID",
+            Self::Ebay => "eBay user ID",
+        }
+    }
+
+    /// The marketplace (site) listings go to unless the seller says otherwise.
+    pub const fn default_marketplace_id(self) -> &'static str {
+        match self {
+            Self::Sandbox => "default",
+            Self::Amazon => "ATVPDKIKX0DER",
+            Self::Ebay => "EBAY_US",
+        }
+    }
+
+    /// The production API, for a connection that names no base URL. The sandbox has
+    /// none: it is the server's own.
+    pub const fn production_url(self) -> Option<&'static str> {
+        match self {
+            Self::Sandbox => None,
+            Self::Amazon => Some("https://sellingpartnerapi-na.amazon.com"),
+            Self::Ebay => Some("https://api.ebay.com"),
+        }
+    }
+
+    /// Items one call can carry.
+    pub const fn batch_size(self) -> usize {
+        match self {
+            Self::Sandbox | Self::Amazon => 1,
+            Self::Ebay => 25,
+        }
+    }
+}
+
+crate::named!(Marketplace, "marketplace");
+
+/// The last "Test connection": when, whether it worked, what was found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionTest {
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    pub message: String,
+}
+
+/// A connection as the API and the browser see it: which credentials are set, never
+/// their values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Connection {
+    pub id: i64,
+    pub marketplace: Marketplace,
+    pub name: String,
+    pub account: String,
+    pub marketplace_id: String,
+    pub base_url: String,
+    /// The names of the credentials stored (sealed) for this connection.
+    pub credentials_set: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_test: Option<ConnectionTest>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_read_back() {
+        for marketplace in Marketplace::ALL {
+            assert_eq!(
+                Marketplace::try_from(marketplace.as_str()).unwrap(),
+                marketplace
+            );
+            assert_eq!(
+                serde_json::to_value(marketplace).unwrap(),
+                marketplace.as_str()
+            );
+        }
+        assert!(Marketplace::try_from("etsy").is_err());
+    }
+
+    #[test]
+    fn every_credential_has_a_label() {
+        for marketplace in Marketplace::ALL {
+            for name in marketplace.credentials() {
+                assert_ne!(marketplace.credential_label(name), "Credential");
+            }
+        }
+    }
+}
