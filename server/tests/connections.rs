@@ -305,3 +305,55 @@ db_test!(
         assert_eq!(gone.status, StatusCode::NOT_FOUND);
     }
 );
+
+db_test!(test_connection_signs_in_to_amazon_and_reads, |db| {
+    let s = two_sellers(db).await;
+    let mut body = amazon("Amazon sandbox");
+    body["base_url"] = json!(format!("{}/amazon", s.url));
+    let created = s
+        .app
+        .post_json("/api/v1/connections", Some(&s.ana_cookie), body.clone())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.json()["id"].as_i64().unwrap();
+    let tested = s
+        .app
+        .post_json(
+            &format!("/api/v1/connections/{id}/test"),
+            Some(&s.ana_cookie),
+            json!({}),
+        )
+        .await;
+    let test = tested.json()["last_test"].clone();
+    assert_eq!(test["ok"], true, "{test}");
+    assert!(
+        test["message"].as_str().unwrap().contains("A2EUQ1WTGCTBG2"),
+        "{test}"
+    );
+    assert_eq!(s.sandbox.amazon().stats().tokens_issued, 1);
+    // A revoked refresh token: the marketplace's own words, and no secret.
+    body["name"] = json!("Revoked");
+    body["credentials"]["refresh_token"] = json!("Atzr|revoked-very-secret");
+    let revoked = s
+        .app
+        .post_json("/api/v1/connections", Some(&s.ana_cookie), body)
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let tested = s
+        .app
+        .post_json(
+            &format!("/api/v1/connections/{revoked}/test"),
+            Some(&s.ana_cookie),
+            json!({}),
+        )
+        .await;
+    assert_no_secret(&tested.body);
+    let test = tested.json()["last_test"].clone();
+    assert_eq!(test["ok"], false, "{test}");
+    assert!(
+        test["message"].as_str().unwrap().contains("invalid_grant"),
+        "{test}"
+    );
+});

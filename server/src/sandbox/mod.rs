@@ -6,6 +6,7 @@
 //! `Idempotency-Key` and reports what it did at `/_stats`, so tests can prove "published
 //! exactly once". Mounted at `/sandbox/marketplace`, or run alone with `stockroom sandbox`.
 
+pub mod amazon;
 mod rules;
 mod settings;
 
@@ -68,6 +69,8 @@ struct Inner {
     next_listing: Mutex<u64>,
     /// Every call answers 503 while on: a marketplace incident, switched by `PUT /_outage`.
     outage: std::sync::atomic::AtomicBool,
+    /// Amazon's Listings Items contract, under `/amazon`.
+    amazon: amazon::AmazonContract,
 }
 
 #[derive(Clone)]
@@ -88,6 +91,7 @@ impl Sandbox {
                 rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
                 next_listing: Mutex::new(1),
                 outage: std::sync::atomic::AtomicBool::new(false),
+                amazon: amazon::AmazonContract::new(settings.rate_limit, settings.burst),
                 settings,
             }),
         }
@@ -95,6 +99,11 @@ impl Sandbox {
 
     pub fn settings(&self) -> &SandboxSettings {
         &self.inner.settings
+    }
+
+    /// Amazon's contract (its listings, tokens and timing).
+    pub fn amazon(&self) -> &amazon::AmazonContract {
+        &self.inner.amazon
     }
 
     /// The routes, to be nested under [`MOUNT`].
@@ -107,6 +116,8 @@ impl Sandbox {
             .route("/media/check", get(check_media))
             .route("/_stats", get(stats))
             .route("/_outage", put(set_outage))
+            .route("/_amazon", put(amazon::set_timing))
+            .nest("/amazon", amazon::router())
             .with_state(self.clone())
     }
 
@@ -173,15 +184,7 @@ impl Sandbox {
     /// Latency, rate limit and transient failures shared by every call. `Ok(true)` means
     /// the call is acted on and then hangs before its answer.
     async fn weather(&self, account: &str) -> Result<bool, Response> {
-        let (latency, roll) = {
-            let mut rng = self
-                .inner
-                .rng
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let (low, high) = self.inner.settings.latency_ms;
-            (rng.gen_range(low..=high.max(low)), rng.gen::<f64>())
-        };
+        let (latency, roll) = self.roll();
         if let Err(not_until) = self.inner.limiter.check_key(&account.to_owned()) {
             use governor::clock::Clock;
             let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -194,6 +197,23 @@ impl Sandbox {
             )
                 .into_response());
         }
+        self.conditions(latency, roll).await
+    }
+
+    /// One roll of the dice for a call already let through a contract's rate limit.
+    fn roll(&self) -> (u64, f64) {
+        let mut rng = self
+            .inner
+            .rng
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (low, high) = self.inner.settings.latency_ms;
+        (rng.gen_range(low..=high.max(low)), rng.gen::<f64>())
+    }
+
+    /// Latency, outages and transient failures, the same for every contract. `Ok(true)`
+    /// means the call is acted on and then hangs before its answer.
+    async fn conditions(&self, latency: u64, roll: f64) -> Result<bool, Response> {
         tokio::time::sleep(Duration::from_millis(latency)).await;
         if self.outage() {
             return Err(unavailable());
@@ -413,5 +433,6 @@ async fn stats(State(sandbox): State<Sandbox>) -> Json<Value> {
         "idempotent_replays": total.idempotent_replays,
         "rate_limited": total.rate_limited,
         "accounts": accounts,
+        "amazon": sandbox.amazon().stats(),
     }))
 }
