@@ -83,6 +83,7 @@ pub(crate) fn task(
     let counts = TaskCounts {
         total,
         pending: if over { 0 } else { total - done },
+        waiting: 0,
         running: 0,
         succeeded: done - failed,
         failed,

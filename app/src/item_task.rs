@@ -146,6 +146,9 @@ pub fn ItemTaskBanner(task: ItemTask) -> impl IntoView {
         ItemStatus::Running => format!(
             "Being sent now by {doing}. If you save, the new values are sent right after."
         ),
+        ItemStatus::Waiting => format!(
+            "Sent by {doing}: the marketplace accepted it and is processing it. It is checked again shortly."
+        ),
         ItemStatus::Succeeded => format!("Done: {} by {}.", kind.done, task.label),
         ItemStatus::Failed => format!(
             "Failed in {}: {}",

@@ -78,7 +78,7 @@ pub fn task_status(task: &TaskSummary) -> (String, Tone) {
 pub fn item_status(status: ItemStatus) -> (&'static str, Tone) {
     let tone = match status {
         ItemStatus::Pending => Tone::Queued,
-        ItemStatus::Running => Tone::Running,
+        ItemStatus::Running | ItemStatus::Waiting => Tone::Running,
         ItemStatus::Succeeded => Tone::Done,
         ItemStatus::Failed => Tone::Error,
         ItemStatus::Skipped | ItemStatus::Cancelled => Tone::Cancelled,

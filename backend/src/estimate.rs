@@ -138,7 +138,7 @@ pub fn remaining(progress: Progress<'_>, now: DateTime<Utc>) -> Option<u64> {
         return None;
     }
     let counts = progress.counts;
-    let left = (counts.pending + counts.running).max(0) as u64;
+    let left = counts.left().max(0) as u64;
     let seconds_since = |at: Option<DateTime<Utc>>| {
         at.map(|at| (now - at).num_milliseconds().max(0) as f64 / 1000.0)
     };

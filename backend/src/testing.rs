@@ -239,6 +239,10 @@ pub mod scripted {
                     code: "rate_limited".into(),
                     message: "Quota exceeded".into(),
                 },
+                Some(("accepted", secs)) => Outcome::Waiting {
+                    check_after: chrono::Duration::seconds(secs.parse().unwrap_or(1)),
+                    note: json!({ "submission": execution }),
+                },
                 Some(("fail", code)) => Outcome::failed(code, format!("Failed with {code}.")),
                 Some(("sleep", ms)) => {
                     tokio::select! {
@@ -286,6 +290,7 @@ pub async fn assert_counters_match(db: &DatabaseConnection, task_id: i64) {
     let aggregates = crate::tasks::TaskCounts {
         total: items.len() as i64,
         pending: count("pending"),
+        waiting: count("waiting"),
         running: count("running"),
         succeeded: count("succeeded"),
         failed: count("failed"),

@@ -388,6 +388,85 @@ db_test!(a_snooze_waits_as_told_without_spending_an_attempt, |db| {
     );
 });
 
+db_test!(
+    an_item_the_marketplace_accepted_waits_is_counted_and_ends_the_task_when_resolved,
+    |db| {
+        let h = Harness::new(db, 4);
+        let ana = seller(db, "ana@example.com").await;
+        let task = h
+            .task(
+                ana,
+                params_each(&[
+                    &[
+                        "accepted:20",
+                        "accepted:20",
+                        "accepted:20",
+                        "accepted:20",
+                        "ok",
+                    ],
+                    &["ok"],
+                ]),
+            )
+            .await;
+        h.engine.run_once().await.unwrap();
+        let items = h.items(task.id).await;
+        assert_eq!(
+            (items[0].status.as_str(), items[0].attempts),
+            ("waiting", 0),
+            "accepted: waiting, no attempt spent"
+        );
+        assert_eq!(items[0].next_attempt_at, t0() + Duration::seconds(20));
+        assert_eq!(items[0].result.as_deref(), Some(r#"{"submission":1}"#));
+        let now = h.reload(task.id).await;
+        assert_eq!((now.counts.waiting, now.counts.succeeded), (1, 1));
+        assert_eq!(now.status, TaskStatus::Running, "not over while one waits");
+        assert_counters_match(db, task.id).await;
+        assert_eq!(
+            h.engine.run_once().await.unwrap(),
+            0,
+            "not checked before its time"
+        );
+        // More checks than attempts allowed: checks are not attempts.
+        for _ in 0..4 {
+            h.advance(20);
+            assert_eq!(h.engine.run_once().await.unwrap(), 1);
+            assert_counters_match(db, task.id).await;
+        }
+        let items = h.items(task.id).await;
+        assert_eq!(
+            (items[0].status.as_str(), items[0].attempts),
+            ("succeeded", 1)
+        );
+        let done = h.reload(task.id).await;
+        assert_eq!(
+            (done.status, done.counts.waiting),
+            (TaskStatus::Succeeded, 0)
+        );
+    }
+);
+
+db_test!(
+    cancelling_stops_following_what_the_marketplace_accepted,
+    |db| {
+        let h = Harness::new(db, 4);
+        let ana = seller(db, "ana@example.com").await;
+        let task = h.task(ana, params(3, &["accepted:60"])).await;
+        h.engine.run_once().await.unwrap();
+        assert_eq!(h.reload(task.id).await.counts.waiting, 3);
+        h.engine.cancel(ana, task.id).await.unwrap();
+        let cancelled = h.reload(task.id).await;
+        assert_eq!(
+            (
+                cancelled.status,
+                cancelled.counts.waiting,
+                cancelled.counts.cancelled
+            ),
+            (TaskStatus::Cancelled, 0, 3)
+        );
+        assert_counters_match(db, task.id).await;
+    }
+);
+
 db_test!(error_fails_item_after_too_many_attempts, |db| {
     let h = Harness::new(db, 4);
     let ana = seller(db, "ana@example.com").await;
@@ -1167,6 +1246,6 @@ async fn wait_for(
 
 #[test]
 fn item_and_task_statuses_cover_the_schema() {
-    assert_eq!(ItemStatus::ALL.len(), 6);
+    assert_eq!(ItemStatus::ALL.len(), 7);
     assert_eq!(TaskStatus::ALL.len(), 9);
 }

@@ -10,6 +10,9 @@ use crate::ItemStatus;
 pub struct TaskCounts {
     pub total: i64,
     pub pending: i64,
+    /// Accepted by the marketplace, waiting for it to finish processing.
+    #[serde(default)]
+    pub waiting: i64,
     pub running: i64,
     pub succeeded: i64,
     pub failed: i64,
@@ -27,12 +30,18 @@ impl TaskCounts {
     pub fn of(&self, status: ItemStatus) -> i64 {
         match status {
             ItemStatus::Pending => self.pending,
+            ItemStatus::Waiting => self.waiting,
             ItemStatus::Running => self.running,
             ItemStatus::Succeeded => self.succeeded,
             ItemStatus::Failed => self.failed,
             ItemStatus::Skipped => self.skipped,
             ItemStatus::Cancelled => self.cancelled,
         }
+    }
+
+    /// Items not at an end yet: to do, waiting for the marketplace, or in hand.
+    pub fn left(&self) -> i64 {
+        self.pending + self.waiting + self.running
     }
 
     /// Moves `n` items from one status to another.
@@ -44,6 +53,7 @@ impl TaskCounts {
     fn slot(&mut self, status: ItemStatus) -> &mut i64 {
         match status {
             ItemStatus::Pending => &mut self.pending,
+            ItemStatus::Waiting => &mut self.waiting,
             ItemStatus::Running => &mut self.running,
             ItemStatus::Succeeded => &mut self.succeeded,
             ItemStatus::Failed => &mut self.failed,

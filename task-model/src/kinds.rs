@@ -149,6 +149,7 @@ impl Presentation {
             }
             (ItemStatus::Pending, TaskStatus::Scheduled) => format!("scheduled for {verb}"),
             (ItemStatus::Pending, _) => format!("queued for {verb}"),
+            (ItemStatus::Waiting, _) => "waiting for the marketplace".to_owned(),
             (ItemStatus::Running, _) => format!("{}…", self.doing.to_lowercase()),
             (ItemStatus::Succeeded, _) => self.done.to_owned(),
             (ItemStatus::Failed, _) => format!("{verb} failed"),

@@ -102,8 +102,12 @@ pub enum ItemStatus {
     /// In: create; a transient error (with a backoff); the rescuer (expired lease);
     /// retry of a failed item. Out: a claim (→ running), cancel (→ cancelled).
     Pending,
+    /// Accepted by the marketplace, which has not finished processing it. In: the
+    /// owner's "accepted, check later". Out: a claim when its check is due (→ running;
+    /// no attempt counted), cancel (→ cancelled).
+    Waiting,
     /// In: a claim, which sets the lease and counts an attempt. Out: only the lease
-    /// owner's outcome (→ succeeded, failed, pending, cancelled), or the rescuer.
+    /// owner's outcome (→ succeeded, failed, pending, waiting, cancelled), or the rescuer.
     Running,
     /// Terminal. In: the owner's success.
     Succeeded,
@@ -117,8 +121,9 @@ pub enum ItemStatus {
 }
 
 impl ItemStatus {
-    pub const ALL: [ItemStatus; 6] = [
+    pub const ALL: [ItemStatus; 7] = [
         Self::Pending,
+        Self::Waiting,
         Self::Running,
         Self::Succeeded,
         Self::Failed,
@@ -130,6 +135,7 @@ impl ItemStatus {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
+            Self::Waiting => "waiting",
             Self::Running => "running",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
@@ -140,7 +146,7 @@ impl ItemStatus {
 
     /// The item reached an end for now (a failed item may still be retried).
     pub const fn is_done(self) -> bool {
-        !matches!(self, Self::Pending | Self::Running)
+        !matches!(self, Self::Pending | Self::Waiting | Self::Running)
     }
 }
 

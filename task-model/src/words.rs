@@ -101,6 +101,15 @@ pub fn cancel_question(kind: &Presentation, c: &TaskCounts) -> String {
     } else {
         "Nothing is waiting to start.".to_owned()
     };
+    if c.waiting > 0 {
+        said.push_str(&format!(
+            " {} the marketplace accepted {} no longer followed: the marketplace may still list {} when it has processed {}.",
+            c.waiting,
+            if c.waiting == 1 { "is" } else { "are" },
+            if c.waiting == 1 { "it" } else { "them" },
+            if c.waiting == 1 { "it" } else { "them" },
+        ));
+    }
     if c.running > 0 {
         said.push_str(&format!(
             " {} in progress {} first.",

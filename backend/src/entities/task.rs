@@ -14,6 +14,8 @@ pub struct Model {
     pub max_attempts: i32,
     pub total: i64,
     pub pending: i64,
+    /// Items the marketplace accepted and is still processing.
+    pub waiting: i64,
     pub running: i64,
     pub succeeded: i64,
     pub failed: i64,

@@ -11,6 +11,7 @@ mod m20261130_000006_notification_download;
 mod m20261130_000007_listed_version;
 mod m20261203_000008_chains_and_schedules;
 mod m20261203_000009_connections;
+mod m20261203_000010_waiting_and_listings;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_listed_version::Migration),
             Box::new(m20261203_000008_chains_and_schedules::Migration),
             Box::new(m20261203_000009_connections::Migration),
+            Box::new(m20261203_000010_waiting_and_listings::Migration),
         ]
     }
 }

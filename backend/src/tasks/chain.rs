@@ -42,6 +42,7 @@ pub(crate) async fn add_step(
         label: Set(then.label(&params, items)?.chars().take(200).collect()),
         total: Set(0),
         pending: Set(0),
+        waiting: Set(0),
         previous_task_id: Set(Some(first.id)),
         chain_step: Set(Some(step)),
         chain_of: Set(Some(of)),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, TransactionTrait};
 use std::collections::BTreeMap;
 
-use super::{stmt, write_txn, Registry};
+use super::{stmt, write_txn, ItemStatus, Registry};
 
 /// One item a worker now holds the lease on.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +32,7 @@ struct ActiveTask {
     status: String,
     running: i64,
     pending: i64,
+    waiting: i64,
     params: String,
 }
 
@@ -129,8 +130,8 @@ where
     let txn = write_txn(db).await?;
     let active = ActiveTask::find_by_statement(stmt(
         backend,
-        "SELECT id, seller_id, kind, status, running, pending, params FROM tasks \
-         WHERE status IN (@queued, @running) AND pending > 0 ORDER BY id",
+        "SELECT id, seller_id, kind, status, running, pending, waiting, params FROM tasks \
+         WHERE status IN (@queued, @running) AND (pending > 0 OR waiting > 0) ORDER BY id",
         vec![],
     ))
     .all(&txn)
@@ -146,7 +147,7 @@ where
         let Some(kind) = registry.get(&task.kind) else {
             continue;
         };
-        let room = (kind.concurrency() as i64 - task.running).clamp(0, task.pending);
+        let room = (kind.concurrency() as i64 - task.running).clamp(0, task.pending + task.waiting);
         candidates.push(Candidate {
             task_id: task.id,
             seller_id: task.seller_id,
@@ -158,42 +159,63 @@ where
     } else {
         ""
     };
-    let claim_sql = format!(
-        "UPDATE task_items SET status = @running, attempts = attempts + 1, lease_owner = $1, \
-         lease_expires_at = $2, started_at = COALESCE(started_at, $3), updated_at = $3 \
-         WHERE id IN (SELECT id FROM task_items WHERE task_id = $4 AND status = @pending \
-           AND next_attempt_at <= $3 ORDER BY position LIMIT $5 {lock}) \
-         RETURNING id, position, subject, attempts"
-    );
+    // Items whose marketplace check is due come first: a check is one cheap read, and
+    // it is what ends a task whose submissions are all in.
+    let claim_sql = |from: ItemStatus| {
+        format!(
+            "UPDATE task_items SET status = @running, attempts = attempts + 1, lease_owner = $1, \
+             lease_expires_at = $2, started_at = COALESCE(started_at, $3), updated_at = $3 \
+             WHERE id IN (SELECT id FROM task_items WHERE task_id = $4 AND status = @{} \
+               AND next_attempt_at <= $3 ORDER BY position LIMIT $5 {lock}) \
+             RETURNING id, position, subject, attempts",
+            from.as_str()
+        )
+    };
     for (task_id, count) in allocate(&candidates, &seller_running, limit) {
         let Some(task) = active.iter().find(|t| t.id == task_id) else {
             continue;
         };
-        let rows = ClaimedRow::find_by_statement(stmt(
-            backend,
-            &claim_sql,
-            vec![
-                worker_id.into(),
-                (now + lease).into(),
-                now.into(),
-                task_id.into(),
-                (count as i64).into(),
-            ],
-        ))
-        .all(&txn)
-        .await?;
+        let mut rows = Vec::new();
+        for (from, queued) in [
+            (ItemStatus::Waiting, task.waiting),
+            (ItemStatus::Pending, task.pending),
+        ] {
+            let wanted = count.saturating_sub(rows.len()) as i64;
+            if queued == 0 || wanted == 0 {
+                continue;
+            }
+            let claimed = ClaimedRow::find_by_statement(stmt(
+                backend,
+                &claim_sql(from),
+                vec![
+                    worker_id.into(),
+                    (now + lease).into(),
+                    now.into(),
+                    task_id.into(),
+                    wanted.into(),
+                ],
+            ))
+            .all(&txn)
+            .await?;
+            if claimed.is_empty() {
+                continue;
+            }
+            txn.execute_raw(stmt(
+                backend,
+                &format!(
+                    "UPDATE tasks SET {from} = {from} - $1, running = running + $1, \
+                     status = CASE WHEN status = @queued THEN @running ELSE status END, \
+                     started_at = COALESCE(started_at, $2), version = version + 1, updated_at = $2 WHERE id = $3",
+                    from = from.as_str()
+                ),
+                vec![(claimed.len() as i64).into(), now.into(), task_id.into()],
+            ))
+            .await?;
+            rows.extend(claimed);
+        }
         if rows.is_empty() {
             continue;
         }
-        let claimed = rows.len() as i64;
-        txn.execute_raw(stmt(
-            backend,
-            "UPDATE tasks SET pending = pending - $1, running = running + $1, \
-             status = CASE WHEN status = @queued THEN @running ELSE status END, \
-             started_at = COALESCE(started_at, $2), version = version + 1, updated_at = $2 WHERE id = $3",
-            vec![claimed.into(), now.into(), task_id.into()],
-        ))
-        .await?;
         if super::TaskStatus::try_from(task.status.as_str()) == Ok(super::TaskStatus::Queued) {
             batch.started_tasks.push(task_id);
         }

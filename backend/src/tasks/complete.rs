@@ -168,6 +168,11 @@ fn outcome_sql(
                 vec![(now + wait).into(), code.into(), message.into(), now.into()],
             )
         }
+        Outcome::Waiting { check_after, note } => (
+            ItemStatus::Waiting,
+            format!("UPDATE task_items SET status = @waiting, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $3, result = $4, error_code = NULL, error_message = NULL, error_details = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 {guard}"),
+            vec![(now + check_after.max(chrono::Duration::zero())).into(), note.to_string().into(), now.into()],
+        ),
         Outcome::Snooze { delay, code, message } => (
             ItemStatus::Pending,
             format!("UPDATE task_items SET status = @pending, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $3, error_code = $4, error_message = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 {guard}"),
@@ -299,13 +304,21 @@ pub(crate) async fn settle(
     // An item that came back to `pending` (a transient error, a rescued lease, a
     // release) after its task was cancelled is cancelled too: a cancelled task keeps
     // nothing to do.
-    if matches!(task.status, TaskStatus::Cancelling | TaskStatus::Cancelled)
-        && task.counts.pending > 0
-    {
+    // So is one the marketplace accepted and was still processing: the task stops
+    // following it (the cancel question says the marketplace may still list it).
+    for waiting in [ItemStatus::Pending, ItemStatus::Waiting] {
+        if !matches!(task.status, TaskStatus::Cancelling | TaskStatus::Cancelled)
+            || task.counts.of(waiting) == 0
+        {
+            continue;
+        }
         let swept = txn
             .execute_raw(stmt(
                 txn.get_database_backend(),
-                "UPDATE task_items SET status = @cancelled, finished_at = $1, updated_at = $1 WHERE task_id = $2 AND status = @pending",
+                &format!(
+                    "UPDATE task_items SET status = @cancelled, finished_at = $1, updated_at = $1 WHERE task_id = $2 AND status = @{}",
+                    waiting.as_str()
+                ),
                 vec![now.into(), task_id.into()],
             ))
             .await?
@@ -313,25 +326,22 @@ pub(crate) async fn settle(
         shift_counters(
             txn,
             task_id,
-            &[
-                (ItemStatus::Pending, -swept),
-                (ItemStatus::Cancelled, swept),
-            ],
+            &[(waiting, -swept), (ItemStatus::Cancelled, swept)],
             now,
         )
         .await?;
-        task.counts.pending -= swept;
-        task.counts.cancelled += swept;
+        task.counts.shift(waiting, ItemStatus::Cancelled, swept);
     }
     // A scheduled task waits for its time or the step before it, even with no item yet.
     if task.status == TaskStatus::Scheduled {
         return Ok((Some(task), false));
     }
     let c = task.counts;
-    let idle = c.running == 0 && (c.pending == 0 || task.status == TaskStatus::Cancelling);
+    let idle = c.running == 0
+        && ((c.pending == 0 && c.waiting == 0) || task.status == TaskStatus::Cancelling);
     if !idle
         || task.status == TaskStatus::Cancelled
-        || (task.status == TaskStatus::Paused && c.pending > 0)
+        || (task.status == TaskStatus::Paused && c.pending + c.waiting > 0)
     {
         return Ok((Some(task), false));
     }

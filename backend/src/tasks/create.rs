@@ -103,7 +103,8 @@ pub(crate) async fn sharing<C: ConnectionTrait>(
         .into_iter()
         .filter(|other| Some(other.id) != except)
         .filter_map(|other| {
-            let left = u64::try_from(other.pending + other.running).unwrap_or(0) as f64;
+            let left =
+                u64::try_from(other.pending + other.waiting + other.running).unwrap_or(0) as f64;
             let stored = other
                 .estimate
                 .as_deref()
@@ -158,7 +159,7 @@ pub async fn re_estimate<C: ConnectionTrait>(
     task: &Task,
     now: DateTime<Utc>,
 ) -> Result<(), TaskError> {
-    let left = u64::try_from(task.counts.pending + task.counts.running).unwrap_or(0);
+    let left = u64::try_from(task.counts.left()).unwrap_or(0);
     if left == 0 {
         return Ok(());
     }
@@ -407,6 +408,7 @@ pub(crate) fn fresh_row(
         max_attempts: Set(kind.retry_policy().max_attempts.max(1) as i32),
         total: Set(total),
         pending: Set(total),
+        waiting: Set(0),
         running: Set(0),
         succeeded: Set(0),
         failed: Set(0),

@@ -30,6 +30,13 @@ pub enum Outcome {
         code: String,
         message: String,
     },
+    /// The marketplace accepted the work and is processing it: look again after
+    /// `check_after` (the item is `waiting`, its attempt not counted). `note` is kept as
+    /// the item's result meanwhile (the submission, and what the seller reads).
+    Waiting {
+        check_after: Duration,
+        note: Value,
+    },
     /// A permanent problem: fail now, with a stable code a seller can group by.
     Failed {
         code: String,

@@ -127,6 +127,7 @@ impl TryFrom<task::Model> for Task {
             counts: TaskCounts {
                 total: row.total,
                 pending: row.pending,
+                waiting: row.waiting,
                 running: row.running,
                 succeeded: row.succeeded,
                 failed: row.failed,

@@ -10,6 +10,7 @@ use crate::entities::task;
 pub(crate) fn counter_column(status: ItemStatus) -> task::Column {
     match status {
         ItemStatus::Pending => task::Column::Pending,
+        ItemStatus::Waiting => task::Column::Waiting,
         ItemStatus::Running => task::Column::Running,
         ItemStatus::Succeeded => task::Column::Succeeded,
         ItemStatus::Failed => task::Column::Failed,
