@@ -294,6 +294,7 @@ fn item(id: i64, sku: &str, status: ItemStatus, error: Option<(&str, &str)>) -> 
             code: code.to_owned(),
             message: message.to_owned(),
             column: None,
+            fields: Vec::new(),
         }),
     }
 }

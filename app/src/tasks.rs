@@ -121,6 +121,30 @@ pub struct ItemErrorView {
     /// The CSV column the error is about (imports), when it is about one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<String>,
+    /// The item's fields the marketplace's issues are about (`title`, `price`,
+    /// `image_url`…), to fix on the item page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+}
+
+/// The item fields named by a marketplace refusal's issues (`{"issues": [{attribute_names}]}`).
+#[cfg(feature = "ssr")]
+fn issue_fields(details: Option<&str>) -> Vec<String> {
+    let Some(details) = details.and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+    else {
+        return Vec::new();
+    };
+    let mut fields: Vec<String> = Vec::new();
+    for issue in details["issues"].as_array().into_iter().flatten() {
+        for name in issue["attribute_names"].as_array().into_iter().flatten() {
+            if let Some(name) = name.as_str() {
+                if !fields.iter().any(|f| f == name) {
+                    fields.push(name.to_owned());
+                }
+            }
+        }
+    }
+    fields
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,6 +228,7 @@ pub mod ssr {
                             code,
                             message: message.unwrap_or_default(),
                             column: about.column,
+                            fields: issue_fields(row.error_details.as_deref()),
                         }),
                         _ => None,
                     },

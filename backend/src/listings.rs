@@ -9,6 +9,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 use crate::catalog::{self, CatalogError, Item};
+use crate::connectors::Marketplaces;
 use crate::domain::ListingState;
 use crate::estimate::{CallModel, Workload};
 use crate::marketplace::{CallError, Connector, ListingRequest, Money};
@@ -58,6 +59,10 @@ pub fn listing_for(item: &Item) -> ListingRequest {
 #[serde(deny_unknown_fields)]
 pub struct ItemIds {
     pub item_ids: Vec<i64>,
+    /// Where to publish: one of the seller's connections; none is the built-in
+    /// marketplace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<i64>,
 }
 
 fn expand_ids(params: &ItemIds) -> Result<Vec<i64>, InvalidParams> {
@@ -223,11 +228,37 @@ const SENDS_PER_ATTEMPT: usize = 3;
 pub struct Publish {
     db: DatabaseConnection,
     connector: Arc<Connector>,
+    marketplaces: Option<Arc<Marketplaces>>,
 }
 
 impl Publish {
     pub fn new(db: DatabaseConnection, connector: Arc<Connector>) -> Self {
-        Self { db, connector }
+        Self {
+            db,
+            connector,
+            marketplaces: None,
+        }
+    }
+
+    /// Publishes through the seller's connections too (`connection_id`).
+    pub fn with_connections(mut self, marketplaces: Arc<Marketplaces>) -> Self {
+        self.marketplaces = Some(marketplaces);
+        self
+    }
+}
+
+/// The connection a task goes through, if it names one and this process can reach it.
+fn through<'a>(
+    marketplaces: &'a Option<Arc<Marketplaces>>,
+    params: &ItemIds,
+) -> Result<Option<(&'a Marketplaces, i64)>, Outcome> {
+    match (params.connection_id, marketplaces) {
+        (None, _) => Ok(None),
+        (Some(id), Some(marketplaces)) => Ok(Some((marketplaces, id))),
+        (Some(_), None) => Err(Outcome::failed(
+            "connection_missing",
+            "This server cannot reach marketplace connections.",
+        )),
     }
 }
 
@@ -244,13 +275,22 @@ impl TaskKind for Publish {
         expand_ids(params)
     }
 
-    /// The ids are the task's items now: attempts need none of them.
-    fn kept(&self, _params: ItemIds) -> ItemIds {
-        ItemIds::default()
+    /// The ids are the task's items now: attempts need only the connection.
+    fn kept(&self, params: ItemIds) -> ItemIds {
+        ItemIds {
+            item_ids: Vec::new(),
+            connection_id: params.connection_id,
+        }
     }
 
     async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
-        send_listing(&self.db, &self.connector, &task_item).await
+        match through(&self.marketplaces, &task_item.params) {
+            Err(outcome) => outcome,
+            Ok(Some((marketplaces, id))) if !is_builtin(&self.db, &task_item, id).await => {
+                crate::connectors::publish(&self.db, marketplaces, &task_item, id).await
+            }
+            Ok(_) => send_listing(&self.db, &self.connector, &task_item).await,
+        }
     }
 
     one_call_per_item!();
@@ -259,12 +299,34 @@ impl TaskKind for Publish {
 pub struct Unpublish {
     db: DatabaseConnection,
     connector: Arc<Connector>,
+    marketplaces: Option<Arc<Marketplaces>>,
 }
 
 impl Unpublish {
     pub fn new(db: DatabaseConnection, connector: Arc<Connector>) -> Self {
-        Self { db, connector }
+        Self {
+            db,
+            connector,
+            marketplaces: None,
+        }
     }
+
+    /// Unpublishes from the seller's connections too (`connection_id`).
+    pub fn with_connections(mut self, marketplaces: Arc<Marketplaces>) -> Self {
+        self.marketplaces = Some(marketplaces);
+        self
+    }
+}
+
+/// A sandbox connection is the built-in marketplace: the item's own listing.
+async fn is_builtin(
+    db: &DatabaseConnection,
+    task_item: &ItemContext<ItemIds, i64>,
+    id: i64,
+) -> bool {
+    crate::connections::get(db, task_item.seller_id, id)
+        .await
+        .is_ok_and(|c| c.marketplace == task_model::Marketplace::Sandbox)
 }
 
 #[async_trait::async_trait]
@@ -280,12 +342,22 @@ impl TaskKind for Unpublish {
         expand_ids(params)
     }
 
-    /// The ids are the task's items now: attempts need none of them.
-    fn kept(&self, _params: ItemIds) -> ItemIds {
-        ItemIds::default()
+    /// The ids are the task's items now: attempts need only the connection.
+    fn kept(&self, params: ItemIds) -> ItemIds {
+        ItemIds {
+            item_ids: Vec::new(),
+            connection_id: params.connection_id,
+        }
     }
 
     async fn process(&self, task_item: ItemContext<ItemIds, i64>) -> Outcome {
+        match through(&self.marketplaces, &task_item.params) {
+            Err(outcome) => return outcome,
+            Ok(Some((marketplaces, id))) if !is_builtin(&self.db, &task_item, id).await => {
+                return crate::connectors::unpublish(&self.db, marketplaces, &task_item, id).await
+            }
+            Ok(_) => {}
+        }
         let item = match load(&self.db, &task_item).await {
             Ok(item) => item,
             Err(outcome) => return outcome,

@@ -69,12 +69,18 @@ pub async fn serve(
             )
         }
     };
-    let workers =
-        crate::workers::start(&config, db.clone(), &marketplace_url, shutdown.clone()).await?;
     let marketplaces = Arc::new(backend::connectors::Marketplaces::new(
         config.secret_key.clone(),
         &marketplace_url,
     )?);
+    let workers = crate::workers::start(
+        &config,
+        db.clone(),
+        &marketplace_url,
+        Arc::clone(&marketplaces),
+        shutdown.clone(),
+    )
+    .await?;
     let mut state = crate::state(
         leptos_options,
         db.clone(),

@@ -1,6 +1,7 @@
 //! Starting the task engine: the event bus (with NOTIFY on PostgreSQL), the kinds this
 //! process runs, and `STOCKROOM_WORKERS` slots of work.
 
+use backend::connectors::Marketplaces;
 use backend::imports::Import;
 use backend::listings::{Publish, Unpublish};
 use backend::marketplace::Connector;
@@ -32,6 +33,7 @@ async fn registry(
     config: &Config,
     db: &DatabaseConnection,
     marketplace_url: &str,
+    marketplaces: Arc<Marketplaces>,
 ) -> anyhow::Result<Registry> {
     let pacer = Pacer::shared(
         Pace {
@@ -44,19 +46,38 @@ async fn registry(
         Connector::new(marketplace_url, Arc::new(pacer), Duration::from_secs(15))?
             .with_retry(config.marketplace_retry),
     );
-    let mut registry = kinds(db, connector);
+    let mut registry = kinds_with(db, connector, marketplaces);
     if config.test_kinds {
         registry = registry.register(Noop::recording(db.clone()).await?);
     }
     Ok(registry)
 }
 
-/// Every kind sellers run; those that call the marketplace share one connector.
+/// Every kind sellers run; those that call the built-in marketplace share one connector.
+/// Publishing through a seller's connections needs [`kinds_with`].
 pub fn kinds(db: &DatabaseConnection, connector: Arc<Connector>) -> Registry {
+    others(db, connector.clone())
+        .register(Publish::new(db.clone(), Arc::clone(&connector)))
+        .register(Unpublish::new(db.clone(), connector))
+}
+
+/// Every kind, publishing through the seller's connections as well.
+pub fn kinds_with(
+    db: &DatabaseConnection,
+    connector: Arc<Connector>,
+    marketplaces: Arc<Marketplaces>,
+) -> Registry {
+    others(db, connector.clone())
+        .register(
+            Publish::new(db.clone(), Arc::clone(&connector))
+                .with_connections(Arc::clone(&marketplaces)),
+        )
+        .register(Unpublish::new(db.clone(), connector).with_connections(marketplaces))
+}
+
+fn others(db: &DatabaseConnection, connector: Arc<Connector>) -> Registry {
     Registry::new()
         .register(Import::new(db.clone(), Arc::clone(&connector)))
-        .register(Publish::new(db.clone(), Arc::clone(&connector)))
-        .register(Unpublish::new(db.clone(), Arc::clone(&connector)))
         .register(backend::updates::UpdateListings::new(
             db.clone(),
             Arc::clone(&connector),
@@ -71,6 +92,7 @@ pub async fn start(
     config: &Config,
     db: DatabaseConnection,
     marketplace_url: &str,
+    marketplaces: Arc<Marketplaces>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Workers> {
     // Each worker runs up to this many items at once: marketplace calls mostly wait on
@@ -82,7 +104,7 @@ pub async fn start(
         bus.connect_postgres(db.clone(), &config.database_url)
             .await?;
     }
-    let registry = registry(config, &db, marketplace_url).await?;
+    let registry = registry(config, &db, marketplace_url, marketplaces).await?;
     let engine = Arc::new(Engine::new(db, registry, bus, engine_config));
     let runner = (config.workers > 0).then(|| tokio::spawn(Arc::clone(&engine).run(shutdown)));
     if runner.is_none() {

@@ -3,13 +3,21 @@
 //! holds what every connection shares — the server key that opens credentials, an HTTP
 //! client, the access tokens — and "Test connection".
 
+pub mod amazon;
+pub mod listings;
 pub mod tokens;
 
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
+use serde_json::json;
 
+use crate::catalog::{self, CatalogError};
 use crate::connections::{self, ConnectionError, Opened};
+use crate::listings::ItemIds;
+use crate::marketplace::CallError;
+use crate::pacing::{Pace, Pacer, Turn};
 use crate::secrets::SecretKey;
+use crate::tasks::{ItemContext, Outcome};
 use task_model::{ConnectionTest, Marketplace};
 use tokens::{TokenError, Tokens};
 
@@ -19,6 +27,8 @@ pub struct Marketplaces {
     sandbox_url: String,
     http: reqwest::Client,
     tokens: Tokens,
+    /// Our pace per connection, under each marketplace's documented limit.
+    pacer: Pacer,
 }
 
 impl Marketplaces {
@@ -35,7 +45,36 @@ impl Marketplaces {
             sandbox_url: sandbox_url.trim_end_matches('/').to_owned(),
             http,
             tokens: Tokens::default(),
+            // Amazon's Listings Items: 5 requests a second per selling partner, burst 5.
+            pacer: Pacer::in_memory(Pace {
+                per_second: 5,
+                burst: 5,
+            }),
         })
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Waits for the connection's turn; a long hold-off (after a 429) is a snooze.
+    pub(crate) async fn pace(&self, key: &str) -> Result<(), CallError> {
+        match self.pacer.turn(key).await {
+            Ok(Turn::After(wait)) => {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Ok(Turn::HeldOff(wait)) => Err(CallError::Transient {
+                code: "rate_limited",
+                message: "Waiting for marketplace quota.".into(),
+                retry_after: chrono::Duration::from_std(wait).ok(),
+            }),
+            Err(err) => Err(CallError::Transient {
+                code: "pace_unavailable",
+                message: format!("The marketplace pace could not be read: {err}"),
+                retry_after: None,
+            }),
+        }
     }
 
     pub fn key(&self) -> Option<&SecretKey> {
@@ -178,9 +217,301 @@ impl Marketplaces {
     }
 }
 
+/// Publishes one item through a connection (a marketplace other than the built-in one).
+pub async fn publish(
+    db: &sea_orm::DatabaseConnection,
+    marketplaces: &Marketplaces,
+    task_item: &ItemContext<ItemIds, i64>,
+    connection_id: i64,
+) -> Outcome {
+    let (opened, item) = match prepare(db, marketplaces, task_item, connection_id).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    match opened.connection.marketplace {
+        Marketplace::Amazon => publish_amazon(db, marketplaces, &opened, task_item, &item).await,
+        other => Outcome::failed(
+            "marketplace_not_supported",
+            format!(
+                "Publishing to {} connections is not available yet.",
+                other.label()
+            ),
+        ),
+    }
+}
+
+/// Takes an item's listing down from a connection's marketplace.
+pub async fn unpublish(
+    db: &sea_orm::DatabaseConnection,
+    marketplaces: &Marketplaces,
+    task_item: &ItemContext<ItemIds, i64>,
+    connection_id: i64,
+) -> Outcome {
+    let (opened, item) = match prepare(db, marketplaces, task_item, connection_id).await {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    let done = match opened.connection.marketplace {
+        Marketplace::Amazon => {
+            amazon::Amazon::new(marketplaces, &opened)
+                .delete(&item.sku)
+                .await
+        }
+        other => {
+            return Outcome::failed(
+                "marketplace_not_supported",
+                format!(
+                    "Unpublishing from {} connections is not available yet.",
+                    other.label()
+                ),
+            )
+        }
+    };
+    if let Err(err) = done {
+        return crate::listings::outcome_of(err);
+    }
+    let recorded = listings::record(
+        db,
+        listings::Record {
+            seller_id: task_item.seller_id,
+            item_id: item.id,
+            connection_id,
+            state: listings::State::Removed,
+            reference: None,
+            submission_id: None,
+            issues: None,
+        },
+        chrono::Utc::now(),
+    )
+    .await;
+    match recorded {
+        Ok(()) => {
+            Outcome::Succeeded(json!({ "unpublished": item.sku, "connection_id": connection_id }))
+        }
+        Err(err) => Outcome::retry("database_unavailable", err.to_string()),
+    }
+}
+
+async fn prepare(
+    db: &sea_orm::DatabaseConnection,
+    marketplaces: &Marketplaces,
+    task_item: &ItemContext<ItemIds, i64>,
+    connection_id: i64,
+) -> Result<(Opened, catalog::Item), Outcome> {
+    let opened =
+        match connections::open(db, marketplaces.key(), task_item.seller_id, connection_id).await {
+            Ok(opened) => opened,
+            Err(ConnectionError::NotFound) => {
+                return Err(Outcome::failed(
+                    "connection_missing",
+                    "The marketplace connection was removed before the item could be sent.",
+                ))
+            }
+            Err(ConnectionError::Db(err)) => {
+                return Err(Outcome::retry("database_unavailable", err.to_string()))
+            }
+            Err(err) => return Err(Outcome::failed("credentials_unreadable", err.to_string())),
+        };
+    let item = match catalog::get(db, task_item.seller_id, task_item.subject).await {
+        Ok(item) => item,
+        Err(CatalogError::NotFound) => {
+            return Err(Outcome::failed(
+                "item_not_found",
+                "The item was deleted before it could be sent.",
+            ))
+        }
+        Err(err) => return Err(Outcome::retry("database_unavailable", err.to_string())),
+    };
+    Ok((opened, item))
+}
+
+/// Submits the item to Amazon, or — when Amazon is still processing what was submitted —
+/// checks on it: listed, refused with Amazon's issues, or still waiting.
+async fn publish_amazon(
+    db: &sea_orm::DatabaseConnection,
+    marketplaces: &Marketplaces,
+    opened: &Opened,
+    task_item: &ItemContext<ItemIds, i64>,
+    item: &catalog::Item,
+) -> Outcome {
+    let api = amazon::Amazon::new(marketplaces, opened);
+    let connection_id = opened.connection.id;
+    let now = chrono::Utc::now();
+    let record = |state,
+                  reference: Option<String>,
+                  submission: Option<String>,
+                  issues: Option<serde_json::Value>| async move {
+        listings::record(
+            db,
+            listings::Record {
+                seller_id: task_item.seller_id,
+                item_id: item.id,
+                connection_id,
+                state,
+                reference: reference.as_deref(),
+                submission_id: submission.as_deref(),
+                issues: issues.as_ref(),
+            },
+            now,
+        )
+        .await
+    };
+    let processing = match listings::get(db, item.id, connection_id).await {
+        Ok(row) => row.filter(|row| row.state == listings::State::Processing.as_str()),
+        Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
+    };
+    if let Some(row) = processing {
+        let submitted = row.submitted_at.unwrap_or(row.updated_at);
+        let outcome = match api.check(&item.sku).await {
+            Err(err) => return crate::listings::outcome_of(err),
+            Ok(None) if now - submitted > amazon::PROCESSING_LIMIT => Outcome::failed(
+                "marketplace_processing_timeout",
+                "Amazon accepted the listing but has not finished processing it after 30 minutes. Retry to check again.",
+            ),
+            Ok(None) => {
+                return Outcome::Waiting {
+                    check_after: amazon::next_check(submitted, now),
+                    note: waiting_note(row.submission_id.as_deref()),
+                }
+            }
+            Ok(Some(processed)) if processed.errors.is_empty() => {
+                if let Err(err) = record(listings::State::Listed, processed.asin.clone(), None, None).await {
+                    return Outcome::retry("database_unavailable", err.to_string());
+                }
+                return Outcome::Succeeded(json!({
+                    "connection_id": connection_id,
+                    "asin": processed.asin,
+                    "buyable": processed.buyable,
+                }));
+            }
+            Ok(Some(processed)) => {
+                let err = refusal(processed.errors);
+                let details = match &err {
+                    CallError::Permanent { issues, .. } => Some(json!(issues)),
+                    _ => None,
+                };
+                if let Err(db_err) = record(listings::State::Refused, processed.asin, None, details).await {
+                    return Outcome::retry("database_unavailable", db_err.to_string());
+                }
+                crate::listings::outcome_of(err)
+            }
+        };
+        return outcome;
+    }
+    match api.put(item).await {
+        Err(err) => crate::listings::outcome_of(err),
+        Ok(submission) if submission.accepted => {
+            if let Err(err) = record(
+                listings::State::Processing,
+                None,
+                Some(submission.submission_id.clone()),
+                None,
+            )
+            .await
+            {
+                // Sent and accepted, not remembered: the retry sends the same listing
+                // again, which Amazon takes as the same SKU's update.
+                return Outcome::retry("database_unavailable", err.to_string());
+            }
+            Outcome::Waiting {
+                check_after: amazon::next_check(now, now),
+                note: waiting_note(Some(&submission.submission_id)),
+            }
+        }
+        Ok(submission) => {
+            let err = refusal(submission.issues);
+            if let CallError::Permanent { issues, .. } = &err {
+                if let Err(db_err) = record(
+                    listings::State::Refused,
+                    None,
+                    Some(submission.submission_id),
+                    Some(json!(issues)),
+                )
+                .await
+                {
+                    return Outcome::retry("database_unavailable", db_err.to_string());
+                }
+            }
+            crate::listings::outcome_of(err)
+        }
+    }
+}
+
+/// What a waiting item shows: the submission Amazon is processing.
+fn waiting_note(submission: Option<&str>) -> serde_json::Value {
+    json!({
+        "waiting": "Accepted by the marketplace, which is processing it.",
+        "submission_id": submission,
+    })
+}
+
+/// A refusal with the marketplace's issues, coded by the first one.
+fn refusal(issues: Vec<crate::marketplace::Issue>) -> CallError {
+    let code = issues
+        .first()
+        .map(|issue| issue.code.clone())
+        .unwrap_or_else(|| "listing_rejected".into());
+    let message = issues
+        .iter()
+        .map(|issue| issue.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    CallError::Permanent {
+        code,
+        message: if message.is_empty() {
+            "The marketplace refused the listing without saying why.".into()
+        } else {
+            message
+        },
+        issues,
+    }
+}
+
+pub(crate) fn token_error(err: TokenError) -> CallError {
+    match err {
+        refused @ TokenError::Refused { .. } => CallError::Permanent {
+            code: "marketplace_access_denied".into(),
+            message: refused.to_string(),
+            issues: Vec::new(),
+        },
+        TokenError::Unavailable(message) => CallError::Transient {
+            code: "marketplace_unavailable",
+            message,
+            retry_after: None,
+        },
+    }
+}
+
+pub(crate) fn transport(err: reqwest::Error) -> CallError {
+    CallError::Transient {
+        code: if err.is_timeout() {
+            "marketplace_timeout"
+        } else {
+            "marketplace_unreachable"
+        },
+        message: format!(
+            "The marketplace could not be reached: {}",
+            tokens::without_url(&err)
+        ),
+        retry_after: None,
+    }
+}
+
+/// `Retry-After` in seconds, when the marketplace sent one.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<chrono::Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .map(chrono::Duration::seconds)
+}
+
 /// A SKU no seller has: reading it proves the account answers without touching anything.
 const PROBE_SKU: &str = "stockroom-connection-test";
 
-fn encode(segment: &str) -> String {
+pub(crate) fn encode(segment: &str) -> String {
     percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

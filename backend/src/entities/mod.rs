@@ -2,6 +2,7 @@
 
 pub mod connection;
 pub mod item;
+pub mod listing;
 pub mod notification;
 pub mod seller;
 pub mod session;

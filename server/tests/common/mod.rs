@@ -41,7 +41,13 @@ pub fn engine_on(
     bus: backend::tasks::events::EventBus,
 ) -> std::sync::Arc<backend::tasks::worker::Engine> {
     use std::sync::Arc;
-    let registry = server::workers::kinds(db, backend::testing::fast_connector(marketplace_url));
+    let marketplaces =
+        backend::connectors::Marketplaces::new(Some(test_secret_key()), marketplace_url).unwrap();
+    let registry = server::workers::kinds_with(
+        db,
+        backend::testing::fast_connector(marketplace_url),
+        Arc::new(marketplaces),
+    );
     Arc::new(backend::tasks::worker::Engine::new(
         db.clone(),
         registry,
