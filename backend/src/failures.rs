@@ -142,6 +142,36 @@ pub fn explain(code: &str) -> Reason {
             "The marketplace refused these listings; each item shows why. Fix the items, then retry.",
             Fix,
         ),
+        "title_missing" => reason(
+            "Missing title",
+            "The marketplace requires a title. Add one to these items, then retry.",
+            Fix,
+        ),
+        "title_too_long" => reason(
+            "Title too long",
+            "The marketplace refused the title's length. Shorten the titles, then retry.",
+            Fix,
+        ),
+        "marketplace_processing_timeout" => reason(
+            "Marketplace still processing",
+            "The marketplace accepted these listings but had not finished processing them after 30 minutes. Retry to check on them again: nothing is sent twice.",
+            Retry,
+        ),
+        "marketplace_access_denied" => reason(
+            "Connection refused",
+            "The marketplace refused this connection's credentials or account. Check the connection in Settings (Test connection), then retry.",
+            Fix,
+        ),
+        "connection_missing" | "credentials_unreadable" => reason(
+            "Connection unavailable",
+            "The marketplace connection was removed, or its credentials cannot be read on this server. Connect the marketplace again, then retry.",
+            Fix,
+        ),
+        "marketplace_not_supported" => reason(
+            "Not available for this marketplace",
+            "Stockroom cannot do this on this marketplace yet. Skip these items.",
+            Fix,
+        ),
         "item_not_found" => reason(
             "Item deleted",
             "These items were deleted before they could be sent. Skip them.",
