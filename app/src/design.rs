@@ -543,6 +543,16 @@ pub fn DesignPage() -> impl IntoView {
                         </div>
                     }
                 }).collect_view()}
+                {
+                    // Accepted by the marketplace, still being processed there.
+                    let counts = TaskCounts { total: 200, succeeded: 150, waiting: 30, failed: 5, pending: 15, ..TaskCounts::default() };
+                    view! {
+                        <div class="progress-line" data-specimen="waiting">
+                            <TaskBar counts label="Waiting for the marketplace" />
+                            <span class="progress-words">{format!("{} · 5 failed", task_model::words::progress(&counts))}</span>
+                        </div>
+                    }
+                }
             </Specimen>
 
             <Specimen title="Task tray, no tasks">

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::live::use_live;
 use crate::tasks::{TaskStatus, TaskSummary};
-use crate::ui::{done_of, elapsed_words, task_status, Chip, Pager, TaskBar};
+use crate::ui::{elapsed_words, task_status, Chip, Pager, TaskBar};
 use crate::when::When;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,7 +178,6 @@ pub fn TaskTable(list: TaskList, page: RwSignal<u64>) -> impl IntoView {
 /// One task as a table row; `now` ends the duration of a task still running.
 pub fn task_row(task: TaskSummary, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     let (label, tone) = task_status(&task);
-    let done = done_of(&task);
     let duration = task.started_at.map(|start| {
         let end = task.finished_at.unwrap_or(now);
         elapsed_words((end - start).num_seconds())
@@ -196,7 +195,7 @@ pub fn task_row(task: TaskSummary, now: chrono::DateTime<chrono::Utc>) -> impl I
             <td><Chip label tone /></td>
             <td class="col-progress">
                 <TaskBar counts=task.counts label=progress_label />
-                <span class="muted">{format!(" {done} of {}", task.counts.total)}{(failed > 0).then(|| format!(" · {failed} failed"))}{(cancelled > 0).then(|| format!(" · {cancelled} cancelled"))}</span>
+                <span class="muted">{format!(" {}", task_model::words::progress(&task.counts))}{(failed > 0).then(|| format!(" · {failed} failed"))}{(cancelled > 0).then(|| format!(" · {cancelled} cancelled"))}</span>
             </td>
             <td class="muted"><When at=task.created_at /></td>
             <td class="muted">{match (duration, over) {

@@ -389,7 +389,7 @@ pub(crate) fn TaskFacts(
         view! {
             <div class="progress-line">
                 <TaskBar counts=t.counts label="Progress" />
-                <span class="progress-words">{format!("{done} of {}", t.counts.total)}</span>
+                <span class="progress-words">{task_model::words::progress(&t.counts)}</span>
             </div>
             <dl class="facts">
                 <div><dt>"Started by"</dt><dd>"You"</dd></div>

@@ -108,6 +108,9 @@ pub fn TaskBar(counts: task_model::TaskCounts, #[prop(into)] label: String) -> i
     let total = c.total.max(1) as f64;
     let width = |n: i64| format!("width: {:.2}%", n.max(0) as f64 * 100.0 / total);
     let mut said = format!("{} of {} done", c.done(), c.total);
+    if c.waiting > 0 {
+        said.push_str(&format!(", {} waiting for the marketplace", c.waiting));
+    }
     if c.failed > 0 {
         said.push_str(&format!(", {} failed", c.failed));
     }
@@ -121,6 +124,7 @@ pub fn TaskBar(counts: task_model::TaskCounts, #[prop(into)] label: String) -> i
         <div class="task-bar" role="progressbar" aria-label=label aria-valuemin="0"
             aria-valuemax=c.total aria-valuenow=c.done() aria-valuetext=said>
             <span class="seg seg-succeeded" style=width(c.succeeded)></span>
+            <span class="seg seg-waiting" style=width(c.waiting)></span>
             <span class="seg seg-failed" style=width(c.failed)></span>
             <span class="seg seg-skipped" style=width(c.skipped + c.cancelled)></span>
         </div>

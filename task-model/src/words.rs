@@ -91,6 +91,17 @@ pub fn batch(control: crate::Control, count: i64, what: &str) -> (String, String
     (title, body)
 }
 
+/// How far a task is, in the same words on every surface: "12 of 200", and the items a
+/// marketplace accepted and is still processing: "180 of 200 · 20 waiting for the
+/// marketplace".
+pub fn progress(c: &TaskCounts) -> String {
+    let mut said = format!("{} of {}", c.done(), c.total);
+    if c.waiting > 0 {
+        said.push_str(&format!(" · {} waiting for the marketplace", c.waiting));
+    }
+    said
+}
+
 /// What cancelling a task does to its items, asked before it is done.
 pub fn cancel_question(kind: &Presentation, c: &TaskCounts) -> String {
     let mut said = if c.pending > 0 {
@@ -246,6 +257,20 @@ mod tests {
             started("Publish 200 items", None).1,
             "It runs in the background — you can keep working."
         );
+    }
+
+    #[test]
+    fn progress_says_what_waits_for_the_marketplace() {
+        let mut c = TaskCounts {
+            total: 200,
+            succeeded: 180,
+            waiting: 20,
+            ..TaskCounts::default()
+        };
+        assert_eq!(progress(&c), "180 of 200 · 20 waiting for the marketplace");
+        c.succeeded = 200;
+        c.waiting = 0;
+        assert_eq!(progress(&c), "200 of 200");
     }
 
     fn counts(succeeded: i64, failed: i64, skipped: i64, cancelled: i64) -> TaskCounts {

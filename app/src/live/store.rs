@@ -104,7 +104,7 @@ pub fn tray_words(task: &TaskSummary) -> String {
         .eta_seconds
         .map(|eta| format!(" · {} left", task_model::estimate::about(eta)))
         .unwrap_or_default();
-    format!("{} of {}{eta}", c.done(), c.total)
+    format!("{}{eta}", task_model::words::progress(c))
 }
 
 /// A snapshot after a gap (a reconnect, a lagging stream): what changed meanwhile is said
