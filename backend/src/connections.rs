@@ -13,8 +13,8 @@ use crate::entities::connection;
 use crate::secrets::{SecretError, SecretKey};
 use task_model::{Connection, ConnectionTest, Marketplace};
 
-/// What a seller sends to connect a marketplace.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+/// What a seller sends to connect a marketplace. `Debug` names the credentials only.
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewConnection {
     pub marketplace: String,
@@ -28,6 +28,19 @@ pub struct NewConnection {
     pub credentials: BTreeMap<String, String>,
     #[serde(default)]
     pub base_url: Option<String>,
+}
+
+impl std::fmt::Debug for NewConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewConnection")
+            .field("marketplace", &self.marketplace)
+            .field("name", &self.name)
+            .field("account", &self.account)
+            .field("marketplace_id", &self.marketplace_id)
+            .field("credentials", &self.credentials.keys().collect::<Vec<_>>())
+            .field("base_url", &self.base_url)
+            .finish()
+    }
 }
 
 /// The opened credentials of a connection, for its connector. `Debug` names them only.
@@ -97,7 +110,7 @@ fn invalid(message: impl Into<String>, code: &'static str) -> ConnectionError {
         "name_too_long" => "name",
         "account_required" | "account_invalid" => "account",
         "marketplace_id_invalid" => "marketplace_id",
-        "base_url_invalid" => "base_url",
+        "base_url_invalid" | "base_url_not_allowed" => "base_url",
         _ => "credentials",
     };
     ConnectionError::Invalid {
@@ -217,13 +230,40 @@ fn check(new: &NewConnection, sandbox_url: &str) -> Result<Checked, ConnectionEr
         Some(raw) => {
             let parsed = url::Url::parse(raw)
                 .map_err(|_| invalid("The base URL is not a URL.", "base_url_invalid"))?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+            if !matches!(parsed.scheme(), "http" | "https")
+                || parsed.host().is_none()
+                || !parsed.username().is_empty()
+                || parsed.password().is_some()
+            {
                 return Err(invalid(
-                    "The base URL must start with https:// (or http:// for a local sandbox).",
+                    "The base URL must start with https:// (or http:// for a local sandbox), without a user name or password.",
                     "base_url_invalid",
                 ));
             }
-            raw.trim_end_matches('/').to_owned()
+            let raw = raw.trim_end_matches('/');
+            let official = parsed.scheme() == "https"
+                && parsed.port().is_none()
+                && parsed
+                    .host_str()
+                    .is_some_and(|host| marketplace.api_hosts().contains(&host));
+            let sandbox = sandbox_url.trim_end_matches('/');
+            let own_sandbox = raw == sandbox || raw.starts_with(&format!("{sandbox}/"));
+            if !official && !own_sandbox {
+                let hosts = marketplace.api_hosts();
+                return Err(invalid(
+                    if hosts.is_empty() {
+                        format!("A sandbox connection goes to this server's sandbox ({sandbox}).")
+                    } else {
+                        format!(
+                            "{} connections go to {}, or to this server's sandbox ({sandbox}).",
+                            marketplace.label(),
+                            hosts.join(", ")
+                        )
+                    },
+                    "base_url_not_allowed",
+                ));
+            }
+            raw.to_owned()
         }
     };
     let credentials = new

@@ -222,7 +222,9 @@ impl Connector {
         let mut sent = 1;
         let mut failed = None;
         loop {
-            let may_send_more = sent < MAX_TRIES;
+            // After a try failed, the others are waited for, not added to: a failure is
+            // for the quick retry (or the engine's backoff) to handle.
+            let may_send_more = sent < MAX_TRIES && failed.is_none();
             tokio::select! {
                 Some(answer) = tries.next() => {
                     if useful(&answer) {

@@ -75,59 +75,6 @@ pub(crate) struct CreateBody {
     connection_id: Option<i64>,
 }
 
-/// The connection a publish or unpublish goes through: the one named (the seller's
-/// own), else the seller's only one, else none (the built-in marketplace). With several
-/// and none named, the seller must say which.
-async fn connection_for(
-    state: &AppState,
-    seller: i64,
-    body: &CreateBody,
-) -> Result<Option<i64>, ApiError> {
-    let kinds = [
-        task_model::kinds::PUBLISH.name,
-        task_model::kinds::UNPUBLISH.name,
-    ];
-    if !kinds.contains(&body.kind.as_str()) {
-        return match body.connection_id {
-            None => Ok(None),
-            Some(_) => Err(invalid(
-                "connection_id",
-                "Only publish and unpublish go through a connection.",
-            )),
-        };
-    }
-    let connections = backend::connections::list(&state.db, seller)
-        .await
-        .map_err(AppError::from)?;
-    let chosen = match body.connection_id {
-        Some(id) => connections
-            .iter()
-            .find(|c| c.id == id)
-            .ok_or_else(|| invalid("connection_id", format!("You have no connection {id}.")))?,
-        None => match connections.as_slice() {
-            [] => return Ok(None),
-            [only] => only,
-            several => {
-                let names: Vec<String> = several
-                    .iter()
-                    .map(|c| format!("{} ({})", c.name, c.id))
-                    .collect();
-                return Err(invalid(
-                    "connection_id",
-                    format!("Choose where to publish: {}.", names.join(", ")),
-                ));
-            }
-        },
-    };
-    if chosen.marketplace == task_model::Marketplace::Ebay {
-        return Err(invalid(
-            "connection_id",
-            "Publishing to eBay connections is not available yet.",
-        ));
-    }
-    Ok(Some(chosen.id))
-}
-
 /// An edit's change, read strictly (an unknown or misspelt field is refused, never
 /// ignored) and checked; `None` for other kinds.
 fn edit_change(body: &CreateBody) -> Result<Option<EditChange>, ApiError> {
@@ -229,9 +176,8 @@ async fn create(
     let seller = signed_in.seller.id;
     let ids = selected(&state, seller, &body).await?;
     edit_change(&body)?;
-    let connection = connection_for(&state, seller, &body).await?;
     let mut params = task_params(&ids, &body);
-    if let (Some(id), Some(map)) = (connection, params.as_object_mut()) {
+    if let (Some(id), Some(map)) = (body.connection_id, params.as_object_mut()) {
         map.insert("connection_id".into(), json!(id));
     }
     let key = crate::api_tasks::idempotency_key(&headers);

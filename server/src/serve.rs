@@ -69,10 +69,10 @@ pub async fn serve(
             )
         }
     };
-    let marketplaces = Arc::new(backend::connectors::Marketplaces::new(
-        config.secret_key.clone(),
-        &marketplace_url,
-    )?);
+    let marketplaces = Arc::new(
+        backend::connectors::Marketplaces::new(config.secret_key.clone(), &marketplace_url)?
+            .shared_pace(&db),
+    );
     let workers = crate::workers::start(
         &config,
         db.clone(),

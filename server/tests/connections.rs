@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 const SECRET: &str = "Atzr|IwEBIA-very-secret-refresh-token";
 const CLIENT_SECRET: &str = "amzn1.oa2-cs.v1.client-secret-value";
 
-fn amazon(name: &str) -> Value {
+fn amazon(name: &str, base: &str) -> Value {
     json!({
         "marketplace": "amazon",
         "name": name,
@@ -26,8 +26,8 @@ fn amazon(name: &str) -> Value {
             "client_secret": CLIENT_SECRET,
             "refresh_token": SECRET,
         },
-        // Nobody answers here: the test reports that, it does not fail.
-        "base_url": "http://127.0.0.1:9/amazon",
+        // Under this server's sandbox, where no Amazon answers: the test reports that.
+        "base_url": format!("{base}/no-amazon-here"),
     })
 }
 
@@ -56,7 +56,7 @@ db_test!(credentials_go_in_sealed_and_never_come_back_out, |db| {
         .post_json(
             "/api/v1/connections",
             Some(&s.ana_cookie),
-            amazon("Amazon US"),
+            amazon("Amazon US", &s.url),
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
@@ -155,7 +155,7 @@ db_test!(bad_connections_are_refused_field_by_field, |db| {
             )
         }
     };
-    let mut body = amazon("x");
+    let mut body = amazon("x", &s.url);
     body["marketplace"] = json!("etsy");
     assert_eq!(
         refused(body).await,
@@ -165,7 +165,7 @@ db_test!(bad_connections_are_refused_field_by_field, |db| {
             "unknown_marketplace".into()
         )
     );
-    let mut body = amazon("x");
+    let mut body = amazon("x", &s.url);
     body["credentials"]
         .as_object_mut()
         .unwrap()
@@ -178,17 +178,34 @@ db_test!(bad_connections_are_refused_field_by_field, |db| {
             "credentials_missing".into()
         )
     );
-    let mut body = amazon("x");
+    let mut body = amazon("x", &s.url);
     body["credentials"]["password"] = json!("hunter2");
     assert_eq!(refused(body).await.2, "unknown_credential");
-    let mut body = amazon("x");
+    let mut body = amazon("x", &s.url);
     body["base_url"] = json!("file:///etc/passwd");
     assert_eq!(refused(body).await.1, "base_url");
-    let mut body = amazon("x");
+    // Credentials go to the marketplace's own hosts or this server's sandbox only.
+    for elsewhere in [
+        "http://169.254.169.254/latest",
+        "https://sellingpartnerapi-na.amazon.com.example.net",
+        "https://user:pw@sellingpartnerapi-na.amazon.com",
+    ] {
+        let mut body = amazon("x", &s.url);
+        body["base_url"] = json!(elsewhere);
+        assert_eq!(refused(body).await.1, "base_url", "{elsewhere}");
+    }
+    let mut body = amazon("EU", &s.url);
+    body["base_url"] = json!("https://sellingpartnerapi-eu.amazon.com");
+    let eu = s
+        .app
+        .post_json("/api/v1/connections", Some(&s.ana_cookie), body)
+        .await;
+    assert_eq!(eu.status, StatusCode::CREATED, "{}", eu.body);
+    let mut body = amazon("x", &s.url);
     body["account"] = json!("");
     assert_eq!(refused(body).await.2, "account_required");
     // A secret of the wrong type is not quoted back.
-    let mut body = amazon("x");
+    let mut body = amazon("x", &s.url);
     body["credentials"]["client_secret"] = json!({"nested": SECRET});
     let (status, _, code) = refused(body).await;
     assert_eq!(
@@ -198,11 +215,15 @@ db_test!(bad_connections_are_refused_field_by_field, |db| {
     // Names are the seller's own and unique.
     let first = s
         .app
-        .post_json("/api/v1/connections", Some(&s.ana_cookie), amazon("Shop"))
+        .post_json(
+            "/api/v1/connections",
+            Some(&s.ana_cookie),
+            amazon("Shop", &s.url),
+        )
         .await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(
-        refused(amazon("Shop")).await,
+        refused(amazon("Shop", &s.url)).await,
         (
             StatusCode::UNPROCESSABLE_ENTITY,
             "name".into(),
@@ -211,12 +232,16 @@ db_test!(bad_connections_are_refused_field_by_field, |db| {
     );
     let bobs = s
         .app
-        .post_json("/api/v1/connections", Some(&s.bob_cookie), amazon("Shop"))
+        .post_json(
+            "/api/v1/connections",
+            Some(&s.bob_cookie),
+            amazon("Shop", &s.url),
+        )
         .await;
     assert_eq!(bobs.status, StatusCode::CREATED, "{}", bobs.body);
     // Nothing refused was kept.
     let listed = s.app.get("/api/v1/connections", Some(&s.ana_cookie)).await;
-    assert_eq!(listed.json()["connections"].as_array().unwrap().len(), 1);
+    assert_eq!(listed.json()["connections"].as_array().unwrap().len(), 2);
     // Not logged in: nothing.
     let anonymous = s.app.get("/api/v1/connections", None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
@@ -257,7 +282,11 @@ db_test!(
         // A marketplace that cannot be reached is an answer, remembered, with no secret in it.
         let amazon = s
             .app
-            .post_json("/api/v1/connections", Some(&s.ana_cookie), amazon("Amazon"))
+            .post_json(
+                "/api/v1/connections",
+                Some(&s.ana_cookie),
+                amazon("Amazon", &s.url),
+            )
             .await
             .json();
         let amazon_id = amazon["id"].as_i64().unwrap();
@@ -308,7 +337,7 @@ db_test!(
 
 db_test!(test_connection_signs_in_to_amazon_and_reads, |db| {
     let s = two_sellers(db).await;
-    let mut body = amazon("Amazon sandbox");
+    let mut body = amazon("Amazon sandbox", &s.url);
     body["base_url"] = json!(format!("{}/amazon", s.url));
     let created = s
         .app

@@ -86,6 +86,24 @@ impl Marketplace {
         }
     }
 
+    /// The hosts of the marketplace's own APIs (production and its sandbox): the only
+    /// ones a connection may name besides this server's built-in sandbox, so credentials
+    /// never go to, and "Test connection" never probes, any other address.
+    pub const fn api_hosts(self) -> &'static [&'static str] {
+        match self {
+            Self::Sandbox => &[],
+            Self::Amazon => &[
+                "sellingpartnerapi-na.amazon.com",
+                "sellingpartnerapi-eu.amazon.com",
+                "sellingpartnerapi-fe.amazon.com",
+                "sandbox.sellingpartnerapi-na.amazon.com",
+                "sandbox.sellingpartnerapi-eu.amazon.com",
+                "sandbox.sellingpartnerapi-fe.amazon.com",
+            ],
+            Self::Ebay => &["api.ebay.com", "api.sandbox.ebay.com"],
+        }
+    }
+
     /// Items one call can carry.
     pub const fn batch_size(self) -> usize {
         match self {

@@ -164,6 +164,7 @@ impl Presentation {
     pub fn save_question(&self, label: &str, status: ItemStatus) -> String {
         let place = match status {
             ItemStatus::Running => "being sent",
+            ItemStatus::Waiting => "being processed by the marketplace",
             _ => "queued",
         };
         format!(

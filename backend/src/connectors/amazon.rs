@@ -32,6 +32,9 @@ pub struct Submission {
 pub struct Processed {
     pub asin: Option<String>,
     pub buyable: bool,
+    /// When Amazon last changed the listing: before a submission, the listing shown is
+    /// the one from before it (still processing).
+    pub last_updated: Option<DateTime<Utc>>,
     /// Amazon's issues of severity ERROR.
     pub errors: Vec<Issue>,
 }
@@ -139,11 +142,15 @@ impl<'a> Amazon<'a> {
                     });
                 }
                 429 => {
+                    let wait = retry_after.unwrap_or(chrono::Duration::seconds(1));
+                    self.marketplaces
+                        .hold_off(&format!("amazon-{}", connection.id), wait)
+                        .await;
                     return Err(CallError::Transient {
                         code: "rate_limited",
                         message: "Waiting for Amazon's quota.".into(),
-                        retry_after: Some(retry_after.unwrap_or(chrono::Duration::seconds(1))),
-                    })
+                        retry_after: Some(wait),
+                    });
                 }
                 500..=599 => {
                     return Err(CallError::Transient {
@@ -213,6 +220,10 @@ impl<'a> Amazon<'a> {
                 Ok(Some(Processed {
                     asin: summary["asin"].as_str().map(str::to_owned),
                     buyable,
+                    last_updated: summary["lastUpdatedDate"]
+                        .as_str()
+                        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                        .map(|at| at.with_timezone(&Utc)),
                     errors: issues(&reply["issues"])
                         .into_iter()
                         .filter(|issue| issue.severity == "ERROR")

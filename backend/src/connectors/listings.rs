@@ -36,6 +36,8 @@ pub struct Record<'a> {
     pub state: State,
     pub reference: Option<&'a str>,
     pub submission_id: Option<&'a str>,
+    /// With a submission: the task item that made it.
+    pub task_item_id: Option<i64>,
     pub issues: Option<&'a serde_json::Value>,
 }
 
@@ -71,6 +73,7 @@ pub async fn record(
     record: Record<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
+    let again = record.clone();
     let issues = record.issues.map(serde_json::Value::to_string);
     let submitted = record.submission_id.map(|_| now);
     match get(db, record.item_id, record.connection_id).await? {
@@ -83,13 +86,14 @@ pub async fn record(
             if let Some(submission) = record.submission_id {
                 active.submission_id = Set(Some(submission.to_owned()));
                 active.submitted_at = Set(submitted);
+                active.task_item_id = Set(record.task_item_id);
             }
             active.issues = Set(issues);
             active.updated_at = Set(now);
             active.update(db).await?;
         }
         None => {
-            listing::ActiveModel {
+            let inserted = listing::ActiveModel {
                 seller_id: Set(record.seller_id),
                 item_id: Set(record.item_id),
                 connection_id: Set(record.connection_id),
@@ -97,12 +101,26 @@ pub async fn record(
                 reference: Set(record.reference.map(str::to_owned)),
                 submission_id: Set(record.submission_id.map(str::to_owned)),
                 submitted_at: Set(submitted),
+                task_item_id: Set(record.task_item_id),
                 issues: Set(issues),
                 updated_at: Set(now),
                 ..Default::default()
             }
             .insert(db)
-            .await?;
+            .await;
+            match inserted {
+                Ok(_) => {}
+                // Written meanwhile by another attempt: write over it.
+                Err(err)
+                    if matches!(
+                        err.sql_err(),
+                        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                    ) =>
+                {
+                    return Box::pin(self::record(db, again, now)).await;
+                }
+                Err(err) => return Err(err),
+            }
         }
     }
     Ok(())

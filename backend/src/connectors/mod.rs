@@ -53,6 +53,25 @@ impl Marketplaces {
         })
     }
 
+    /// Keeps the pace across every instance that shares `db` (on PostgreSQL), as the
+    /// built-in marketplace's connector does: a seller's quota is one, however many
+    /// servers send.
+    pub fn shared_pace(mut self, db: &sea_orm::DatabaseConnection) -> Self {
+        self.pacer = Pacer::shared(self.pacer.pace(), db);
+        self
+    }
+
+    /// The marketplace said 429: everyone waits for the connection's quota.
+    pub(crate) async fn hold_off(&self, key: &str, wait: chrono::Duration) {
+        if let Err(err) = self
+            .pacer
+            .hold_off(key, wait.to_std().unwrap_or_default())
+            .await
+        {
+            tracing::warn!(%err, key, "could not record the marketplace's hold-off");
+        }
+    }
+
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
@@ -92,12 +111,15 @@ impl Marketplaces {
     /// Where a connection's access tokens come from.
     pub fn token_url(opened: &Opened) -> String {
         let connection = &opened.connection;
+        let official = url::Url::parse(&connection.base_url)
+            .ok()
+            .is_some_and(|url| {
+                url.host_str()
+                    .is_some_and(|host| connection.marketplace.api_hosts().contains(&host))
+            });
         match connection.marketplace {
-            Marketplace::Amazon
-                if Some(connection.base_url.as_str()) == Marketplace::Amazon.production_url() =>
-            {
-                "https://api.amazon.com/auth/o2/token".to_owned()
-            }
+            // Login with Amazon serves every region's SP-API (and its sandbox).
+            Marketplace::Amazon if official => "https://api.amazon.com/auth/o2/token".to_owned(),
             Marketplace::Amazon => format!("{}/auth/o2/token", connection.base_url),
             Marketplace::Ebay | Marketplace::Sandbox => {
                 format!("{}/identity/v1/oauth2/token", connection.base_url)
@@ -279,6 +301,7 @@ pub async fn unpublish(
             state: listings::State::Removed,
             reference: None,
             submission_id: None,
+            task_item_id: None,
             issues: None,
         },
         chrono::Utc::now(),
@@ -309,6 +332,11 @@ async fn prepare(
             }
             Err(ConnectionError::Db(err)) => {
                 return Err(Outcome::retry("database_unavailable", err.to_string()))
+            }
+            // The key is being rotated, or this instance has another one: another instance
+            // (or this one, restarted) can open them.
+            Err(err @ (ConnectionError::Sealed(_) | ConnectionError::NoKey)) => {
+                return Err(Outcome::retry("credentials_unreadable", err.to_string()))
             }
             Err(err) => return Err(Outcome::failed("credentials_unreadable", err.to_string())),
         };
@@ -350,6 +378,7 @@ async fn publish_amazon(
                 state,
                 reference: reference.as_deref(),
                 submission_id: submission.as_deref(),
+                task_item_id: Some(task_item.item_id),
                 issues: issues.as_ref(),
             },
             now,
@@ -357,7 +386,12 @@ async fn publish_amazon(
         .await
     };
     let processing = match listings::get(db, item.id, connection_id).await {
-        Ok(row) => row.filter(|row| row.state == listings::State::Processing.as_str()),
+        // Only the submission this task item made is checked on: one left processing by
+        // a cancelled or timed-out task is superseded by a new submission.
+        Ok(row) => row.filter(|row| {
+            row.state == listings::State::Processing.as_str()
+                && row.task_item_id == Some(task_item.item_id)
+        }),
         Err(err) => return Outcome::retry("database_unavailable", err.to_string()),
     };
     if let Some(row) = processing {
@@ -368,6 +402,19 @@ async fn publish_amazon(
                 "marketplace_processing_timeout",
                 "Amazon accepted the listing but has not finished processing it after 30 minutes. Retry to check again.",
             ),
+            // What Amazon shows is the listing from before this submission: an update
+            // of a live SKU is still being processed.
+            Ok(Some(processed))
+                if processed
+                    .last_updated
+                    .is_some_and(|at| at < submitted - chrono::Duration::seconds(2))
+                    && now - submitted <= amazon::PROCESSING_LIMIT =>
+            {
+                return Outcome::Waiting {
+                    check_after: amazon::next_check(submitted, now),
+                    note: waiting_note(row.submission_id.as_deref()),
+                }
+            }
             Ok(None) => {
                 return Outcome::Waiting {
                     check_after: amazon::next_check(submitted, now),

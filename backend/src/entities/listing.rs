@@ -15,6 +15,8 @@ pub struct Model {
     pub reference: Option<String>,
     pub submission_id: Option<String>,
     pub submitted_at: Option<DateTimeUtc>,
+    /// The task item whose submission is being processed: only it checks on it.
+    pub task_item_id: Option<i64>,
     /// The marketplace's issues (JSON), when it refused or flagged the listing.
     pub issues: Option<String>,
     pub updated_at: DateTimeUtc,

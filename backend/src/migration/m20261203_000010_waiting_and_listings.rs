@@ -43,6 +43,8 @@ enum Listings {
     Reference,
     SubmissionId,
     SubmittedAt,
+    /// The task item whose submission is being processed: only it checks on it.
+    TaskItemId,
     Issues,
     UpdatedAt,
 }
@@ -61,7 +63,11 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Tasks::Table)
-                    .add_column(big_integer(Tasks::Waiting).default(0))
+                    .add_column(
+                        big_integer(Tasks::Waiting)
+                            .default(0)
+                            .check(Expr::col(Tasks::Waiting).gte(0)),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -84,6 +90,7 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(Listings::Reference, 100))
                     .col(string_len_null(Listings::SubmissionId, 100))
                     .col(timestamp_with_time_zone_null(Listings::SubmittedAt))
+                    .col(big_integer_null(Listings::TaskItemId))
                     .col(text_null(Listings::Issues))
                     .col(timestamp_with_time_zone(Listings::UpdatedAt))
                     .foreign_key(
@@ -115,6 +122,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         let db = manager.get_connection();
+        // An item waiting for the marketplace is still in its task: the catalog's
+        // "in a running task" lookups cover it, through the same partial index.
+        db.execute_unprepared("DROP INDEX IF EXISTS idx_task_items_catalog_item_ahead")
+            .await?;
+        db.execute_unprepared(
+            "CREATE INDEX idx_task_items_catalog_item_ahead ON task_items (seller_id, catalog_item_id) \
+             WHERE status IN ('pending', 'waiting', 'running') AND catalog_item_id IS NOT NULL",
+        )
+        .await?;
         match db.get_database_backend() {
             DbBackend::Postgres => {
                 db.execute_unprepared(&format!(

@@ -23,9 +23,14 @@ pub(crate) async fn add_step(
     then: &dyn AnyKind,
     first: &task::Model,
     items: usize,
+    connection: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<i64, TaskError> {
-    let params = then.parse_params(&serde_json::json!({ "item_ids": [] }))?;
+    let mut raw = serde_json::json!({ "item_ids": [] });
+    if let Some(id) = connection {
+        raw["connection_id"] = id.into();
+    }
+    let params = then.parse_params(&raw)?;
     // Until the first step ends, the best guess is that all of it passes on.
     let guess = vec![serde_json::Value::from(0); items];
     // It runs after `first`, not beside it: only the seller's other work shares its pace.

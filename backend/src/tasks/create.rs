@@ -207,6 +207,90 @@ where
     create_flow(db, registry, new, subjects, Later::default(), now).await
 }
 
+/// The kinds that go through a seller's marketplace connection.
+fn through_connection(kind: &str) -> bool {
+    kind == task_model::kinds::PUBLISH.name || kind == task_model::kinds::UNPUBLISH.name
+}
+
+/// Settles the connection of a publish or unpublish (or of a chain's publish step): the
+/// one named in the parameters (`connection_id`, the seller's own), else the seller's
+/// only connection, else none — the built-in marketplace. With several and none named,
+/// the seller must say which. Returns the task with its parameters naming it (kinds
+/// through a connection only) and the connection of the step after.
+async fn with_connection(
+    db: &impl ConnectionTrait,
+    mut new: NewTask,
+    kind: &str,
+    then: Option<&str>,
+) -> Result<(NewTask, Option<i64>), TaskError> {
+    let invalid = |message: String| {
+        TaskError::InvalidParams(super::InvalidParams {
+            code: "invalid",
+            field: "connection_id".into(),
+            message,
+        })
+    };
+    let requested = match new.params.get("connection_id") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(value.as_i64().ok_or_else(|| {
+            invalid("connection_id is the number of one of your connections.".into())
+        })?),
+    };
+    let wanted = through_connection(kind) || then.is_some_and(through_connection);
+    if !wanted {
+        return match requested {
+            None => Ok((new, None)),
+            Some(_) => Err(invalid(
+                "Only publish and unpublish go through a marketplace connection.".into(),
+            )),
+        };
+    }
+    let connections = crate::connections::list(db, new.seller_id)
+        .await
+        .map_err(|err| TaskError::Unexpected(err.into()))?;
+    let chosen = match requested {
+        Some(id) => Some(
+            connections
+                .iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| invalid(format!("You have no connection {id}.")))?,
+        ),
+        None => match connections.as_slice() {
+            [] => None,
+            [only] => Some(only),
+            several => {
+                let names: Vec<String> = several
+                    .iter()
+                    .map(|c| format!("{} ({})", c.name, c.id))
+                    .collect();
+                return Err(invalid(format!(
+                    "Choose where to publish: {}.",
+                    names.join(", ")
+                )));
+            }
+        },
+    };
+    if let Some(chosen) = chosen {
+        if chosen.marketplace == task_model::Marketplace::Ebay {
+            return Err(invalid(
+                "Publishing to eBay connections is not available yet.".into(),
+            ));
+        }
+    }
+    let id = chosen.map(|c| c.id);
+    if let Some(params) = new.params.as_object_mut() {
+        match id.filter(|_| through_connection(kind)) {
+            Some(id) => {
+                params.insert("connection_id".into(), Value::from(id));
+            }
+            None => {
+                params.remove("connection_id");
+            }
+        }
+    }
+    Ok((new, id.filter(|_| then.is_some_and(through_connection))))
+}
+
 /// Like [`create_from`], starting at `later.start_at` (status `scheduled` until then)
 /// and followed by `later.then` as step 2 of a chain: that step is made now, scheduled,
 /// with no items; it gets them when this one ends.
@@ -255,6 +339,9 @@ where
             }));
         }
     };
+    // Where a publish (or a chain's publish step) goes, decided once for every caller.
+    let (new, then_connection) =
+        with_connection(db, new, kind.name(), then.as_ref().map(|t| t.name())).await?;
     // A time already past starts the task at once.
     let start_at = later.start_at.filter(|at| *at > now);
     let params = kind.parse_params(&new.params)?;
@@ -337,9 +424,16 @@ where
     }
     let row = match then {
         Some(then) => {
-            let next =
-                super::chain::add_step(&txn, registry, &*then, &row, subjects_count(total), now)
-                    .await?;
+            let next = super::chain::add_step(
+                &txn,
+                registry,
+                &*then,
+                &row,
+                subjects_count(total),
+                then_connection,
+                now,
+            )
+            .await?;
             tracing::info!(task_id = row.id, next_task_id = next, "chain created");
             task::Entity::find_by_id(row.id)
                 .one(&txn)

@@ -63,10 +63,11 @@ pub async fn ahead(
     let rows = task_item::Entity::find()
         .filter(task_item::Column::SellerId.eq(seller_id))
         .filter(task_item::Column::CatalogItemId.is_in(item_ids.iter().copied()))
-        .filter(
-            task_item::Column::Status
-                .is_in([ItemStatus::Pending.as_str(), ItemStatus::Running.as_str()]),
-        )
+        .filter(task_item::Column::Status.is_in([
+            ItemStatus::Pending.as_str(),
+            ItemStatus::Waiting.as_str(),
+            ItemStatus::Running.as_str(),
+        ]))
         .order_by_asc(task_item::Column::TaskId)
         .all(db)
         .await?;
@@ -141,9 +142,10 @@ pub fn ahead_subquery(seller_id: i64) -> sea_orm::sea_query::SelectStatement {
         .from(task_item::Entity)
         .and_where(Expr::col(task_item::Column::SellerId).eq(seller_id))
         .and_where(Expr::col(task_item::Column::CatalogItemId).is_not_null())
-        .and_where(
-            Expr::col(task_item::Column::Status)
-                .is_in([ItemStatus::Pending.as_str(), ItemStatus::Running.as_str()]),
-        )
+        .and_where(Expr::col(task_item::Column::Status).is_in([
+            ItemStatus::Pending.as_str(),
+            ItemStatus::Waiting.as_str(),
+            ItemStatus::Running.as_str(),
+        ]))
         .to_owned()
 }
