@@ -207,7 +207,14 @@ fn TaskDetail(
         let t = current.get();
         let c = t.counts;
         let step = (c.total / 20).max(1);
-        (t.status, c.failed, c.skipped, c.pending, c.succeeded / step)
+        (
+            t.status,
+            c.failed,
+            c.skipped,
+            c.pending,
+            c.waiting,
+            c.succeeded / step,
+        )
     });
     let groups = Resource::new(
         move || (id, counts_key.get()),
@@ -424,6 +431,7 @@ pub(crate) fn TaskFacts(
             <div class="count-chips" role="group" aria-label="Show items by status">
                 {chip(None, "All")}
                 {chip(Some(ItemStatus::Pending), "Pending")}
+                {move || (current.with(|t| t.counts.waiting) > 0).then(|| chip(Some(ItemStatus::Waiting), "Waiting for the marketplace"))}
                 {chip(Some(ItemStatus::Running), "Running")}
                 {chip(Some(ItemStatus::Succeeded), "Succeeded")}
                 {chip(Some(ItemStatus::Failed), "Failed")}
