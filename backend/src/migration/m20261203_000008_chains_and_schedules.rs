@@ -8,7 +8,7 @@
 //! `schema_version` so every connection reloads it), which is what happens here, in the
 //! migration's transaction.
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -77,38 +77,15 @@ impl MigrationTrait for Migration {
                 .await?;
             }
             DbBackend::Sqlite => {
-                let version = db
-                    .query_one_raw(Statement::from_string(
-                        DbBackend::Sqlite,
-                        "PRAGMA schema_version",
-                    ))
-                    .await?
-                    .and_then(|row| row.try_get_by_index::<i64>(0).ok())
-                    .ok_or_else(|| DbErr::Migration("no schema version".into()))?;
-                db.execute_unprepared("PRAGMA writable_schema = ON").await?;
-                db.execute_unprepared(
-                    "UPDATE sqlite_master SET sql = replace(sql, '''queued'', ''running''', \
-                     '''scheduled'', ''queued'', ''running''') \
-                     WHERE type = 'table' AND name = 'tasks' AND sql NOT LIKE '%''scheduled''%'",
+                super::edit_sqlite_tables(
+                    db,
+                    &[(
+                        "tasks",
+                        "'queued', 'running'",
+                        "'scheduled', 'queued', 'running'",
+                    )],
                 )
                 .await?;
-                db.execute_unprepared(&format!("PRAGMA schema_version = {}", version + 1))
-                    .await?;
-                db.execute_unprepared("PRAGMA writable_schema = OFF")
-                    .await?;
-                let sql = db
-                    .query_one_raw(Statement::from_string(
-                        DbBackend::Sqlite,
-                        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'tasks'",
-                    ))
-                    .await?
-                    .and_then(|row| row.try_get_by_index::<String>(0).ok())
-                    .unwrap_or_default();
-                if !sql.contains("'scheduled', 'queued'") {
-                    return Err(DbErr::Migration(
-                        "the tasks table's status check did not take `scheduled`".into(),
-                    ));
-                }
             }
             other => {
                 return Err(DbErr::Migration(format!("{other:?} is not supported")));

@@ -8,7 +8,7 @@
 //! (PostgreSQL swaps the constraints; SQLite's table definitions are edited under
 //! `writable_schema`, which every stored row still satisfies: `waiting` starts at 0).
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -157,62 +157,27 @@ impl MigrationTrait for Migration {
                 .await?;
             }
             DbBackend::Sqlite => {
-                let version = db
-                    .query_one_raw(Statement::from_string(
-                        DbBackend::Sqlite,
-                        "PRAGMA schema_version",
-                    ))
-                    .await?
-                    .and_then(|row| row.try_get_by_index::<i64>(0).ok())
-                    .ok_or_else(|| DbErr::Migration("no schema version".into()))?;
-                db.execute_unprepared("PRAGMA writable_schema = ON").await?;
-                db.execute_unprepared(
-                    "UPDATE sqlite_master SET sql = replace(sql, '''pending'', ''running''', \
-                     '''pending'', ''waiting'', ''running''') \
-                     WHERE type = 'table' AND name = 'task_items' AND sql NOT LIKE '%''waiting''%'",
+                super::edit_sqlite_tables(
+                    db,
+                    &[
+                        (
+                            "task_items",
+                            "'pending', 'running'",
+                            "'pending', 'waiting', 'running'",
+                        ),
+                        (
+                            "tasks",
+                            r#""total" = "pending" + "running""#,
+                            r#""total" = "pending" + "waiting" + "running""#,
+                        ),
+                    ],
                 )
                 .await?;
-                db.execute_unprepared(
-                    "UPDATE sqlite_master SET sql = replace(sql, '\"total\" = \"pending\" + \"running\"', \
-                     '\"total\" = \"pending\" + \"waiting\" + \"running\"') \
-                     WHERE type = 'table' AND name = 'tasks' AND sql NOT LIKE '%\"pending\" + \"waiting\"%'",
-                )
-                .await?;
-                db.execute_unprepared(&format!("PRAGMA schema_version = {}", version + 1))
-                    .await?;
-                db.execute_unprepared("PRAGMA writable_schema = OFF")
-                    .await?;
                 // Stored rows get the new counter's value written out, rather than read
                 // from the column's default: nothing then depends on how a connection
                 // parsed the edited definition.
                 db.execute_unprepared("UPDATE tasks SET waiting = 0")
                     .await?;
-                let sql = db
-                    .query_one_raw(Statement::from_string(
-                        DbBackend::Sqlite,
-                        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'task_items'",
-                    ))
-                    .await?
-                    .and_then(|row| row.try_get_by_index::<String>(0).ok())
-                    .unwrap_or_default();
-                if !sql.contains("'pending', 'waiting', 'running'") {
-                    return Err(DbErr::Migration(
-                        "the task items' status check did not take `waiting`".into(),
-                    ));
-                }
-                let tasks = db
-                    .query_one_raw(Statement::from_string(
-                        DbBackend::Sqlite,
-                        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'tasks'",
-                    ))
-                    .await?
-                    .and_then(|row| row.try_get_by_index::<String>(0).ok())
-                    .unwrap_or_default();
-                if !tasks.contains(r#""total" = "pending" + "waiting" + "running""#) {
-                    return Err(DbErr::Migration(
-                        "the tasks' counters check did not take `waiting`".into(),
-                    ));
-                }
             }
             other => {
                 return Err(DbErr::Migration(format!("{other:?} is not supported")));

@@ -480,6 +480,28 @@ fn accept(
     listing.pending = Some((attributes, until));
 }
 
+/// Checks a submission: INVALID with its issues, or ACCEPTED and processing.
+fn submit(
+    contract: &AmazonContract,
+    seller: &str,
+    sku: &str,
+    product_type: String,
+    attributes: serde_json::Map<String, Value>,
+) -> Response {
+    let issues = submission_issues(&attributes);
+    if !issues.is_empty() {
+        return submission(contract, sku, "INVALID", issues);
+    }
+    accept(
+        contract,
+        seller,
+        sku,
+        product_type,
+        Value::Object(attributes),
+    );
+    submission(contract, sku, "ACCEPTED", Vec::new())
+}
+
 async fn put_item(
     State(sandbox): State<Sandbox>,
     Path((seller, sku)): Path<(String, String)>,
@@ -501,19 +523,7 @@ async fn put_item(
             "productType and attributes are required.",
         );
     };
-    let issues = submission_issues(&body.attributes);
-    let response = if issues.is_empty() {
-        accept(
-            contract,
-            &seller,
-            &sku,
-            body.product_type,
-            Value::Object(body.attributes),
-        );
-        submission(contract, &sku, "ACCEPTED", Vec::new())
-    } else {
-        submission(contract, &sku, "INVALID", issues)
-    };
+    let response = submit(contract, &seller, &sku, body.product_type, body.attributes);
     super::answer(hang, response).await
 }
 
@@ -607,19 +617,7 @@ async fn patch_item(
             }
         }
     }
-    let issues = submission_issues(&attributes);
-    let response = if issues.is_empty() {
-        accept(
-            contract,
-            &seller,
-            &sku,
-            body.product_type,
-            Value::Object(attributes),
-        );
-        submission(contract, &sku, "ACCEPTED", Vec::new())
-    } else {
-        submission(contract, &sku, "INVALID", issues)
-    };
+    let response = submit(contract, &seller, &sku, body.product_type, attributes);
     super::answer(hang, response).await
 }
 
