@@ -293,7 +293,27 @@ impl TaskKind for Publish {
         }
     }
 
-    one_call_per_item!();
+    fn concurrency(&self) -> u32 {
+        self.connector.useful_concurrency()
+    }
+
+    /// One call per item to the built-in marketplace; through a connection that
+    /// answers "accepted" first (Amazon), the submission and at least one check.
+    fn workload(&self, params: &ItemIds, items: &[i64]) -> Workload {
+        let per_item = if params.connection_id.is_some() { 2 } else { 1 };
+        Workload {
+            calls: items.len() as u64 * per_item,
+            items: 0,
+        }
+    }
+
+    fn call_model(&self, seller_id: i64) -> Option<CallModel> {
+        Some(self.connector.call_model(&account(seller_id)))
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.connector.retry_policy()
+    }
 }
 
 pub struct Unpublish {

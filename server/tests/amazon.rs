@@ -88,6 +88,8 @@ db_test!(published_items_wait_for_amazon_then_resolve, |db| {
         )
         .await;
     assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.body);
+    // The time told counts the submission and at least one check of each item.
+    assert_eq!(created.json()["estimate"]["calls"], 8, "{}", created.body);
     let task_id = created.json()["id"].as_i64().unwrap();
     let mut most_waiting = 0;
     let mut expired = false;

@@ -115,6 +115,9 @@ impl<'a> Amazon<'a> {
                 .marketplaces
                 .http()
                 .request(method.clone(), url)
+                // Amazon answers in a second or two: a call silent for 10 s is given up
+                // and made again (a PUT is an upsert by SKU, a GET a read).
+                .timeout(std::time::Duration::from_secs(10))
                 .query(query)
                 .header("x-amz-access-token", token);
             if let Some(body) = body {
