@@ -103,14 +103,6 @@ impl Marketplace {
             Self::Ebay => &["api.ebay.com", "api.sandbox.ebay.com"],
         }
     }
-
-    /// Items one call can carry.
-    pub const fn batch_size(self) -> usize {
-        match self {
-            Self::Sandbox | Self::Amazon => 1,
-            Self::Ebay => 25,
-        }
-    }
 }
 
 crate::named!(Marketplace, "marketplace");
