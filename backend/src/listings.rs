@@ -14,6 +14,7 @@ use crate::domain::ListingState;
 use crate::estimate::{CallModel, Workload};
 use crate::marketplace::{CallError, Connector, ListingRequest, Money};
 use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
+use task_model::Marketplace;
 
 /// The marketplace account a seller publishes to.
 pub fn account(seller_id: i64) -> String {
@@ -63,6 +64,18 @@ pub struct ItemIds {
     /// marketplace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<i64>,
+    /// The connection's marketplace, set when the task is made (never from the
+    /// request): it decides how items are sent — one a call, or in batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<Marketplace>,
+}
+
+impl ItemIds {
+    /// What the marketplace allows, when the task goes through a connection.
+    fn capabilities(&self) -> Option<task_model::connection::Capabilities> {
+        self.connection_id?;
+        self.marketplace.map(Marketplace::capabilities)
+    }
 }
 
 fn expand_ids(params: &ItemIds) -> Result<Vec<i64>, InvalidParams> {
@@ -279,7 +292,7 @@ impl TaskKind for Publish {
     fn kept(&self, params: ItemIds) -> ItemIds {
         ItemIds {
             item_ids: Vec::new(),
-            connection_id: params.connection_id,
+            ..params
         }
     }
 
@@ -293,6 +306,35 @@ impl TaskKind for Publish {
         }
     }
 
+    /// eBay takes 25 items a call.
+    fn batch_size(&self, params: &ItemIds) -> usize {
+        params
+            .capabilities()
+            .map_or(1, |capabilities| capabilities.batch_size as usize)
+    }
+
+    async fn process_batch(&self, items: Vec<ItemContext<ItemIds, i64>>) -> Vec<Outcome> {
+        let Some(first) = items.first() else {
+            return Vec::new();
+        };
+        match (
+            through(&self.marketplaces, &first.params),
+            first.params.marketplace,
+        ) {
+            (Err(outcome), _) => items.iter().map(|_| outcome.clone()).collect(),
+            (Ok(Some((marketplaces, id))), Some(Marketplace::Ebay)) => {
+                crate::connectors::ebay::publish_batch(&self.db, marketplaces, &items, id).await
+            }
+            _ => {
+                let mut outcomes = Vec::with_capacity(items.len());
+                for item in items {
+                    outcomes.push(self.process(item).await);
+                }
+                outcomes
+            }
+        }
+    }
+
     fn concurrency(&self) -> u32 {
         self.connector.useful_concurrency()
     }
@@ -300,11 +342,16 @@ impl TaskKind for Publish {
     /// One call per item to the built-in marketplace; through a connection that
     /// answers "accepted" first (Amazon), the submission and at least one check.
     fn workload(&self, params: &ItemIds, items: &[i64]) -> Workload {
-        let per_item = if params.connection_id.is_some() { 2 } else { 1 };
-        Workload {
-            calls: items.len() as u64 * per_item,
-            items: 0,
-        }
+        let calls = match params.capabilities() {
+            Some(can) => {
+                (items.len() as u64).div_ceil(u64::from(can.batch_size.max(1)))
+                    * u64::from(can.calls_per_batch)
+            }
+            // An older task through a connection, made before the marketplace was kept.
+            None if params.connection_id.is_some() => items.len() as u64 * 2,
+            None => items.len() as u64,
+        };
+        Workload { calls, items: 0 }
     }
 
     fn call_model(&self, seller_id: i64) -> Option<CallModel> {
@@ -344,6 +391,9 @@ async fn is_builtin(
     task_item: &ItemContext<ItemIds, i64>,
     id: i64,
 ) -> bool {
+    if let Some(marketplace) = task_item.params.marketplace {
+        return marketplace == Marketplace::Sandbox;
+    }
     crate::connections::get(db, task_item.seller_id, id)
         .await
         .is_ok_and(|c| c.marketplace == task_model::Marketplace::Sandbox)
@@ -366,7 +416,7 @@ impl TaskKind for Unpublish {
     fn kept(&self, params: ItemIds) -> ItemIds {
         ItemIds {
             item_ids: Vec::new(),
-            connection_id: params.connection_id,
+            ..params
         }
     }
 

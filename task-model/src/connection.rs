@@ -107,6 +107,56 @@ impl Marketplace {
 
 crate::named!(Marketplace, "marketplace");
 
+/// What a marketplace's API can do, which shapes how Stockroom sends to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Items one write call carries (1: a call per item).
+    pub batch_size: u32,
+    /// Calls one batch of a publish takes (eBay: inventory items, offers, publish).
+    pub calls_per_batch: u32,
+    /// A listing's fields can be changed without sending it whole.
+    pub partial_update: bool,
+    /// A write is answered "accepted" and processed afterwards: the item waits, and is
+    /// checked on, until the marketplace says how it went.
+    pub asynchronous: bool,
+    /// Write calls a second per account, when the marketplace limits them that way.
+    pub per_second: Option<u32>,
+    /// Calls a day per application and user, when that is the limit.
+    pub per_day: Option<u32>,
+}
+
+impl Marketplace {
+    pub const fn capabilities(self) -> Capabilities {
+        match self {
+            Self::Sandbox => Capabilities {
+                batch_size: 1,
+                calls_per_batch: 1,
+                partial_update: false,
+                asynchronous: false,
+                per_second: None,
+                per_day: None,
+            },
+            Self::Amazon => Capabilities {
+                batch_size: 1,
+                // The submission, then at least one check of how processing went.
+                calls_per_batch: 2,
+                partial_update: true,
+                asynchronous: true,
+                per_second: Some(5),
+                per_day: None,
+            },
+            Self::Ebay => Capabilities {
+                batch_size: 25,
+                calls_per_batch: 3,
+                partial_update: false,
+                asynchronous: false,
+                per_second: None,
+                per_day: Some(2_000_000),
+            },
+        }
+    }
+}
+
 /// The last "Test connection": when, whether it worked, what was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

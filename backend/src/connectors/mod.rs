@@ -4,6 +4,7 @@
 //! client, the access tokens — and "Test connection".
 
 pub mod amazon;
+pub mod ebay;
 pub mod listings;
 pub mod tokens;
 
@@ -279,6 +280,7 @@ pub async fn unpublish(
                 .delete(&item.sku)
                 .await
         }
+        Marketplace::Ebay => ebay::unpublish(db, marketplaces, &opened, &item).await,
         other => {
             return Outcome::failed(
                 "marketplace_not_supported",
@@ -321,36 +323,51 @@ async fn prepare(
     task_item: &ItemContext<ItemIds, i64>,
     connection_id: i64,
 ) -> Result<(Opened, catalog::Item), Outcome> {
-    let opened =
-        match connections::open(db, marketplaces.key(), task_item.seller_id, connection_id).await {
-            Ok(opened) => opened,
-            Err(ConnectionError::NotFound) => {
-                return Err(Outcome::failed(
-                    "connection_missing",
-                    "The marketplace connection was removed before the item could be sent.",
-                ))
-            }
-            Err(ConnectionError::Db(err)) => {
-                return Err(Outcome::retry("database_unavailable", err.to_string()))
-            }
-            // The key is being rotated, or this instance has another one: another instance
-            // (or this one, restarted) can open them.
-            Err(err @ (ConnectionError::Sealed(_) | ConnectionError::NoKey)) => {
-                return Err(Outcome::retry("credentials_unreadable", err.to_string()))
-            }
-            Err(err) => return Err(Outcome::failed("credentials_unreadable", err.to_string())),
-        };
-    let item = match catalog::get(db, task_item.seller_id, task_item.subject).await {
-        Ok(item) => item,
-        Err(CatalogError::NotFound) => {
+    let opened = open(db, marketplaces, task_item.seller_id, connection_id).await?;
+    let item = load_item(db, task_item).await?;
+    Ok((opened, item))
+}
+
+/// The item a task item stands for, or the outcome when it cannot be read.
+pub(crate) async fn load_item(
+    db: &sea_orm::DatabaseConnection,
+    task_item: &ItemContext<ItemIds, i64>,
+) -> Result<catalog::Item, Outcome> {
+    match catalog::get(db, task_item.seller_id, task_item.subject).await {
+        Ok(item) => Ok(item),
+        Err(CatalogError::NotFound) => Err(Outcome::failed(
+            "item_not_found",
+            "The item was deleted before it could be sent.",
+        )),
+        Err(err) => Err(Outcome::retry("database_unavailable", err.to_string())),
+    }
+}
+
+/// The seller's connection with its credentials open, or the outcome for its items.
+pub(crate) async fn open(
+    db: &sea_orm::DatabaseConnection,
+    marketplaces: &Marketplaces,
+    seller_id: i64,
+    connection_id: i64,
+) -> Result<Opened, Outcome> {
+    match connections::open(db, marketplaces.key(), seller_id, connection_id).await {
+        Ok(opened) => Ok(opened),
+        Err(ConnectionError::NotFound) => {
             return Err(Outcome::failed(
-                "item_not_found",
-                "The item was deleted before it could be sent.",
+                "connection_missing",
+                "The marketplace connection was removed before the item could be sent.",
             ))
         }
-        Err(err) => return Err(Outcome::retry("database_unavailable", err.to_string())),
-    };
-    Ok((opened, item))
+        Err(ConnectionError::Db(err)) => {
+            return Err(Outcome::retry("database_unavailable", err.to_string()))
+        }
+        // The key is being rotated, or this instance has another one: another instance
+        // (or this one, restarted) can open them.
+        Err(err @ (ConnectionError::Sealed(_) | ConnectionError::NoKey)) => {
+            return Err(Outcome::retry("credentials_unreadable", err.to_string()))
+        }
+        Err(err) => Err(Outcome::failed("credentials_unreadable", err.to_string())),
+    }
 }
 
 /// Submits the item to Amazon, or — when Amazon is still processing what was submitted —

@@ -23,12 +23,13 @@ pub(crate) async fn add_step(
     then: &dyn AnyKind,
     first: &task::Model,
     items: usize,
-    connection: Option<i64>,
+    connection: Option<(i64, task_model::Marketplace)>,
     now: DateTime<Utc>,
 ) -> Result<i64, TaskError> {
     let mut raw = serde_json::json!({ "item_ids": [] });
-    if let Some(id) = connection {
+    if let Some((id, marketplace)) = connection {
         raw["connection_id"] = id.into();
+        raw["marketplace"] = marketplace.as_str().into();
     }
     let params = then.parse_params(&raw)?;
     // Until the first step ends, the best guess is that all of it passes on.

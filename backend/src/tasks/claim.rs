@@ -22,6 +22,9 @@ pub struct Claimed {
     pub attempt: u32,
     pub subject: serde_json::Value,
     pub params: serde_json::Value,
+    /// Items of this task one call carries (the kind's batch size): the executor hands
+    /// up to this many claimed items of one task to one call.
+    pub batch: usize,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -48,6 +51,9 @@ struct ClaimedRow {
 #[derive(Debug, Default)]
 pub struct ClaimBatch {
     pub items: Vec<Claimed>,
+    /// The calls (slots) the items fill: one per item, or one per batch of a kind that
+    /// sends several items a call.
+    pub units: usize,
     pub started_tasks: Vec<i64>,
     pub touched_tasks: Vec<i64>,
 }
@@ -109,7 +115,9 @@ pub(crate) fn allocate(
     granted.into_iter().collect()
 }
 
-/// Claims up to `limit` due items for `worker_id`, leased until `now + lease`.
+/// Claims due items for up to `limit` calls for `worker_id`, leased until `now + lease`:
+/// one item a call, or for a kind that sends several a call (a marketplace's bulk
+/// call), up to its batch size of one task's items a call.
 #[tracing::instrument(skip_all, err, fields(worker_id, limit))]
 pub async fn claim<C>(
     db: &C,
@@ -142,17 +150,30 @@ where
     }
     let mut seller_running: BTreeMap<i64, i64> = BTreeMap::new();
     let mut candidates = Vec::with_capacity(active.len());
+    // Per task: its parameters, its batch size, and how many items may run now.
+    let mut shapes: BTreeMap<i64, (serde_json::Value, usize, i64)> = BTreeMap::new();
     for task in &active {
-        *seller_running.entry(task.seller_id).or_default() += task.running;
         let Some(kind) = registry.get(&task.kind) else {
             continue;
         };
-        let room = (kind.concurrency() as i64 - task.running).clamp(0, task.pending + task.waiting);
+        // Written by `create` as JSON; if a row says otherwise, the kind's reader fails
+        // the item, and the reason is logged here.
+        let params: serde_json::Value = serde_json::from_str(&task.params).unwrap_or_else(|err| {
+            tracing::error!(task_id = task.id, %err, "stored task parameters are not JSON");
+            serde_json::Value::Null
+        });
+        let size = kind.batch_size(&params).max(1);
+        *seller_running.entry(task.seller_id).or_default() +=
+            (task.running as u64).div_ceil(size as u64) as i64;
+        // A kind's concurrency counts calls; a call carries up to `size` items.
+        let room = (i64::from(kind.concurrency()) * size as i64 - task.running)
+            .clamp(0, task.pending + task.waiting);
         candidates.push(Candidate {
             task_id: task.id,
             seller_id: task.seller_id,
-            capacity: room as usize,
+            capacity: (room as usize).div_ceil(size),
         });
+        shapes.insert(task.id, (params, size, room));
     }
     let lock = if backend == DbBackend::Postgres {
         "FOR UPDATE SKIP LOCKED"
@@ -171,10 +192,14 @@ where
             from.as_str()
         )
     };
-    for (task_id, count) in allocate(&candidates, &seller_running, limit) {
+    for (task_id, units) in allocate(&candidates, &seller_running, limit) {
         let Some(task) = active.iter().find(|t| t.id == task_id) else {
             continue;
         };
+        let Some((params, size, room)) = shapes.remove(&task_id) else {
+            continue;
+        };
+        let count = (units * size).min(room.max(0) as usize);
         let mut rows = Vec::new();
         for (from, queued) in [
             (ItemStatus::Waiting, task.waiting),
@@ -220,12 +245,7 @@ where
             batch.started_tasks.push(task_id);
         }
         batch.touched_tasks.push(task_id);
-        // Written by `create` as JSON; if a row says otherwise, the kind's reader fails
-        // the item, and the reason is logged here.
-        let params: serde_json::Value = serde_json::from_str(&task.params).unwrap_or_else(|err| {
-            tracing::error!(task_id, %err, "stored task parameters are not JSON");
-            serde_json::Value::Null
-        });
+        batch.units += rows.len().div_ceil(size);
         for row in rows {
             batch.items.push(Claimed {
                 item_id: row.id,
@@ -239,6 +259,7 @@ where
                     serde_json::Value::Null
                 }),
                 params: params.clone(),
+                batch: size,
             });
         }
     }

@@ -58,6 +58,8 @@ pub async fn estimate<C: ConnectionTrait>(
     let kind = registry
         .get(&new.kind)
         .ok_or_else(|| TaskError::UnknownKind(new.kind.clone()))?;
+    // Through the connection the task would go through: it decides the calls.
+    let (new, _) = with_connection(db, new.clone(), kind.name(), None).await?;
     let params = kind.parse_params(&new.params)?;
     let subjects = match subjects {
         Some(subjects) => subjects,
@@ -222,7 +224,7 @@ async fn with_connection(
     mut new: NewTask,
     kind: &str,
     then: Option<&str>,
-) -> Result<(NewTask, Option<i64>), TaskError> {
+) -> Result<(NewTask, Option<(i64, task_model::Marketplace)>), TaskError> {
     let invalid = |message: String| {
         TaskError::InvalidParams(super::InvalidParams {
             code: "invalid",
@@ -270,25 +272,22 @@ async fn with_connection(
             }
         },
     };
-    if let Some(chosen) = chosen {
-        if chosen.marketplace == task_model::Marketplace::Ebay {
-            return Err(invalid(
-                "Publishing to eBay connections is not available yet.".into(),
-            ));
-        }
-    }
-    let id = chosen.map(|c| c.id);
+    let chosen = chosen.map(|c| (c.id, c.marketplace));
     if let Some(params) = new.params.as_object_mut() {
-        match id.filter(|_| through_connection(kind)) {
-            Some(id) => {
+        // The marketplace is the connection's, whatever the request said: it decides
+        // how the items are sent (one a call, or in batches).
+        params.remove("marketplace");
+        match chosen.filter(|_| through_connection(kind)) {
+            Some((id, marketplace)) => {
                 params.insert("connection_id".into(), Value::from(id));
+                params.insert("marketplace".into(), Value::from(marketplace.as_str()));
             }
             None => {
                 params.remove("connection_id");
             }
         }
     }
-    Ok((new, id.filter(|_| then.is_some_and(through_connection))))
+    Ok((new, chosen.filter(|_| then.is_some_and(through_connection))))
 }
 
 /// Like [`create_from`], starting at `later.start_at` (status `scheduled` until then)

@@ -199,6 +199,26 @@ pub trait TaskKind: Send + Sync + 'static {
     /// Does one attempt at one item. Never holds a database transaction open.
     async fn process(&self, item: ItemContext<Self::Params, Self::Subject>) -> Outcome;
 
+    /// How many of one task's items one call can carry (a marketplace's bulk call): the
+    /// engine claims up to this many due items of the task at once and hands them to
+    /// [`TaskKind::process_batch`]. 1 (the default): one item at a time.
+    fn batch_size(&self, _params: &Self::Params) -> usize {
+        1
+    }
+
+    /// Does one attempt at each of `items` (all of one task, at most `batch_size`),
+    /// answering one outcome per item, in order. The default runs them one by one.
+    async fn process_batch(
+        &self,
+        items: Vec<ItemContext<Self::Params, Self::Subject>>,
+    ) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        for item in items {
+            outcomes.push(self.process(item).await);
+        }
+        outcomes
+    }
+
     /// At most this many items of one task run at once, across all workers.
     fn concurrency(&self) -> u32 {
         8
@@ -238,6 +258,10 @@ pub trait AnyKind: Send + Sync {
     /// The parameters as stored with the task (see [`TaskKind::kept`]).
     fn kept(&self, params: &Value) -> Result<Value, InvalidParams>;
     async fn process(&self, item: ItemContext) -> Outcome;
+    /// Items of a task with these (stored) parameters one call carries.
+    fn batch_size(&self, params: &Value) -> usize;
+    /// One attempt at each item of a batch (see [`TaskKind::process_batch`]).
+    async fn process_batch(&self, items: Vec<ItemContext>) -> Vec<Outcome>;
     fn concurrency(&self) -> u32;
     fn retry_policy(&self) -> RetryPolicy;
     /// How long a task over `subjects` likely takes, sharing the marketplace's pace with
@@ -335,24 +359,54 @@ impl<K: TaskKind> AnyKind for Typed<K> {
     }
 
     async fn process(&self, item: ItemContext) -> Outcome {
-        let params = match serde_json::from_value::<K::Params>(item.params.clone()) {
-            Ok(params) => params,
-            Err(err) => {
-                tracing::error!(task_id = item.task_id, %err, "stored task parameters do not read");
-                return Outcome::failed(
-                    "task_invalid",
-                    "The task's stored parameters cannot be read.",
-                );
+        match typed::<K>(item) {
+            Ok(item) => self.0.process(item).await,
+            Err(outcome) => outcome,
+        }
+    }
+
+    fn batch_size(&self, params: &Value) -> usize {
+        serde_json::from_value::<K::Params>(params.clone())
+            .map(|params| self.0.batch_size(&params).max(1))
+            .unwrap_or(1)
+    }
+
+    async fn process_batch(&self, items: Vec<ItemContext>) -> Vec<Outcome> {
+        // Items that do not read fail on their own; the rest go in one batch.
+        let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
+        let mut readable = Vec::with_capacity(items.len());
+        for item in items {
+            match typed::<K>(item) {
+                Ok(item) => {
+                    readable.push(item);
+                    outcomes.push(None);
+                }
+                Err(outcome) => outcomes.push(Some(outcome)),
             }
-        };
-        let subject = match serde_json::from_value::<K::Subject>(item.subject.clone()) {
-            Ok(subject) => subject,
-            Err(err) => {
-                tracing::error!(item_id = item.item_id, %err, "stored task item does not read");
-                return Outcome::failed("item_invalid", "The task item cannot be read.");
-            }
-        };
-        self.0.process(item.with(params, subject)).await
+        }
+        let sent = readable.len();
+        let mut answered = self.0.process_batch(readable).await.into_iter();
+        if answered.len() != sent {
+            tracing::error!(
+                kind = self.name(),
+                sent,
+                answered = answered.len(),
+                "a batch answered a different number of outcomes than it was given"
+            );
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| {
+                outcome.unwrap_or_else(|| {
+                    answered.next().unwrap_or_else(|| {
+                        Outcome::retry(
+                            "batch_incomplete",
+                            "The batch gave no answer for this item; it will be tried again.",
+                        )
+                    })
+                })
+            })
+            .collect()
     }
 
     fn concurrency(&self) -> u32 {
@@ -388,6 +442,23 @@ impl<K: TaskKind> AnyKind for Typed<K> {
     fn call_model(&self, seller_id: i64) -> Option<CallModel> {
         self.0.call_model(seller_id)
     }
+}
+
+/// A stored item in the kind's own types, or the outcome of one that does not read.
+#[allow(clippy::result_large_err)]
+fn typed<K: TaskKind>(item: ItemContext) -> Result<ItemContext<K::Params, K::Subject>, Outcome> {
+    let params = serde_json::from_value::<K::Params>(item.params.clone()).map_err(|err| {
+        tracing::error!(task_id = item.task_id, %err, "stored task parameters do not read");
+        Outcome::failed(
+            "task_invalid",
+            "The task's stored parameters cannot be read.",
+        )
+    })?;
+    let subject = serde_json::from_value::<K::Subject>(item.subject.clone()).map_err(|err| {
+        tracing::error!(item_id = item.item_id, %err, "stored task item does not read");
+        Outcome::failed("item_invalid", "The task item cannot be read.")
+    })?;
+    Ok(item.with(params, subject))
 }
 
 /// The kinds this process can run, by name.

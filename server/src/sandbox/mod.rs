@@ -7,6 +7,7 @@
 //! exactly once". Mounted at `/sandbox/marketplace`, or run alone with `stockroom sandbox`.
 
 pub mod amazon;
+pub mod ebay;
 mod rules;
 mod settings;
 
@@ -71,6 +72,8 @@ struct Inner {
     outage: std::sync::atomic::AtomicBool,
     /// Amazon's Listings Items contract, under `/amazon`.
     amazon: amazon::AmazonContract,
+    /// eBay's Inventory contract, under `/ebay`.
+    ebay: ebay::EbayContract,
 }
 
 #[derive(Clone)]
@@ -92,6 +95,7 @@ impl Sandbox {
                 next_listing: Mutex::new(1),
                 outage: std::sync::atomic::AtomicBool::new(false),
                 amazon: amazon::AmazonContract::new(settings.rate_limit, settings.burst),
+                ebay: ebay::EbayContract::default(),
                 settings,
             }),
         }
@@ -106,6 +110,11 @@ impl Sandbox {
         &self.inner.amazon
     }
 
+    /// eBay's contract (its inventory, offers, tokens and quota).
+    pub fn ebay(&self) -> &ebay::EbayContract {
+        &self.inner.ebay
+    }
+
     /// The routes, to be nested under [`MOUNT`].
     pub fn router(&self) -> Router {
         Router::new()
@@ -118,6 +127,8 @@ impl Sandbox {
             .route("/_outage", put(set_outage))
             .route("/_amazon", put(amazon::set_timing))
             .nest("/amazon", amazon::router())
+            .route("/_ebay", put(ebay::set_limits))
+            .nest("/ebay", ebay::router())
             .with_state(self.clone())
     }
 
@@ -434,5 +445,6 @@ async fn stats(State(sandbox): State<Sandbox>) -> Json<Value> {
         "rate_limited": total.rate_limited,
         "accounts": accounts,
         "amazon": sandbox.amazon().stats(),
+        "ebay": sandbox.ebay().stats(),
     }))
 }

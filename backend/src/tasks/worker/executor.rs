@@ -10,16 +10,16 @@ use crate::tasks::{ItemContext, Outcome};
 impl Engine {
     /// Claims up to the free slots and runs every claimed item to its outcome.
     pub async fn run_once(self: &Arc<Self>) -> anyhow::Result<usize> {
-        let claimed = self.claim(self.config.slots).await?;
+        let (claimed, _) = self.claim(self.config.slots).await?;
         let count = claimed.len();
         let mut running = JoinSet::new();
-        for item in claimed {
+        for group in batches(claimed) {
             let engine = Arc::clone(self);
-            running.spawn(async move { engine.execute(item).await });
+            running.spawn(async move { engine.execute(group).await });
         }
         let mut finished = Vec::with_capacity(count);
         while let Some(result) = running.join_next().await {
-            finished.extend(result.ok().flatten());
+            finished.extend(result.ok().into_iter().flatten());
         }
         self.store(finished).await;
         Ok(count)
@@ -37,9 +37,10 @@ impl Engine {
         }
     }
 
-    pub(super) async fn claim(&self, limit: usize) -> anyhow::Result<Vec<Claimed>> {
+    /// Claims items for up to `limit` calls: the items, and the calls they fill.
+    pub(super) async fn claim(&self, limit: usize) -> anyhow::Result<(Vec<Claimed>, usize)> {
         if limit == 0 || self.stopping.is_cancelled() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         }
         let batch = claim::claim(
             &self.db,
@@ -55,54 +56,103 @@ impl Engine {
                 self.publish_id(*task_id).await;
             }
         }
-        Ok(batch.items)
+        Ok((batch.items, batch.units))
     }
 
-    /// Runs one claimed item's handler; the outcome is stored in a batch by [`Engine::store`].
-    pub(super) async fn execute(self: Arc<Self>, item: Claimed) -> Option<Ran> {
-        let kind = self.registry.get(&item.kind)?;
+    /// Runs one call's worth of claimed items (one item, or a batch of one task's items
+    /// for a kind that sends several a call); the outcomes are stored in a batch by
+    /// [`Engine::store`].
+    pub(super) async fn execute(self: Arc<Self>, items: Vec<Claimed>) -> Vec<Ran> {
+        let Some(kind) = items.first().and_then(|item| self.registry.get(&item.kind)) else {
+            return Vec::new();
+        };
+        // One signal for the whole call: the items are of one task, cancelled together.
         let token = CancellationToken::new();
         {
             let mut in_flight = self.in_flight();
-            in_flight.insert(item.item_id, (item.task_id, token.clone()));
+            for item in &items {
+                in_flight.insert(item.item_id, (item.task_id, token.clone()));
+            }
         }
-        let context = ItemContext {
-            task_id: item.task_id,
-            item_id: item.item_id,
-            seller_id: item.seller_id,
-            position: item.position,
-            attempt: item.attempt,
-            subject: item.subject.clone(),
-            params: item.params.clone(),
-            cancel: token.clone(),
-        };
+        let contexts: Vec<ItemContext> = items
+            .iter()
+            .map(|item| ItemContext {
+                task_id: item.task_id,
+                item_id: item.item_id,
+                seller_id: item.seller_id,
+                position: item.position,
+                attempt: item.attempt,
+                subject: item.subject.clone(),
+                params: item.params.clone(),
+                cancel: token.clone(),
+            })
+            .collect();
+        let single = items.len() == 1 && items[0].batch <= 1;
         let handler = {
             let kind = Arc::clone(&kind);
-            tokio::spawn(async move { kind.process(context).await })
+            tokio::spawn(async move {
+                if single {
+                    let mut contexts = contexts;
+                    match contexts.pop() {
+                        Some(context) => vec![kind.process(context).await],
+                        None => Vec::new(),
+                    }
+                } else {
+                    kind.process_batch(contexts).await
+                }
+            })
         };
-        let outcome = match handler.await {
-            Ok(outcome) => outcome,
-            Err(err) if err.is_panic() => {
-                tracing::error!(
-                    item_id = item.item_id,
-                    task_id = item.task_id,
-                    "task handler panicked"
-                );
-                Outcome::retry(
-                    "handler_panicked",
-                    "The item's handler crashed; it will be tried again.",
-                )
+        let mut outcomes = match handler.await {
+            Ok(outcomes) => outcomes.into_iter(),
+            Err(err) => {
+                let outcome = if err.is_panic() {
+                    tracing::error!(
+                        task_id = items[0].task_id,
+                        items = items.len(),
+                        "task handler panicked"
+                    );
+                    Outcome::retry(
+                        "handler_panicked",
+                        "The item's handler crashed; it will be tried again.",
+                    )
+                } else {
+                    Outcome::retry(
+                        "handler_aborted",
+                        "The item's handler was stopped; it will be tried again.",
+                    )
+                };
+                vec![outcome; items.len()].into_iter()
             }
-            Err(_) => Outcome::retry(
-                "handler_aborted",
-                "The item's handler was stopped; it will be tried again.",
-            ),
         };
-        // The item stays in `in_flight` (its lease renewed) until its outcome is stored.
-        Some(Ran {
-            item,
-            outcome,
-            policy: kind.retry_policy(),
-        })
+        let policy = kind.retry_policy();
+        // The items stay in `in_flight` (their leases renewed) until their outcomes are stored.
+        items
+            .into_iter()
+            .map(|item| Ran {
+                item,
+                outcome: outcomes.next().unwrap_or_else(|| {
+                    Outcome::retry(
+                        "batch_incomplete",
+                        "The batch gave no answer for this item; it will be tried again.",
+                    )
+                }),
+                policy,
+            })
+            .collect()
     }
+}
+
+/// Claimed items (sorted by task) in calls: consecutive items of one task, up to its
+/// batch size each.
+pub(super) fn batches(items: Vec<Claimed>) -> Vec<Vec<Claimed>> {
+    let mut groups: Vec<Vec<Claimed>> = Vec::new();
+    for item in items {
+        match groups.last_mut() {
+            Some(group) if group[0].task_id == item.task_id && group.len() < item.batch.max(1) => {
+                group.push(item)
+            }
+            _ => groups.push(vec![item]),
+        }
+    }
+    groups
 }

@@ -12,7 +12,8 @@ impl Engine {
     /// up to `shutdown_grace`, asks the rest to stop, and gives back what remains.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         tracing::info!(worker_id = %self.config.worker_id, slots = self.config.slots, "task worker started");
-        let mut running: JoinSet<Option<Ran>> = JoinSet::new();
+        // One entry per call in flight (an item, or a batch of items).
+        let mut running: JoinSet<Vec<Ran>> = JoinSet::new();
         let mut heartbeat = tokio::time::interval(self.config.heartbeat_every);
         let mut rescue = tokio::time::interval(self.config.rescue_every);
         let mut poll = tokio::time::interval(self.config.poll_every);
@@ -25,11 +26,11 @@ impl Engine {
             let free = self.config.slots.saturating_sub(running.len());
             if claim_now && free > 0 {
                 match self.claim(free).await {
-                    Ok(items) => {
-                        let full = items.len() == free;
-                        for item in items {
+                    Ok((items, units)) => {
+                        let full = units >= free;
+                        for group in super::executor::batches(items) {
                             let engine = Arc::clone(&self);
-                            running.spawn(async move { engine.execute(item).await });
+                            running.spawn(async move { engine.execute(group).await });
                         }
                         // A full batch means more may be waiting: claim again when a slot frees.
                         claim_now = full;
@@ -44,9 +45,9 @@ impl Engine {
                 () = shutdown.cancelled() => {}
                 Some(first) = running.join_next(), if !running.is_empty() => {
                     // Store everything that finished meanwhile in one transaction.
-                    let mut batch: Vec<Ran> = first.ok().flatten().into_iter().collect();
+                    let mut batch: Vec<Ran> = first.ok().unwrap_or_default();
                     while let Some(next) = running.try_join_next() {
-                        batch.extend(next.ok().flatten());
+                        batch.extend(next.ok().unwrap_or_default());
                     }
                     self.store(batch).await;
                     claim_now = true;

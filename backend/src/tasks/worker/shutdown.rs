@@ -11,7 +11,7 @@ use crate::tasks::stmt;
 impl Engine {
     pub(super) async fn shut_down(
         &self,
-        mut running: JoinSet<Option<Ran>>,
+        mut running: JoinSet<Vec<Ran>>,
         mut heartbeat: tokio::time::Interval,
     ) {
         self.stopping.cancel();
@@ -23,7 +23,7 @@ impl Engine {
         tokio::pin!(grace);
         while !running.is_empty() {
             tokio::select! {
-                Some(done) = running.join_next() => { self.store(done.ok().flatten().into_iter().collect()).await; }
+                Some(done) = running.join_next() => { self.store(done.ok().unwrap_or_default()).await; }
                 _ = heartbeat.tick() => { self.heartbeat().await; }
                 () = &mut grace => break,
             }
@@ -37,7 +37,7 @@ impl Engine {
             tokio::pin!(last_call);
             while !running.is_empty() {
                 tokio::select! {
-                    Some(done) = running.join_next() => { self.store(done.ok().flatten().into_iter().collect()).await; }
+                    Some(done) = running.join_next() => { self.store(done.ok().unwrap_or_default()).await; }
                     () = &mut last_call => break,
                 }
             }
