@@ -78,9 +78,17 @@ release-small: tools
 		cargo leptos build --release --split --frontend-only --lib-cargo-args=-Zbuild-std=std,panic_abort
 	cargo leptos build --release --split --server-only
 
+# The server key that seals marketplace credentials: made once, kept in data/ (not in
+# git, readable by the owner only), unless STOCKROOM_SECRET_KEY is set.
 run: release
 	@mkdir -p data
+	@if [ -z "$$STOCKROOM_SECRET_KEY" ] && [ ! -s data/secret-key ]; then \
+		(umask 077 && ./target/release/stockroom secret-key > data/secret-key); \
+		echo "Made a server key for marketplace credentials in data/secret-key"; \
+	fi
 	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD STOCKROOM_DEMO=$${STOCKROOM_DEMO:-1} \
+		STOCKROOM_DEMO_CONNECTIONS=$${STOCKROOM_DEMO_CONNECTIONS:-1} \
+		STOCKROOM_SECRET_KEY=$${STOCKROOM_SECRET_KEY:-$$(cat data/secret-key)} \
 		DATABASE_URL='$(DATABASE_URL)' LEPTOS_SITE_ADDR=$(LEPTOS_SITE_ADDR) \
 		./target/release/stockroom serve
 

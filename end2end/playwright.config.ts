@@ -44,6 +44,9 @@ export default defineConfig({
     command:
       `rm -rf ../target/e2e && mkdir -p ../target/e2e && ${bin} migrate` +
       ` && STOCKROOM_PASSWORD=other-seller-pass ${bin} seller add --email other@stockroom.test --name 'Other Shop'` +
+      // A seller per viewport for the marketplace connections' test, with items of their own.
+      ` && STOCKROOM_PASSWORD=market-seller-pass ${bin} seller add --email market-md@stockroom.test --demo-items 200` +
+      ` && STOCKROOM_PASSWORD=market-seller-pass ${bin} seller add --email market-lg@stockroom.test --demo-items 200` +
       ` && exec ${bin} serve`,
     url: `${baseURL}/healthz`,
     timeout: 120_000,
@@ -57,6 +60,8 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       DATABASE_URL: "sqlite://../target/e2e/stockroom.db?mode=rwc",
       STOCKROOM_DEMO: "1",
+      // Seals the test sellers' marketplace credentials (a key for this suite only).
+      STOCKROOM_SECRET_KEY: "5a".repeat(32),
       // The UI is under test here, not the retries: no random marketplace outages.
       SANDBOX_TRANSIENT_ERROR_RATE: "0",
       // Fast enough for a test, slow enough to watch a 200-item publish move.

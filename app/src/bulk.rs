@@ -30,6 +30,17 @@ pub struct TaskPlan {
     /// update, over the live items of the selection).
     #[serde(default)]
     pub then_estimate: Option<Estimate>,
+    /// For a task that goes to a marketplace: the seller's connections ("Where to?"
+    /// when there are several), and the one this plan was made for.
+    #[serde(default)]
+    pub connections: Vec<task_model::Connection>,
+    #[serde(default)]
+    pub connection_id: Option<i64>,
+}
+
+/// Whether a kind's items go to a marketplace connection.
+pub fn goes_to_marketplace(kind: &str) -> bool {
+    kind == task_model::kinds::PUBLISH.name || kind == task_model::kinds::UNPUBLISH.name
 }
 
 /// What "Start in background" sends: the kind, the selection, the plan's key, and what
@@ -45,6 +56,8 @@ pub struct StartRequest {
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The kind of a step that follows, over what this task did.
     pub then: Option<String>,
+    /// Where to, for a task that goes to a marketplace.
+    pub connection_id: Option<i64>,
 }
 
 /// "about 3 min", "about 40 s".
@@ -89,11 +102,16 @@ pub mod ssr {
         seller_id: i64,
         kind: &str,
         ids: &[i64],
+        connection_id: Option<i64>,
     ) -> Result<Estimate, AppError> {
+        let mut params = serde_json::json!({ "item_ids": ids });
+        if let Some(id) = connection_id {
+            params["connection_id"] = id.into();
+        }
         let new = backend::tasks::create::NewTask {
             seller_id,
             kind: kind.to_owned(),
-            params: serde_json::json!({ "item_ids": ids }),
+            params,
             idempotency_key: None,
         };
         let subjects = ids.iter().map(|id| serde_json::json!(id)).collect();
@@ -103,6 +121,7 @@ pub mod ssr {
     pub async fn plan(
         kind: &str,
         selection: &Selection,
+        connection_id: Option<i64>,
     ) -> Result<(i64, Vec<i64>, TaskPlan), AppError> {
         if !Presentation::find(kind).is_ok_and(|p| p.in_bulk_bar) {
             return Err(AppError::BadRequest {
@@ -112,7 +131,16 @@ pub mod ssr {
         let seller = require_seller()?;
         let state = state()?;
         let ids = resolve(&state.db, seller.id, selection).await?;
-        let estimate = estimate(&state, seller.id, kind, &ids).await?;
+        let connections = if goes_to_marketplace(kind) {
+            backend::connections::list(&state.db, seller.id).await?
+        } else {
+            Vec::new()
+        };
+        // The one asked for, else the first: the seller may choose another.
+        let connection_id = connection_id
+            .filter(|id| connections.iter().any(|c| c.id == *id))
+            .or_else(|| connections.first().map(|c| c.id));
+        let estimate = estimate(&state, seller.id, kind, &ids, connection_id).await?;
         let breakdown: Vec<(ListingState, u64)> =
             backend::catalog::count_by_state(&state.db, seller.id, &ids)
                 .await?
@@ -133,7 +161,7 @@ pub mod ssr {
             .min(ids.len());
         let then_estimate = match task_model::chain::followers(kind).first() {
             Some(then) if live > 0 => {
-                Some(self::estimate(&state, seller.id, then.name, &ids[..live]).await?)
+                Some(self::estimate(&state, seller.id, then.name, &ids[..live], None).await?)
             }
             _ => None,
         };
@@ -148,15 +176,25 @@ pub mod ssr {
                 state.engine.now(),
             ),
             then_estimate,
+            connections,
+            connection_id,
         };
         Ok((seller.id, ids, plan))
     }
 }
 
 #[server(endpoint = "plan_task", input = Json)]
-pub async fn plan_task(kind: String, selection: Selection) -> Result<TaskPlan, AppError> {
+pub async fn plan_task(
+    kind: String,
+    selection: Selection,
+    #[server(default)] connection_id: Option<i64>,
+) -> Result<TaskPlan, AppError> {
     use crate::auth::ssr::with_status;
-    with_status(ssr::plan(&kind, &selection).await.map(|(_, _, plan)| plan))
+    with_status(
+        ssr::plan(&kind, &selection, connection_id)
+            .await
+            .map(|(_, _, plan)| plan),
+    )
 }
 
 /// Starts the task a plan described; with `leave_live`, a publish leaves the items
@@ -170,6 +208,7 @@ pub async fn start_task(
     #[server(default)] change: Option<task_model::edit::EditChange>,
     #[server(default)] start_at: Option<chrono::DateTime<chrono::Utc>>,
     #[server(default)] then: Option<String>,
+    #[server(default)] connection_id: Option<i64>,
 ) -> Result<TaskSummary, AppError> {
     use crate::auth::ssr::{state, with_status};
     with_status(
@@ -190,6 +229,9 @@ pub async fn start_task(
                 });
             }
             let mut params = serde_json::json!({ "item_ids": ids });
+            if let Some(id) = connection_id.filter(|_| goes_to_marketplace(&kind)) {
+                params["connection_id"] = id.into();
+            }
             if let (Some(change), Some(params)) = (change, params.as_object_mut()) {
                 if let Ok(serde_json::Value::Object(parts)) = serde_json::to_value(change) {
                     params.extend(parts);
@@ -215,6 +257,8 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
     // a new idempotency key).
     let asked = RwSignal::new(None::<(&'static str, u32)>);
     let open = RwSignal::new(false);
+    // Where to, once the seller chose (the plan is made again for it).
+    let via = RwSignal::new(None::<i64>);
     let ask = move |kind: &'static str| {
         let n = asked.get_untracked().map_or(0, |(_, n)| n + 1);
         asked.set(Some((kind, n)));
@@ -224,10 +268,12 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
     let plan = LocalResource::new(move || {
         let request = asked
             .get()
-            .map(|(kind, _)| (kind, selection.get_untracked()));
+            .map(|(kind, _)| (kind, selection.get_untracked(), via.get()));
         async move {
             match request {
-                Some((kind, selection)) => Some(plan_task(kind.to_owned(), selection).await),
+                Some((kind, selection, via)) => {
+                    Some(plan_task(kind.to_owned(), selection, via).await)
+                }
                 None => None,
             }
         }
@@ -241,8 +287,21 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
             change,
             start_at,
             then,
+            connection_id,
         } = request.clone();
-        async move { start_task(kind, selection, key, leave_live, change, start_at, then).await }
+        async move {
+            start_task(
+                kind,
+                selection,
+                key,
+                leave_live,
+                change,
+                start_at,
+                then,
+                connection_id,
+            )
+            .await
+        }
     });
     let started = move || start.value().get();
     Effect::new(move |_| {
@@ -277,7 +336,7 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
                         Some(Ok(plan)) if plan.kind == task_model::kinds::EDIT.name => {
                             Some(view! { <crate::bulk_edit::EditPlanBody plan start selection open /> }.into_any())
                         }
-                        Some(Ok(plan)) => Some(view! { <PlanBody plan start selection open /> }.into_any()),
+                        Some(Ok(plan)) => Some(view! { <PlanBody plan start selection open via /> }.into_any()),
                         Some(Err(err)) => Some(view! { <p class="alert error" role="alert">{err.to_string()}</p> }.into_any()),
                         None => None,
                     }
@@ -336,8 +395,15 @@ pub fn PlanBody(
     start: Action<StartRequest, Result<TaskSummary, AppError>>,
     selection: RwSignal<Selection>,
     open: RwSignal<bool>,
+    /// Where to: set from the plan, changed by the seller (who gets a new plan).
+    #[prop(optional)]
+    via: Option<RwSignal<Option<i64>>>,
 ) -> impl IntoView {
     let source = plan.estimate.source();
+    let connection_id = plan.connection_id;
+    let chosen = via.unwrap_or_else(|| RwSignal::new(None));
+    chosen.update_untracked(|c| *c = connection_id);
+    let connections = plan.connections.clone();
     let kind = plan.kind.clone();
     let key = plan.idempotency_key.clone();
     let said = breakdown_words(&plan.kind, &plan.breakdown);
@@ -356,6 +422,7 @@ pub fn PlanBody(
         (None, None) => "Start in background".to_owned(),
     };
     view! {
+        <crate::connections::WhereTo connections chosen />
         {said.map(|said| view! { <p class="plan-breakdown">{said}</p> })}
         {live.map(|live| view! {
             <label class="plan-choice">
@@ -376,6 +443,7 @@ pub fn PlanBody(
                     change: None,
                     start_at: start_at.get_untracked(),
                     then: None,
+                    connection_id,
                 });
             }>{start_words}</button>
             <button class="button ghost" type="button" on:click=move |_| open.set(false)>"Cancel"</button>

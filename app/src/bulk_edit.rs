@@ -277,6 +277,7 @@ pub fn EditPlanBody(
                                 change: Some(change.clone()),
                                 start_at: start_at.get_untracked(),
                                 then: then.get_untracked(),
+                                connection_id: None,
                             });
                         }>{move || if start_at.get().is_some() { "Schedule" } else { "Start in background" }}</button>
                     }.into_any()

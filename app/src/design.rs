@@ -462,6 +462,8 @@ pub fn DesignPage() -> impl IntoView {
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
         then_estimate: None,
+        connections: Vec::new(),
+        connection_id: None,
     };
     let shared_plan = TaskPlan {
         kind: "unpublish".into(),
@@ -479,6 +481,8 @@ pub fn DesignPage() -> impl IntoView {
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
         then_estimate: None,
+        connections: Vec::new(),
+        connection_id: None,
     };
     // An edit is work inside Stockroom: no marketplace call, no shared pace.
     let edit_plan = TaskPlan {
@@ -497,6 +501,8 @@ pub fn DesignPage() -> impl IntoView {
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
         then_estimate: None,
+        connections: Vec::new(),
+        connection_id: None,
     };
     let selection = RwSignal::new(Selection::default());
     let selected = RwSignal::new(vec![5_i64]);
@@ -625,6 +631,7 @@ pub fn DesignPage() -> impl IntoView {
 
             <crate::design_bulk_day::BulkDaySpecimens />
             <crate::design_flows::FlowSpecimens />
+            <crate::design_marketplaces::MarketplaceSpecimens />
 
             <Specimen title="Import: the whole file checked before it starts">
                 {crate::import::confirm_specimen(file_check())}

@@ -50,6 +50,8 @@ pub fn BulkDaySpecimens() -> impl IntoView {
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
         then_estimate: None,
+        connections: Vec::new(),
+        connection_id: None,
     };
     let update_plan = TaskPlan {
         kind: task_model::kinds::UPDATE_LISTINGS.name.into(),
@@ -67,6 +69,8 @@ pub fn BulkDaySpecimens() -> impl IntoView {
         idempotency_key: String::new(),
         tonight: crate::design::at(0) + chrono::Duration::hours(15),
         then_estimate: None,
+        connections: Vec::new(),
+        connection_id: None,
     };
     view! {
         <Specimen title="Changed since published: the catalog's mark, then the listings updated">

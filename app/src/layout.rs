@@ -45,6 +45,7 @@ pub fn AppShell() -> impl IntoView {
                 <A href="/" attr:class="nav-link" attr:aria-current=move || on("/")().then_some("page")>"Catalog"</A>
                 <A href="/import" attr:class="nav-link" attr:aria-current=move || on("/import")().then_some("page")>"Import"</A>
                 <A href="/tasks" attr:class="nav-link" attr:aria-current=move || on("/tasks")().then_some("page")>"Tasks"</A>
+                <A href="/connections" attr:class="nav-link" attr:aria-current=move || on("/connections")().then_some("page")>"Marketplaces"</A>
             </nav>
             <div class="account">
                 <Bell />

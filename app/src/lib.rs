@@ -10,9 +10,11 @@ pub mod bulk;
 pub mod bulk_edit;
 pub mod catalog;
 pub mod catalog_refresh;
+pub mod connections;
 pub mod design;
 mod design_bulk_day;
 mod design_flows;
+mod design_marketplaces;
 pub mod error;
 pub mod import;
 pub mod item;
@@ -39,6 +41,7 @@ use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use crate::auth::LoginPage;
 use crate::catalog::CatalogPage;
+use crate::connections::ConnectionsPage;
 use crate::design::DesignPage;
 use crate::import::ImportPage;
 use crate::item::ItemDetailPage;
@@ -86,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/import") view={Lazy::<ImportRoute>::new()} />
                     <Route path=path!("/tasks/:id") view={Lazy::<TaskRoute>::new()} />
                     <Route path=path!("/tasks") view={Lazy::<TasksRoute>::new()} />
+                    <Route path=path!("/connections") view={Lazy::<ConnectionsRoute>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -133,3 +137,4 @@ lazy_page!(ItemRoute, "Item", ItemDetailPage);
 lazy_page!(ImportRoute, "Import", ImportPage);
 lazy_page!(TaskRoute, "Task", TaskPage);
 lazy_page!(TasksRoute, "Tasks", TasksPage);
+lazy_page!(ConnectionsRoute, "Marketplaces", ConnectionsPage);

@@ -34,6 +34,70 @@ pub async fn ensure_demo_seller(db: &sea_orm::DatabaseConnection) -> anyhow::Res
     Ok(DemoSeed::Created(seller))
 }
 
+/// Connects the demo seller to the sandbox's Amazon and eBay contracts (and its own
+/// listings contract), once: a seller with connections keeps them as they are. Returns
+/// how many were made.
+pub async fn ensure_demo_connections(
+    db: &sea_orm::DatabaseConnection,
+    key: &crate::secrets::SecretKey,
+    sandbox_url: &str,
+) -> anyhow::Result<usize> {
+    use crate::connections::{self, NewConnection};
+    let email = Email::parse(DEMO_EMAIL).map_err(|e| anyhow::anyhow!(e))?;
+    let Some(seller) = accounts::find_seller_by_email(db, &email).await? else {
+        return Ok(0);
+    };
+    if !connections::list(db, seller.id).await?.is_empty() {
+        return Ok(0);
+    }
+    let base = sandbox_url.trim_end_matches('/');
+    let credentials = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let demo = [
+        NewConnection {
+            marketplace: "sandbox".into(),
+            name: "Sandbox marketplace".into(),
+            account: format!("seller-{}", seller.id),
+            marketplace_id: None,
+            credentials: Default::default(),
+            base_url: None,
+        },
+        NewConnection {
+            marketplace: "amazon".into(),
+            name: "Amazon (sandbox)".into(),
+            account: "A2DEMOSELLER01".into(),
+            marketplace_id: None,
+            credentials: credentials(&[
+                ("client_id", "amzn1.application-oa2-client.stockroomdemo"),
+                ("client_secret", "demo-client-secret"),
+                ("refresh_token", "Atzr|stockroom-demo"),
+            ]),
+            base_url: Some(format!("{base}/amazon")),
+        },
+        NewConnection {
+            marketplace: "ebay".into(),
+            name: "eBay (sandbox)".into(),
+            account: "stockroom-demo".into(),
+            marketplace_id: None,
+            credentials: credentials(&[
+                ("client_id", "Stockroo-Demo-PRD-0a1b2c3d4-5e6f7a8b"),
+                ("client_secret", "PRD-0a1b2c3d4e5f-6a7b-8c9d"),
+                ("refresh_token", "v^1.1#i^1#f^0#r^1#stockroom-demo"),
+            ]),
+            base_url: Some(format!("{base}/ebay")),
+        },
+    ];
+    let now = chrono::Utc::now();
+    for new in &demo {
+        connections::create(db, Some(key), seller.id, new, base, now).await?;
+    }
+    Ok(demo.len())
+}
+
 const ADJECTIVES: &[&str] = &[
     "Classic", "Vintage", "Organic", "Handmade", "Compact", "Deluxe", "Rustic", "Modern", "Travel",
     "Premium", "Everyday", "Nordic", "Bamboo", "Ceramic", "Linen", "Copper",

@@ -8,6 +8,9 @@ pub struct Config {
     pub site_addr: SocketAddr,
     pub database_url: String,
     pub demo: bool,
+    /// With the demo seller: a connection to each of the sandbox's contracts (needs
+    /// `STOCKROOM_SECRET_KEY`). `make run` sets it; tests leave the demo seller without.
+    pub demo_connections: bool,
     pub workers: usize,
     /// Registers the `noop` kind (tests, benchmarks, crash drills).
     pub test_kinds: bool,
@@ -68,6 +71,10 @@ impl Config {
             });
         }
         let demo = switch("STOCKROOM_DEMO", get("STOCKROOM_DEMO"))?;
+        let demo_connections = switch(
+            "STOCKROOM_DEMO_CONNECTIONS",
+            get("STOCKROOM_DEMO_CONNECTIONS"),
+        )?;
         let test_kinds = switch("STOCKROOM_TEST_KINDS", get("STOCKROOM_TEST_KINDS"))?;
         let marketplace_url = match get("MARKETPLACE_URL") {
             None => None,
@@ -176,6 +183,7 @@ impl Config {
             site_addr,
             database_url,
             demo,
+            demo_connections,
             workers,
             test_kinds,
             marketplace_url,

@@ -51,6 +51,9 @@ enum SellerCommand {
         /// Shown in the header; defaults to the e-mail's local part.
         #[arg(long)]
         name: Option<String>,
+        /// Give the seller this many demo items (tests, trials).
+        #[arg(long, default_value_t = 0)]
+        demo_items: usize,
     },
 }
 
@@ -82,8 +85,13 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seller {
-            action: SellerCommand::Add { email, name },
-        } => add_seller(&config, &email, name.as_deref()).await,
+            action:
+                SellerCommand::Add {
+                    email,
+                    name,
+                    demo_items,
+                },
+        } => add_seller(&config, &email, name.as_deref(), demo_items).await,
         Command::Sandbox { addr } => serve_sandbox(&config, addr).await,
         Command::SecretKey => {
             println!("{}", backend::secrets::SecretKey::generate());
@@ -103,7 +111,12 @@ fn init_tracing() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn add_seller(config: &Config, email: &str, name: Option<&str>) -> anyhow::Result<()> {
+async fn add_seller(
+    config: &Config,
+    email: &str,
+    name: Option<&str>,
+    demo_items: usize,
+) -> anyhow::Result<()> {
     let email = backend::domain::Email::parse(email)
         .map_err(|err| anyhow::anyhow!("--email: {}", err.message))?;
     let raw = match std::env::var("STOCKROOM_PASSWORD") {
@@ -124,6 +137,13 @@ async fn add_seller(config: &Config, email: &str, name: Option<&str>) -> anyhow:
     backend::db::migrate(&db).await?;
     match backend::accounts::create_seller(&db, &email, name, &password).await {
         Ok(seller) => {
+            if demo_items > 0 {
+                backend::catalog::insert_many(
+                    &db,
+                    backend::demo::demo_items(seller.id, demo_items),
+                )
+                .await?;
+            }
             println!("seller {} created (id {})", seller.email, seller.id);
             Ok(())
         }

@@ -69,6 +69,23 @@ pub async fn serve(
             )
         }
     };
+    if config.demo && config.demo_connections {
+        match &config.secret_key {
+            Some(key) => {
+                let made =
+                    backend::demo::ensure_demo_connections(&db, key, &marketplace_url).await?;
+                if made > 0 {
+                    tracing::info!(
+                        connections = made,
+                        "demo seller connected to the sandbox's Amazon and eBay"
+                    );
+                }
+            }
+            None => tracing::warn!(
+                "STOCKROOM_DEMO_CONNECTIONS needs STOCKROOM_SECRET_KEY; the demo seller has no connections"
+            ),
+        }
+    }
     let marketplaces = Arc::new(
         backend::connectors::Marketplaces::new(config.secret_key.clone(), &marketplace_url)?
             .shared_pace(&db),
