@@ -45,18 +45,25 @@ pub fn goes_to_marketplace(kind: &str) -> bool {
 
 /// What "Start in background" sends: the kind, the selection, the plan's key, and what
 /// the kind needs beyond its items.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StartRequest {
     pub kind: String,
     pub selection: Selection,
+    /// The plan's idempotency key.
     pub key: String,
+    /// A publish leaves the items already live as they are.
+    #[serde(default)]
     pub leave_live: bool,
+    #[serde(default)]
     pub change: Option<task_model::edit::EditChange>,
     /// Start then rather than now.
+    #[serde(default)]
     pub start_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The kind of a step that follows, over what this task did.
+    #[serde(default)]
     pub then: Option<String>,
     /// Where to, for a task that goes to a marketplace.
+    #[serde(default)]
     pub connection_id: Option<i64>,
 }
 
@@ -200,17 +207,18 @@ pub async fn plan_task(
 /// Starts the task a plan described; with `leave_live`, a publish leaves the items
 /// already live as they are.
 #[server(endpoint = "start_task", input = Json)]
-pub async fn start_task(
-    kind: String,
-    selection: Selection,
-    idempotency_key: String,
-    #[server(default)] leave_live: bool,
-    #[server(default)] change: Option<task_model::edit::EditChange>,
-    #[server(default)] start_at: Option<chrono::DateTime<chrono::Utc>>,
-    #[server(default)] then: Option<String>,
-    #[server(default)] connection_id: Option<i64>,
-) -> Result<TaskSummary, AppError> {
+pub async fn start_task(request: StartRequest) -> Result<TaskSummary, AppError> {
     use crate::auth::ssr::{state, with_status};
+    let StartRequest {
+        kind,
+        selection,
+        key: idempotency_key,
+        leave_live,
+        change,
+        start_at,
+        then,
+        connection_id,
+    } = request;
     with_status(
         async {
             if !Presentation::find(&kind).is_ok_and(|p| p.in_bulk_bar) {
@@ -278,31 +286,7 @@ pub fn BulkActionBar(selection: RwSignal<Selection>) -> impl IntoView {
             }
         }
     });
-    let start = Action::new(move |request: &StartRequest| {
-        let StartRequest {
-            kind,
-            selection,
-            key,
-            leave_live,
-            change,
-            start_at,
-            then,
-            connection_id,
-        } = request.clone();
-        async move {
-            start_task(
-                kind,
-                selection,
-                key,
-                leave_live,
-                change,
-                start_at,
-                then,
-                connection_id,
-            )
-            .await
-        }
-    });
+    let start = Action::new(move |request: &StartRequest| start_task(request.clone()));
     let started = move || start.value().get();
     Effect::new(move |_| {
         if let Some(Ok(_)) = start.value().get() {

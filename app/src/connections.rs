@@ -173,7 +173,7 @@ pub fn ConnectionsPage() -> impl IntoView {
             remove.value().get().map(|r| r.is_ok()),
             add.value().get().map(|r| r.is_ok()),
         ];
-        if done.iter().any(|d| *d == Some(true)) {
+        if done.contains(&Some(true)) {
             changed.update(|n| *n += 1);
         }
     });

@@ -303,7 +303,8 @@ db_test!(a_used_up_daily_quota_waits_for_its_reset, |db| {
         .with_timezone(&chrono_tz::America::Los_Angeles)
         .format("%H:%M")
         .to_string()
-        >= "23:58".to_owned();
+        .as_str()
+        >= "23:58";
     assert!(
         reset_soon || item.next_attempt_at > chrono::Utc::now() + chrono::Duration::minutes(1),
         "{item:?}"

@@ -352,19 +352,17 @@ pub(crate) async fn open(
 ) -> Result<Opened, Outcome> {
     match connections::open(db, marketplaces.key(), seller_id, connection_id).await {
         Ok(opened) => Ok(opened),
-        Err(ConnectionError::NotFound) => {
-            return Err(Outcome::failed(
-                "connection_missing",
-                "The marketplace connection was removed before the item could be sent.",
-            ))
-        }
+        Err(ConnectionError::NotFound) => Err(Outcome::failed(
+            "connection_missing",
+            "The marketplace connection was removed before the item could be sent.",
+        )),
         Err(ConnectionError::Db(err)) => {
-            return Err(Outcome::retry("database_unavailable", err.to_string()))
+            Err(Outcome::retry("database_unavailable", err.to_string()))
         }
         // The key is being rotated, or this instance has another one: another instance
         // (or this one, restarted) can open them.
         Err(err @ (ConnectionError::Sealed(_) | ConnectionError::NoKey)) => {
-            return Err(Outcome::retry("credentials_unreadable", err.to_string()))
+            Err(Outcome::retry("credentials_unreadable", err.to_string()))
         }
         Err(err) => Err(Outcome::failed("credentials_unreadable", err.to_string())),
     }

@@ -11,6 +11,8 @@ use super::{admit, error, errors, InventoryItem, Offer, BULK_MAX, TITLE_MAX};
 use crate::sandbox::Sandbox;
 
 /// A bulk body's `requests`, or eBay's 400 for a missing, empty or oversized list.
+// The error is the handler's answer, returned as is.
+#[allow(clippy::result_large_err)]
 fn requests(
     body: &Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Vec<Value>, Response> {

@@ -294,6 +294,8 @@ async fn token(
 }
 
 /// The user a bearer token belongs to, or eBay's 401.
+// The error is the handler's answer, returned as is.
+#[allow(clippy::result_large_err)]
 fn user_of(contract: &EbayContract, headers: &HeaderMap) -> Result<String, Response> {
     let token = headers
         .get("authorization")
