@@ -125,6 +125,7 @@ bench:
 	cargo run --release -p server --example marketplace_bench
 	cargo run --release -p server --example estimate_bench
 	cargo run --release -p server --example events_bench
+	cargo run --release -p server --example connectors_bench
 	$(MAKE) --no-print-directory bench-bundle
 
 # What each page downloads before it is interactive (release build, fresh cache). Run

@@ -33,6 +33,43 @@ pub struct ItemDetail {
     /// The task that has still to act on the item, or the one that just did.
     #[serde(default)]
     pub task: Option<ItemTask>,
+    /// Its listing on each of the seller's marketplace connections.
+    #[serde(default)]
+    pub listings: Vec<ConnectionListing>,
+}
+
+/// An item's listing on one connection: "eBay US — listed (110000000123)".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConnectionListing {
+    pub connection: String,
+    pub marketplace: task_model::Marketplace,
+    /// `processing`, `listed`, `refused`, `removed`.
+    pub state: String,
+    /// The marketplace's name for it (Amazon's ASIN, eBay's listing id).
+    pub reference: Option<String>,
+    /// What the marketplace said, when it refused the listing.
+    pub problem: Option<String>,
+}
+
+impl ConnectionListing {
+    pub fn words(&self) -> String {
+        let state = match self.state.as_str() {
+            "processing" => "waiting for the marketplace",
+            "listed" => "listed",
+            "refused" => "refused",
+            "removed" => "taken down",
+            other => other,
+        };
+        let mut said = format!("{}: {state}", self.connection);
+        if let Some(reference) = &self.reference {
+            said.push_str(&format!(" ({reference})"));
+        }
+        if let Some(problem) = &self.problem {
+            said.push_str(&format!(" — {problem}"));
+        }
+        said
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -60,8 +97,42 @@ pub mod ssr {
                 created_at: item.created_at,
                 updated_at: item.updated_at,
                 task: None,
+                listings: Vec::new(),
             }
         }
+    }
+
+    /// The item's listing on each connection, named.
+    pub async fn listings(
+        db: &backend::DatabaseConnection,
+        seller_id: i64,
+        item_id: i64,
+    ) -> Result<Vec<ConnectionListing>, AppError> {
+        let rows = backend::connectors::listings::of_item(db, seller_id, item_id)
+            .await
+            .map_err(crate::error::internal)?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let connections = backend::connections::list(db, seller_id).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let connection = connections.iter().find(|c| c.id == row.connection_id)?;
+                let problem = row
+                    .issues
+                    .as_deref()
+                    .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
+                    .and_then(|issues| issues[0]["message"].as_str().map(str::to_owned));
+                Some(ConnectionListing {
+                    connection: connection.name.clone(),
+                    marketplace: connection.marketplace,
+                    state: row.state,
+                    reference: row.reference,
+                    problem,
+                })
+            })
+            .collect())
     }
 
     impl From<&ItemInput> for backend::catalog::RawItem {
@@ -108,6 +179,7 @@ pub async fn get_item(id: i64) -> Result<ItemDetail, AppError> {
             let db = &state()?.db;
             let mut detail = ItemDetail::from(backend::catalog::get(db, seller.id, id).await?);
             detail.task = crate::item_task::ssr::latest(db, seller.id, id).await?;
+            detail.listings = ssr::listings(db, seller.id, id).await?;
             Ok(detail)
         }
         .await,
@@ -401,6 +473,12 @@ fn ItemEditor(detail: ItemDetail, reload: RwSignal<u32>) -> impl IntoView {
                     <dd>{move || standing.with(|s| s.listing_id.clone()).unwrap_or_else(|| "Not listed".into())}</dd>
                     <dt>"Last listing error"</dt>
                     <dd>{move || standing.with(|s| s.last_listing_error.clone()).unwrap_or_else(|| "None".into())}</dd>
+                    {(!d.listings.is_empty()).then(|| view! {
+                        <dt>"On marketplaces"</dt>
+                        <dd><ul class="item-listings">{d.listings.iter().map(|l| view! {
+                            <li data-state=l.state.clone()>{l.words()}</li>
+                        }).collect_view()}</ul></dd>
+                    })}
                     <dt>"Created"</dt>
                     <dd><When at=d.created_at /></dd>
                     <dt>"Updated"</dt>

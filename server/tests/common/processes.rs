@@ -60,6 +60,8 @@ pub fn server_process(database_url: &str, marketplace: &str, log: Option<&Path>)
             .env("STOCKROOM_WORKERS", "4")
             .env("MARKETPLACE_URL", marketplace)
             .env("MARKETPLACE_RATE_LIMIT", "90")
+            // Opens the test sellers' connections (`common::test_secret_key`).
+            .env("STOCKROOM_SECRET_KEY", "5a".repeat(32))
             .env("RUST_LOG", filter)
             .env("NO_COLOR", "1")
             .stdout(stdout)
