@@ -427,7 +427,7 @@ pub fn PlanBody(
                     change: None,
                     start_at: start_at.get_untracked(),
                     then: None,
-                    connection_id,
+                    connection_id: chosen.get_untracked().or(connection_id),
                 });
             }>{start_words}</button>
             <button class="button ghost" type="button" on:click=move |_| open.set(false)>"Cancel"</button>

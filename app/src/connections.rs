@@ -218,10 +218,12 @@ pub fn AddConnection(
         marketplace: Marketplace::Amazon.as_str().to_owned(),
         ..Default::default()
     });
-    let marketplace = move || {
+    // Only a change of marketplace redraws the fields (typing in them must not).
+    let marketplace = Memo::new(move |_| {
         Marketplace::try_from(form.with(|f| f.marketplace.clone()).as_str())
             .unwrap_or(Marketplace::Amazon)
-    };
+    });
+    let marketplace = move || marketplace.get();
     Effect::new(move |_| {
         if let Some(Ok(_)) = add.value().get() {
             form.set(NewConnectionForm {

@@ -304,6 +304,14 @@ pub(super) async fn bulk_publish(
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
+    if sandbox.ebay().publish_fails() {
+        return errors(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            25001,
+            "APPLICATION",
+            "A system error has occurred.",
+        );
+    }
     let contract = sandbox.ebay();
     let responses = list
         .iter()

@@ -99,6 +99,8 @@ struct State_ {
     stats: EbayStats,
     limits: EbayLimits,
     next: u64,
+    /// Publication calls still to fail with a 500 before acting (a test's incident).
+    failing_publishes: u32,
 }
 
 #[derive(Default)]
@@ -130,6 +132,20 @@ impl EbayContract {
 
     pub fn set_limits(&self, limits: EbayLimits) {
         self.lock().limits = limits;
+    }
+
+    /// The next `calls` publication calls answer 500 without acting, as in an incident
+    /// between an offer's creation and its publication.
+    pub fn fail_next_publishes(&self, calls: u32) {
+        self.lock().failing_publishes = calls;
+    }
+
+    /// Takes one of the failures [`Self::fail_next_publishes`] asked for.
+    fn publish_fails(&self) -> bool {
+        let mut state = self.lock();
+        let failing = state.failing_publishes > 0;
+        state.failing_publishes = state.failing_publishes.saturating_sub(1);
+        failing
     }
 
     /// Ends every token now (a test of refreshing mid-task).

@@ -16,8 +16,12 @@ use super::{listings, Marketplaces};
 use crate::catalog::Item;
 use crate::connections::Opened;
 use crate::listings::ItemIds;
-use crate::marketplace::{CallError, Issue};
+use crate::marketplace::CallError;
 use crate::tasks::{ItemContext, Outcome};
+
+mod errors;
+use errors::{error_ids, existing_offer, first_error, item_error, refusal, unanswered};
+pub use errors::{field_of, our_code};
 
 const LOCALE: &str = "en_US";
 const INVENTORY: &str = "/sell/inventory/v1";
@@ -186,7 +190,10 @@ impl<'a> Ebay<'a> {
                 Some(&body),
             )
             .await?;
-        if !matches!(status.as_u16(), 200 | 207) {
+        // 200: all succeeded; 207: some did not; a 400 with `responses` says per item why
+        // every one was refused.
+        let per_item = reply["responses"].is_array();
+        if !(matches!(status.as_u16(), 200 | 207) || (status.as_u16() == 400 && per_item)) {
             return Err(CallError::Permanent {
                 code: "listing_rejected".into(),
                 message: format!("eBay answered {status}: {}", first_error(&reply)),
@@ -256,74 +263,68 @@ impl<'a> Ebay<'a> {
     }
 
     /// Lists `items` (each with the offer Stockroom knows it has, if any): per item, the
-    /// offer and listing ids, or why not. An error for the whole batch (eBay down, the
-    /// quota used up) is the `Err`.
+    /// offer and listing ids, or why not. A call that fails as a whole (eBay down, the
+    /// quota used up) decides only the items still on their way; those refused earlier
+    /// keep their refusal.
     pub async fn publish(
         &self,
         items: &[(&Item, Option<String>)],
-    ) -> Result<Vec<Result<(String, String), CallError>>, CallError> {
-        let mut results: Vec<Option<Result<(String, String), CallError>>> =
-            items.iter().map(|_| None).collect();
+    ) -> Vec<Result<(String, String), CallError>> {
+        let mut batch = Batch {
+            results: items.iter().map(|_| None).collect(),
+            offers: items.iter().map(|(_, known)| known.clone()).collect(),
+        };
         // 1. The inventory items (replaced whole: title, description, pictures, quantity).
-        let stored = self
-            .bulk(
-                "bulk_create_or_replace_inventory_item",
-                items
+        let all: Vec<usize> = (0..items.len()).collect();
+        let requests = all
+            .iter()
+            .map(|&i| Self::inventory_request(items[i].0))
+            .collect();
+        match self
+            .bulk("bulk_create_or_replace_inventory_item", requests, "sku")
+            .await
+        {
+            Ok(answers) => batch.settle_step(&all, |i| answers.get(&items[i].0.sku)),
+            Err(err) => batch.fail(&all, &err),
+        }
+        // 2. Offers: made for SKUs without one (eBay names the one a SKU already has:
+        //    a batch repeated after a crash); price and quantity brought up to date on
+        //    the ones that exist. An offer Stockroom remembers that eBay no longer has is
+        //    made again.
+        let mut new = batch.open(|offer| offer.is_none());
+        let mut existing = batch.open(|offer| offer.is_some());
+        for round in 0..2 {
+            if !new.is_empty() {
+                let requests = new
                     .iter()
-                    .map(|(item, _)| Self::inventory_request(item))
-                    .collect(),
-                "sku",
-            )
-            .await?;
-        let mut offers: Vec<Option<String>> = Vec::with_capacity(items.len());
-        for (index, (item, known)) in items.iter().enumerate() {
-            match stored.get(&item.sku) {
-                Some(answer) if answer.ok() => offers.push(known.clone()),
-                Some(answer) => {
-                    results[index] = Some(Err(refusal(&answer.reply)));
-                    offers.push(None);
-                }
-                None => {
-                    results[index] = Some(Err(unanswered()));
-                    offers.push(None);
-                }
-            }
-        }
-        // 2. Offers: made for SKUs without one; price and quantity brought up to date on
-        //    the ones that exist (also those eBay says exist: a batch repeated after a crash).
-        let new: Vec<usize> = (0..items.len())
-            .filter(|&i| results[i].is_none() && offers[i].is_none())
-            .collect();
-        let mut existing: Vec<usize> = (0..items.len())
-            .filter(|&i| results[i].is_none() && offers[i].is_some())
-            .collect();
-        if !new.is_empty() {
-            let made = self
-                .bulk(
-                    "bulk_create_offer",
-                    new.iter()
-                        .map(|&i| self.offer_request(items[i].0))
-                        .collect(),
-                    "sku",
-                )
-                .await?;
-            for &i in &new {
-                match made.get(&items[i].0.sku) {
-                    Some(answer) if answer.ok() => {
-                        offers[i] = answer.reply["offerId"].as_str().map(str::to_owned);
-                    }
-                    Some(answer) => match existing_offer(&answer.reply) {
-                        Some(offer_id) => {
-                            offers[i] = Some(offer_id);
-                            existing.push(i);
+                    .map(|&i| self.offer_request(items[i].0))
+                    .collect();
+                match self.bulk("bulk_create_offer", requests, "sku").await {
+                    Ok(answers) => {
+                        for &i in &new {
+                            match answers.get(&items[i].0.sku) {
+                                Some(answer) if answer.ok() => {
+                                    batch.offers[i] =
+                                        answer.reply["offerId"].as_str().map(str::to_owned);
+                                }
+                                Some(answer) => match existing_offer(&answer.reply) {
+                                    Some(offer_id) => {
+                                        batch.offers[i] = Some(offer_id);
+                                        existing.push(i);
+                                    }
+                                    None => batch.results[i] = Some(Err(item_error(answer))),
+                                },
+                                None => batch.results[i] = Some(Err(unanswered())),
+                            }
                         }
-                        None => results[i] = Some(Err(refusal(&answer.reply))),
-                    },
-                    None => results[i] = Some(Err(unanswered())),
+                    }
+                    Err(err) => batch.fail(&new, &err),
                 }
             }
-        }
-        if !existing.is_empty() {
+            new.clear();
+            if existing.is_empty() {
+                break;
+            }
             let requests = existing
                 .iter()
                 .filter_map(|&i| {
@@ -332,58 +333,75 @@ impl<'a> Ebay<'a> {
                         "sku": item.sku,
                         "shipToLocationAvailability": { "quantity": item.quantity },
                         "offers": [{
-                            "offerId": offers[i].as_deref()?,
+                            "offerId": batch.offers[i].as_deref()?,
                             "availableQuantity": item.quantity,
                             "price": Self::price(item),
                         }],
                     }))
                 })
                 .collect();
-            let updated = self
+            match self
                 .bulk("bulk_update_price_quantity", requests, "offerId")
-                .await?;
-            for &i in &existing {
-                let answer = offers[i].as_ref().and_then(|id| updated.get(id));
-                match answer {
-                    Some(answer) if answer.ok() => {}
-                    Some(answer) => results[i] = Some(Err(refusal(&answer.reply))),
-                    None => results[i] = Some(Err(unanswered())),
+                .await
+            {
+                Ok(answers) => {
+                    for &i in &existing {
+                        let answer = batch.offers[i].as_ref().and_then(|id| answers.get(id));
+                        match answer {
+                            Some(answer) if answer.ok() => {}
+                            // Gone from eBay: made again in the next round.
+                            Some(answer)
+                                if error_ids(&answer.reply).contains(&OFFER_UNAVAILABLE)
+                                    && round == 0 =>
+                            {
+                                batch.offers[i] = None;
+                                new.push(i);
+                            }
+                            Some(answer) => batch.results[i] = Some(Err(item_error(answer))),
+                            None => batch.results[i] = Some(Err(unanswered())),
+                        }
+                    }
                 }
+                Err(err) => batch.fail(&existing, &err),
+            }
+            existing.clear();
+            if new.is_empty() {
+                break;
             }
         }
         // 3. Publish the offers.
-        let ready: Vec<usize> = (0..items.len())
-            .filter(|&i| results[i].is_none() && offers[i].is_some())
-            .collect();
+        let ready = batch.open(|offer| offer.is_some());
         if !ready.is_empty() {
-            let published = self
-                .bulk(
-                    "bulk_publish_offer",
-                    ready
-                        .iter()
-                        .filter_map(|&i| Some(json!({ "offerId": offers[i].as_deref()? })))
-                        .collect(),
-                    "offerId",
-                )
-                .await?;
-            for &i in &ready {
-                let Some(offer_id) = offers[i].clone() else {
-                    continue;
-                };
-                results[i] = Some(match published.get(&offer_id) {
-                    Some(answer) if answer.ok() => match answer.reply["listingId"].as_str() {
-                        Some(listing) => Ok((offer_id, listing.to_owned())),
-                        None => Err(unanswered()),
-                    },
-                    Some(answer) => Err(refusal(&answer.reply)),
-                    None => Err(unanswered()),
-                });
+            let requests = ready
+                .iter()
+                .filter_map(|&i| Some(json!({ "offerId": batch.offers[i].as_deref()? })))
+                .collect();
+            match self.bulk("bulk_publish_offer", requests, "offerId").await {
+                Ok(answers) => {
+                    for &i in &ready {
+                        let Some(offer_id) = batch.offers[i].clone() else {
+                            continue;
+                        };
+                        batch.results[i] = Some(match answers.get(&offer_id) {
+                            Some(answer) if answer.ok() => {
+                                match answer.reply["listingId"].as_str() {
+                                    Some(listing) => Ok((offer_id, listing.to_owned())),
+                                    None => Err(unanswered()),
+                                }
+                            }
+                            Some(answer) => Err(item_error(answer)),
+                            None => Err(unanswered()),
+                        });
+                    }
+                }
+                Err(err) => batch.fail(&ready, &err),
             }
         }
-        Ok(results
+        batch
+            .results
             .into_iter()
             .map(|result| result.unwrap_or_else(|| Err(unanswered())))
-            .collect())
+            .collect()
     }
 
     /// The offer eBay has for `sku` on the connection's marketplace.
@@ -422,6 +440,49 @@ impl<'a> Ebay<'a> {
     }
 }
 
+/// eBay's "This offer is not available" (an offer id it does not have).
+const OFFER_UNAVAILABLE: u64 = 25713;
+
+/// Where each item of a batch stands between the bulk calls.
+struct Batch {
+    /// Decided items: listed, or why not.
+    results: Vec<Option<Result<(String, String), CallError>>>,
+    offers: Vec<Option<String>>,
+}
+
+impl Batch {
+    /// The undecided items whose offer is as `which` wants.
+    fn open(&self, which: impl Fn(&Option<String>) -> bool) -> Vec<usize> {
+        (0..self.results.len())
+            .filter(|&i| self.results[i].is_none() && which(&self.offers[i]))
+            .collect()
+    }
+
+    /// A step's per-item answers: a refusal decides the item; success lets it go on.
+    fn settle_step<'a>(
+        &mut self,
+        sent: &[usize],
+        answer: impl Fn(usize) -> Option<&'a ItemAnswer>,
+    ) {
+        for &i in sent {
+            match answer(i) {
+                Some(answer) if answer.ok() => {}
+                Some(answer) => self.results[i] = Some(Err(item_error(answer))),
+                None => self.results[i] = Some(Err(unanswered())),
+            }
+        }
+    }
+
+    /// A call that failed as a whole decides the items it carried.
+    fn fail(&mut self, sent: &[usize], err: &CallError) {
+        for &i in sent {
+            if self.results[i].is_none() {
+                self.results[i] = Some(Err(err.clone()));
+            }
+        }
+    }
+}
+
 /// Publishes one batch of a task's items through an eBay connection: one outcome per
 /// item, in order.
 pub async fn publish_batch(
@@ -441,12 +502,17 @@ pub async fn publish_batch(
         Err(outcome) => return batch.iter().map(|_| outcome.clone()).collect(),
     };
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(batch.len());
-    let mut loaded: Vec<(usize, Item, Option<String>)> = Vec::new();
+    let mut loaded: Vec<(usize, Item, Known)> = Vec::new();
     for (index, task_item) in batch.iter().enumerate() {
         match super::load_item(db, task_item).await {
             Ok(item) => {
                 let known = match listings::get(db, item.id, connection_id).await {
-                    Ok(row) => row.and_then(|row| row.submission_id),
+                    Ok(row) => Known {
+                        listed: row
+                            .as_ref()
+                            .is_some_and(|row| row.state == listings::State::Listed.as_str()),
+                        offer: row.and_then(|row| row.submission_id),
+                    },
                     Err(err) => {
                         outcomes.push(Some(Outcome::retry(
                             "database_unavailable",
@@ -465,36 +531,44 @@ pub async fn publish_batch(
         let api = Ebay::new(marketplaces, &opened);
         let sending: Vec<(&Item, Option<String>)> = loaded
             .iter()
-            .map(|(_, item, known)| (item, known.clone()))
+            .map(|(_, item, known)| (item, known.offer.clone()))
             .collect();
-        match api.publish(&sending).await {
-            Err(err) => {
-                let outcome = crate::listings::outcome_of(err);
-                for (index, _, _) in &loaded {
-                    outcomes[*index] = Some(outcome.clone());
-                }
-            }
-            Ok(results) => {
-                for ((index, item, known), result) in loaded.iter().zip(results) {
-                    let task_item = &batch[*index];
-                    outcomes[*index] = Some(
-                        settle(db, task_item, item, connection_id, known.as_deref(), result).await,
-                    );
-                }
-            }
+        let results = api.publish(&sending).await;
+        for ((index, item, known), result) in loaded.iter().zip(results) {
+            let task_item = &batch[*index];
+            outcomes[*index] =
+                Some(settle(db, task_item, item, connection_id, known, result).await);
         }
     }
+    // Items to try again are due together, so they go again as one batch (each item's
+    // own backoff, with its jitter, would scatter them into calls of one).
+    let attempt = batch.iter().map(|item| item.attempt).max().unwrap_or(1);
+    let together = chrono::Duration::seconds((2_i64 << attempt.saturating_sub(1).min(6)).min(120));
     outcomes
         .into_iter()
-        .map(|outcome| {
-            outcome.unwrap_or_else(|| {
-                Outcome::retry(
-                    "batch_incomplete",
-                    "No answer for this item; it will be tried again.",
-                )
-            })
+        .map(|outcome| match outcome {
+            Some(Outcome::RetryLater {
+                delay: None,
+                code,
+                message,
+            }) => Outcome::RetryLater {
+                delay: Some(together),
+                code,
+                message,
+            },
+            Some(outcome) => outcome,
+            None => Outcome::retry(
+                "batch_incomplete",
+                "No answer for this item; it will be tried again.",
+            ),
         })
         .collect()
+}
+
+/// What Stockroom knew of an item's eBay listing before the batch.
+struct Known {
+    offer: Option<String>,
+    listed: bool,
 }
 
 /// Remembers what eBay said of one item and turns it into the item's outcome.
@@ -503,7 +577,7 @@ async fn settle(
     task_item: &ItemContext<ItemIds, i64>,
     item: &Item,
     connection_id: i64,
-    known_offer: Option<&str>,
+    known: &Known,
     result: Result<(String, String), CallError>,
 ) -> Outcome {
     let (state, offer, listing, issues) = match &result {
@@ -513,9 +587,17 @@ async fn settle(
             Some(listing.as_str()),
             None,
         ),
+        // A refused update leaves the listing that is live as it was: still listed, with
+        // what eBay said.
+        Err(CallError::Permanent { issues, .. }) if known.listed => (
+            listings::State::Listed,
+            known.offer.as_deref(),
+            None,
+            Some(json!(issues)),
+        ),
         Err(CallError::Permanent { issues, .. }) => (
             listings::State::Refused,
-            known_offer,
+            known.offer.as_deref(),
             None,
             Some(json!(issues)),
         ),
@@ -575,170 +657,5 @@ pub async fn unpublish(
     match offer {
         Some(offer) => api.withdraw(&offer).await,
         None => Ok(()),
-    }
-}
-
-fn unanswered() -> CallError {
-    CallError::Transient {
-        code: "marketplace_unavailable",
-        message: "eBay's answer did not mention this item; it will be sent again.".into(),
-        retry_after: None,
-    }
-}
-
-fn error_ids(reply: &Value) -> Vec<u64> {
-    reply["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["errorId"].as_u64())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn first_error(reply: &Value) -> String {
-    let error = &reply["errors"][0];
-    match (error["errorId"].as_u64(), error["message"].as_str()) {
-        (Some(id), Some(message)) => format!("{message} ({id})"),
-        (None, Some(message)) => message.to_owned(),
-        _ => "no reason given".to_owned(),
-    }
-}
-
-/// The offer eBay says already exists (error 25002 with an `offerId` parameter).
-fn existing_offer(reply: &Value) -> Option<String> {
-    reply["errors"].as_array()?.iter().find_map(|error| {
-        (error["errorId"] == 25002)
-            .then(|| {
-                error["parameters"].as_array()?.iter().find_map(|p| {
-                    (p["name"] == "offerId").then(|| p["value"].as_str().map(str::to_owned))?
-                })
-            })
-            .flatten()
-    })
-}
-
-/// The field of a request an eBay error is about (its `fieldName` parameter).
-fn field_name(error: &Value) -> &str {
-    error["parameters"]
-        .as_array()
-        .and_then(|parameters| {
-            parameters
-                .iter()
-                .find(|p| p["name"] == "fieldName")
-                .and_then(|p| p["value"].as_str())
-        })
-        .unwrap_or_default()
-}
-
-/// The item field an eBay request field comes from.
-pub fn field_of(name: &str) -> &'static str {
-    match name {
-        "product.title" => "title",
-        "product.description" | "listingDescription" => "description",
-        "pricingSummary.price" | "price" => "price",
-        "product.imageUrls" => "image_url",
-        "categoryId" => "category",
-        "sku" => "sku",
-        name if name.contains("quantity") || name.contains("Quantity") => "quantity",
-        _ => "",
-    }
-}
-
-/// Our stable code for an eBay error, so failures group with the same reasons as every
-/// marketplace's.
-pub fn our_code(error_id: u64, field: &str) -> &'static str {
-    match (error_id, field) {
-        (25003, _) => "price_not_positive",
-        (25004, _) => "quantity_negative",
-        (25014, _) => "image_missing",
-        (25015, _) => "image_unreachable",
-        (25005, _) => "category_restricted",
-        (25002, "title") => "title_missing",
-        (25709, "title") => "title_too_long",
-        (25709, "sku") => "sku_invalid",
-        _ => "listing_rejected",
-    }
-}
-
-/// A refusal with eBay's errors, each with the item field it is about.
-fn refusal(reply: &Value) -> CallError {
-    let issues: Vec<Issue> = reply["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|error| {
-                    let field = field_of(field_name(error));
-                    Issue {
-                        code: our_code(error["errorId"].as_u64().unwrap_or(0), field).to_owned(),
-                        severity: "ERROR".to_owned(),
-                        message: error["message"].as_str().unwrap_or_default().to_owned(),
-                        attribute_names: if field.is_empty() {
-                            Vec::new()
-                        } else {
-                            vec![field.to_owned()]
-                        },
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    super::refusal(issues)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ebay_errors_name_the_item_field_and_our_code() {
-        let reply = json!({ "errors": [{
-            "errorId": 25709,
-            "message": "Invalid value for product.title.",
-            "parameters": [{ "name": "fieldName", "value": "product.title" }],
-        }, {
-            "errorId": 25003,
-            "message": "Invalid price.",
-            "parameters": [{ "name": "fieldName", "value": "pricingSummary.price" }],
-        }]});
-        let CallError::Permanent { code, issues, .. } = refusal(&reply) else {
-            panic!("a refusal is permanent");
-        };
-        assert_eq!(code, "title_too_long");
-        assert_eq!(issues[0].attribute_names, ["title"]);
-        assert_eq!(issues[1].code, "price_not_positive");
-        assert_eq!(issues[1].attribute_names, ["price"]);
-        assert_eq!(our_code(25002, "title"), "title_missing");
-        assert_eq!(our_code(99999, ""), "listing_rejected");
-    }
-
-    #[test]
-    fn an_existing_offer_is_found_in_the_refusal() {
-        let reply = json!({ "errors": [{
-            "errorId": 25002,
-            "message": "A user error has occurred. Offer entity already exists.",
-            "parameters": [{ "name": "offerId", "value": "5000000042" }],
-        }]});
-        assert_eq!(existing_offer(&reply).as_deref(), Some("5000000042"));
-        assert_eq!(
-            existing_offer(&json!({ "errors": [{ "errorId": 25003 }] })),
-            None
-        );
-    }
-
-    #[test]
-    fn prices_are_written_in_major_units() {
-        let item = Item {
-            price_minor: 1205,
-            currency: "USD".into(),
-            ..Item::blank()
-        };
-        assert_eq!(
-            Ebay::price(&item),
-            json!({ "value": "12.05", "currency": "USD" })
-        );
     }
 }
