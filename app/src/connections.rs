@@ -185,8 +185,8 @@ pub fn ConnectionsPage() -> impl IntoView {
             .or_else(|| test.value().get().and_then(|r| r.err()))
     };
     view! {
-        <main class="page connections-page">
-            <header class="page-head">
+        <section class="page connections-page">
+            <header class="page-header connections-header">
                 <h1>"Marketplaces"</h1>
                 <p class="muted">"Where Stockroom publishes. Credentials are stored encrypted and never shown again; “Test connection” signs in and reads the account."</p>
             </header>
@@ -205,7 +205,7 @@ pub fn ConnectionsPage() -> impl IntoView {
                 })}
             </Transition>
             <AddConnection add />
-        </main>
+        </section>
     }
 }
 
