@@ -148,12 +148,36 @@ pub mod ssr {
             .filter(|id| connections.iter().any(|c| c.id == *id))
             .or_else(|| connections.first().map(|c| c.id));
         let estimate = estimate(&state, seller.id, kind, &ids, connection_id).await?;
-        let breakdown: Vec<(ListingState, u64)> =
-            backend::catalog::count_by_state(&state.db, seller.id, &ids)
+        // What is live where the task goes: the catalog's own listing for the built-in
+        // marketplace, the connection's listings for another.
+        let elsewhere = connections
+            .iter()
+            .find(|c| Some(c.id) == connection_id)
+            .filter(|c| c.marketplace != task_model::Marketplace::Sandbox);
+        let breakdown: Vec<(ListingState, u64)> = match elsewhere {
+            Some(connection) => {
+                let live = backend::connectors::listings::listed_among(
+                    &state.db,
+                    seller.id,
+                    connection.id,
+                    &ids,
+                )
+                .await
+                .map_err(crate::error::internal)?;
+                [
+                    (ListingState::Draft, ids.len() as u64 - live),
+                    (ListingState::Published, live),
+                ]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .collect()
+            }
+            None => backend::catalog::count_by_state(&state.db, seller.id, &ids)
                 .await?
                 .into_iter()
                 .map(|(state, n)| (state.into(), n))
-                .collect();
+                .collect(),
+        };
         let now = chrono::Utc::now();
         let idempotency_key = format!(
             "{kind}-{}-{}",
@@ -393,7 +417,12 @@ pub fn PlanBody(
     let said = breakdown_words(&plan.kind, &plan.breakdown);
     // A publish over items of which some are live: the seller chooses to update them or
     // leave them as they are.
-    let live = live_of(&plan.kind, &plan.breakdown, plan.count);
+    // Leaving live items out goes by the catalog's own listing: offered for the built-in
+    // marketplace only.
+    let elsewhere = plan.connections.iter().any(|c| {
+        Some(c.id) == plan.connection_id && c.marketplace != task_model::Marketplace::Sandbox
+    });
+    let live = live_of(&plan.kind, &plan.breakdown, plan.count).filter(|_| !elsewhere);
     let leave_live = RwSignal::new(false);
     // Work that cannot be taken back says so, and its button says what it does.
     let warning = Presentation::of(&plan.kind).warning;

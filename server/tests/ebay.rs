@@ -255,10 +255,14 @@ db_test!(
         s.app.engine.drain().await.unwrap();
         let after_failure = task(&s, task_id).await;
         let counts = &after_failure["counts"];
-    let pending = counts["pending"].as_i64().unwrap();
-    // Refused at the inventory or offer step, or waiting to be sent again.
-    assert_eq!(pending + counts["failed"].as_i64().unwrap(), 25, "{after_failure}");
-    assert!(pending > 0, "{after_failure}");
+        let pending = counts["pending"].as_i64().unwrap();
+        // Refused at the inventory or offer step, or waiting to be sent again.
+        assert_eq!(
+            pending + counts["failed"].as_i64().unwrap(),
+            25,
+            "{after_failure}"
+        );
+        assert!(pending > 0, "{after_failure}");
         let before_retry = s.sandbox.ebay().stats();
         assert_eq!(before_retry.bulk_calls, 3, "{before_retry:?}");
         assert_eq!(before_retry.listings, 0);

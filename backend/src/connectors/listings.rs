@@ -66,6 +66,28 @@ pub async fn of_item(
         .await
 }
 
+/// How many of `item_ids` are listed on the connection now.
+pub async fn listed_among(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    connection_id: i64,
+    item_ids: &[i64],
+) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::PaginatorTrait;
+    let mut listed = 0;
+    // Bounded statements, whatever the selection.
+    for chunk in item_ids.chunks(500) {
+        listed += listing::Entity::find()
+            .filter(listing::Column::SellerId.eq(seller_id))
+            .filter(listing::Column::ConnectionId.eq(connection_id))
+            .filter(listing::Column::State.eq(State::Listed.as_str()))
+            .filter(listing::Column::ItemId.is_in(chunk.iter().copied()))
+            .count(db)
+            .await?;
+    }
+    Ok(listed)
+}
+
 /// Writes the listing's state (one row per item and connection). A submission keeps its
 /// time; a later state keeps the submission it resolves.
 pub async fn record(
