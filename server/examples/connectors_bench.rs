@@ -29,6 +29,7 @@ async fn connect(
     db: &backend::DatabaseConnection,
     seller: i64,
     marketplace: &str,
+    sandbox: &str,
     base_url: String,
     credentials: &[(&str, &str)],
 ) -> i64 {
@@ -43,17 +44,10 @@ async fn connect(
             .collect(),
         base_url: Some(base_url),
     };
-    backend::connections::create(
-        db,
-        Some(&key()),
-        seller,
-        &new,
-        "http://127.0.0.1:1",
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap()
-    .id
+    backend::connections::create(db, Some(&key()), seller, &new, sandbox, chrono::Utc::now())
+        .await
+        .unwrap()
+        .id
 }
 
 /// Publishes `ids` through `connection` with a server's engine (4 workers × 8 slots);
@@ -123,6 +117,7 @@ async fn main() {
         db,
         seller,
         "ebay",
+        &url,
         format!("{url}/ebay"),
         &[
             ("client_id", "Bench-Stockroo-PRD-1a2b3c4d5-6e7f8a9b"),
@@ -151,6 +146,7 @@ async fn main() {
         db,
         seller,
         "amazon",
+        &url,
         format!("{url}/amazon"),
         &[
             ("client_id", "amzn1.application-oa2-client.bench"),
