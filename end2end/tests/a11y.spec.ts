@@ -52,10 +52,16 @@ test("every page passes axe-core with no serious or critical violation, and logs
   await logIn(page);
   await audit(page, "catalog");
   await focusRings(page, "catalog");
-  await page.goto("/items/2");
+  const item = (await (await page.request.get("/api/v1/items?per_page=1")).json()).items[0].id;
+  await page.goto(`/items/${item}`);
   await hydrated(page);
+  await expect(page.getByRole("button", { name: "Save changes" })).toBeVisible();
   await audit(page, "item");
   await focusRings(page, "item");
+  await page.goto("/connections");
+  await hydrated(page);
+  await audit(page, "connections");
+  await focusRings(page, "connections");
   await page.goto("/import");
   await hydrated(page);
   await audit(page, "import");
@@ -124,7 +130,8 @@ test("the keyboard alone selects items, opens the heavy-task dialog, gets focus 
   // its button, and stays dismissed after a reload (remembered in this browser).
   const tasks = await (await page.request.get("/api/v1/tasks?per_page=1")).json();
   if (tasks.total === 0) {
-    await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: [1] } });
+    const mine = (await (await page.request.get("/api/v1/items?per_page=1")).json()).items[0].id;
+    await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: [mine] } });
     await expect.poll(async () => (await (await page.request.get("/api/v1/tasks?per_page=1")).json()).items[0].status, { timeout: 20_000 }).toMatch(/succeeded|completed_with_errors|failed/);
     await page.reload();
     await hydrated(page);

@@ -108,6 +108,18 @@ fn inventory_errors(sku: &str, request: &Value) -> Vec<Value> {
     found
 }
 
+/// What every bulk call passes first: a readable list of at most 25 requests, then
+/// the token, the quota and the sandbox's weather. `Ok((requests, user, hang))`.
+async fn gate(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    body: &Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<(Vec<Value>, String, bool), Response> {
+    let list = requests(body)?;
+    let (user, hang) = admit(sandbox, headers, Some(list.len())).await?;
+    Ok((list, user, hang))
+}
+
 fn response(status: u16, extra: Value, errors: Vec<Value>) -> Value {
     let mut response = json!({ "statusCode": status, "errors": errors, "warnings": [] });
     if let (Some(target), Some(fields)) = (response.as_object_mut(), extra.as_object()) {
@@ -123,11 +135,7 @@ pub(super) async fn bulk_inventory(
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let list = match requests(&body) {
-        Ok(list) => list,
-        Err(response) => return response,
-    };
-    let (user, hang) = match admit(&sandbox, &headers, Some(list.len())).await {
+    let (list, user, hang) = match gate(&sandbox, &headers, &body).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
@@ -180,11 +188,7 @@ pub(super) async fn bulk_offer(
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let list = match requests(&body) {
-        Ok(list) => list,
-        Err(response) => return response,
-    };
-    let (user, hang) = match admit(&sandbox, &headers, Some(list.len())).await {
+    let (list, user, hang) = match gate(&sandbox, &headers, &body).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
@@ -296,11 +300,7 @@ pub(super) async fn bulk_publish(
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let list = match requests(&body) {
-        Ok(list) => list,
-        Err(response) => return response,
-    };
-    let (user, hang) = match admit(&sandbox, &headers, Some(list.len())).await {
+    let (list, user, hang) = match gate(&sandbox, &headers, &body).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
@@ -380,11 +380,7 @@ pub(super) async fn bulk_price_quantity(
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let list = match requests(&body) {
-        Ok(list) => list,
-        Err(response) => return response,
-    };
-    let (user, hang) = match admit(&sandbox, &headers, Some(list.len())).await {
+    let (list, user, hang) = match gate(&sandbox, &headers, &body).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
