@@ -46,12 +46,10 @@ db_test!(two_instances_share_one_pace_on_postgres, |db| {
     // put it at ~0.7 s.
     let (first, last) = (slots[0], slots[slots.len() - 1]);
     assert!(last >= Duration::from_millis(1_300), "{slots:?}");
-    // One interval per call on average: no slot was handed out twice.
+    // At least one interval per call on average: no slot was handed out twice. (A
+    // stall of the machine or the database only spreads them out; that is not checked.)
     let mean = (last - first) / (slots.len() as u32 - 1);
-    assert!(
-        mean >= Duration::from_millis(40) && mean <= Duration::from_millis(60),
-        "{mean:?}: {slots:?}"
-    );
+    assert!(mean >= Duration::from_millis(40), "{mean:?}: {slots:?}");
     // Another account has its own pace.
     assert!(matches!(
         a.turn("seller-2").await.unwrap(),
