@@ -94,6 +94,22 @@ async fn publish(
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let seconds = started.elapsed().as_secs_f64();
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let again = backend::entities::task_item::Entity::find()
+            .filter(backend::entities::task_item::Column::TaskId.eq(task.id))
+            .filter(backend::entities::task_item::Column::Attempts.gt(1))
+            .all(db)
+            .await
+            .unwrap();
+        let mut codes: Vec<String> = again
+            .iter()
+            .filter_map(|item| item.error_code.clone())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        println!("  items sent more than once: {} {codes:?}", again.len());
+    }
     stop.cancel();
     runner.await.unwrap();
     (seconds, done)

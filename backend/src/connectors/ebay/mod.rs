@@ -71,7 +71,7 @@ impl<'a> Ebay<'a> {
     ) -> Result<(StatusCode, Value), CallError> {
         let connection = &self.opened.connection;
         for fresh_token in [false, true] {
-            self.marketplaces.pace(&self.pace_key()).await?;
+            self.turn().await?;
             let token = self
                 .marketplaces
                 .access_token(self.opened)
@@ -134,6 +134,24 @@ impl<'a> Ebay<'a> {
             message: "eBay kept refusing a fresh access token.".into(),
             retry_after: None,
         })
+    }
+
+    /// Waits for the connection's turn. A batch part-sent waits out a queue of other
+    /// batches' calls (up to half a minute) rather than giving up its steps already
+    /// made; a longer hold-off (the daily quota) is the batch's snooze.
+    async fn turn(&self) -> Result<(), CallError> {
+        loop {
+            match self.marketplaces.pace(&self.pace_key()).await {
+                Err(CallError::Transient {
+                    code: "rate_limited",
+                    retry_after: Some(wait),
+                    ..
+                }) if wait <= chrono::Duration::seconds(30) => {
+                    tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// How long until the Inventory API's daily quota resets, from the Developer
