@@ -14,6 +14,7 @@ pub mod connections;
 pub mod design;
 mod design_bulk_day;
 mod design_flows;
+mod design_frame;
 mod design_marketplaces;
 pub mod error;
 pub mod import;
