@@ -13,7 +13,9 @@ use crate::entities::item;
 use crate::estimate::{CallModel, Workload};
 use crate::listings::{account, one_call_per_item, outcome_of, ItemIds};
 use crate::marketplace::Connector;
-use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
+use crate::tasks::{
+    Endpoint, InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind,
+};
 
 /// Tries to delete one item this many times in one attempt when it keeps changing.
 const ROUNDS: usize = 3;
@@ -109,6 +111,15 @@ impl TaskKind for Delete {
             "item_busy",
             "The item kept changing while it was being deleted; trying again.",
         )
+    }
+
+    /// The seller's account on the built-in marketplace.
+    fn endpoint(&self, seller_id: i64, _params: &ItemIds) -> Option<Endpoint> {
+        Some(crate::listings::endpoint_of(seller_id, &ItemIds::default()))
+    }
+
+    async fn probe(&self, seller_id: i64, _params: ItemIds) -> Result<(), String> {
+        self.connector.reachable(&account(seller_id)).await
     }
 
     one_call_per_item!();

@@ -13,7 +13,9 @@ use crate::connectors::Marketplaces;
 use crate::domain::ListingState;
 use crate::estimate::{CallModel, Workload};
 use crate::marketplace::{CallError, Connector, ListingRequest, Money};
-use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
+use crate::tasks::{
+    Endpoint, InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind,
+};
 use task_model::Marketplace;
 
 /// The marketplace account a seller publishes to.
@@ -82,8 +84,49 @@ fn expand_ids(params: &ItemIds) -> Result<Vec<i64>, InvalidParams> {
     Ok(params.item_ids.clone())
 }
 
+/// The marketplace account a task over catalog items calls: its connection's, or the
+/// seller's account on the built-in marketplace (which a sandbox connection is too).
+pub(crate) fn endpoint_of(seller_id: i64, params: &ItemIds) -> Endpoint {
+    match (params.connection_id, params.marketplace) {
+        (Some(id), marketplace) if marketplace != Some(Marketplace::Sandbox) => Endpoint {
+            key: format!("connection-{id}"),
+            label: marketplace
+                .map_or("the marketplace", Marketplace::label)
+                .to_owned(),
+        },
+        _ => Endpoint {
+            key: account(seller_id),
+            label: "the marketplace".to_owned(),
+        },
+    }
+}
+
+/// The account's cheapest read (see [`endpoint_of`]).
+pub(crate) async fn probe_endpoint(
+    db: &DatabaseConnection,
+    connector: &Connector,
+    marketplaces: &Option<Arc<Marketplaces>>,
+    seller_id: i64,
+    params: &ItemIds,
+) -> Result<(), String> {
+    match (params.connection_id, params.marketplace, marketplaces) {
+        (Some(id), marketplace, Some(marketplaces))
+            if marketplace != Some(Marketplace::Sandbox) =>
+        {
+            marketplaces.reachable(db, seller_id, id).await
+        }
+        _ => connector.reachable(&account(seller_id)).await,
+    }
+}
+
 pub(crate) fn outcome_of(err: CallError) -> Outcome {
     match err {
+        // The marketplace did not answer: counted by the account's circuit breaker.
+        CallError::Transient {
+            code: "marketplace_unavailable" | "marketplace_timeout" | "marketplace_unreachable",
+            message,
+            ..
+        } => Outcome::Unavailable { message },
         // The marketplace's quota is not the item's fault: wait as told, attempt not counted.
         CallError::Transient {
             code: "rate_limited",
@@ -306,6 +349,21 @@ impl TaskKind for Publish {
         }
     }
 
+    fn endpoint(&self, seller_id: i64, params: &ItemIds) -> Option<Endpoint> {
+        Some(endpoint_of(seller_id, params))
+    }
+
+    async fn probe(&self, seller_id: i64, params: ItemIds) -> Result<(), String> {
+        probe_endpoint(
+            &self.db,
+            &self.connector,
+            &self.marketplaces,
+            seller_id,
+            &params,
+        )
+        .await
+    }
+
     /// eBay takes 25 items a call.
     fn batch_size(&self, params: &ItemIds) -> usize {
         params
@@ -454,6 +512,21 @@ impl TaskKind for Unpublish {
             return Outcome::retry("database_unavailable", err.to_string());
         }
         Outcome::Succeeded(json!({ "unpublished": item.sku }))
+    }
+
+    fn endpoint(&self, seller_id: i64, params: &ItemIds) -> Option<Endpoint> {
+        Some(endpoint_of(seller_id, params))
+    }
+
+    async fn probe(&self, seller_id: i64, params: ItemIds) -> Result<(), String> {
+        probe_endpoint(
+            &self.db,
+            &self.connector,
+            &self.marketplaces,
+            seller_id,
+            &params,
+        )
+        .await
     }
 
     one_call_per_item!();

@@ -338,6 +338,24 @@ impl Connector {
         })
     }
 
+    /// Whether the marketplace answers the account at all (its circuit breaker's probe):
+    /// one read of a listing that does not exist, outside the pace. `Err` only for a
+    /// 5xx, a timeout or no connection.
+    pub async fn reachable(&self, account: &str) -> Result<(), String> {
+        let url = format!(
+            "{}/listings/{}/stockroom-probe",
+            self.base_url,
+            encode(account)
+        );
+        match self.http.get(url).send().await {
+            Ok(response) if response.status().is_server_error() => {
+                Err(format!("The marketplace answered {}.", response.status()))
+            }
+            Ok(_) => Ok(()),
+            Err(err) => Err(transport(err).to_string()),
+        }
+    }
+
     /// Creates or replaces a listing. The same `idempotency_key` never lists twice.
     pub async fn put_listing(
         &self,

@@ -2,6 +2,8 @@
 //! per test. PostgreSQL tests run when `TEST_POSTGRES_URL` is set and say so when they skip.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod outage;
+
 use crate::DatabaseConnection;
 use sea_orm::{ConnectionTrait, Database};
 use std::sync::atomic::{AtomicU32, Ordering};

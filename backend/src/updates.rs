@@ -12,7 +12,9 @@ use crate::domain::ListingState;
 use crate::estimate::{CallModel, Workload};
 use crate::listings::{account, one_call_per_item, send_listing, ItemIds};
 use crate::marketplace::Connector;
-use crate::tasks::{InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind};
+use crate::tasks::{
+    Endpoint, InvalidParams, ItemContext, Outcome, Presentation, RetryPolicy, TaskKind,
+};
 
 pub struct UpdateListings {
     db: DatabaseConnection,
@@ -67,6 +69,15 @@ impl TaskKind for UpdateListings {
             };
         }
         send_listing(&self.db, &self.connector, &task_item).await
+    }
+
+    /// The seller's account on the built-in marketplace.
+    fn endpoint(&self, seller_id: i64, _params: &ItemIds) -> Option<Endpoint> {
+        Some(crate::listings::endpoint_of(seller_id, &ItemIds::default()))
+    }
+
+    async fn probe(&self, seller_id: i64, _params: ItemIds) -> Result<(), String> {
+        self.connector.reachable(&account(seller_id)).await
     }
 
     one_call_per_item!();

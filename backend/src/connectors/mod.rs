@@ -162,18 +162,43 @@ impl Marketplaces {
         connections::record_test(db, seller_id, id, &test).await
     }
 
-    async fn probe(&self, opened: &Opened) -> Result<String, String> {
+    /// Whether the connection's marketplace answers at all (its circuit breaker's probe):
+    /// `Err` only when it does not — a 5xx, a timeout, no connection. A refusal is an
+    /// answer: the items then fail or succeed on their own.
+    pub async fn reachable(
+        &self,
+        db: &impl ConnectionTrait,
+        seller_id: i64,
+        id: i64,
+    ) -> Result<(), String> {
+        let Ok(opened) = connections::open(db, self.key(), seller_id, id).await else {
+            // Gone or unreadable: not an outage; the items say what is wrong.
+            return Ok(());
+        };
+        let token = match self.access_token(&opened).await {
+            Ok(token) => token,
+            Err(TokenError::Unavailable(problem)) => return Err(problem),
+            Err(TokenError::Refused { .. }) => return Ok(()),
+        };
+        let label = opened.connection.marketplace.label();
+        match self.probe_request(&opened, &token).send().await {
+            Ok(response) if response.status().is_server_error() => {
+                Err(format!("{label} answered {}.", response.status()))
+            }
+            Ok(_) => Ok(()),
+            Err(err) => Err(format!(
+                "{label} could not be reached: {}",
+                tokens::without_url(&err)
+            )),
+        }
+    }
+
+    /// The connection's cheapest read: a listing that does not exist, or one inventory
+    /// item.
+    fn probe_request(&self, opened: &Opened, token: &str) -> reqwest::RequestBuilder {
         let connection = &opened.connection;
         let base = &connection.base_url;
-        let token = match self.access_token(opened).await {
-            Ok(token) => token,
-            Err(err) => {
-                // A refused refresh token will not get better by asking again.
-                self.tokens.forget(connection.id);
-                return Err(err.to_string());
-            }
-        };
-        let request = match connection.marketplace {
+        match connection.marketplace {
             Marketplace::Sandbox => self.http.get(format!(
                 "{base}/listings/{}/{}",
                 encode(&connection.account),
@@ -187,13 +212,26 @@ impl Marketplaces {
                     PROBE_SKU
                 ))
                 .query(&[("marketplaceIds", connection.marketplace_id.as_str())])
-                .header("x-amz-access-token", &token),
+                .header("x-amz-access-token", token),
             Marketplace::Ebay => self
                 .http
                 .get(format!("{base}/sell/inventory/v1/inventory_item"))
                 .query(&[("limit", "1")])
-                .bearer_auth(&token),
+                .bearer_auth(token),
+        }
+    }
+
+    async fn probe(&self, opened: &Opened) -> Result<String, String> {
+        let connection = &opened.connection;
+        let token = match self.access_token(opened).await {
+            Ok(token) => token,
+            Err(err) => {
+                // A refused refresh token will not get better by asking again.
+                self.tokens.forget(connection.id);
+                return Err(err.to_string());
+            }
         };
+        let request = self.probe_request(opened, &token);
         let response = request.send().await.map_err(|err| {
             format!(
                 "{} could not be reached: {}",

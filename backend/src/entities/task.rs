@@ -43,6 +43,11 @@ pub struct Model {
     /// This step's place in its chain (1-based) and the chain's length.
     pub chain_step: Option<i32>,
     pub chain_of: Option<i32>,
+    /// The marketplace account its items call (`connection-3`, `seller-7`): its circuit
+    /// breaker holds the task while the marketplace does not answer.
+    pub endpoint: Option<String>,
+    /// While held: the hold as JSON (`task_model::Hold`).
+    pub hold: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

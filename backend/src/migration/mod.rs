@@ -13,6 +13,7 @@ mod m20261130_000007_listed_version;
 mod m20261203_000008_chains_and_schedules;
 mod m20261203_000009_connections;
 mod m20261203_000010_waiting_and_listings;
+mod m20261203_000011_breakers;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_chains_and_schedules::Migration),
             Box::new(m20261203_000009_connections::Migration),
             Box::new(m20261203_000010_waiting_and_listings::Migration),
+            Box::new(m20261203_000011_breakers::Migration),
         ]
     }
 }

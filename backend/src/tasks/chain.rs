@@ -56,6 +56,7 @@ pub(crate) async fn add_step(
     }
     .insert(txn)
     .await?;
+    super::breaker::enroll(txn, then, &row, now).await?;
     txn.execute_raw(stmt(
         txn.get_database_backend(),
         "UPDATE tasks SET next_task_id = $1 WHERE id = $2",

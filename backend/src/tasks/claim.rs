@@ -1,5 +1,6 @@
 //! Claiming due items with a lease. Never more than the worker's free slots; fair across
-//! sellers; at most a kind's concurrency per task across all workers.
+//! sellers; at most a kind's concurrency per task across all workers; nothing of a task
+//! whose marketplace account's circuit breaker is open.
 //!
 //! PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers never wait for or double
 //! claim an item. SQLite: one IMMEDIATE write transaction, so claims are serialised.
@@ -139,7 +140,8 @@ where
     let active = ActiveTask::find_by_statement(stmt(
         backend,
         "SELECT id, seller_id, kind, status, running, pending, waiting, params FROM tasks \
-         WHERE status IN (@queued, @running) AND (pending > 0 OR waiting > 0) ORDER BY id",
+         WHERE status IN (@queued, @running) AND (pending > 0 OR waiting > 0) \
+         AND (endpoint IS NULL OR endpoint NOT IN (SELECT key FROM breakers WHERE state <> 'closed')) ORDER BY id",
         vec![],
     ))
     .all(&txn)

@@ -4,11 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::clock::Jitter;
 use super::{
-    load, shift_counters, stmt, write_txn, ItemStatus, Outcome, RetryPolicy, Task, TaskStatus,
+    breaker, load, shift_counters, stmt, write_txn, ItemStatus, Outcome, RetryPolicy, Task,
+    TaskStatus, UNAVAILABLE,
 };
 use crate::notifications;
 
@@ -26,6 +27,14 @@ pub enum Completion {
     LeaseLost,
 }
 
+/// What storing a batch of outcomes did: each item's completion, and the marketplace
+/// accounts whose breaker opened (their other tasks are held now too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub completions: Vec<(i64, Completion)>,
+    pub transitions: Vec<breaker::Transition>,
+}
+
 /// One finished attempt, waiting to be stored.
 #[derive(Debug, Clone)]
 pub struct Finished {
@@ -35,6 +44,9 @@ pub struct Finished {
     pub attempt: u32,
     pub outcome: Outcome,
     pub policy: RetryPolicy,
+    /// Another item of the same call already counted the call's failure towards the
+    /// breaker: one failed bulk call of 25 items is one failure, not 25.
+    pub echo: bool,
 }
 
 /// Stores the outcome of attempt `attempt` at `item_id`, made by `worker_id`.
@@ -59,9 +71,11 @@ where
         attempt,
         outcome,
         policy: *policy,
+        echo: false,
     };
     let mut done = complete_many(db, worker_id, vec![finished], jitter, now).await?;
     Ok(done
+        .completions
         .pop()
         .map(|(_, completion)| completion)
         .unwrap_or(Completion::LeaseLost))
@@ -76,12 +90,15 @@ pub async fn complete_many<C>(
     finished: Vec<Finished>,
     jitter: &dyn Jitter,
     now: DateTime<Utc>,
-) -> Result<Vec<(i64, Completion)>, sea_orm::DbErr>
+) -> Result<Stored, sea_orm::DbErr>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
     if finished.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Stored {
+            completions: Vec::new(),
+            transitions: Vec::new(),
+        });
     }
     let backend = db.get_database_backend();
     let txn = write_txn(db).await?;
@@ -91,10 +108,50 @@ where
     // Per task: until when an item waits for marketplace quota (a snooze), or `None`
     // when an item got through (the wait is over).
     let mut waits: BTreeMap<i64, Option<DateTime<Utc>>> = BTreeMap::new();
-    for item in finished {
+    // The circuit breakers of the tasks' marketplace accounts.
+    let task_ids: Vec<i64> = finished
+        .iter()
+        .map(|f| f.task_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (endpoints, mut breakers) = breaker::for_tasks(&txn, &task_ids).await?;
+    let mut touched: BTreeSet<String> = BTreeSet::new();
+    let mut opened: Vec<String> = Vec::new();
+    for mut item in finished {
+        let breaker = endpoints
+            .get(&item.task_id)
+            .and_then(|key| breakers.get_mut(key));
+        let mut held = false;
+        if let Some(breaker) = breaker {
+            if let Outcome::Unavailable { message } = &item.outcome {
+                touched.insert(breaker.key.clone());
+                held = breaker.state() != breaker::State::Closed
+                    || (!item.echo
+                        && breaker::on_unavailable(&txn, breaker, &mut opened, now).await?);
+                if held {
+                    // Waits behind the breaker: no attempt spent, due when it closes.
+                    item.outcome = Outcome::Snooze {
+                        delay: chrono::Duration::zero(),
+                        code: UNAVAILABLE.to_owned(),
+                        message: message.clone(),
+                    };
+                }
+            } else if item.outcome.answered()
+                && breaker.state() == breaker::State::Closed
+                && breaker.failures > 0
+            {
+                // The marketplace answered: the run of failures is over.
+                breaker.failures = 0;
+                touched.insert(breaker.key.clone());
+            }
+        }
         let wait = match &item.outcome {
-            Outcome::Snooze { delay, .. } => Some(now + (*delay).max(chrono::Duration::zero())),
-            _ => None,
+            _ if held => None,
+            Outcome::Snooze { delay, .. } => {
+                Some(Some(now + (*delay).max(chrono::Duration::zero())))
+            }
+            _ => Some(None),
         };
         let (new_status, sql, extra) =
             outcome_sql(item.outcome, item.attempt, &item.policy, jitter, now);
@@ -110,21 +167,28 @@ where
             lost.push(item.item_id);
             continue;
         }
-        let slot = waits.entry(item.task_id).or_insert(wait);
-        *slot = match (*slot, wait) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (_, other) => other,
-        };
+        // A held item says nothing of the quota.
+        if let Some(wait) = wait {
+            let slot = waits.entry(item.task_id).or_insert(wait);
+            *slot = match (*slot, wait) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (_, other) => other,
+            };
+        }
         let task_moves = moves.entry(item.task_id).or_default();
         *task_moves.entry(ItemStatus::Running).or_default() -= 1;
         *task_moves.entry(new_status).or_default() += 1;
         applied.push((item.task_id, item.item_id, new_status));
     }
+    let touched: Vec<String> = touched.into_iter().collect();
+    let transitions = breaker::save_outcomes(&txn, &breakers, &touched, &opened, now).await?;
     let mut settled: BTreeMap<i64, (Option<Task>, bool)> = BTreeMap::new();
     for (task_id, task_moves) in &moves {
         let list: Vec<(ItemStatus, i64)> = task_moves.iter().map(|(k, v)| (*k, *v)).collect();
         shift_counters(&txn, *task_id, &list, now).await?;
-        mark_wait(&txn, *task_id, waits.get(task_id).copied().flatten(), now).await?;
+        if let Some(wait) = waits.get(task_id) {
+            mark_wait(&txn, *task_id, *wait, now).await?;
+        }
         settled.insert(*task_id, settle(&txn, *task_id, now).await?);
     }
     txn.commit().await?;
@@ -143,7 +207,10 @@ where
             },
         ));
     }
-    Ok(result)
+    Ok(Stored {
+        completions: result,
+        transitions,
+    })
 }
 
 fn outcome_sql(
@@ -154,6 +221,16 @@ fn outcome_sql(
     now: DateTime<Utc>,
 ) -> (ItemStatus, String, Vec<sea_orm::Value>) {
     let guard = "WHERE id = $1 AND status = @running AND lease_owner = $2";
+    // Outside a breaker (an endpoint without one), the marketplace not answering is a
+    // passing problem like any other.
+    let outcome = match outcome {
+        Outcome::Unavailable { message } => Outcome::RetryLater {
+            delay: None,
+            code: UNAVAILABLE.to_owned(),
+            message,
+        },
+        other => other,
+    };
     match outcome {
         Outcome::Succeeded(result) => (
             ItemStatus::Succeeded,
@@ -179,6 +256,9 @@ fn outcome_sql(
             vec![(now + delay.max(chrono::Duration::zero())).into(), code.into(), message.into(), now.into()],
         ),
         Outcome::RetryLater { code, message, .. } => failed_sql(guard, code, message, None, now),
+        Outcome::Unavailable { message } => {
+            failed_sql(guard, UNAVAILABLE.to_owned(), message, None, now)
+        }
         Outcome::Failed { code, message, details } => failed_sql(guard, code, message, details, now),
         Outcome::Skipped { code, message } => (
             ItemStatus::Skipped,

@@ -396,6 +396,9 @@ where
         }
         Err(err) => return Err(err.into()),
     };
+    let mut row = row;
+    // Made while its marketplace does not answer: held from the start.
+    row.hold = super::breaker::enroll(&txn, &*kind, &row, now).await?;
 
     // A kind over catalog items names the item, so the catalog can find it in its task.
     let over_catalog = kind.presentation().subject == task_model::Subject::CatalogItem;
@@ -516,6 +519,10 @@ pub(crate) fn fresh_row(
         version: Set(0),
         estimate: Set(serde_json::to_string(estimate).ok()),
         estimated_at: Set(None),
+        endpoint: Set(kind
+            .endpoint(seller_id, params)
+            .map(|endpoint| endpoint.key)),
+        hold: Set(None),
         ..Default::default()
     })
 }

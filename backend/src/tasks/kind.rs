@@ -37,6 +37,14 @@ pub enum Outcome {
         check_after: Duration,
         note: Value,
     },
+    /// The marketplace did not answer (a 5xx, a timeout, a refused connection): a
+    /// transient problem like `RetryLater`, which also counts towards the circuit breaker
+    /// of the task's endpoint. A run of them opens it; while it is open, nothing of any
+    /// task on that endpoint is sent and no attempt is spent. Stored with the code
+    /// [`UNAVAILABLE`], whatever the cause, so the seller's failures group as one reason.
+    Unavailable {
+        message: String,
+    },
     /// A permanent problem: fail now, with a stable code a seller can group by.
     Failed {
         code: String,
@@ -53,7 +61,29 @@ pub enum Outcome {
     Cancelled,
 }
 
+/// The code of an item the marketplace did not answer for.
+pub const UNAVAILABLE: &str = "marketplace_unavailable";
+
+/// The marketplace account a task's items call: every task on it shares one circuit
+/// breaker (see [`super::breaker`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Unique across sellers: `connection-3`, `seller-7`.
+    pub key: String,
+    /// What the seller reads: "eBay US", "the marketplace".
+    pub label: String,
+}
+
 impl Outcome {
+    /// Whether the marketplace answered at all (what closes a breaker's run of failures):
+    /// a success, a refusal, a quota wait or an accepted submission.
+    pub fn answered(&self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded(_) | Self::Failed { .. } | Self::Snooze { .. } | Self::Waiting { .. }
+        )
+    }
+
     pub fn failed(code: &str, message: impl Into<String>) -> Self {
         Self::Failed {
             code: code.to_owned(),
@@ -241,6 +271,18 @@ pub trait TaskKind: Send + Sync + 'static {
     fn call_model(&self, _seller_id: i64) -> Option<CallModel> {
         None
     }
+
+    /// The marketplace account a task's items call, for a kind that calls one: its
+    /// circuit breaker holds the task while the marketplace does not answer.
+    fn endpoint(&self, _seller_id: i64, _params: &Self::Params) -> Option<Endpoint> {
+        None
+    }
+
+    /// The endpoint's cheapest read, made while its breaker is open: `Ok` when the
+    /// marketplace answers again, else what went wrong.
+    async fn probe(&self, _seller_id: i64, _params: Self::Params) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A kind with its types erased: the one seam where stored JSON becomes typed.
@@ -276,6 +318,10 @@ pub trait AnyKind: Send + Sync {
     /// How the seller's marketplace calls go, if its items make them (and so share the
     /// seller's pace).
     fn call_model(&self, seller_id: i64) -> Option<CallModel>;
+    /// The account a task with these parameters calls (see [`TaskKind::endpoint`]).
+    fn endpoint(&self, seller_id: i64, params: &Value) -> Option<Endpoint>;
+    /// The endpoint's cheapest read (see [`TaskKind::probe`]).
+    async fn probe(&self, seller_id: i64, params: &Value) -> Result<(), String>;
 }
 
 struct Typed<K>(K);
@@ -441,6 +487,16 @@ impl<K: TaskKind> AnyKind for Typed<K> {
 
     fn call_model(&self, seller_id: i64) -> Option<CallModel> {
         self.0.call_model(seller_id)
+    }
+
+    fn endpoint(&self, seller_id: i64, params: &Value) -> Option<Endpoint> {
+        let params = self.params(params).ok()?;
+        self.0.endpoint(seller_id, &params)
+    }
+
+    async fn probe(&self, seller_id: i64, params: &Value) -> Result<(), String> {
+        let params = self.params(params).map_err(|err| err.to_string())?;
+        self.0.probe(seller_id, params).await
     }
 }
 

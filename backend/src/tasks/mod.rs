@@ -6,6 +6,7 @@
 //! task), `rescue` (expired leases), `control` (pause, resume, cancel, retry, skip),
 //! `events` (the bus), `worker` (the runtime).
 
+pub mod breaker;
 pub mod chain;
 pub mod claim;
 pub mod clock;
@@ -31,7 +32,8 @@ use sea_orm::{
 
 use crate::entities::task;
 pub use kind::{
-    AnyKind, InvalidParams, ItemContext, Outcome, Presentation, Registry, RetryPolicy, TaskKind,
+    AnyKind, Endpoint, InvalidParams, ItemContext, Outcome, Presentation, Registry, RetryPolicy,
+    TaskKind, UNAVAILABLE,
 };
 pub use state::{ItemStatus, TaskStatus};
 pub use task_model::{Control, TaskCounts};
@@ -63,6 +65,10 @@ pub struct Task {
     pub start_at: Option<DateTime<Utc>>,
     /// Its place in a chain of tasks, if it is a step of one.
     pub chain: Option<task_model::Chain>,
+    /// The marketplace account its items call, if they call one.
+    pub endpoint: Option<String>,
+    /// While the marketplace does not answer: the hold (nothing sent, nothing spent).
+    pub hold: Option<task_model::Hold>,
 }
 
 impl Task {
@@ -153,6 +159,15 @@ impl TryFrom<task::Model> for Task {
                 }),
                 _ => None,
             },
+            endpoint: row.endpoint,
+            // Like the estimate: a hold this build cannot read is logged and left out.
+            hold: row.hold.as_deref().and_then(|raw| {
+                serde_json::from_str(raw)
+                    .inspect_err(|err| {
+                        tracing::warn!(task_id = row.id, %err, "a task's hold does not read");
+                    })
+                    .ok()
+            }),
         })
     }
 }

@@ -32,6 +32,7 @@ impl Engine {
             item,
             outcome,
             policy,
+            echo,
         } in ran
         {
             // Stopped by our own shutdown rather than by the seller: give the item back.
@@ -64,13 +65,14 @@ impl Engine {
                 attempt: item.attempt,
                 outcome,
                 policy,
+                echo,
             });
         }
         match self.complete_with_retries(finished, now).await {
             Ok(done) => {
                 // One event per task: the latest snapshot.
                 let mut latest: HashMap<i64, Box<Task>> = HashMap::new();
-                for (_, completion) in done {
+                for (_, completion) in done.completions {
                     if let Completion::Applied {
                         task: Some(task), ..
                     } = completion
@@ -81,6 +83,14 @@ impl Engine {
                 for task in latest.values() {
                     self.publish(task);
                     self.follow(task).await;
+                }
+                // A breaker opened: the account's other tasks show the hold too.
+                for transition in &done.transitions {
+                    for task_id in &transition.tasks {
+                        if !latest.contains_key(task_id) {
+                            self.publish_id(*task_id).await;
+                        }
+                    }
                 }
             }
             // Not renewed any more, the leases run out and the rescuer gives the items
@@ -98,7 +108,7 @@ impl Engine {
         &self,
         finished: Vec<Finished>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(i64, Completion)>, sea_orm::DbErr> {
+    ) -> Result<complete::Stored, sea_orm::DbErr> {
         const PAUSES_MS: [u64; 2] = [200, 1_000];
         let mut attempt = 0;
         loop {

@@ -125,18 +125,27 @@ impl Engine {
             }
         };
         let policy = kind.retry_policy();
+        // One call that found the marketplace silent is one failure for its breaker.
+        let mut counted = false;
         // The items stay in `in_flight` (their leases renewed) until their outcomes are stored.
         items
             .into_iter()
-            .map(|item| Ran {
-                item,
-                outcome: outcomes.next().unwrap_or_else(|| {
+            .map(|item| {
+                let outcome = outcomes.next().unwrap_or_else(|| {
                     Outcome::retry(
                         "batch_incomplete",
                         "The batch gave no answer for this item; it will be tried again.",
                     )
-                }),
-                policy,
+                });
+                let unavailable = matches!(outcome, Outcome::Unavailable { .. });
+                let echo = unavailable && counted;
+                counted |= unavailable;
+                Ran {
+                    item,
+                    outcome,
+                    policy,
+                    echo,
+                }
             })
             .collect()
     }

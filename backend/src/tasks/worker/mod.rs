@@ -8,6 +8,7 @@
 mod completer;
 mod executor;
 mod heartbeat;
+mod probe;
 mod runner;
 mod shutdown;
 
@@ -31,6 +32,8 @@ struct Ran {
     item: Claimed,
     outcome: Outcome,
     policy: super::RetryPolicy,
+    /// See [`super::complete::Finished::echo`].
+    echo: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +49,8 @@ pub struct EngineConfig {
     pub rescue_every: Duration,
     /// On shutdown, how long in-flight items may run before they are asked to stop.
     pub shutdown_grace: Duration,
+    /// The marketplace accounts' circuit breakers: probe spacing, hold limit.
+    pub breaker: super::breaker::BreakerPolicy,
 }
 
 impl EngineConfig {
@@ -63,6 +68,7 @@ impl EngineConfig {
             poll_every: Duration::from_millis(500),
             rescue_every: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(10),
+            breaker: super::breaker::BreakerPolicy::default(),
         }
     }
 }
@@ -297,6 +303,12 @@ impl Engine {
         let mut done = control::retry(&self.db, seller_id, task_id, which, now).await?;
         if done.items > 0 {
             create::re_estimate(&self.db, &self.registry, &done.task, now).await?;
+            // Taken up again while its marketplace still does not answer: held again.
+            if let Some(key) = done.task.endpoint.as_deref() {
+                let txn = super::write_txn(&self.db).await?;
+                super::breaker::refresh_hold(&txn, task_id, key).await?;
+                txn.commit().await?;
+            }
             done.task = super::get(&self.db, seller_id, task_id).await?;
         }
         self.after_control(&done);

@@ -70,6 +70,7 @@ impl Engine {
                     if let Err(err) = self.start_due().await {
                         tracing::warn!(error = %err, "starting scheduled tasks failed");
                     }
+                    self.probe_due();
                 }
             }
         }
