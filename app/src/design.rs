@@ -124,11 +124,26 @@ pub(crate) fn news_of(task: TaskSummary) -> News {
     })
 }
 
-/// One task in every status, the quota wait included.
+/// A publish held while its marketplace does not answer: no time left can be told.
+pub(crate) fn held(id: i64) -> TaskSummary {
+    let mut held = task(id, &PUBLISH, TaskStatus::Running, 200, 60, 0);
+    held.eta_seconds = None;
+    held.hold = Some(task_model::Hold {
+        reason: task_model::HoldReason::MarketplaceUnavailable,
+        since: at(2),
+        next_probe_at: Some(at(3)),
+        retry_every_seconds: 20,
+        marketplace: "eBay".into(),
+    });
+    held
+}
+
+/// One task in every status, the quota wait and a hold included.
 fn every_status() -> Vec<TaskSummary> {
     let mut waiting = task(3, &PUBLISH, TaskStatus::Running, 200, 88, 0);
     waiting.waiting_until = Some(at(12));
     vec![
+        held(9),
         task(1, &PUBLISH, TaskStatus::Queued, 200, 0, 0),
         task(2, &IMPORT, TaskStatus::Running, 300, 143, 4),
         waiting,

@@ -1,6 +1,6 @@
 //! The design gallery's specimens of marketplace connections: a connection that works,
-//! one whose test failed, one not tested yet, the form that adds one, and a publish's
-//! confirmation asking "Where to?".
+//! one whose test failed, one not tested yet, the form that adds one, a publish held
+//! while its marketplace does not answer, and a publish's confirmation asking "Where to?".
 
 use leptos::prelude::*;
 use task_model::{Connection, ConnectionTest, Marketplace};
@@ -86,6 +86,15 @@ pub fn MarketplaceSpecimens() -> impl IntoView {
         </Specimen>
         <Specimen title="Connect a marketplace">
             <AddConnection add />
+        </Specimen>
+        <Specimen title="Waiting for the marketplace: not answering, nothing lost">
+            {
+                let current = Memo::new(|_| crate::design::held(9));
+                let control = Action::new(|_: &(task_model::Control, crate::task_page::Which)| async {
+                    Err::<TaskSummary, AppError>(AppError::NotFound)
+                });
+                view! { <crate::task_header::TaskHeader current control cancel_open=RwSignal::new(false) /> }
+            }
         </Specimen>
         <Specimen title="Publish: where to, with several connections">
             <crate::ui::Dialog open=always id="design-where-to" title=plan_title(&plan.kind, plan.count) inline=true>

@@ -33,6 +33,7 @@ pub fn TaskHeader(
                 {move || { let (label, tone) = current.with(task_status); view! { <Chip label tone /> } }}
                 {move || current.with(outcome).map(|said| view! { <p class="task-outcome" role="status">{said}</p> })}
                 {move || current.with(crate::later::starts_line).map(|line| view! { <p class="task-outcome task-starts">{line}</p> })}
+                <HoldNotice current />
             </div>
             <div class="task-controls" role="group" aria-label="Task controls">
                 <Show when=move || current.with(|t| Control::StartNow.offered_in(t.status) && t.chain.and_then(|c| c.previous).is_none())>
@@ -55,6 +56,52 @@ pub fn TaskHeader(
         </header>
         <crate::later::ChainSteps current />
         <crate::undo::UndoDialog current open=undo_open />
+    }
+}
+
+/// Asks a held task's marketplace at once whether it answers again.
+#[server(endpoint = "try_task_now")]
+pub async fn try_task_now(id: i64) -> Result<TaskSummary, AppError> {
+    use crate::auth::ssr::{require_seller, state, with_status};
+    with_status(
+        async {
+            let seller = require_seller()?.id;
+            let engine = &state()?.engine;
+            let task = engine.try_now(seller, id).await?;
+            Ok(TaskSummary::from_task(&task, engine.now()))
+        }
+        .await,
+    )
+}
+
+/// While the task's marketplace does not answer: since when, how often it is asked,
+/// that nothing is lost, that the time left cannot be known yet, and "Try now".
+#[component]
+pub fn HoldNotice(current: Memo<TaskSummary>) -> impl IntoView {
+    let try_now = Action::new(|id: &i64| try_task_now(*id));
+    let answer = move || match try_now.value().get() {
+        Some(Ok(task)) if task.hold.is_some() => {
+            Some("Asked just now: still not answering.".to_owned())
+        }
+        Some(Err(err)) => Some(err.to_string()),
+        _ => None,
+    };
+    let hold = move || current.with(|t| t.hold.clone().filter(|_| !t.is_over()));
+    move || {
+        hold().map(|hold| {
+            let since = crate::when::clock_time(hold.since);
+            view! {
+                <div class="hold-notice" role="status">
+                    <p>
+                        <strong>{hold.headline(&since)}</strong>
+                        {format!(" — {}. Time left is unknown until it answers; the work carries on by itself then.", hold.detail())}
+                    </p>
+                    <button type="button" class="button" disabled=move || try_now.pending().get()
+                        on:click=move |_| { try_now.dispatch(current.with_untracked(|t| t.id)); }>"Try now"</button>
+                    {move || answer().map(|said| view! { <span class="muted">{said}</span> })}
+                </div>
+            }
+        })
     }
 }
 

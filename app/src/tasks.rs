@@ -35,6 +35,11 @@ pub struct TaskSummary {
     /// Its place in a chain of tasks: `{step, of, next, previous}`.
     #[serde(default)]
     pub chain: Option<task_model::Chain>,
+    /// While its marketplace does not answer: `{reason, since, next_probe_at,
+    /// retry_every_seconds, marketplace}`; nothing is sent and no attempt spent meanwhile,
+    /// and `eta_seconds` is `null` (it cannot be known until the marketplace answers).
+    #[serde(default)]
+    pub hold: Option<task_model::Hold>,
 }
 
 impl TaskSummary {
@@ -63,6 +68,7 @@ impl TaskSummary {
             seq: 1,
             start_at: None,
             chain: None,
+            hold: None,
         }
     }
 
@@ -322,17 +328,24 @@ pub mod ssr {
                 label: event.label.clone(),
                 status: event.status,
                 counts: event.counts,
-                eta_seconds: backend::estimate::remaining(
-                    backend::estimate::Progress {
-                        status: event.status,
-                        counts: &event.counts,
-                        estimate: event.estimate.as_ref(),
-                        estimated_at: event.estimated_at,
-                        started_at: event.started_at,
-                        waiting_until: event.waiting_until,
-                    },
-                    now,
-                ),
+                // Held: it cannot be known until the marketplace answers.
+                eta_seconds: event
+                    .hold
+                    .is_none()
+                    .then(|| {
+                        backend::estimate::remaining(
+                            backend::estimate::Progress {
+                                status: event.status,
+                                counts: &event.counts,
+                                estimate: event.estimate.as_ref(),
+                                estimated_at: event.estimated_at,
+                                started_at: event.started_at,
+                                waiting_until: event.waiting_until,
+                            },
+                            now,
+                        )
+                    })
+                    .flatten(),
                 estimate: event.estimate,
                 // A task that never started took no time.
                 duration_seconds: event.started_at.and_then(|_| {
@@ -348,6 +361,7 @@ pub mod ssr {
                 seq: event.seq,
                 start_at: event.start_at,
                 chain: event.chain,
+                hold: event.hold.clone(),
             }
         }
     }

@@ -50,8 +50,17 @@ impl Tone {
     }
 }
 
-/// A task's status in words and tone; a quota wait shows its end.
+/// A task's status in words and tone; a hold says the marketplace is not answering, a
+/// quota wait shows its end.
 pub fn task_status(task: &TaskSummary) -> (String, Tone) {
+    // The marketplace does not answer: say so, since when, and that nothing is lost.
+    if let Some(hold) = task.hold.as_ref().filter(|_| !task.is_over()) {
+        let since = crate::when::clock_time(hold.since);
+        return (
+            format!("{} — {}", hold.headline(&since), hold.detail()),
+            Tone::Waiting,
+        );
+    }
     let waiting = task.waiting_until.filter(|_| !task.is_over()).map(|until| {
         format!(
             "waiting for marketplace quota until {}",

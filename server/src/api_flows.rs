@@ -1,5 +1,6 @@
 //! Tasks that start later: `POST /api/v1/tasks/{id}/start-now`, and "tonight" on the
-//! seller's clock for the pages that offer to start later.
+//! seller's clock for the pages that offer to start later; a task held while its
+//! marketplace does not answer: `POST /api/v1/tasks/{id}/try-now`.
 
 use app::auth::ssr::SignedIn;
 use app::error::AppError;
@@ -15,7 +16,9 @@ use crate::api_error::ApiError;
 use crate::openapi::ErrorBody;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(start_now))
+    OpenApiRouter::new()
+        .routes(routes!(start_now))
+        .routes(routes!(try_now))
 }
 
 /// When "tonight" is for this seller: the next 02:00 in their account's time zone (UTC
@@ -46,4 +49,29 @@ async fn start_now(
         .await
         .map_err(AppError::from)?;
     Ok(Json(TaskSummary::from_task(&done.task, state.engine.now())))
+}
+
+/// Asks a held task's marketplace at once whether it answers again ("Try now"), instead
+/// of at the next probe. Answers the task afterwards: its `hold` is `null` when the
+/// marketplace answered (the work goes on), else the hold with its next probe. A task
+/// that is not held is answered as it is.
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/try-now", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task now", body = TaskSummary),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such task of this seller", body = ErrorBody),
+    ))]
+async fn try_now(
+    State(state): State<AppState>,
+    Extension(signed_in): Extension<SignedIn>,
+    Path(id): Path<String>,
+) -> Result<Json<TaskSummary>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError(AppError::NotFound))?;
+    let task = state
+        .engine
+        .try_now(signed_in.seller.id, id)
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(TaskSummary::from_task(&task, state.engine.now())))
 }

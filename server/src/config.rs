@@ -27,6 +27,9 @@ pub struct Config {
     pub import: app::state::ImportSettings,
     /// Seals marketplace credentials at rest (`STOCKROOM_SECRET_KEY`).
     pub secret_key: Option<backend::secrets::SecretKey>,
+    /// How long a task may wait for a marketplace that does not answer before it ends
+    /// `failed` (`STOCKROOM_HOLD_LIMIT_MINUTES`, 6 hours by default).
+    pub hold_limit: chrono::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +169,9 @@ impl Config {
                     message: format!("“{raw}” is not a worker count from 0 to 256"),
                 })?,
         };
+        let hold_limit = chrono::Duration::minutes(
+            positive("STOCKROOM_HOLD_LIMIT_MINUTES", 360, "number of minutes")?.min(43_200) as i64,
+        );
         // The key's value is never echoed: the message says what is wrong with it only.
         let secret_key = match get("STOCKROOM_SECRET_KEY") {
             None => None,
@@ -192,6 +198,7 @@ impl Config {
             marketplace_retry,
             import,
             sandbox,
+            hold_limit,
         })
     }
 }

@@ -97,7 +97,8 @@ pub async fn start(
 ) -> anyhow::Result<Workers> {
     // Each worker runs up to this many items at once: marketplace calls mostly wait on
     // the network, so a few workers keep the pace even at a few hundred ms per call.
-    let engine_config = EngineConfig::new(config.workers * SLOTS_PER_WORKER);
+    let mut engine_config = EngineConfig::new(config.workers * SLOTS_PER_WORKER);
+    engine_config.breaker.hold_limit = config.hold_limit;
     let bus = EventBus::new(engine_config.worker_id.clone(), Duration::from_millis(250));
     bus.start();
     if config.database_url.starts_with("postgres") {

@@ -39,6 +39,9 @@ pub struct TaskEvent {
     pub start_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub chain: Option<task_model::Chain>,
+    /// While its marketplace does not answer: nothing is sent, nothing spent.
+    #[serde(default)]
+    pub hold: Option<task_model::Hold>,
 }
 
 impl From<&Task> for TaskEvent {
@@ -60,6 +63,7 @@ impl From<&Task> for TaskEvent {
             estimated_at: task.estimated_at,
             start_at: task.start_at,
             chain: task.chain,
+            hold: task.hold.clone(),
         }
     }
 }
@@ -278,6 +282,7 @@ mod tests {
             estimated_at: None,
             start_at: None,
             chain: None,
+            hold: None,
         }
     }
 

@@ -166,8 +166,12 @@ pub async fn failure_groups(
 }
 
 /// Seconds until the task is likely done (see [`crate::estimate::remaining`]); `None`
-/// after it ended.
+/// after it ended, and while it is held.
 pub fn eta_seconds(task: &Task, now: DateTime<Utc>) -> Option<u64> {
+    // Held: nothing honest can be said until the marketplace answers.
+    if task.hold.is_some() {
+        return None;
+    }
     crate::estimate::remaining(
         crate::estimate::Progress {
             status: task.status,
