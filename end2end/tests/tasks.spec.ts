@@ -32,52 +32,51 @@ const flawed = (sku: string) => {
   return n % 23 === 0 || n % 97 === 0;
 };
 
-test("a marketplace outage fails a publish; the transient group is retried, the bad item fixed and retried", async ({ page }, testInfo) => {
+test("a marketplace outage holds a publish, says so and clears by itself; the bad item fixed and retried", async ({ page }, testInfo) => {
   const md = testInfo.project.name === "md";
   await logIn(page);
   const good = (await items(page, md ? "SR-01" : "SR-02")).filter((i) => !flawed(i.sku)).slice(0, 60);
   const broken = (await items(page, md ? "SR-0023" : "SR-0046"))[0];
   expect(good).toHaveLength(60);
 
-  // The marketplace is down: every attempt answers 503 until the attempts run out.
+  // The marketplace is down: the first calls find it silent, and the task is held —
+  // not failed — with every item kept.
   await outage(page, true);
   let id: number;
   try {
     id = await startPublish(page, { item_ids: [...good.map((i) => i.id), broken.id] });
-    await expect.poll(() => taskStatus(page, id), { timeout: 45_000 }).toBe("failed");
+    await expect
+      .poll(async () => (await (await page.request.get(`/api/v1/tasks/${id}`)).json()).hold?.reason, { timeout: 45_000 })
+      .toBe("marketplace_unavailable");
+    const held = await (await page.request.get(`/api/v1/tasks/${id}`)).json();
+    expect(held.status).toBe("running");
+    expect(held.eta_seconds).toBeNull();
+    expect(held.counts.failed).toBe(0);
+
+    await page.goto(`/tasks/${id}`);
+    await hydrated(page);
+    await closeToasts(page);
+    const notice = page.locator(".hold-notice");
+    await expect(notice).toContainText(/The marketplace not answering since \d{1,2}:\d{2}/);
+    await expect(notice).toContainText("nothing is lost");
+    await expect(notice).toContainText("Time left is unknown until it answers");
+    await expect(page.locator(".task-header .chip")).toContainText("not answering since");
+    await expect(page.locator(`.tray-row[data-task="${id}"] .chip`)).toContainText("not answering");
+    // "Try now" while it is still down: asked at once, still held.
+    await notice.getByRole("button", { name: "Try now" }).click();
+    await expect(notice).toContainText("Asked just now: still not answering.");
+    await shot(page, testInfo, "tasks-held");
   } finally {
     await outage(page, false);
   }
 
-  await page.goto(`/tasks/${id}`);
-  await hydrated(page);
-  await closeToasts(page);
-  const transient = page.locator('.group-card[data-code="marketplace_unavailable"]');
-  await expect(transient.getByRole("heading")).toHaveText("Marketplace unavailable");
-  await expect(transient).toContainText("61 items");
-  await expect(transient).toContainText("temporary: retry");
-  await expect(transient).toContainText("Nothing is wrong with these items");
-  await shot(page, testInfo, "tasks-outage-groups");
-
-  // More than 50 items: asked first, with an estimate; Esc backs out and gives focus back.
-  const retryGroup = transient.getByRole("button", { name: "Retry 61" });
-  await retryGroup.click();
-  const dialog = page.getByRole("dialog", { name: "Retry 61 items?" });
-  await expect(dialog).toBeVisible();
-  await expect(dialog).toContainText(/This should take about \d+( (s|min))?( to \d+)? (s|min)/);
-  await shot(page, testInfo, "tasks-retry-confirm", false);
-  await page.keyboard.press("Escape");
-  await expect(dialog).toBeHidden();
-  await expect(retryGroup).toBeFocused();
-  await retryGroup.click();
-  await dialog.getByRole("button", { name: "Retry in background" }).click();
-
-  // The outage is over: the good items go through; the one without a picture now fails
-  // for what it is.
+  // Back: the hold clears by itself at the next probe and the good items go through;
+  // the one without a picture fails for what it is, and nothing for "unavailable".
+  await expect(page.locator(".hold-notice")).toHaveCount(0, { timeout: 75_000 });
   const missing = page.locator('.group-card[data-code="image_missing"]');
   await expect(missing).toContainText("1 item", { timeout: 45_000 });
   await expect(missing).toContainText("fix first");
-  await expect(transient).toHaveCount(0);
+  await expect(page.locator('.group-card[data-code="marketplace_unavailable"]')).toHaveCount(0);
   await expect(page.locator(".task-header .chip")).toHaveText("done with problems");
   await expect(page.locator('.count-chip[data-status="succeeded"] strong')).toHaveText("60");
 
