@@ -36,6 +36,7 @@ fn event(status: TaskStatus) -> TaskEvent {
         estimated_at: Some(chrono::Utc::now()),
         start_at: None,
         chain: None,
+        hold: None,
     }
 }
 
