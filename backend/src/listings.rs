@@ -125,8 +125,11 @@ pub(crate) fn outcome_of(err: CallError) -> Outcome {
         CallError::Transient {
             code: "marketplace_unavailable" | "marketplace_timeout" | "marketplace_unreachable",
             message,
-            ..
-        } => Outcome::Unavailable { message },
+            retry_after,
+        } => Outcome::Unavailable {
+            delay: retry_after,
+            message,
+        },
         // The marketplace's quota is not the item's fault: wait as told, attempt not counted.
         CallError::Transient {
             code: "rate_limited",

@@ -124,7 +124,7 @@ where
             .and_then(|key| breakers.get_mut(key));
         let mut held = false;
         if let Some(breaker) = breaker {
-            if let Outcome::Unavailable { message } = &item.outcome {
+            if let Outcome::Unavailable { message, .. } = &item.outcome {
                 touched.insert(breaker.key.clone());
                 held = breaker.state() != breaker::State::Closed
                     || (!item.echo
@@ -224,8 +224,8 @@ fn outcome_sql(
     // Outside a breaker (an endpoint without one), the marketplace not answering is a
     // passing problem like any other.
     let outcome = match outcome {
-        Outcome::Unavailable { message } => Outcome::RetryLater {
-            delay: None,
+        Outcome::Unavailable { delay, message } => Outcome::RetryLater {
+            delay,
             code: UNAVAILABLE.to_owned(),
             message,
         },
@@ -256,7 +256,7 @@ fn outcome_sql(
             vec![(now + delay.max(chrono::Duration::zero())).into(), code.into(), message.into(), now.into()],
         ),
         Outcome::RetryLater { code, message, .. } => failed_sql(guard, code, message, None, now),
-        Outcome::Unavailable { message } => {
+        Outcome::Unavailable { message, .. } => {
             failed_sql(guard, UNAVAILABLE.to_owned(), message, None, now)
         }
         Outcome::Failed { code, message, details } => failed_sql(guard, code, message, details, now),

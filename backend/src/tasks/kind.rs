@@ -42,7 +42,9 @@ pub enum Outcome {
     /// of the task's endpoint. A run of them opens it; while it is open, nothing of any
     /// task on that endpoint is sent and no attempt is spent. Stored with the code
     /// [`UNAVAILABLE`], whatever the cause, so the seller's failures group as one reason.
+    /// `delay` as in `RetryLater` (a batch's items keep one delay, to go again together).
     Unavailable {
+        delay: Option<Duration>,
         message: String,
     },
     /// A permanent problem: fail now, with a stable code a seller can group by.

@@ -104,6 +104,7 @@ impl TaskKind for Outage {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.down.load(Ordering::SeqCst) {
             return Outcome::Unavailable {
+                delay: None,
                 message: "The marketplace answered 503 Service Unavailable.".into(),
             };
         }

@@ -574,6 +574,13 @@ pub async fn publish_batch(
                 code,
                 message,
             },
+            Some(Outcome::Unavailable {
+                delay: None,
+                message,
+            }) => Outcome::Unavailable {
+                delay: Some(together),
+                message,
+            },
             Some(outcome) => outcome,
             None => Outcome::retry(
                 "batch_incomplete",
