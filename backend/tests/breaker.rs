@@ -375,3 +375,67 @@ db_test!(
         assert_eq!(done.counts.succeeded, 12);
     }
 );
+
+db_test!(
+    an_item_answered_during_a_probe_leaves_the_probe_alone,
+    |db| {
+        let h = Harness::new(db, 4, Duration::hours(6));
+        let ana = seller(db, "ana@example.com").await;
+        let task = h.task(ana, params("a", 12, &[])).await;
+        // Another worker holds one item, its call still out.
+        let out = backend::tasks::claim::claim(
+            db,
+            h.engine.registry(),
+            "slow-worker",
+            1,
+            Duration::seconds(60),
+            h.clock.now_for_test(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.items.len(), 1);
+        h.kind.set_down(true);
+        for _ in 0..3 {
+            h.engine.drain().await.unwrap();
+            h.advance(2);
+        }
+        assert_eq!(h.breaker("a").await.state(), State::Open);
+        h.advance(5);
+        let now = h.clock.now_for_test();
+        let taken = breaker::take_due(db, "prober", None, Duration::seconds(30), now)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 1);
+        // The slow call comes back: the marketplace did not answer it either.
+        let item = &out.items[0];
+        backend::tasks::complete::complete(
+            db,
+            "slow-worker",
+            item.task_id,
+            item.item_id,
+            item.attempt,
+            backend::tasks::Outcome::Unavailable {
+                delay: None,
+                message: "timed out".into(),
+            },
+            &policy(),
+            &backend::tasks::clock::NoJitter,
+            now,
+        )
+        .await
+        .unwrap();
+        let probing = h.breaker("a").await;
+        assert_eq!(probing.state(), State::Probing);
+        assert_eq!(probing.probe_owner.as_deref(), Some("prober"));
+        // The probe's answer still counts, and the work goes on.
+        h.kind.set_down(false);
+        let closed = breaker::probed(db, "prober", "test-a", Ok(()), &BreakerPolicy::default(), now)
+            .await
+            .unwrap();
+        assert_eq!(closed.unwrap().0.change, Change::Closed);
+        h.engine.drain().await.unwrap();
+        let done = h.reload(task.id).await;
+        assert_eq!(done.status, TaskStatus::Succeeded);
+        assert!(h.items(task.id).await.iter().all(|i| i.attempts == 1));
+    }
+);

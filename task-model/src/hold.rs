@@ -64,18 +64,30 @@ impl Hold {
 /// answers again: title, body and tone. One of each per outage, however many items.
 pub fn notice(marketplace: &str, recovered: bool, tasks: i64) -> (String, String, crate::Tone) {
     let who = capitalised(marketplace);
-    let tasks_on_it = crate::plural(tasks, "task", "tasks");
+    let (yours, carry, wait) = if tasks == 1 {
+        (
+            "Your task on it".to_owned(),
+            "carries on where it stopped",
+            "waits and carries on by itself",
+        )
+    } else {
+        (
+            format!("Your {tasks} tasks on it"),
+            "carry on where they stopped",
+            "wait and carry on by themselves",
+        )
+    };
     if recovered {
         (
             format!("{who} answers again"),
-            format!("Your {tasks_on_it} on it carry on where they stopped."),
+            format!("{yours} {carry}."),
             crate::Tone::Success,
         )
     } else {
         (
             format!("{who} is not answering"),
             format!(
-                "Your {tasks_on_it} on it wait and carry on by themselves once it answers; nothing is lost and no attempt is spent meanwhile."
+                "{yours} {wait} once it answers; nothing is lost and no attempt is spent meanwhile."
             ),
             crate::Tone::Warning,
         )
@@ -150,7 +162,11 @@ mod tests {
     fn one_notice_for_the_outage_and_one_for_the_recovery() {
         let (title, body, tone) = notice("eBay", false, 2);
         assert_eq!(title, "eBay is not answering");
-        assert!(body.starts_with("Your 2 tasks on it wait"));
+        assert!(body.starts_with("Your 2 tasks on it wait and carry on by themselves"));
+        assert_eq!(
+            notice("eBay", true, 1).1,
+            "Your task on it carries on where it stopped."
+        );
         assert_eq!(tone, crate::Tone::Warning);
         let (title, _, tone) = notice("the marketplace", true, 1);
         assert_eq!(title, "The marketplace answers again");

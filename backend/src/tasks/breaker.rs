@@ -24,6 +24,10 @@ use crate::entities::task;
 use crate::notifications;
 use task_model::{Hold, HoldReason};
 
+/// The code of an item waiting behind an open breaker (its attempt given back once, never
+/// twice).
+pub const HELD: &str = "marketplace_held";
+
 /// Failures in a row, across items, that open a breaker.
 pub const THRESHOLD: i32 = 5;
 
@@ -231,12 +235,12 @@ pub(crate) async fn refresh_hold(
     let statement = match &hold {
         Some(hold) => stmt(
             backend,
-            "UPDATE tasks SET hold = $1 WHERE id = $2",
+            "UPDATE tasks SET hold = $1, version = version + 1 WHERE id = $2",
             vec![hold.clone().into(), task_id.into()],
         ),
         None => stmt(
             backend,
-            "UPDATE tasks SET hold = NULL WHERE id = $1 AND hold IS NOT NULL",
+            "UPDATE tasks SET hold = NULL, version = version + 1 WHERE id = $1 AND hold IS NOT NULL",
             vec![task_id.into()],
         ),
     };
@@ -244,7 +248,26 @@ pub(crate) async fn refresh_hold(
     Ok(hold)
 }
 
-/// The breakers of the accounts of `task_ids` (locked on PostgreSQL), by task.
+/// Reads `keys` of `breakers` again under their row locks (PostgreSQL), in key order so
+/// two transactions lock them in the same order. SQLite's write transaction already runs
+/// alone.
+pub(crate) async fn lock(
+    txn: &DatabaseTransaction,
+    breakers: &mut HashMap<String, Breaker>,
+    keys: &std::collections::BTreeSet<String>,
+) -> Result<(), sea_orm::DbErr> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for key in keys {
+        if let Some(breaker) = read_one(txn, key).await? {
+            breakers.insert(key.clone(), breaker);
+        }
+    }
+    Ok(())
+}
+
+/// The breakers of the accounts of `task_ids` (as read, unlocked), by task.
 pub(crate) async fn for_tasks(
     txn: &DatabaseTransaction,
     task_ids: &[i64],
@@ -278,9 +301,8 @@ pub(crate) async fn for_tasks(
     let mut keys: Vec<&String> = endpoints.values().collect();
     keys.sort();
     keys.dedup();
-    // In key order, so two transactions lock them in the same order.
     for key in keys {
-        if let Some(breaker) = read_one(txn, key).await? {
+        if let Some(breaker) = get(txn, key).await? {
             breakers.insert(key.clone(), breaker);
         }
     }
@@ -299,10 +321,10 @@ async fn forgive_run(
         txn.get_database_backend(),
         &format!(
             "UPDATE task_items SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
-             next_attempt_at = $1 WHERE status = @pending AND error_code = $2 AND task_id IN \
+             error_code = $4, next_attempt_at = $1 WHERE status = @pending AND error_code = $2 AND task_id IN \
              (SELECT id FROM tasks WHERE endpoint = $3 AND status IN {UNFINISHED})"
         ),
-        vec![now.into(), UNAVAILABLE.into(), key.into()],
+        vec![now.into(), UNAVAILABLE.into(), key.into(), HELD.into()],
     ))
     .await?;
     Ok(())
@@ -349,21 +371,31 @@ pub(crate) async fn save_outcomes(
         let Some(breaker) = breakers.get(key) else {
             continue;
         };
-        txn.execute_raw(stmt(
-            backend,
-            "UPDATE breakers SET state = $1, failures = $2, opened_at = $3, next_probe_at = $4, \
-             every_ms = $5, probe_owner = NULL, probe_until = NULL, updated_at = $6 WHERE key = $7",
-            vec![
-                breaker.state.clone().into(),
-                breaker.failures.into(),
-                breaker.opened_at.into(),
-                breaker.next_probe_at.into(),
-                breaker.every_ms.into(),
-                now.into(),
-                key.clone().into(),
-            ],
-        ))
-        .await?;
+        // A run that goes on or ends changes the count only; an opening, the rest too.
+        let statement = if opened.contains(key) {
+            stmt(
+                backend,
+                "UPDATE breakers SET state = $1, failures = $2, opened_at = $3, next_probe_at = $4, \
+                 every_ms = $5, probe_owner = NULL, probe_until = NULL, updated_at = $6 \
+                 WHERE key = $7 AND state = 'closed'",
+                vec![
+                    breaker.state.clone().into(),
+                    breaker.failures.into(),
+                    breaker.opened_at.into(),
+                    breaker.next_probe_at.into(),
+                    breaker.every_ms.into(),
+                    now.into(),
+                    key.clone().into(),
+                ],
+            )
+        } else {
+            stmt(
+                backend,
+                "UPDATE breakers SET failures = $1, updated_at = $2 WHERE key = $3 AND state = 'closed'",
+                vec![breaker.failures.into(), now.into(), key.clone().into()],
+            )
+        };
+        txn.execute_raw(statement).await?;
     }
     let mut transitions = Vec::new();
     for key in opened {
@@ -429,7 +461,7 @@ async fn notify(
     tasks: usize,
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
-    if change == Change::StillOpen {
+    if change == Change::StillOpen || tasks == 0 {
         return Ok(());
     }
     let (title, body, tone) =
@@ -451,8 +483,8 @@ where
     C: ConnectionTrait,
 {
     let backend = db.get_database_backend();
-    let due =
-        "((state = 'open' AND next_probe_at <= $1) OR (state = 'probing' AND probe_until < $1))";
+    let due = "((state = 'open' AND next_probe_at <= $1) \
+               OR (state = 'probing' AND (probe_until IS NULL OR probe_until < $1)))";
     let candidates = Breaker::find_by_statement(match only {
         Some(key) => stmt(
             backend,
@@ -560,10 +592,10 @@ where
             txn.execute_raw(stmt(
                 backend,
                 &format!(
-                    "UPDATE task_items SET next_attempt_at = $1 WHERE status = @pending AND error_code = $2 \
+                    "UPDATE task_items SET next_attempt_at = $1 WHERE status = @pending AND error_code IN ($2, $4) \
                      AND next_attempt_at > $1 AND task_id IN (SELECT id FROM tasks WHERE endpoint = $3 AND status IN {UNFINISHED})"
                 ),
-                vec![now.into(), UNAVAILABLE.into(), key.into()],
+                vec![now.into(), UNAVAILABLE.into(), key.into(), HELD.into()],
             ))
             .await?;
             Change::Closed
@@ -641,10 +673,13 @@ async fn expire_held(
     ))
     .all(txn)
     .await?;
-    let message = format!(
-        "{} did not answer for {}; this item was not sent. Retry once it answers again.",
-        task_model::hold::capitalised(&breaker.label),
-        task_model::hold::span(policy.hold_limit.num_seconds())
+    let who = task_model::hold::capitalised(&breaker.label);
+    let span = task_model::hold::span(policy.hold_limit.num_seconds());
+    let unsent = format!(
+        "{who} did not answer for {span}; this item was not sent. Retry once it answers again."
+    );
+    let unchecked = format!(
+        "{who} accepted this item, then did not answer for {span}: whether it is listed is not known. Retry to send it again (nothing is listed twice)."
     );
     let mut expired = Vec::new();
     for task in held {
@@ -654,7 +689,10 @@ async fn expire_held(
         }
         super::lock(txn, task.id).await?;
         let mut moves = Vec::new();
-        for from in [ItemStatus::Pending, ItemStatus::Waiting] {
+        for (from, message) in [
+            (ItemStatus::Pending, &unsent),
+            (ItemStatus::Waiting, &unchecked),
+        ] {
             let failed = txn
                 .execute_raw(stmt(
                     backend,

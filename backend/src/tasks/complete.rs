@@ -116,6 +116,18 @@ where
         .into_iter()
         .collect();
     let (endpoints, mut breakers) = breaker::for_tasks(&txn, &task_ids).await?;
+    // Locked (PostgreSQL) only where this batch may change them: a batch of successes
+    // on a quiet account does not wait for other instances' batches.
+    let to_lock: BTreeSet<String> = finished
+        .iter()
+        .filter_map(|item| {
+            let key = endpoints.get(&item.task_id)?;
+            let failures = breakers.get(key).map_or(0, |b| b.failures);
+            (matches!(item.outcome, Outcome::Unavailable { .. }) || failures > 0)
+                .then(|| key.clone())
+        })
+        .collect();
+    breaker::lock(&txn, &mut breakers, &to_lock).await?;
     let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut opened: Vec<String> = Vec::new();
     for mut item in finished {
@@ -125,15 +137,21 @@ where
         let mut held = false;
         if let Some(breaker) = breaker {
             if let Outcome::Unavailable { message, .. } = &item.outcome {
-                touched.insert(breaker.key.clone());
-                held = breaker.state() != breaker::State::Closed
-                    || (!item.echo
-                        && breaker::on_unavailable(&txn, breaker, &mut opened, now).await?);
+                held = if breaker.state() != breaker::State::Closed {
+                    true
+                } else if item.echo {
+                    false
+                } else {
+                    // Only a closed breaker's run changes here: an open or probing one
+                    // is the probe's to change.
+                    touched.insert(breaker.key.clone());
+                    breaker::on_unavailable(&txn, breaker, &mut opened, now).await?
+                };
                 if held {
                     // Waits behind the breaker: no attempt spent, due when it closes.
                     item.outcome = Outcome::Snooze {
                         delay: chrono::Duration::zero(),
-                        code: UNAVAILABLE.to_owned(),
+                        code: breaker::HELD.to_owned(),
                         message: message.clone(),
                     };
                 }
@@ -436,7 +454,7 @@ pub(crate) async fn settle(
     let moved = txn.execute_raw(stmt(
         txn.get_database_backend(),
         "UPDATE tasks SET status = $1, finished_at = COALESCE(finished_at, $2), throughput = COALESCE($3, throughput), \
-         waiting_until = NULL, version = version + 1, updated_at = $2 WHERE id = $4 AND status = $5",
+         waiting_until = NULL, hold = NULL, version = version + 1, updated_at = $2 WHERE id = $4 AND status = $5",
         vec![end.as_str().into(), now.into(), throughput.into(), task_id.into(), task.status.as_str().into()],
     ))
     .await?
@@ -470,5 +488,6 @@ pub(crate) async fn settle(
     task.version += 1;
     task.finished_at = task.finished_at.or(Some(now));
     task.throughput = throughput.or(task.throughput);
+    task.hold = None;
     Ok((Some(task), ended))
 }

@@ -396,10 +396,6 @@ where
         }
         Err(err) => return Err(err.into()),
     };
-    let mut row = row;
-    // Made while its marketplace does not answer: held from the start.
-    row.hold = super::breaker::enroll(&txn, &*kind, &row, now).await?;
-
     // A kind over catalog items names the item, so the catalog can find it in its task.
     let over_catalog = kind.presentation().subject == task_model::Subject::CatalogItem;
     let mut rows = Vec::with_capacity(subjects.len().min(BATCH));
@@ -423,6 +419,13 @@ where
         task_item::Entity::insert_many(rows)
             .exec_without_returning(&txn)
             .await?;
+    }
+    // Made while its marketplace does not answer: held from the start. (After the items:
+    // the account's breaker row is locked only for the rest of this transaction.)
+    let mut row = row;
+    row.hold = super::breaker::enroll(&txn, &*kind, &row, now).await?;
+    if row.hold.is_some() {
+        row.version += 1;
     }
     let row = match then {
         Some(then) => {

@@ -50,9 +50,9 @@ impl Engine {
                     Err(_) => Err("The marketplace did not answer the probe in time.".to_owned()),
                 }
             }
-            // No kind of this process calls the account: nothing of it would run anyway,
-            // and an open breaker must not hold its tasks for ever.
-            None => Ok(()),
+            // This process cannot make the read: it stays open (another instance that can
+            // probes in turn; the hold limit ends the tasks if none can).
+            None => Err(format!("This server cannot probe {}.", due.label)),
         };
         let stored = breaker::probed(
             &self.db,
@@ -70,6 +70,7 @@ impl Engine {
                 }
                 for ended in expired {
                     if let Ok(task) = crate::tasks::load(&self.db, ended.task_id).await {
+                        self.publish(&task);
                         self.follow(&task).await;
                     }
                 }
