@@ -7,11 +7,12 @@ use super::ItemAnswer;
 use crate::marketplace::{CallError, Issue};
 
 /// One item's refusal within a bulk answer; a 5xx or 429 for the item is a passing
-/// problem, tried again.
+/// problem, tried again. eBay did answer the call, so it is not an outage: the code is
+/// not one the account's circuit breaker counts (it groups with them for the seller).
 pub(super) fn item_error(answer: &ItemAnswer) -> CallError {
     match answer.status {
         429 | 500..=599 => CallError::Transient {
-            code: "marketplace_unavailable",
+            code: "marketplace_bad_reply",
             message: format!(
                 "eBay answered {} for this item: {}",
                 answer.status,
@@ -25,7 +26,7 @@ pub(super) fn item_error(answer: &ItemAnswer) -> CallError {
 
 pub(super) fn unanswered() -> CallError {
     CallError::Transient {
-        code: "marketplace_unavailable",
+        code: "marketplace_bad_reply",
         message: "eBay's answer did not mention this item; it will be sent again.".into(),
         retry_after: None,
     }
