@@ -429,9 +429,16 @@ db_test!(
         assert_eq!(probing.probe_owner.as_deref(), Some("prober"));
         // The probe's answer still counts, and the work goes on.
         h.kind.set_down(false);
-        let closed = breaker::probed(db, "prober", "test-a", Ok(()), &BreakerPolicy::default(), now)
-            .await
-            .unwrap();
+        let closed = breaker::probed(
+            db,
+            "prober",
+            "test-a",
+            Ok(()),
+            &BreakerPolicy::default(),
+            now,
+        )
+        .await
+        .unwrap();
         assert_eq!(closed.unwrap().0.change, Change::Closed);
         h.engine.drain().await.unwrap();
         let done = h.reload(task.id).await;

@@ -30,6 +30,7 @@ enum Breakers {
     ProbeOwner,
     ProbeUntil,
     LastError,
+    ClosedAt,
     UpdatedAt,
 }
 
@@ -86,6 +87,7 @@ impl MigrationTrait for Migration {
                     .col(string_null(Breakers::ProbeOwner))
                     .col(timestamp_with_time_zone_null(Breakers::ProbeUntil))
                     .col(text_null(Breakers::LastError))
+                    .col(timestamp_with_time_zone_null(Breakers::ClosedAt))
                     .col(timestamp_with_time_zone(Breakers::UpdatedAt))
                     .to_owned(),
             )

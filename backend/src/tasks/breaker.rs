@@ -34,6 +34,12 @@ pub const THRESHOLD: i32 = 5;
 /// The first spacing of the probes; it doubles after each failed probe.
 pub const FIRST_PROBE: Duration = Duration::seconds(5);
 
+/// A breaker that opens again this soon after closing is one outage, not two.
+const REOPEN_WINDOW: Duration = Duration::minutes(10);
+
+/// The longest probe spacing of a breaker that keeps reopening.
+const MAX_REOPEN_PROBE: Duration = Duration::seconds(60);
+
 /// The statuses of a task the hold shows on (unfinished).
 const UNFINISHED: &str = "(@scheduled, @queued, @running, @paused, @cancelling)";
 
@@ -100,10 +106,12 @@ pub struct Breaker {
     pub probe_owner: Option<String>,
     pub probe_until: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// When a probe last closed it.
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "key, seller_id, label, kind, params, state, failures, opened_at, \
-                       next_probe_at, every_ms, probe_owner, probe_until, last_error";
+                       next_probe_at, every_ms, probe_owner, probe_until, last_error, closed_at";
 
 impl Breaker {
     pub fn state(&self) -> State {
@@ -124,11 +132,25 @@ impl Breaker {
         })
     }
 
+    /// Opens it. Again soon after a probe closed it (the marketplace answers reads but
+    /// not writes, say), the probes keep their spacing growing instead of starting over,
+    /// and the seller is not told a second time.
     fn open(&mut self, now: DateTime<Utc>) {
+        let again = self
+            .closed_at
+            .is_some_and(|closed| now - closed < REOPEN_WINDOW);
+        let every = if again {
+            Duration::milliseconds(self.every_ms)
+                .checked_mul(2)
+                .unwrap_or(MAX_REOPEN_PROBE)
+                .clamp(FIRST_PROBE, MAX_REOPEN_PROBE)
+        } else {
+            FIRST_PROBE
+        };
         self.state = State::Open.as_str().to_owned();
         self.opened_at = Some(now);
-        self.every_ms = FIRST_PROBE.num_milliseconds();
-        self.next_probe_at = Some(now + FIRST_PROBE);
+        self.every_ms = every.num_milliseconds();
+        self.next_probe_at = Some(now + every);
         self.probe_owner = None;
         self.probe_until = None;
     }
@@ -403,7 +425,10 @@ pub(crate) async fn save_outcomes(
             continue;
         };
         let tasks = hold_tasks(txn, breaker, now).await?;
-        notify(txn, breaker, Change::Opened, tasks.len(), now).await?;
+        // Opened again soon after it closed: the seller was told already.
+        if breaker.every_ms <= FIRST_PROBE.num_milliseconds() {
+            notify(txn, breaker, Change::Opened, tasks.len(), now).await?;
+        }
         transitions.push(Transition {
             key: key.clone(),
             seller_id: breaker.seller_id,
@@ -586,8 +611,8 @@ where
             breaker.failures = 0;
             breaker.opened_at = None;
             breaker.next_probe_at = None;
-            breaker.every_ms = 0;
             breaker.last_error = None;
+            breaker.closed_at = Some(now);
             // Every held item goes at once, at the account's full pace.
             txn.execute_raw(stmt(
                 backend,
@@ -619,7 +644,7 @@ where
     txn.execute_raw(stmt(
         backend,
         "UPDATE breakers SET state = $1, failures = $2, opened_at = $3, next_probe_at = $4, every_ms = $5, \
-         probe_owner = NULL, probe_until = NULL, last_error = $6, updated_at = $7 WHERE key = $8",
+         probe_owner = NULL, probe_until = NULL, last_error = $6, updated_at = $7, closed_at = $9 WHERE key = $8",
         vec![
             breaker.state.clone().into(),
             breaker.failures.into(),
@@ -629,6 +654,7 @@ where
             breaker.last_error.clone().into(),
             now.into(),
             key.into(),
+            breaker.closed_at.into(),
         ],
     ))
     .await?;
@@ -753,6 +779,7 @@ mod tests {
             probe_owner: None,
             probe_until: None,
             last_error: None,
+            closed_at: None,
         }
     }
 
@@ -767,6 +794,21 @@ mod tests {
         assert_eq!(hold.next_probe_at, Some(now + FIRST_PROBE));
         assert_eq!(hold.retry_every_seconds, 5);
         assert_eq!(hold.marketplace, "eBay");
+    }
+
+    #[test]
+    fn opening_again_soon_after_a_recovery_keeps_the_spacing_growing() {
+        let now = DateTime::<Utc>::default();
+        let mut b = breaker();
+        b.every_ms = 20_000;
+        b.closed_at = Some(now);
+        b.open(now + Duration::seconds(30));
+        assert_eq!(b.every_ms, 40_000);
+        b.open(now + Duration::seconds(60));
+        assert_eq!(b.every_ms, 60_000, "never past a minute");
+        // Long after: a new outage starts over.
+        b.open(now + Duration::hours(1));
+        assert_eq!(b.every_ms, 5_000);
     }
 
     #[test]

@@ -406,6 +406,10 @@ async fn get_listing(
     State(sandbox): State<Sandbox>,
     Path((account, sku)): Path<(String, String)>,
 ) -> Response {
+    // Down is down: reads too (the probe of a breaker is a read).
+    if sandbox.outage() {
+        return unavailable();
+    }
     match sandbox.listing(&account, &sku) {
         Some(Listed {
             listing_id,
