@@ -138,12 +138,11 @@ pub(crate) fn held(id: i64) -> TaskSummary {
     held
 }
 
-/// One task in every status, the quota wait and a hold included.
+/// One task in every status, the quota wait included.
 fn every_status() -> Vec<TaskSummary> {
     let mut waiting = task(3, &PUBLISH, TaskStatus::Running, 200, 88, 0);
     waiting.waiting_until = Some(at(12));
     vec![
-        held(9),
         task(1, &PUBLISH, TaskStatus::Queued, 200, 0, 0),
         task(2, &IMPORT, TaskStatus::Running, 300, 143, 4),
         waiting,

@@ -7,7 +7,7 @@ use task_model::{Connection, ConnectionTest, Marketplace};
 
 use crate::bulk::{plan_title, PlanBody, StartRequest, TaskPlan};
 use crate::connections::{AddConnection, ConnectionCard, NewConnectionForm};
-use crate::design::{at, Specimen};
+use crate::design::{at, store_with, Frame, Specimen};
 use crate::error::AppError;
 use crate::selection::Selection;
 use crate::tasks::TaskSummary;
@@ -86,6 +86,9 @@ pub fn MarketplaceSpecimens() -> impl IntoView {
         </Specimen>
         <Specimen title="Connect a marketplace">
             <AddConnection add />
+        </Specimen>
+        <Specimen title="Task tray: a publish held while the marketplace does not answer">
+            <Frame store=store_with(vec![crate::design::held(9)])><div class="live-dock"><crate::live::TaskTray /></div></Frame>
         </Specimen>
         <Specimen title="Waiting for the marketplace: not answering, nothing lost">
             {
