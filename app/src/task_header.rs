@@ -89,7 +89,7 @@ pub fn HoldNotice(current: Memo<TaskSummary>) -> impl IntoView {
     let hold = move || current.with(|t| t.hold.clone().filter(|_| !t.is_over()));
     move || {
         hold().map(|hold| {
-            let since = crate::when::clock_time(hold.since);
+            let since = crate::ui::hours_minutes(hold.since);
             view! {
                 <div class="hold-notice" role="status">
                     <p>

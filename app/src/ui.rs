@@ -50,16 +50,32 @@ impl Tone {
     }
 }
 
+/// What a held task's line says: "eBay not answering since 14:02 — retrying every 20 s,
+/// nothing is lost".
+pub fn hold_line(hold: &task_model::Hold) -> String {
+    format!(
+        "{} — {}",
+        hold.headline(&hours_minutes(hold.since)),
+        hold.detail()
+    )
+}
+
+/// "14:02": the seller's clock time to the minute.
+pub fn hours_minutes(at: chrono::DateTime<chrono::Utc>) -> String {
+    let time = crate::when::clock_time(at);
+    match time.rsplit_once(':') {
+        Some((minutes, _)) if time.len() == 8 => minutes.to_owned(),
+        _ => time,
+    }
+}
+
 /// A task's status in words and tone; a hold says the marketplace is not answering, a
 /// quota wait shows its end.
 pub fn task_status(task: &TaskSummary) -> (String, Tone) {
     // The marketplace does not answer: say so, since when, and that nothing is lost.
-    if let Some(hold) = task.hold.as_ref().filter(|_| !task.is_over()) {
-        let since = crate::when::clock_time(hold.since);
-        return (
-            format!("{} — {}", hold.headline(&since), hold.detail()),
-            Tone::Waiting,
-        );
+    // (The chip is short; the line under it, or the task page's notice, says the rest.)
+    if task.hold.is_some() && !task.is_over() {
+        return ("marketplace not answering".to_owned(), Tone::Waiting);
     }
     let waiting = task.waiting_until.filter(|_| !task.is_over()).map(|until| {
         format!(

@@ -95,7 +95,11 @@ fn TrayRow(task: TaskSummary) -> AnyView {
     let (chip, tone) = task_status(&task);
     let id = task.id;
     let line = task.line();
-    let words = crate::later::starts_line(&task).unwrap_or_else(|| super::store::tray_words(&task));
+    let words = match task.hold.as_ref().filter(|_| !over) {
+        // Held: why, since when, and that nothing is lost.
+        Some(hold) => crate::ui::hold_line(hold),
+        None => crate::later::starts_line(&task).unwrap_or_else(|| super::store::tray_words(&task)),
+    };
     let step = task.chain.map(|chain| format!("{} · ", chain.words()));
     view! {
         <li class="tray-row" data-task=id data-status=task.status.as_str()>
