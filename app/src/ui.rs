@@ -75,7 +75,7 @@ pub fn task_status(task: &TaskSummary) -> (String, Tone) {
     // The marketplace does not answer: say so, since when, and that nothing is lost.
     // (The chip is short; the line under it, or the task page's notice, says the rest.)
     if task.hold.is_some() && !task.is_over() {
-        return ("marketplace not answering".to_owned(), Tone::Waiting);
+        return ("not answering".to_owned(), Tone::Waiting);
     }
     let waiting = task.waiting_until.filter(|_| !task.is_over()).map(|until| {
         format!(

@@ -20,7 +20,7 @@ test("the design gallery shows every component from fixtures and matches the ref
   await expect(page.locator('[data-specimen="task-tray--one-task"] .tray-row')).toHaveCount(1);
   // A publish held while its marketplace does not answer: in the tray and on its page.
   const heldTray = page.locator('[data-specimen*="publish-held"]');
-  await expect(heldTray.locator(".chip")).toHaveText("marketplace not answering");
+  await expect(heldTray.locator(".chip")).toHaveText("not answering");
   await expect(heldTray.locator(".tray-counts")).toHaveText("eBay not answering since 11:02 — retrying every 20 s, nothing is lost");
   const held = page.locator('[data-specimen^="waiting-for-the-marketplace"]');
   await expect(held.locator(".hold-notice")).toContainText("Time left is unknown until it answers");

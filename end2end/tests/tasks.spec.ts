@@ -60,9 +60,9 @@ test("a marketplace outage holds a publish, says so and clears by itself; the ba
     await expect(notice).toContainText(/The marketplace not answering since \d{1,2}:\d{2} — /);
     await expect(notice).toContainText("nothing is lost");
     await expect(notice).toContainText("Time left is unknown until it answers");
-    await expect(page.locator(".task-header .chip")).toHaveText("marketplace not answering");
+    await expect(page.locator(".task-header .chip")).toHaveText("not answering");
     const trayRow = page.locator(`.tray-row[data-task="${id}"]`);
-    await expect(trayRow.locator(".chip")).toHaveText("marketplace not answering");
+    await expect(trayRow.locator(".chip")).toHaveText("not answering");
     await expect(trayRow.locator(".tray-counts")).toContainText(/since \d{1,2}:\d{2} — retrying every \d+ (s|min), nothing is lost/);
     // "Try now" while it is still down: asked at once, still held.
     await notice.getByRole("button", { name: "Try now" }).click();
