@@ -30,6 +30,10 @@ pub enum AppError {
     /// nothing): a 409 with its own code.
     #[error("{message}")]
     Refused { code: String, message: String },
+    /// Something the request names that the seller does not have (items, a connection):
+    /// a 404 with its own code and words.
+    #[error("{message}")]
+    Missing { code: String, message: String },
     /// Was there and is no more (an export's file after its days): a 410 with its own code.
     #[error("{message}")]
     Gone { code: String, message: String },
@@ -59,7 +63,10 @@ pub enum AppError {
 impl AppError {
     pub fn code(&self) -> &str {
         match self {
-            Self::File { code, .. } | Self::Refused { code, .. } | Self::Gone { code, .. } => code,
+            Self::File { code, .. }
+            | Self::Refused { code, .. }
+            | Self::Gone { code, .. }
+            | Self::Missing { code, .. } => code,
             Self::Unauthorized => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
             Self::RateLimited { .. } => "rate_limited",
@@ -78,7 +85,7 @@ impl AppError {
         match self {
             Self::Unauthorized | Self::InvalidCredentials => 401,
             Self::RateLimited { .. } => 429,
-            Self::NotFound => 404,
+            Self::NotFound | Self::Missing { .. } => 404,
             Self::Gone { .. } => 410,
             Self::Conflict { .. } | Self::InTask { .. } | Self::Refused { .. } => 409,
             Self::Validation { .. } => 422,
@@ -131,8 +138,12 @@ impl From<AppError> for WireError {
             AppError::Transport(message) => message.clone(),
             other => other.to_string(),
         };
-        // A file that is gone reads back as a refusal: the browser only shows its words.
-        let refused = matches!(err, AppError::Refused { .. } | AppError::Gone { .. });
+        // A file that is gone, or a thing named that is missing, reads back as a refusal:
+        // the browser only shows its words.
+        let refused = matches!(
+            err,
+            AppError::Refused { .. } | AppError::Gone { .. } | AppError::Missing { .. }
+        );
         let (fields, retry_after_secs, too_large) = match err {
             AppError::Validation { fields } => (fields, None, None),
             AppError::RateLimited { retry_after_secs } => {

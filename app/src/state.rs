@@ -70,12 +70,21 @@ impl LoginLimiter {
     /// Our defaults: 10 attempts at once per e-mail, then one every 6 s; 30 per client
     /// address, then one every 2 s.
     pub fn standard() -> Self {
+        Self::with_bursts(Self::PER_EMAIL, Self::PER_CLIENT)
+    }
+
+    pub const PER_EMAIL: u32 = 10;
+    pub const PER_CLIENT: u32 = 30;
+
+    /// The standard pace with other bursts: an office behind one address may need a
+    /// larger one per client.
+    pub fn with_bursts(per_email: u32, per_client: u32) -> Self {
         let quota = |burst: u32, every: Duration| {
             Quota::with_period(every)
                 .map(|q| q.allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN)))
         };
-        let per_email = quota(10, Duration::from_secs(6));
-        let per_client = quota(30, Duration::from_secs(2));
+        let per_email = quota(per_email, Duration::from_secs(6));
+        let per_client = quota(per_client, Duration::from_secs(2));
         match (per_email, per_client) {
             (Some(per_email), Some(per_client)) => Self::new(per_email, per_client),
             // Unreachable with non-zero periods; fall back to the most permissive valid quota.

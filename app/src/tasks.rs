@@ -398,6 +398,14 @@ pub mod ssr {
                     "unknown_kind",
                     format!("There is no task kind “{kind}”."),
                 ),
+                // Which connection is not in the request but in the seller's account:
+                // a request that names none is fine until they have several.
+                TaskError::InvalidParams(params) if params.code == "connection_required" => {
+                    Self::Refused {
+                        code: params.code.into(),
+                        message: params.message,
+                    }
+                }
                 TaskError::InvalidParams(params) => {
                     invalid(&params.field, params.code, params.message)
                 }

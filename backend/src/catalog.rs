@@ -188,6 +188,9 @@ pub enum SortKey {
 }
 
 impl SortKey {
+    /// What [`SortKey::parse`] takes, for the API's document.
+    pub const NAMES: [&'static str; 6] = ["sku", "title", "price", "quantity", "state", "updated"];
+
     pub fn parse(raw: &str) -> Option<Self> {
         Some(match raw {
             "sku" => Self::Sku,
@@ -642,6 +645,15 @@ mod tests {
             price: "12.50".into(),
             ..RawItem::default()
         }
+    }
+
+    #[test]
+    fn every_sort_name_parses_and_nothing_else_does() {
+        for name in SortKey::NAMES {
+            assert!(SortKey::parse(name).is_some(), "{name}");
+        }
+        assert!(SortKey::parse("").is_none());
+        assert!(SortKey::parse("Price").is_none());
     }
 
     #[test]

@@ -126,6 +126,12 @@ fn owner(seller_id: i64, marketplace: &str) -> String {
     format!("seller-{seller_id}/{marketplace}")
 }
 
+/// Whether a new connection would be taken as it is (the API's own checks are held to
+/// take nothing this refuses).
+pub fn check_new(new: &NewConnection, sandbox_url: &str) -> Result<(), ConnectionError> {
+    check(new, sandbox_url).map(|_| ())
+}
+
 /// Checks and normalises a new connection: a known marketplace, a name, the account, the
 /// marketplace's credentials (all of them, nothing else), an http(s) base URL.
 fn check(new: &NewConnection, sandbox_url: &str) -> Result<Checked, ConnectionError> {
@@ -215,7 +221,7 @@ fn check(new: &NewConnection, sandbox_url: &str) -> Result<Checked, ConnectionEr
             "credentials_missing",
         ));
     }
-    if new.credentials.values().any(|v| v.len() > 4096) {
+    if new.credentials.values().any(|v| v.chars().count() > 4096) {
         return Err(invalid(
             "A credential is longer than 4,096 characters.",
             "credential_too_long",

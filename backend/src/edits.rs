@@ -208,7 +208,9 @@ pub fn check(change: &EditChange) -> Result<(), InvalidParams> {
         } else {
             3
         };
-        if signed_minor(&price.value, digits).is_none() {
+        // The API document's pattern (`task_model::edit::AMOUNT_PATTERN`): nothing
+        // around the number.
+        if price.value.trim() != price.value || signed_minor(&price.value, digits).is_none() {
             return Err(InvalidParams::field(
                 "price_change_invalid",
                 "price.value",
@@ -502,7 +504,56 @@ pub struct Preview {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use task_model::edit::{CategoryChange, CategoryOp, PriceChange, QuantityChange};
+
+    fn price_accepted(op: PriceOp, value: &str) -> bool {
+        check(&EditChange {
+            price: Some(PriceChange {
+                op,
+                value: value.to_owned(),
+                end_99: false,
+            }),
+            ..EditChange::default()
+        })
+        .is_ok()
+    }
+
+    proptest! {
+        /// The API document's pattern for each op and the server's check agree on every
+        /// value: what one accepts, so does the other.
+        #[test]
+        fn amounts_are_accepted_exactly_as_the_document_says(
+            value in "[ +\\-]{0,2}0{0,3}[0-9]{0,11}(\\.[0-9]{0,4})?[ a]{0,1}",
+            op in prop::sample::select(vec![PriceOp::Set, PriceOp::Add, PriceOp::AddPercent]),
+        ) {
+            let pattern = match op {
+                PriceOp::Set => task_model::edit::PRICE_SET_PATTERN,
+                PriceOp::Add => task_model::edit::AMOUNT_PATTERN,
+                PriceOp::AddPercent => task_model::edit::PERCENT_PATTERN,
+            };
+            let documented = regex::Regex::new(pattern).expect("pattern").is_match(&value);
+            prop_assert_eq!(price_accepted(op, &value), documented, "{:?} {:?}", op, value);
+        }
+    }
+
+    #[test]
+    fn documented_edges() {
+        for (op, value, ok) in [
+            (PriceOp::Set, "1000000000", true),
+            (PriceOp::Set, "1000000000.999", true),
+            (PriceOp::Set, "1000000001", false),
+            (PriceOp::Set, "0001", true),
+            (PriceOp::Set, "-1", false),
+            (PriceOp::Set, " 1", false),
+            (PriceOp::Add, "-1.5", true),
+            (PriceOp::Add, "1.", false),
+            (PriceOp::AddPercent, "1.555", false),
+            (PriceOp::AddPercent, "+10", true),
+        ] {
+            assert_eq!(price_accepted(op, value), ok, "{op:?} {value}");
+        }
+    }
 
     fn item(price_minor: i64, currency: &str, quantity: i32) -> Item {
         Item {

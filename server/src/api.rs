@@ -6,8 +6,7 @@ use app::catalog::{ItemFilterParams, ItemListParams, ItemRow, ListingState};
 use app::error::AppError;
 use app::item::ItemDetail;
 use app::state::AppState;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use http::{header, HeaderMap, StatusCode};
@@ -15,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 
 use crate::api_error::ApiError;
+use crate::extract::{paging, Body, Id, Query};
 
-use crate::openapi::{ErrorBody, ItemPage};
+use crate::openapi::ErrorBody;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct LoginBody {
     email: String,
     password: String,
@@ -41,6 +42,8 @@ pub(crate) struct SellerJson {
     display_name: String,
 }
 
+impl crate::extract::Checked for LoginBody {}
+
 /// `{"seller": {...}}`
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct LoginReply {
@@ -52,7 +55,8 @@ pub(crate) struct LoginReply {
     request_body = LoginBody,
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = LoginReply),
-        (status = 400, description = "Not a JSON object with email and password", body = ErrorBody),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "Not an object with email and password (`fields` says which)", body = ErrorBody),
         (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
     ))]
@@ -60,14 +64,8 @@ async fn login(
     State(state): State<AppState>,
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    body: Result<Json<LoginBody>, JsonRejection>,
+    Body(body): Body<LoginBody>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|rejection| AppError::BadRequest {
-        message: format!(
-            "Send a JSON object with email and password: {}",
-            rejection.body_text()
-        ),
-    })?;
     let client = connect_info
         .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
         .unwrap_or_else(|| "local".into());
@@ -95,20 +93,35 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
 pub(crate) struct ItemsQuery {
     /// Search in SKU and title.
     q: Option<String>,
-    /// `draft`, `published`, `unpublished` or `failed`.
-    state: Option<String>,
-    /// Only items a running task has still to act on (queued or in flight): `true` or
-    /// `1` (`false`, `0` or nothing for every item).
-    in_task: Option<String>,
-    /// Only live items edited since they were published: `true` or `1`.
-    changed: Option<String>,
-    /// `sku`, `title`, `price`, `quantity`, `state` or `updated` (default).
+    state: Option<ListingState>,
+    /// Only items a running task has still to act on (queued or in flight).
+    in_task: Option<bool>,
+    /// Only live items edited since they were published.
+    changed: Option<bool>,
+    /// `updated` by default.
+    #[param(schema_with = sort_keys)]
     sort: Option<String>,
-    /// `asc` or `desc` (default).
-    dir: Option<String>,
-    page: Option<u64>,
-    /// 1 to 200; 50 by default.
-    per_page: Option<u64>,
+    /// `desc` by default.
+    #[param(inline)]
+    dir: Option<Direction>,
+    #[param(minimum = 1, maximum = 1_000_000)]
+    #[serde(default, deserialize_with = "crate::extract::whole_param")]
+    page: Option<i64>,
+    /// 50 by default.
+    #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "crate::extract::whole_param")]
+    per_page: Option<i64>,
+}
+
+fn sort_keys() -> utoipa::openapi::Object {
+    crate::openapi::one_of(backend::catalog::SortKey::NAMES)
+}
+
+#[derive(Deserialize, Clone, Copy, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Direction {
+    Asc,
+    Desc,
 }
 
 /// A page of anything: `{"items", "total", "page", "per_page"}`.
@@ -124,64 +137,40 @@ pub struct PageJson<T> {
 #[utoipa::path(get, path = "/api/v1/items", tag = "catalog",
     params(ItemsQuery),
     responses(
-        (status = 200, description = "One page of items", body = ItemPage),
+        (status = 200, description = "One page of items", body = PageJson<ItemRow>),
         (status = 400, description = "A bad filter, sort or page", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 async fn list_items(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    query: Result<Query<ItemsQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<ItemsQuery>,
 ) -> Result<Json<PageJson<ItemRow>>, ApiError> {
-    let Query(query) = query.map_err(|rejection| AppError::BadRequest {
-        message: rejection.body_text(),
-    })?;
-    let bad = |message: String| ApiError(AppError::BadRequest { message });
-    let listing_state = match query.state.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(ListingState::parse(raw).ok_or_else(|| {
-            bad(format!(
-                "state must be one of draft, published, unpublished, failed, not “{raw}”"
-            ))
-        })?),
-    };
-    let flag = |name: &str, value: Option<&str>| match value {
-        None | Some("" | "0" | "false") => Ok(false),
-        Some("1" | "true") => Ok(true),
-        Some(other) => Err(bad(format!(
-            "{name} must be true or false (or 1 or 0), not “{other}”"
-        ))),
-    };
-    let in_task = flag("in_task", query.in_task.as_deref())?;
-    let changed = flag("changed", query.changed.as_deref())?;
     let sort = query.sort.unwrap_or_else(|| "updated".into());
     if backend::catalog::SortKey::parse(&sort).is_none() {
-        return Err(bad(format!(
-            "sort must be one of sku, title, price, quantity, state, updated, not “{sort}”"
-        )));
+        return Err(ApiError(AppError::BadRequest {
+            message: format!(
+                "sort must be one of {}, not “{sort}”",
+                backend::catalog::SortKey::NAMES.join(", ")
+            ),
+        }));
     }
-    let desc = match query.dir.as_deref() {
-        None | Some("desc") => true,
-        Some("asc") => false,
-        Some(other) => return Err(bad(format!("dir must be asc or desc, not “{other}”"))),
-    };
-    let per_page = query.per_page.unwrap_or(app::catalog::PER_PAGE);
-    if !(1..=backend::catalog::ItemQuery::MAX_PER_PAGE).contains(&per_page) {
-        return Err(bad(format!(
-            "per_page must be from 1 to {}",
-            backend::catalog::ItemQuery::MAX_PER_PAGE
-        )));
-    }
+    let (page, per_page) = paging(
+        query.page,
+        query.per_page,
+        app::catalog::PER_PAGE,
+        backend::catalog::ItemQuery::MAX_PER_PAGE,
+    )?;
     let params = ItemListParams {
         filter: ItemFilterParams {
             q: query.q.unwrap_or_default(),
-            state: listing_state,
-            in_task,
-            changed,
+            state: query.state,
+            in_task: query.in_task.unwrap_or(false),
+            changed: query.changed.unwrap_or(false),
         },
         sort,
-        desc,
-        page: query.page.unwrap_or(1).max(1),
+        desc: !matches!(query.dir, Some(Direction::Asc)),
+        page,
         per_page,
     };
     let page = app::catalog::ssr::item_page(&state.db, signed_in.seller.id, &params).await?;
@@ -195,7 +184,7 @@ async fn list_items(
 
 /// One item; another seller's is not found.
 #[utoipa::path(get, path = "/api/v1/items/{id}", tag = "catalog",
-    params(("id" = i64, Path, description = "Item id")),
+    params(("id" = i64, Path, minimum = 1, description = "Item id")),
     responses(
         (status = 200, description = "The item", body = ItemDetail),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -204,10 +193,8 @@ async fn list_items(
 async fn get_item(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<Json<ItemDetail>, ApiError> {
-    // A malformed id is just an item that does not exist.
-    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let seller_id = signed_in.seller.id;
     let mut item = ItemDetail::from(backend::catalog::get(&state.db, seller_id, id).await?);
     item.task = app::item_task::ssr::latest(&state.db, seller_id, id).await?;

@@ -5,7 +5,7 @@ use app::auth::ssr::SignedIn;
 use app::error::AppError;
 use app::state::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::Extension;
 use backend::exports;
@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api_error::ApiError;
+use crate::extract::Id;
 use crate::openapi::ErrorBody;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -28,7 +29,7 @@ enum Next {
 
 /// The items an export wrote, as a CSV in the import's format (UTF-8 with a BOM).
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/export.csv", tag = "tasks",
-    params(("id" = i64, Path, description = "Task id")),
+    params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "CSV in the import format, UTF-8 with BOM", content_type = "text/csv", body = String),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -39,9 +40,8 @@ enum Next {
 async fn export_file(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError(AppError::NotFound))?;
     let task = backend::tasks::get(&state.db, signed_in.seller.id, id)
         .await
         .map_err(AppError::from)?;

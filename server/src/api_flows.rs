@@ -6,13 +6,14 @@ use app::auth::ssr::SignedIn;
 use app::error::AppError;
 use app::state::AppState;
 use app::tasks::TaskSummary;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api_error::ApiError;
+use crate::extract::Id;
 use crate::openapi::ErrorBody;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -30,7 +31,7 @@ pub(crate) fn tonight(state: &AppState, signed_in: &SignedIn) -> DateTime<Utc> {
 /// Starts a scheduled task at once instead of at its time. A task that already started
 /// is answered as it is; a later step of a chain waits for the step before it (409).
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/start-now", tag = "tasks",
-    params(("id" = i64, Path, description = "Task id")),
+    params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "The task now", body = TaskSummary),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -40,9 +41,8 @@ pub(crate) fn tonight(state: &AppState, signed_in: &SignedIn) -> DateTime<Utc> {
 async fn start_now(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<Json<TaskSummary>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError(AppError::NotFound))?;
     let done = state
         .engine
         .start_now(signed_in.seller.id, id)
@@ -56,7 +56,7 @@ async fn start_now(
 /// marketplace answered (the work goes on), else the hold with its next probe. A task
 /// that is not held is answered as it is.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/try-now", tag = "tasks",
-    params(("id" = i64, Path, description = "Task id")),
+    params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "The task now", body = TaskSummary),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -65,9 +65,8 @@ async fn start_now(
 async fn try_now(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<Json<TaskSummary>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError(AppError::NotFound))?;
     let task = state
         .engine
         .try_now(signed_in.seller.id, id)

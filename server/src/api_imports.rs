@@ -11,8 +11,7 @@ use app::import::ImportCheck;
 use app::state::AppState;
 use app::tasks::TaskSummary;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use backend::imports::check::FileCheck;
@@ -23,6 +22,7 @@ use serde::Deserialize;
 use task_model::file_check::Include;
 
 use crate::api_error::ApiError;
+use crate::extract::{Id, Query};
 
 /// The sample catalog shipped with the project: 300 rows, about 5 % with real-world
 /// problems.
@@ -84,7 +84,7 @@ async fn sample() -> Response {
 /// The failed items of a task as CSV. For an import: the file's columns plus
 /// `error_code` and `error_message`, ready to fix and upload again as is.
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/report.csv", tag = "tasks",
-    params(("id" = i64, Path, description = "Task id")),
+    params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "CSV (UTF-8 with BOM)", content_type = "text/csv", body = String),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -93,9 +93,8 @@ async fn sample() -> Response {
 async fn report(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id.parse().map_err(|_| ApiError(AppError::NotFound))?;
     let (name, body) = backend::reports::error_report(&state.db, signed_in.seller.id, id)
         .await
         .map_err(AppError::from)?;
@@ -151,7 +150,14 @@ async fn read_upload(
         .map_err(|err| unreadable(err, &limits))?
     {
         if field.name() != Some("file") {
-            continue;
+            // The document's form has one field: another is refused, never ignored.
+            return Err(ApiError(AppError::Validation {
+                fields: vec![app::error::FieldError {
+                    field: field.name().unwrap_or_default().chars().take(80).collect(),
+                    code: "unknown".into(),
+                    message: "The upload takes one field, “file”.".into(),
+                }],
+            }));
         }
         let name = clean_name(field.file_name().unwrap_or_default());
         let mut bytes = Vec::new();
@@ -164,6 +170,21 @@ async fn read_upload(
                 return Err(too_large(&limits));
             }
             bytes.extend_from_slice(&chunk);
+        }
+        drop(field);
+        if multipart
+            .next_field()
+            .await
+            .map_err(|err| unreadable(err, &limits))?
+            .is_some()
+        {
+            return Err(ApiError(AppError::Validation {
+                fields: vec![app::error::FieldError {
+                    field: "file".into(),
+                    code: "unknown".into(),
+                    message: "The upload takes one field, “file”, once.".into(),
+                }],
+            }));
         }
         let parsed = tokio::task::spawn_blocking(move || imports::parse(&bytes, &limits))
             .await
@@ -193,19 +214,19 @@ pub(crate) struct RowsQuery {
 pub(crate) struct FlowQuery {
     /// `publish`: a second step publishes the items the import wrote, once it ends
     /// (`update_listings`: updates their listings instead).
+    #[param(schema_with = import_followers)]
     then: Option<String>,
     /// Start at this time (RFC 3339) instead of now; `scheduled` until then.
     start_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn include_of(
-    query: Result<Query<RowsQuery>, QueryRejection>,
-    default: Include,
-) -> Result<Include, ApiError> {
-    let Query(query) = query.map_err(|rejection| AppError::BadRequest {
-        message: rejection.body_text(),
-    })?;
-    Ok(query.include.unwrap_or(default))
+/// The kinds that may follow an import.
+fn import_followers() -> utoipa::openapi::Object {
+    crate::openapi::one_of(
+        task_model::chain::followers(task_model::kinds::IMPORT.name)
+            .iter()
+            .map(|kind| kind.name),
+    )
 }
 
 /// Every row checked (off the async workers: a 50,000-row file takes a moment).
@@ -319,10 +340,10 @@ async fn check(
     ))]
 async fn left_out(
     State(state): State<AppState>,
-    query: Result<Query<RowsQuery>, QueryRejection>,
+    Query(query): Query<RowsQuery>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    let include = include_of(query, Include::Fixed)?;
+    let include = query.include.unwrap_or(Include::Fixed);
     let (file_name, parsed) = read_upload(multipart, state.imports.limits).await?;
     let (parsed, found) = checked(parsed).await?;
     let rows = found.left_out(&parsed, include).map(|(row, error)| {
@@ -362,14 +383,11 @@ async fn upload(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
     headers: HeaderMap,
-    query: Result<Query<RowsQuery>, QueryRejection>,
-    flow: Result<Query<FlowQuery>, QueryRejection>,
+    Query(query): Query<RowsQuery>,
+    Query(flow): Query<FlowQuery>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    let include = include_of(query, Include::All)?;
-    let Query(flow) = flow.map_err(|rejection| AppError::BadRequest {
-        message: rejection.body_text(),
-    })?;
+    let include = query.include.unwrap_or(Include::All);
     let settings = state.imports;
     let (name, parsed) = read_upload(multipart, settings.limits).await?;
     let uploaded = parsed.rows.len() as u64;

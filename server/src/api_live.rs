@@ -16,7 +16,6 @@ use app::live::wire::{NotificationEvent, Snapshot};
 use app::notifications::NotificationView;
 use app::state::AppState;
 use app::tasks::TaskSummary;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::{Extension, Json};
@@ -31,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api_error::ApiError;
+use crate::extract::OptionalBody;
 use crate::openapi::ErrorBody;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -137,7 +137,7 @@ impl Live {
 /// `notification` events, with a keep-alive comment every 15 s.
 #[utoipa::path(get, path = "/api/v1/events", tag = "live",
     responses(
-        (status = 200, description = "Server-Sent Events: `snapshot` (Snapshot), `task` (TaskSummary), `notification` (NotificationEvent)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events: `snapshot` (Snapshot), `task` (TaskSummary), `notification` (NotificationEvent)", content_type = "text/event-stream", body = LiveEvent),
         (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 async fn events(
@@ -182,11 +182,33 @@ async fn notifications(
     Ok(Json(views))
 }
 
+/// One event of the stream.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // The stream writes events itself; this says their shape.
+pub struct LiveEvent {
+    event: LiveEventName,
+    /// JSON: a `Snapshot`, a `TaskSummary` or a `NotificationEvent`, as `event` says.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum LiveEventName {
+    Snapshot,
+    Task,
+    Notification,
+}
+
 /// Which notifications to mark as read; absent or `null` means all.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReadBody {
     pub ids: Option<Vec<i64>>,
 }
+
+impl crate::extract::Checked for ReadBody {}
 
 /// `{"unread": N}` after the change.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -196,7 +218,7 @@ pub struct Unread {
 
 /// Marks notifications as read (the listed ones, or all).
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "live",
-    request_body(content = Option<ReadBody>, description = "Absent: all"),
+    request_body(content = Option<ReadBody>, description = "Absent or `null`: all"),
     responses(
         (status = 200, description = "The unread count now", body = Unread),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -204,9 +226,9 @@ pub struct Unread {
 async fn mark_read(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    body: Result<Json<ReadBody>, JsonRejection>,
+    OptionalBody(body): OptionalBody<ReadBody>,
 ) -> Result<Json<Unread>, ApiError> {
-    let ids = body.ok().and_then(|Json(body)| body.ids);
+    let ids = body.and_then(|body| body.ids);
     let seller = signed_in.seller.id;
     backend::notifications::mark_read(&state.db, seller, ids.as_deref(), chrono::Utc::now())
         .await

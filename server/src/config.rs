@@ -30,6 +30,10 @@ pub struct Config {
     /// How long a task may wait for a marketplace that does not answer before it ends
     /// `failed` (`STOCKROOM_HOLD_LIMIT_MINUTES`, 6 hours by default).
     pub hold_limit: chrono::Duration,
+    /// Login attempts allowed at once per e-mail and per client address before the pace
+    /// (one every 6 s and 2 s) applies (`STOCKROOM_LOGIN_BURST_PER_EMAIL`, 10, and
+    /// `STOCKROOM_LOGIN_BURST_PER_CLIENT`, 30).
+    pub login_bursts: (u32, u32),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +176,20 @@ impl Config {
         let hold_limit = chrono::Duration::minutes(
             positive("STOCKROOM_HOLD_LIMIT_MINUTES", 360, "number of minutes")?.min(43_200) as i64,
         );
+        let login_bursts = (
+            positive(
+                "STOCKROOM_LOGIN_BURST_PER_EMAIL",
+                u64::from(app::state::LoginLimiter::PER_EMAIL),
+                "number of attempts",
+            )?
+            .min(1_000_000) as u32,
+            positive(
+                "STOCKROOM_LOGIN_BURST_PER_CLIENT",
+                u64::from(app::state::LoginLimiter::PER_CLIENT),
+                "number of attempts",
+            )?
+            .min(1_000_000) as u32,
+        );
         // The key's value is never echoed: the message says what is wrong with it only.
         let secret_key = match get("STOCKROOM_SECRET_KEY") {
             None => None,
@@ -199,6 +217,7 @@ impl Config {
             import,
             sandbox,
             hold_limit,
+            login_bursts,
         })
     }
 }

@@ -9,6 +9,7 @@ mod api_imports;
 mod api_live;
 mod api_tasks;
 pub mod config;
+mod extract;
 pub mod housekeeping;
 pub mod media;
 pub mod openapi;
@@ -70,7 +71,7 @@ pub fn site_build(options: &LeptosOptions) -> String {
 pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    let (api, _doc) = openapi::router(state.imports.limits);
+    let (api, _doc) = openapi::router(state.imports.limits, state.marketplaces.sandbox_url());
     let app = Router::<AppState>::new()
         .route("/media/demo/{file}", get(media::demo_image))
         .merge(api)

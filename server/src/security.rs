@@ -12,7 +12,7 @@ use http::{header, Method};
 use crate::api_error::ApiError;
 
 /// Paths served to everybody: assets, health, the login page and its endpoints.
-fn is_public(path: &str) -> bool {
+pub(crate) fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/design"
         || path == "/healthz"

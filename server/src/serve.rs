@@ -105,6 +105,10 @@ pub async fn serve(
         marketplaces,
     );
     state.imports = config.import;
+    state.login_limiter = Arc::new(app::state::LoginLimiter::with_bursts(
+        config.login_bursts.0,
+        config.login_bursts.1,
+    ));
     let mut housekeeping =
         crate::housekeeping::standard(db.clone(), state.sessions).spawn(shutdown.clone());
 

@@ -44,6 +44,12 @@ pub fn followers(first: &str) -> &'static [&'static Presentation] {
     }
 }
 
+/// Whether a task of `kind` goes through one of the seller's marketplace connections
+/// (and so may name it: `connection_id`).
+pub fn through_connection(kind: &str) -> bool {
+    kind == kinds::PUBLISH.name || kind == kinds::UNPUBLISH.name
+}
+
 /// Whether `then` may follow `first`.
 pub fn may_follow(first: &str, then: &str) -> bool {
     followers(first).iter().any(|kind| kind.name == then)

@@ -5,17 +5,44 @@
 use serde::{Deserialize, Serialize};
 
 /// What a bulk edit changes. At least one part is given.
+/// A field is left out or sent; never `null` (the API document says the same).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EditChange {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub price: Option<PriceChange>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub quantity: Option<QuantityChange>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub category: Option<CategoryChange>,
 }
+
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+/// How an amount is written: an optional sign, at most 1,000,000,000 whole units, and a
+/// point with 1 to 3 decimals (2 for a percentage); nothing around it. The server checks
+/// values by this rule (`backend::edits::check`) and the API document carries it.
+pub const AMOUNT_PATTERN: &str = r"^[+-]?0*([0-9]{1,9}|1000000000)(\.[0-9]{1,3})?$";
+/// A price set outright: an amount that is not negative.
+pub const PRICE_SET_PATTERN: &str = r"^\+?0*([0-9]{1,9}|1000000000)(\.[0-9]{1,3})?$";
+/// A change by a percentage.
+pub const PERCENT_PATTERN: &str = r"^[+-]?0*([0-9]{1,9}|1000000000)(\.[0-9]{1,2})?$";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -30,7 +57,6 @@ pub enum PriceOp {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriceChange {
     pub op: PriceOp,
@@ -50,7 +76,6 @@ pub enum QuantityOp {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct QuantityChange {
     pub op: QuantityOp,

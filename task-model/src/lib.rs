@@ -11,6 +11,8 @@ pub mod connection;
 pub mod control;
 pub mod counts;
 pub mod edit;
+#[cfg(feature = "openapi")]
+mod edit_schema;
 pub mod estimate;
 pub mod file_check;
 pub mod hold;

@@ -7,6 +7,7 @@ use sea_orm::{
     Set, TransactionTrait,
 };
 use serde_json::Value;
+use task_model::chain::through_connection;
 
 use super::{Task, TaskError, TaskStatus};
 use crate::entities::{task, task_item};
@@ -209,11 +210,6 @@ where
     create_flow(db, registry, new, subjects, Later::default(), now).await
 }
 
-/// The kinds that go through a seller's marketplace connection.
-fn through_connection(kind: &str) -> bool {
-    kind == task_model::kinds::PUBLISH.name || kind == task_model::kinds::UNPUBLISH.name
-}
-
 /// Settles the connection of a publish or unpublish (or of a chain's publish step): the
 /// one named in the parameters (`connection_id`, the seller's own), else the seller's
 /// only connection, else none — the built-in marketplace. With several and none named,
@@ -265,10 +261,11 @@ async fn with_connection(
                     .iter()
                     .map(|c| format!("{} ({})", c.name, c.id))
                     .collect();
-                return Err(invalid(format!(
-                    "Choose where to publish: {}.",
-                    names.join(", ")
-                )));
+                return Err(TaskError::InvalidParams(super::InvalidParams {
+                    code: "connection_required",
+                    field: "connection_id".into(),
+                    message: format!("Choose where to publish: {}.", names.join(", ")),
+                }));
             }
         },
     };

@@ -1,5 +1,9 @@
 //! The OpenAPI document of `/api/v1`, generated from the handlers: every API route is
-//! registered through [`OpenApiRouter`], so a route cannot exist without being documented.
+//! registered through [`OpenApiRouter`], so a route cannot exist without being documented;
+//! [`finish`] then adds what every operation shares.
+
+pub mod bodies;
+mod finish;
 
 use app::catalog::ItemRow;
 use app::state::AppState;
@@ -10,8 +14,6 @@ use serde::Serialize;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-use crate::api::PageJson;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,7 +27,7 @@ use crate::api::PageJson;
     components(schemas(
         ItemRow, app::item_task::ItemTask, TaskSummary, TaskItemView, app::tasks::ItemErrorView,
         app::tasks::TaskCounts, app::tasks::FailureGroupView, app::catalog::ListingState,
-        ErrorBody, ErrorDetail,
+        ErrorBody, ErrorDetail, FieldErrorBody, task_model::edit::EditChange,
         app::notifications::NotificationView, app::live::wire::Snapshot,
         app::live::wire::NotificationEvent
     )),
@@ -53,24 +55,45 @@ pub struct ErrorDetail {
     code: String,
     /// For people.
     message: String,
+    /// `validation_failed`: one entry per field that needs attention.
+    #[schema(nullable = false)]
+    fields: Option<Vec<FieldErrorBody>>,
 }
 
-/// The upload form: one CSV file in the field `file`.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+/// A field that needs attention: `item_ids[3]`, `price`, `filter.state`…
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FieldErrorBody {
+    field: String,
+    /// `required`, `unknown`, `invalid`, `taken`…
+    code: String,
+    message: String,
+}
+
+/// The upload form: one CSV file in the field `file`, and nothing else.
+#[derive(utoipa::ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Read as multipart by the handlers; this says its shape.
 pub struct UploadForm {
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
 }
 
-pub type ItemPage = PageJson<ItemRow>;
-pub type TaskPage = PageJson<TaskSummary>;
-pub type TaskItemPage = PageJson<TaskItemView>;
+/// A string that is one of `names`: the document's enum, built from the same list the
+/// server checks against, never written out twice.
+pub fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names.into_iter().map(str::to_owned)))
+        .build()
+}
 
 /// Every `/api/v1` route and `/healthz`, with the document that describes them.
 pub fn router(
     import_limits: backend::imports::ImportLimits,
-) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    sandbox_url: &str,
+) -> (axum::Router<AppState>, serde_json::Value) {
+    let connections = crate::api_connections::ConnectionRules::new(sandbox_url);
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::api::routes())
         .merge(crate::api_tasks::routes())
@@ -83,8 +106,17 @@ pub fn router(
         .split_for_parts();
     // Serialised once and shared: axum clones handlers into every connection, and a
     // captured document would be deep-copied each time (hundreds of KiB per connection).
+    let mut doc = serde_json::to_value(&doc).unwrap_or_default();
+    // The task body's schema says per kind what serde's derive cannot: see its module.
+    doc["components"]["schemas"]["CreateBody"] = crate::api_tasks::body::schema();
+    doc["components"]["schemas"]["CreateConnection"] = connections.schema();
+    let doc = finish::finish(doc);
+    let schemas = std::sync::Arc::new(bodies::BodySchemas::from_doc(&doc));
     let served = axum::body::Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
+    // Layered before the document's own route and the catch-all: only documented
+    // operations carry the schemas their bodies are held to.
     let router = router
+        .layer(axum::Extension(schemas))
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || {

@@ -6,19 +6,22 @@
 use app::auth::ssr::SignedIn;
 use app::error::AppError;
 use app::state::AppState;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 use task_model::Connection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api_error::ApiError;
+use crate::extract::{Body, Id};
 use crate::openapi::ErrorBody;
+
+mod body;
+pub use body::ConnectionRules;
+use body::CreateConnection;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,34 +34,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ConnectionList {
     connections: Vec<Connection>,
-}
-
-/// A marketplace to connect.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateConnection {
-    /// `sandbox`, `amazon` or `ebay`.
-    marketplace: String,
-    /// Defaults to the marketplace's name.
-    #[serde(default)]
-    name: String,
-    /// Amazon's selling partner id, eBay's user id (any word for the sandbox).
-    #[serde(default)]
-    account: String,
-    /// Amazon's marketplace id (`ATVPDKIKX0DER`), eBay's (`EBAY_US`).
-    #[serde(default)]
-    marketplace_id: Option<String>,
-    /// Amazon and eBay: `client_id`, `client_secret`, `refresh_token`.
-    #[serde(default)]
-    credentials: BTreeMap<String, String>,
-    /// The marketplace's API; defaults to its production URL (the built-in sandbox for
-    /// `sandbox`).
-    #[serde(default)]
-    base_url: Option<String>,
-}
-
-fn connection_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| ApiError(AppError::NotFound))
 }
 
 /// The seller's connections, oldest first.
@@ -85,25 +60,31 @@ async fn list(
         (status = 201, description = "Connected", body = Connection),
         (status = 400, description = "Not a JSON object of this shape", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 409, description = "The server has no key to seal credentials with", body = ErrorBody),
-        (status = 422, description = "Unknown marketplace, missing or unknown credential, bad URL, name taken", body = ErrorBody),
+        (status = 409, description = "The name is taken (`name_taken`), or the server has no key to seal credentials with (`secret_key_missing`)", body = ErrorBody),
+        (status = 422, description = "Outside the schema (unknown marketplace, missing or unknown credential, a base URL that is not the marketplace's): `fields` says where", body = ErrorBody),
     ))]
 async fn create(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    body: Result<Json<CreateConnection>, JsonRejection>,
+    body: Result<Body<CreateConnection>, ApiError>,
 ) -> Result<Response, ApiError> {
     // serde's message can quote the value it could not read — a secret, here — so
-    // the answer only says what shape is expected.
-    let Json(body) = body.map_err(|_| AppError::BadRequest {
-        message: "Send a JSON object: {\"marketplace\", \"name\", \"account\", \"marketplace_id\", \"credentials\": {name: text}, \"base_url\"}.".into(),
+    // the answer names the field and only says what shape is expected.
+    let Body(body) = body.map_err(|err| match err.0 {
+        AppError::Validation { mut fields } => {
+            for field in &mut fields {
+                field.message = "Send {\"marketplace\", \"name\", \"account\", \"marketplace_id\", \"credentials\": {name: text}, \"base_url\"}: see the API document.".into();
+            }
+            ApiError(AppError::Validation { fields })
+        }
+        other => ApiError(other),
     })?;
     let new = backend::connections::NewConnection {
         marketplace: body.marketplace,
-        name: body.name,
-        account: body.account,
+        name: body.name.unwrap_or_default(),
+        account: body.account.unwrap_or_default(),
         marketplace_id: body.marketplace_id,
-        credentials: body.credentials,
+        credentials: body.credentials.unwrap_or_default(),
         base_url: body.base_url,
     };
     let created = backend::connections::create(
@@ -115,7 +96,15 @@ async fn create(
         chrono::Utc::now(),
     )
     .await
-    .map_err(AppError::from)?;
+    .map_err(|err| match err {
+        // A name is the seller's own and unique: taken is the state of things, not a
+        // malformed request.
+        backend::connections::ConnectionError::NameTaken(name) => AppError::Refused {
+            code: "name_taken".into(),
+            message: format!("You already have a connection named “{name}”."),
+        },
+        other => AppError::from(other),
+    })?;
     tracing::info!(
         seller = signed_in.seller.id,
         connection = created.id,
@@ -129,7 +118,7 @@ async fn create(
 /// what was found (`last_test`). A marketplace that refuses is an answer too (200 with
 /// `last_test.ok` false), not an error of this API.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/test", tag = "connections",
-    params(("id" = i64, Path, description = "Connection id")),
+    params(("id" = i64, Path, minimum = 1, description = "Connection id")),
     responses(
         (status = 200, description = "The connection with its test", body = Connection),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -139,9 +128,8 @@ async fn create(
 async fn test(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<Json<Connection>, ApiError> {
-    let id = connection_id(&id)?;
     let tested = state
         .marketplaces
         .test(&state.db, signed_in.seller.id, id)
@@ -153,7 +141,7 @@ async fn test(
 /// Forgets a connection and its credentials. Listings already made stay on the
 /// marketplace.
 #[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections",
-    params(("id" = i64, Path, description = "Connection id")),
+    params(("id" = i64, Path, minimum = 1, description = "Connection id")),
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "Not logged in", body = ErrorBody),
@@ -163,9 +151,8 @@ async fn test(
 async fn remove(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
-    Path(id): Path<String>,
+    Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
-    let id = connection_id(&id)?;
     backend::connections::delete(&state.db, signed_in.seller.id, id)
         .await
         .map_err(AppError::from)?;
