@@ -38,15 +38,15 @@ set -m
 # The suite tries logins by the hundred from one address and logs the demo seller in
 # again after each logout: the login limits' bursts are raised so that its own logins
 # get through (their 429 answer is tested by the server's own tests).
-STOCKROOM_LOGIN_BURST_PER_EMAIL=100000 STOCKROOM_LOGIN_BURST_PER_CLIENT=100000 \
+export STOCKROOM_LOGIN_BURST_PER_EMAIL=100000 STOCKROOM_LOGIN_BURST_PER_CLIENT=100000
 # The API's answers are under test, not the marketplace's pace: a calm, quick sandbox, so
 # that a connection test does not queue behind the hundreds of calls the suite's tasks make.
-SANDBOX_TRANSIENT_ERROR_RATE=0 SANDBOX_RATE_LIMIT=1000 SANDBOX_BURST=100 SANDBOX_LATENCY_MS=5 \
-MARKETPLACE_RATE_LIMIT=500 MARKETPLACE_BURST=50 \
-STOCKROOM_DEMO=1 STOCKROOM_DEMO_CONNECTIONS=1 STOCKROOM_SECRET_KEY="$key" \
-    LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_OUTPUT_NAME=stockroom \
-    LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG="${RUST_LOG:-warn}" \
-    "$bin" serve > "$dir/server.log" 2>&1 &
+export SANDBOX_TRANSIENT_ERROR_RATE=0 SANDBOX_RATE_LIMIT=1000 SANDBOX_BURST=100 SANDBOX_LATENCY_MS=5
+export MARKETPLACE_RATE_LIMIT=500 MARKETPLACE_BURST=50
+export STOCKROOM_DEMO=1 STOCKROOM_DEMO_CONNECTIONS=1 STOCKROOM_SECRET_KEY="$key"
+export LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_OUTPUT_NAME=stockroom
+export LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG="${RUST_LOG:-warn}"
+"$bin" serve > "$dir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2> /dev/null || true' EXIT
 for _ in $(seq 150); do
@@ -56,7 +56,7 @@ for _ in $(seq 150); do
 done
 
 run() {
-    "$venv/bin/schemathesis" --config-file contract/schemathesis.toml run "$base/api/v1/openapi.json" \
+    HYPOTHESIS_STORAGE_DIRECTORY="$dir/hypothesis" "$venv/bin/schemathesis" --config-file contract/schemathesis.toml run "$base/api/v1/openapi.json" \
         --report junit,ndjson --report-dir "$dir/report" "$@"
 }
 status=0
