@@ -1,6 +1,7 @@
 # Stockroom: two commands do everything on a fresh machine.
 #   make run   install what is missing, build (release), migrate, serve on :3000 with the demo seller
-#   make test  install what is missing, then fmt, clippy (server and wasm), Rust tests, Playwright
+#   make test  install what is missing, then fmt, clippy (server and wasm), Rust tests, Playwright,
+#              and the API contract suite
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -20,11 +21,12 @@ export LEPTOS_OUTPUT_NAME := stockroom
 DATABASE_URL ?= sqlite://data/stockroom.db?mode=rwc
 LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 
-.PHONY: help setup tools browser e2e-deps run build release release-small test fmt-check clippy rust-test e2e bench bench-bundle clean-data
+.PHONY: help setup tools browser e2e-deps run build release release-small test fmt-check clippy rust-test e2e contract bench bench-bundle clean-data
 
 help:
 	@echo "make run   - set up (first time ~25 min), build and serve http://$(LEPTOS_SITE_ADDR) with the demo seller"
-	@echo "make test  - set up, then fmt, clippy, Rust tests (SQLite; PostgreSQL when TEST_POSTGRES_URL is set) and Playwright"
+	@echo "make test  - set up, then fmt, clippy, Rust tests (SQLite; PostgreSQL when TEST_POSTGRES_URL is set), Playwright and the API contract"
+	@echo "make contract - the API contract suite alone (schemathesis against the release server)"
 
 ## Tools -------------------------------------------------------------------------------
 
@@ -97,7 +99,7 @@ build: tools
 
 ## Test --------------------------------------------------------------------------------
 
-test: setup fmt-check clippy rust-test e2e
+test: setup fmt-check clippy rust-test e2e contract
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -117,6 +119,12 @@ rust-test:
 # server itself on a fresh SQLite file. (E2E_PROFILE=debug runs it against `make build`.)
 e2e: release browser
 	cd end2end && npx playwright test
+
+# The API contract: schemathesis, generated from /api/v1/openapi.json, drives every
+# operation of the release server (fresh database, demo seller) and must find nothing.
+# Its pinned client goes into target/contract-venv the first time (contract/run.sh).
+contract: release
+	contract/run.sh
 
 bench:
 	cargo run --release -p backend --example catalog_bench --features testing

@@ -214,8 +214,9 @@ fn field_error(path: &str, err: &serde_json::Error) -> FieldError {
     };
     let (field, code) = if let Some(name) = named("missing field `") {
         (under(name), "required")
-    } else if let Some(name) = named("unknown field `") {
-        (under(name), "unknown")
+    } else if named("unknown field `").is_some() {
+        // The path names the unknown field already.
+        (path.to_owned(), "unknown")
     } else if path == "." || path.is_empty() {
         ("body".to_owned(), "invalid")
     } else {
@@ -359,7 +360,7 @@ mod tests {
             (unknown[0].field.as_str(), unknown[0].code.as_str()),
             ("colour", "unknown")
         );
-        let whole = fields(parse(b"[1]"));
+        let whole = fields(parse(b"\"text\""));
         assert_eq!(whole[0].field, "body");
         assert!(!whole[0].message.contains("line 1"), "{}", whole[0].message);
     }

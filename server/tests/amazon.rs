@@ -189,18 +189,10 @@ db_test!(with_several_connections_the_seller_says_which, |db| {
         .app
         .post_json("/api/v1/tasks", Some(&s.ana_cookie), body)
         .await;
-    assert_eq!(
-        refused.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        refused.body
-    );
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     let error = refused.json()["error"].clone();
-    assert_eq!(error["fields"][0]["field"], "connection_id");
-    assert!(error["fields"][0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("Amazon CA"));
+    assert_eq!(error["code"], "connection_required");
+    assert!(error["message"].as_str().unwrap().contains("Amazon CA"));
     // Another seller's connection is not one of hers.
     let theirs = s
         .app
@@ -210,7 +202,7 @@ db_test!(with_several_connections_the_seller_says_which, |db| {
             json!({ "kind": "publish", "item_ids": [1], "connection_id": first }),
         )
         .await;
-    assert_eq!(theirs.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{}", theirs.body);
     // Named, it goes.
     let named = s
         .app

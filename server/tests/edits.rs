@@ -198,5 +198,6 @@ db_test!(an_edit_is_previewed_applied_and_undone, |db| {
             json!({ "kind": "edit", "item_ids": ten, "params": price_change }),
         )
         .await;
-    assert_eq!(bob_preview.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bob_preview.status, StatusCode::NOT_FOUND);
+    assert_eq!(bob_preview.error_code(), "items_not_found");
 });

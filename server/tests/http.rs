@@ -218,11 +218,12 @@ db_test!(
             .await;
         assert_eq!(api.status, StatusCode::NOT_FOUND);
         assert_eq!(api.error_code(), "not_found");
+        // An id that is not one at all is a bad request, as the document says.
         assert_eq!(
             app.get("/api/v1/items/not-a-number", Some(&bob_cookie))
                 .await
                 .status,
-            StatusCode::NOT_FOUND
+            StatusCode::BAD_REQUEST
         );
 
         let server_fn = Request::post("/api/get_item")
@@ -425,12 +426,7 @@ db_test!(
                 json!({ "kind": "publish", "item_ids": [ids[0]] }),
             )
             .await;
-        assert_eq!(
-            stolen.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{}",
-            stolen.body
-        );
+        assert_eq!(stolen.status, StatusCode::NOT_FOUND, "{}", stolen.body);
         let bad_kind = app
             .post_json(
                 "/api/v1/tasks",

@@ -69,7 +69,7 @@ db_test!(
         )
         .await;
         assert_eq!(edited.counts.succeeded, 2);
-        let marked = changed("1").await;
+        let marked = changed("true").await;
         assert_eq!(marked["total"], 1, "{marked}");
         assert_eq!(marked["items"][0]["id"], live[0]);
         assert_eq!(marked["items"][0]["changed"], true);

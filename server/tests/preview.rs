@@ -102,8 +102,8 @@ db_test!(a_preview_breaks_a_selection_down_and_starts_nothing, |db| {
             json!({ "kind": "publish", "item_ids": ten }),
         )
         .await;
-    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(other.error_code(), "validation_failed");
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    assert_eq!(other.error_code(), "items_not_found");
     let bad = s
         .app
         .post_json(

@@ -68,11 +68,13 @@ async fn create(
     Extension(signed_in): Extension<SignedIn>,
     body: Result<Body<CreateConnection>, ApiError>,
 ) -> Result<Response, ApiError> {
-    // serde's message can quote the value it could not read — a secret, here — so
-    // the answer names the field and only says what shape is expected.
+    // A message can quote the value it could not take — a secret, here — so for the
+    // credentials (and the body as a whole) the answer names the field and only says what
+    // shape is expected.
     let Body(body) = body.map_err(|err| match err.0 {
         AppError::Validation { mut fields } => {
-            for field in &mut fields {
+            let secret = |field: &str| field == "body" || field.starts_with("credentials");
+            for field in fields.iter_mut().filter(|field| secret(&field.field)) {
                 field.message = "Send {\"marketplace\", \"name\", \"account\", \"marketplace_id\", \"credentials\": {name: text}, \"base_url\"}: see the API document.".into();
             }
             ApiError(AppError::Validation { fields })

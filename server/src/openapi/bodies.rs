@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use app::error::{AppError, FieldError};
-use jsonschema::{Draft, Validator};
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::{Draft, ValidationError, Validator};
 use serde_json::{json, Value};
 
 use crate::api_error::ApiError;
@@ -62,20 +63,69 @@ impl BodySchemas {
         let Some(validator) = self.by_operation.get(&key(method, path)) else {
             return Ok(());
         };
-        let fields: Vec<FieldError> = validator
-            .iter_errors(body)
-            .take(MOST_ERRORS)
-            .map(|err| FieldError {
-                field: field_name(err.instance_path().as_str()),
-                code: "invalid".into(),
-                message: err.to_string(),
-            })
-            .collect();
+        let mut fields = Vec::new();
+        for err in validator.iter_errors(body) {
+            explain(&err, &mut fields);
+        }
+        fields.truncate(MOST_ERRORS);
         if fields.is_empty() {
             Ok(())
         } else {
             Err(ApiError(AppError::Validation { fields }))
         }
+    }
+}
+
+/// One validator error as field errors. A `oneOf` that nothing matched is explained by
+/// the variant the body meant — the one whose single-valued `enum` (`kind`, `marketplace`,
+/// `op`) it matches — or else the one it came closest to.
+fn explain(err: &ValidationError<'_>, out: &mut Vec<FieldError>) {
+    let path = err.instance_path().as_str();
+    let (field, code) = match err.kind() {
+        ValidationErrorKind::OneOfNotValid { context } => {
+            let meant = context.iter().min_by_key(|errors| {
+                let missed_its_name = errors.iter().any(|e| match e.kind() {
+                    ValidationErrorKind::Enum { options } => {
+                        options.as_array().is_some_and(|o| o.len() == 1)
+                    }
+                    ValidationErrorKind::Constant { .. } => true,
+                    _ => false,
+                });
+                (missed_its_name, errors.len())
+            });
+            if let Some(errors) = meant.filter(|errors| !errors.is_empty()) {
+                for err in errors {
+                    explain(err, out);
+                }
+                return;
+            }
+            (field_name(path), "invalid")
+        }
+        ValidationErrorKind::Required { property } => (
+            field_name(&format!("{path}/{}", property.as_str().unwrap_or_default())),
+            "required",
+        ),
+        ValidationErrorKind::AdditionalProperties { unexpected } => (
+            field_name(&format!(
+                "{path}/{}",
+                unexpected.first().map(String::as_str).unwrap_or_default()
+            )),
+            "unknown",
+        ),
+        _ => (field_name(path), "invalid"),
+    };
+    out.push(FieldError {
+        field,
+        code: code.into(),
+        message: upper_first(&err.to_string()),
+    });
+}
+
+fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -137,11 +187,37 @@ mod tests {
         };
         assert_eq!(fields(json!({ "ids": [1, 0] }))[0].field, "ids[1]");
         assert_eq!(fields(json!({ "at": "2026-12-03 10:00" }))[0].field, "at");
-        assert_eq!(fields(json!({ "colour": 1 }))[0].field, "body");
+        let unknown = fields(json!({ "colour": 1 }));
+        assert_eq!(
+            (unknown[0].field.as_str(), unknown[0].code.as_str()),
+            ("colour", "unknown")
+        );
         assert_eq!(fields(json!([null, null]))[0].field, "body");
         assert!(schemas
             .check("POST", "/api/v1/elsewhere", &json!([]))
             .is_ok());
+    }
+
+    #[test]
+    fn a_one_of_is_explained_by_the_variant_the_body_meant() {
+        let schemas = BodySchemas::from_doc(&json!({
+            "paths": { "/api/v1/tasks": { "post": { "requestBody": { "content": { "application/json": {
+                "schema": { "oneOf": [
+                    { "type": "object", "required": ["kind"], "properties": { "kind": { "enum": ["publish"] } } },
+                    { "type": "object", "required": ["kind", "params"], "properties": {
+                        "kind": { "enum": ["edit"] }, "params": { "type": "object" } } },
+                ] } } } } } } },
+            "components": {},
+        }));
+        let Err(ApiError(AppError::Validation { fields })) =
+            schemas.check("POST", "/api/v1/tasks", &json!({ "kind": "edit" }))
+        else {
+            panic!("an edit needs params");
+        };
+        assert_eq!(
+            (fields[0].field.as_str(), fields[0].code.as_str()),
+            ("params", "required")
+        );
     }
 
     #[test]
