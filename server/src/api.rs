@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use crate::api_error::ApiError;
 use crate::extract::{paging, Body, Id, Query};
 
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, ItemPage};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -124,8 +124,9 @@ pub(crate) enum Direction {
     Desc,
 }
 
-/// A page of anything: `{"items", "total", "page", "per_page"}`.
-#[derive(Serialize, utoipa::ToSchema)]
+/// A page of anything: `{"items", "total", "page", "per_page"}` (documented once per kind
+/// of thing: `openapi::ItemPage`, `TaskPage`, `TaskItemPage`).
+#[derive(Serialize)]
 pub struct PageJson<T> {
     pub items: Vec<T>,
     pub total: u64,
@@ -137,7 +138,7 @@ pub struct PageJson<T> {
 #[utoipa::path(get, path = "/api/v1/items", tag = "catalog",
     params(ItemsQuery),
     responses(
-        (status = 200, description = "One page of items", body = PageJson<ItemRow>),
+        (status = 200, description = "One page of items", body = ItemPage),
         (status = 400, description = "A bad filter, sort or page", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
     ))]

@@ -25,7 +25,7 @@ pub(crate) mod body;
 use body::selected;
 use body::CreateBody;
 
-use crate::openapi::ErrorBody;
+use crate::openapi::{ErrorBody, TaskItemPage, TaskPage};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -254,7 +254,7 @@ fn kinds() -> utoipa::openapi::Object {
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
     params(ListQuery),
     responses(
-        (status = 200, description = "One page of tasks", body = PageJson<TaskSummary>),
+        (status = 200, description = "One page of tasks", body = TaskPage),
         (status = 400, description = "Unknown status", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
@@ -326,7 +326,7 @@ pub(crate) struct ItemsQuery {
 #[utoipa::path(get, path = "/api/v1/tasks/{id}/items", tag = "tasks",
     params(("id" = i64, Path, minimum = 1, description = "Task id"), ItemsQuery),
     responses(
-        (status = 200, description = "One page of the task's items", body = PageJson<TaskItemView>),
+        (status = 200, description = "One page of the task's items", body = TaskItemPage),
         (status = 400, description = "Unknown status", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),

@@ -17,14 +17,14 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 /// `{id}` it fills (that path and every path under it).
 const CARRIERS: [(&str, &str, &str); 5] = [
     ("TaskSummary", "/id", "/api/v1/tasks/{id}"),
-    ("PageJson_TaskSummary", "/items/0/id", "/api/v1/tasks/{id}"),
+    ("TaskPage", "/items/0/id", "/api/v1/tasks/{id}"),
     ("Connection", "/id", "/api/v1/connections/{id}"),
     (
         "ConnectionList",
         "/connections/0/id",
         "/api/v1/connections/{id}",
     ),
-    ("PageJson_ItemRow", "/items/0/id", "/api/v1/items/{id}"),
+    ("ItemPage", "/items/0/id", "/api/v1/items/{id}"),
 ];
 
 pub fn finish(mut doc: Value) -> Value {
@@ -67,6 +67,11 @@ fn shared_answers(path: &str, method: &str, operation: &mut Value) {
     } else {
         answer(operation, "401", "Not logged in, or the session ended");
     }
+    answer(
+        operation,
+        "500",
+        "Something went wrong on our side (logged); trying again may work",
+    );
     if method != "get" {
         answer(
             operation,

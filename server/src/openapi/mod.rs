@@ -78,6 +78,25 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
+/// The schema of a page of one kind of thing: what [`crate::api::PageJson`] of it writes.
+macro_rules! page_of {
+    ($name:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(utoipa::ToSchema)]
+        #[allow(dead_code)] // The handlers answer `PageJson`; this gives it a name per kind.
+        pub struct $name {
+            items: Vec<$item>,
+            total: u64,
+            page: u64,
+            per_page: u64,
+        }
+    };
+}
+
+page_of!(ItemPage, ItemRow, "A page of the catalog's items.");
+page_of!(TaskPage, TaskSummary, "A page of the seller's tasks.");
+page_of!(TaskItemPage, TaskItemView, "A page of a task's items.");
+
 /// A string that is one of `names`: the document's enum, built from the same list the
 /// server checks against, never written out twice.
 pub fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> utoipa::openapi::Object {
@@ -136,4 +155,39 @@ async fn no_such_route() -> impl IntoResponse {
             "error": { "code": "route_not_found", "message": "There is no such API endpoint. See /api/v1/openapi.json." }
         })),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn each_page_schema_says_what_a_page_writes() {
+        let page = crate::api::PageJson::<u8> {
+            items: vec![],
+            total: 0,
+            page: 1,
+            per_page: 20,
+        };
+        let written: Vec<String> = serde_json::to_value(&page)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default();
+        for schema in [
+            ItemPage::schema(),
+            TaskPage::schema(),
+            TaskItemPage::schema(),
+        ] {
+            let schema = serde_json::to_value(schema).unwrap_or_default();
+            let mut documented: Vec<String> = schema["properties"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default();
+            documented.sort();
+            let mut written = written.clone();
+            written.sort();
+            assert_eq!(documented, written);
+        }
+    }
 }
