@@ -144,57 +144,58 @@ async fn read_upload(
             rejection.body_text()
         ),
     })?;
-    while let Some(mut field) = multipart
+    let one_field = |field: &str, message: &str| {
+        ApiError(AppError::Validation {
+            fields: vec![app::error::FieldError {
+                field: field.chars().take(80).collect(),
+                code: "unknown".into(),
+                message: message.into(),
+            }],
+        })
+    };
+    let Some(mut field) = multipart
         .next_field()
         .await
         .map_err(|err| unreadable(err, &limits))?
-    {
-        if field.name() != Some("file") {
-            // The document's form has one field: another is refused, never ignored.
-            return Err(ApiError(AppError::Validation {
-                fields: vec![app::error::FieldError {
-                    field: field.name().unwrap_or_default().chars().take(80).collect(),
-                    code: "unknown".into(),
-                    message: "The upload takes one field, “file”.".into(),
-                }],
-            }));
-        }
-        let name = clean_name(field.file_name().unwrap_or_default());
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field
-            .chunk()
-            .await
-            .map_err(|err| unreadable(err, &limits))?
-        {
-            if bytes.len() + chunk.len() > limits.max_bytes {
-                return Err(too_large(&limits));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        drop(field);
-        if multipart
-            .next_field()
-            .await
-            .map_err(|err| unreadable(err, &limits))?
-            .is_some()
-        {
-            return Err(ApiError(AppError::Validation {
-                fields: vec![app::error::FieldError {
-                    field: "file".into(),
-                    code: "unknown".into(),
-                    message: "The upload takes one field, “file”, once.".into(),
-                }],
-            }));
-        }
-        let parsed = tokio::task::spawn_blocking(move || imports::parse(&bytes, &limits))
-            .await
-            .map_err(|err| ApiError(app::error::internal(err)))?
-            .map_err(AppError::from)?;
-        return Ok((name, parsed));
+    else {
+        return Err(ApiError(AppError::BadRequest {
+            message: "No file in the upload: send it in a field named “file”.".into(),
+        }));
+    };
+    // The document's form has one field: another is refused, never ignored.
+    if field.name() != Some("file") {
+        let name = field.name().unwrap_or_default().to_owned();
+        return Err(one_field(&name, "The upload takes one field, “file”."));
     }
-    Err(ApiError(AppError::BadRequest {
-        message: "No file in the upload: send it in a field named “file”.".into(),
-    }))
+    let name = clean_name(field.file_name().unwrap_or_default());
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|err| unreadable(err, &limits))?
+    {
+        if bytes.len() + chunk.len() > limits.max_bytes {
+            return Err(too_large(&limits));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    drop(field);
+    if multipart
+        .next_field()
+        .await
+        .map_err(|err| unreadable(err, &limits))?
+        .is_some()
+    {
+        return Err(one_field(
+            "file",
+            "The upload takes one field, “file”, once.",
+        ));
+    }
+    let parsed = tokio::task::spawn_blocking(move || imports::parse(&bytes, &limits))
+        .await
+        .map_err(|err| ApiError(app::error::internal(err)))?
+        .map_err(AppError::from)?;
+    Ok((name, parsed))
 }
 
 /// Which rows an upload takes.

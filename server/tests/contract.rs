@@ -1,0 +1,261 @@
+//! The API keeps its document's word, through the Router: what the document allows is
+//! taken (`null` for an optional body, `2.0` for an integer), what it refuses is refused
+//! with a field error (a number beyond int64, an array for an object, an unknown form
+//! field), ranges are refused and never clamped, and the document itself carries the
+//! security scheme, the shared answers and the links. (The contract suite in `contract/`
+//! drives every operation with generated requests; these pin the cases it found.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::body::Body;
+use backend::db_test;
+use common::*;
+use http::{header, Request, StatusCode};
+use serde_json::{json, Value};
+
+fn field(reply: &Reply) -> (String, String) {
+    let json = reply.json();
+    let first = &json["error"]["fields"][0];
+    (
+        first["field"].as_str().unwrap_or_default().to_owned(),
+        first["code"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+db_test!(bodies_are_taken_and_refused_as_the_document_says, |db| {
+    let s = two_sellers(db).await;
+    let (app, cookie) = (&s.app, s.ana_cookie.as_str());
+    let started = app
+        .post_json(
+            "/api/v1/tasks",
+            Some(cookie),
+            json!({ "kind": "publish", "item_ids": [s.ana_items[0] as f64] }),
+        )
+        .await;
+    assert_eq!(
+        started.status,
+        StatusCode::ACCEPTED,
+        "2.0 is an integer: {}",
+        started.body
+    );
+    let id = started.json()["id"].as_i64().unwrap();
+    drain_until_done(&app.engine, db, s.ana, id).await;
+
+    // An optional body may be null; an array is not the object it stands for.
+    let retried = app
+        .send(
+            Request::post(format!("/api/v1/tasks/{id}/retry"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::COOKIE, cookie)
+                .body(Body::from("null"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    let array = app
+        .post_json(
+            &format!("/api/v1/tasks/{id}/skip"),
+            Some(cookie),
+            json!([null, null]),
+        )
+        .await;
+    assert_eq!(
+        array.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        array.body
+    );
+    assert_eq!(field(&array).0, "body");
+
+    // Beyond int64 is refused, never clamped or ignored (it used to mark everything read).
+    let read = app
+        .send(
+            Request::post("/api/v1/notifications/read")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::COOKIE, cookie)
+                .body(Body::from(r#"{"ids": [-9223372036854775809]}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        read.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        read.body
+    );
+    assert_eq!(field(&read).0, "ids[0]");
+
+    // A oneOf is explained by the variant the body meant.
+    let edit = app
+        .post_json(
+            "/api/v1/tasks/preview",
+            Some(cookie),
+            json!({ "kind": "edit", "filter": {}, "params": { "price": { "op": "set", "value": "-1" } } }),
+        )
+        .await;
+    assert_eq!(
+        edit.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        edit.body
+    );
+    assert!(field(&edit).0.starts_with("params.price"), "{}", edit.body);
+    let unknown = app
+        .post_json(
+            "/api/v1/tasks",
+            Some(cookie),
+            json!({ "kind": "publish", "filter": {}, "colour": "red" }),
+        )
+        .await;
+    assert_eq!(
+        field(&unknown),
+        ("colour".into(), "unknown".into()),
+        "{}",
+        unknown.body
+    );
+
+    // Referenced things that are not the seller's are not found; a selection of nothing
+    // is the state of things.
+    let theirs = app
+        .post_json(
+            "/api/v1/tasks",
+            Some(&s.bob_cookie),
+            json!({ "kind": "publish", "item_ids": [s.ana_items[0]] }),
+        )
+        .await;
+    assert_eq!(
+        (theirs.status, theirs.error_code().as_str()),
+        (StatusCode::NOT_FOUND, "items_not_found")
+    );
+    let nothing = app
+        .post_json(
+            "/api/v1/tasks",
+            Some(cookie),
+            json!({ "kind": "publish", "filter": { "q": "no such item anywhere" } }),
+        )
+        .await;
+    assert_eq!(
+        (nothing.status, nothing.error_code().as_str()),
+        (StatusCode::CONFLICT, "nothing_to_do")
+    );
+});
+
+db_test!(queries_ids_and_forms_are_held_to_their_ranges, |db| {
+    let s = two_sellers(db).await;
+    let (app, cookie) = (&s.app, Some(s.ana_cookie.as_str()));
+    for (path, status) in [
+        ("/api/v1/items?page=2.0&per_page=10", StatusCode::OK),
+        ("/api/v1/items?per_page=0", StatusCode::BAD_REQUEST),
+        ("/api/v1/items?per_page=201", StatusCode::BAD_REQUEST),
+        ("/api/v1/items?page=0", StatusCode::BAD_REQUEST),
+        ("/api/v1/items?page=1000001", StatusCode::BAD_REQUEST),
+        ("/api/v1/items?sort=", StatusCode::BAD_REQUEST),
+        ("/api/v1/items?in_task=1", StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/tasks?per_page=9223372036854775808",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/v1/tasks?per_page=101", StatusCode::BAD_REQUEST),
+        ("/api/v1/tasks?kind=teleport", StatusCode::BAD_REQUEST),
+        ("/api/v1/tasks?status=ok", StatusCode::BAD_REQUEST),
+        (
+            "/api/v1/tasks?kind=publish&status=succeeded",
+            StatusCode::OK,
+        ),
+        ("/api/v1/tasks/9223372036854775808", StatusCode::BAD_REQUEST),
+        ("/api/v1/tasks/0", StatusCode::BAD_REQUEST),
+        ("/api/v1/tasks/77.0", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(app.get(path, cookie).await.status, status, "{path}");
+    }
+
+    // The upload form has one field, `file`.
+    let boundary = "contract-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nsku,title,price\r\n--{boundary}--\r\n"
+    );
+    let extra = app
+        .send(
+            Request::post("/api/v1/imports/check")
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .header(header::COOKIE, s.ana_cookie.as_str())
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        extra.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        extra.body
+    );
+    assert_eq!(field(&extra), ("note".into(), "unknown".into()));
+});
+
+db_test!(
+    the_document_carries_security_shared_answers_and_links,
+    |db| {
+        let app = TestApp::new(db).await;
+        let doc: Value = app.get("/api/v1/openapi.json", None).await.json();
+        assert_eq!(
+            doc["components"]["securitySchemes"]["session"]["in"],
+            "cookie"
+        );
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                operations += 1;
+                let responses = &operation["responses"];
+                let public = operation["security"] == json!([]);
+                assert_eq!(
+                    public,
+                    ["/api/v1/login", "/healthz"].contains(&path.as_str()),
+                    "{method} {path}"
+                );
+                if !public {
+                    assert!(responses.get("401").is_some(), "{method} {path}");
+                }
+                if method != "get" {
+                    assert!(responses.get("403").is_some(), "{method} {path}");
+                }
+                if operation["requestBody"]["content"]
+                    .get("application/json")
+                    .is_some()
+                {
+                    assert!(responses.get("422").is_some(), "{method} {path}");
+                }
+                let id = operation["operationId"].as_str().unwrap();
+                let tag = operation["tags"][0].as_str().unwrap();
+                assert!(id.starts_with(&format!("{tag}_")), "{id}");
+            }
+        }
+        assert!(operations >= 33);
+        let create = &doc["paths"]["/api/v1/tasks"]["post"]["responses"]["202"]["links"];
+        for target in [
+            "tasks_show",
+            "tasks_items",
+            "tasks_failures",
+            "tasks_retry",
+            "tasks_skip",
+        ] {
+            assert_eq!(
+                create[target]["parameters"]["id"], "$response.body#/id",
+                "{target}"
+            );
+        }
+        let kinds: Vec<&str> = doc["components"]["schemas"]["CreateBody"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|variant| variant["title"].as_str())
+            .collect();
+        assert!(
+            kinds.contains(&"publish") && kinds.contains(&"edit"),
+            "{kinds:?}"
+        );
+    }
+);
