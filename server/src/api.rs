@@ -55,7 +55,6 @@ pub(crate) struct LoginReply {
     request_body = LoginBody,
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = LoginReply),
-        (status = 400, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Not an object with email and password (`fields` says which)", body = ErrorBody),
         (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
@@ -140,7 +139,6 @@ pub struct PageJson<T> {
     responses(
         (status = 200, description = "One page of items", body = ItemPage),
         (status = 400, description = "A bad filter, sort or page", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 async fn list_items(
     State(state): State<AppState>,
@@ -188,7 +186,6 @@ async fn list_items(
     params(("id" = i64, Path, minimum = 1, description = "Item id")),
     responses(
         (status = 200, description = "The item", body = ItemDetail),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such item of this seller", body = ErrorBody),
     ))]
 async fn get_item(

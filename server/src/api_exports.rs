@@ -32,7 +32,6 @@ enum Next {
     params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "CSV in the import format, UTF-8 with BOM", content_type = "text/csv", body = String),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),
         (status = 409, description = "Not an export (`not_an_export`), still running (`export_not_ready`), or it wrote no rows (`export_empty`)", body = ErrorBody),
         (status = 410, description = "The file was removed 7 days after the export ended (`export_expired`)", body = ErrorBody),

@@ -34,7 +34,6 @@ pub(crate) fn tonight(state: &AppState, signed_in: &SignedIn) -> DateTime<Utc> {
     params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "The task now", body = TaskSummary),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),
         (status = 409, description = "Over, cancelled, or a chain's step waiting for the one before it", body = ErrorBody),
     ))]
@@ -59,7 +58,6 @@ async fn start_now(
     params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "The task now", body = TaskSummary),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),
     ))]
 async fn try_now(

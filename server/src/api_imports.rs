@@ -87,7 +87,6 @@ async fn sample() -> Response {
     params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "CSV (UTF-8 with BOM)", content_type = "text/csv", body = String),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),
     ))]
 async fn report(
@@ -250,7 +249,6 @@ async fn checked(parsed: ParsedFile) -> Result<(ParsedFile, FileCheck), ApiError
     responses(
         (status = 200, description = "What the file holds", body = ImportCheck),
         (status = 400, description = "Not multipart, or no `file` field", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 413, description = "Over the size or row limit", body = ErrorBody),
         (status = 422, description = "Empty, not UTF-8, or a bad header", body = ErrorBody),
     ))]
@@ -335,7 +333,6 @@ async fn check(
     responses(
         (status = 200, description = "CSV (UTF-8 with BOM)", content_type = "text/csv", body = String),
         (status = 400, description = "Not multipart, no `file` field, or an unknown `include`", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 413, description = "Over the size or row limit", body = ErrorBody),
         (status = 422, description = "Empty, not UTF-8, or a bad header", body = ErrorBody),
     ))]
@@ -376,7 +373,6 @@ async fn left_out(
         (status = 202, description = "Import started", body = TaskSummary),
         (status = 200, description = "Started earlier with this key", body = TaskSummary),
         (status = 400, description = "Not multipart, no `file` field, or an unknown `include`", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 413, description = "Over the size or row limit", body = ErrorBody),
         (status = 422, description = "Empty, not UTF-8, a bad header, or no row to import", body = ErrorBody),
     ))]

@@ -31,7 +31,6 @@ use utoipa_axum::routes;
 
 use crate::api_error::ApiError;
 use crate::extract::OptionalBody;
-use crate::openapi::ErrorBody;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -138,7 +137,6 @@ impl Live {
 #[utoipa::path(get, path = "/api/v1/events", tag = "live",
     responses(
         (status = 200, description = "Server-Sent Events: `snapshot` (Snapshot), `task` (TaskSummary), `notification` (NotificationEvent)", content_type = "text/event-stream", body = LiveEvent),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 async fn events(
     State(state): State<AppState>,
@@ -166,7 +164,6 @@ async fn events(
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "live",
     responses(
         (status = 200, description = "Newest first", body = Vec<NotificationView>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 async fn notifications(
     State(state): State<AppState>,
@@ -221,7 +218,6 @@ pub struct Unread {
     request_body(content = Option<ReadBody>, description = "Absent or `null`: all"),
     responses(
         (status = 200, description = "The unread count now", body = Unread),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 async fn mark_read(
     State(state): State<AppState>,

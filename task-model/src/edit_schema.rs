@@ -22,10 +22,18 @@ fn closed() -> ObjectBuilder {
         .additional_properties(Some(AdditionalProperties::FreeForm(false)))
 }
 
-fn op(name: &str) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some([name]))
+/// One op's variant: `{op: name, value}`, nothing else.
+fn op_variant(name: &str, value: ObjectBuilder) -> ObjectBuilder {
+    closed()
+        .required("op")
+        .required("value")
+        .property(
+            "op",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([name])),
+        )
+        .property("value", value)
 }
 
 impl PartialSchema for EditChange {
@@ -58,23 +66,16 @@ impl ToSchema for EditChange {
 impl PartialSchema for PriceChange {
     fn schema() -> RefOr<Schema> {
         let variant = |name: &str, pattern: &str, example: &str| {
-            closed()
-                .required("op")
-                .required("value")
-                .property("op", op(name))
-                .property(
-                    "value",
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .pattern(Some(pattern))
-                        .examples([example]),
-                )
-                .property(
-                    "end_99",
-                    ObjectBuilder::new()
-                        .schema_type(Type::Boolean)
-                        .description(Some("Round each new price to end in .99.")),
-                )
+            let value = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .examples([example]);
+            op_variant(name, value).property(
+                "end_99",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .description(Some("Round each new price to end in .99.")),
+            )
         };
         OneOfBuilder::new()
             .description(Some(
@@ -96,17 +97,11 @@ impl ToSchema for PriceChange {
 impl PartialSchema for QuantityChange {
     fn schema() -> RefOr<Schema> {
         let variant = |name: &str, minimum: Option<i64>| {
-            closed()
-                .required("op")
-                .required("value")
-                .property("op", op(name))
-                .property(
-                    "value",
-                    ObjectBuilder::new()
-                        .schema_type(Type::Integer)
-                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                        .minimum(minimum),
-                )
+            let value = ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(minimum);
+            op_variant(name, value)
         };
         OneOfBuilder::new()
             .description(Some("`set` the quantity (0 or more), or `add` to it."))

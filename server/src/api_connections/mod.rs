@@ -40,7 +40,6 @@ pub struct ConnectionList {
 #[utoipa::path(get, path = "/api/v1/connections", tag = "connections",
     responses(
         (status = 200, description = "The connections", body = ConnectionList),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -59,7 +58,6 @@ async fn list(
     responses(
         (status = 201, description = "Connected", body = Connection),
         (status = 400, description = "Not a JSON object of this shape", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 409, description = "The name is taken (`name_taken`), or the server has no key to seal credentials with (`secret_key_missing`)", body = ErrorBody),
         (status = 422, description = "Outside the schema (unknown marketplace, missing or unknown credential, a base URL that is not the marketplace's): `fields` says where", body = ErrorBody),
     ))]
@@ -123,7 +121,6 @@ async fn create(
     params(("id" = i64, Path, minimum = 1, description = "Connection id")),
     responses(
         (status = 200, description = "The connection with its test", body = Connection),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such connection of this seller", body = ErrorBody),
         (status = 409, description = "Its credentials cannot be opened with this server's key", body = ErrorBody),
     ))]
@@ -146,7 +143,6 @@ async fn test(
     params(("id" = i64, Path, minimum = 1, description = "Connection id")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such connection of this seller", body = ErrorBody),
         (status = 409, description = "A task that has not ended publishes through it", body = ErrorBody),
     ))]

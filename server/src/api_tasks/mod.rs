@@ -75,8 +75,6 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Option<String> {
     responses(
         (status = 202, description = "Started", body = TaskSummary),
         (status = 200, description = "Started earlier with this key", body = TaskSummary),
-        (status = 400, description = "Not JSON", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "Items that are not the seller's (`items_not_found`), or a connection that is not (`connection_not_found`)", body = ErrorBody),
         (status = 409, description = "The selection comes to no item (`nothing_to_do`) or to too many (`too_many_items`), or the seller has several connections and named none (`connection_required`)", body = ErrorBody),
         (status = 422, description = "Outside the schema: `fields` says where", body = ErrorBody),
@@ -152,8 +150,6 @@ pub(crate) struct PreviewJson {
     request_body = CreateBody,
     responses(
         (status = 200, description = "What it would do", body = PreviewJson),
-        (status = 400, description = "Not JSON", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "Items that are not the seller's (`items_not_found`), or a connection that is not (`connection_not_found`)", body = ErrorBody),
         (status = 409, description = "The selection comes to no item (`nothing_to_do`) or to too many (`too_many_items`)", body = ErrorBody),
         (status = 422, description = "Outside the schema: `fields` says where", body = ErrorBody),
@@ -215,7 +211,6 @@ async fn preview(
     responses(
         (status = 202, description = "Undo started", body = TaskSummary),
         (status = 200, description = "Started earlier", body = TaskSummary),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),
         (status = 409, description = "Not an edit (`not_undoable`), not finished (`task_not_finished`), or it changed nothing (`nothing_to_undo`)", body = ErrorBody),
     ))]
@@ -256,7 +251,6 @@ fn kinds() -> utoipa::openapi::Object {
     responses(
         (status = 200, description = "One page of tasks", body = TaskPage),
         (status = 400, description = "Unknown status", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
     ))]
 async fn list(
     State(state): State<AppState>,
@@ -290,7 +284,6 @@ async fn list(
     params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "The task", body = TaskSummary),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),
     ))]
 async fn show(
@@ -328,7 +321,6 @@ pub(crate) struct ItemsQuery {
     responses(
         (status = 200, description = "One page of the task's items", body = TaskItemPage),
         (status = 400, description = "Unknown status", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),
     ))]
 async fn items(
@@ -360,7 +352,6 @@ async fn items(
     params(("id" = i64, Path, minimum = 1, description = "Task id")),
     responses(
         (status = 200, description = "The failure groups", body = Vec<FailureGroupView>),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such task of this seller", body = ErrorBody),
     ))]
 async fn failures(
