@@ -159,6 +159,70 @@ fn compressible(
         .any(|compressible| kind.starts_with(compressible))
 }
 
+/// What `/readyz` found.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    /// `ok` or `unreachable`.
+    database: &'static str,
+    /// Migrations of this build the database has not had (null when it cannot be asked).
+    pending_migrations: Option<usize>,
+    /// `running`, `none` (a web-only instance) or `stalled`.
+    workers: &'static str,
+    /// How long the task loop has not gone round, when stalled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stalled_seconds: Option<i64>,
+}
+
+/// The task loop turns at least every few seconds; this long without a turn is a stall.
+const LOOP_STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether this instance should be sent traffic: its database answers and has every
+/// migration this build knows, and its task loop (where it runs one) is going round.
+/// `/healthz` says only whether the process is up and reaches its database.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready: the fields say what is not", body = Readiness),
+    ))]
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (http::StatusCode, Json<Readiness>) {
+    use backend::tasks::worker::Runner;
+    let database_ok = state.db.ping().await.is_ok();
+    let pending = if database_ok {
+        backend::migration::pending(&state.db).await.ok()
+    } else {
+        None
+    };
+    let runner = state.engine.runner(LOOP_STALE_AFTER);
+    let (workers, stalled_seconds) = match runner {
+        Runner::Running => ("running", None),
+        Runner::None => ("none", None),
+        Runner::Stalled { seconds } => ("stalled", Some(seconds)),
+    };
+    let ready = database_ok && pending == Some(0) && !matches!(runner, Runner::Stalled { .. });
+    if !ready {
+        tracing::warn!(database_ok, ?pending, ?runner, "not ready");
+    }
+    let status = if ready {
+        http::StatusCode::OK
+    } else {
+        http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            status: if ready { "ready" } else { "not_ready" },
+            database: if database_ok { "ok" } else { "unreachable" },
+            pending_migrations: pending,
+            workers,
+            stalled_seconds,
+        }),
+    )
+}
+
 /// Whether this instance can reach its database.
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses(

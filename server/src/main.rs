@@ -107,7 +107,19 @@ fn init_tracing() -> anyhow::Result<()> {
             .map_err(|err| anyhow::anyhow!("RUST_LOG: “{value}” is not a log filter: {err}"))?,
         _ => EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_http=warn"),
     };
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // One JSON object a line for log collectors: the event's fields (task_id, item_id,
+    // seller_id…) at the top level, with the span it happened in.
+    match std::env::var("LOG_FORMAT").as_deref().map(str::trim) {
+        Ok("json") => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        Ok("" | "text") | Err(_) => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        Ok(other) => anyhow::bail!("LOG_FORMAT: “{other}” is not a log format; use text or json"),
+    }
     Ok(())
 }
 

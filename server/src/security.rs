@@ -16,6 +16,7 @@ pub(crate) fn is_public(path: &str) -> bool {
     path == "/login"
         || path == "/design"
         || path == "/healthz"
+        || path == "/readyz"
         || path == "/favicon.ico"
         || path == "/api/v1/login"
         || path == "/api/login"

@@ -213,7 +213,7 @@ db_test!(
                 let public = operation["security"] == json!([]);
                 assert_eq!(
                     public,
-                    ["/api/v1/login", "/healthz"].contains(&path.as_str()),
+                    ["/api/v1/login", "/healthz", "/readyz"].contains(&path.as_str()),
                     "{method} {path}"
                 );
                 if !public {
@@ -233,7 +233,7 @@ db_test!(
                 assert!(id.starts_with(&format!("{tag}_")), "{id}");
             }
         }
-        assert!(operations >= 33);
+        assert!(operations >= 34);
         let create = &doc["paths"]["/api/v1/tasks"]["post"]["responses"]["202"]["links"];
         for target in [
             "tasks_show",
@@ -259,3 +259,40 @@ db_test!(
         );
     }
 );
+
+db_test!(readiness_says_what_is_not_ready, |db| {
+    // A migrated database, and no task loop in this process: ready, with no workers.
+    let app = TestApp::new(db).await;
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    assert_eq!(
+        ready.json(),
+        json!({ "status": "ready", "database": "ok", "pending_migrations": 0, "workers": "none" })
+    );
+    // The loop running: its turns are seen.
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let loop_ = tokio::spawn(std::sync::Arc::clone(&app.engine).run(shutdown.clone()));
+    let mut workers = Value::Null;
+    for _ in 0..50 {
+        workers = app.get("/readyz", None).await.json()["workers"].clone();
+        if workers == "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(workers, "running");
+    shutdown.cancel();
+    loop_.await.unwrap();
+    assert_eq!(app.get("/readyz", None).await.json()["workers"], "none");
+
+    // A database without this build's migrations: not ready, and says how many.
+    let bare = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+    let behind = TestApp::new(&bare).await.get("/readyz", None).await;
+    assert_eq!(behind.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(behind.json()["status"], "not_ready");
+    assert!(
+        behind.json()["pending_migrations"].as_u64().unwrap() > 0,
+        "{}",
+        behind.body
+    );
+});

@@ -668,7 +668,7 @@ db_test!(
                 }
             }
         }
-        assert_eq!(operations, 33, "one operation per designed route");
+        assert_eq!(operations, 34, "one operation per designed route");
         // …and every schema the document points at is in it.
         let mut found = Vec::new();
         refs(&doc, &mut found);

@@ -17,6 +17,12 @@ mod m20261203_000011_breakers;
 
 pub struct Migrator;
 
+/// How many of this build's migrations the database has not had yet (readiness: an
+/// instance must not serve a schema older than its code).
+pub async fn pending(db: &sea_orm::DatabaseConnection) -> Result<usize, DbErr> {
+    Ok(Migrator::get_pending_migrations(db).await?.len())
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {

@@ -122,6 +122,7 @@ pub fn router(
         .merge(crate::api_exports::routes())
         .merge(crate::api_live::routes())
         .routes(routes!(crate::healthz))
+        .routes(routes!(crate::readyz))
         .split_for_parts();
     // Serialised once and shared: axum clones handlers into every connection, and a
     // captured document would be deep-copied each time (hundreds of KiB per connection).

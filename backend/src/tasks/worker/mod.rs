@@ -86,9 +86,57 @@ pub struct Engine {
     wake: Notify,
     in_flight: Mutex<InFlight>,
     stopping: CancellationToken,
+    /// When the run loop last went round (Unix ms); 0 until it starts, so a web-only
+    /// instance that never runs one says so.
+    loop_seen: std::sync::atomic::AtomicI64,
+}
+
+/// Whether this process's run loop is going round, for readiness checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runner {
+    /// This instance runs no loop (`STOCKROOM_WORKERS=0`, or not started yet).
+    None,
+    /// It went round within the last `stale_after`.
+    Running,
+    /// It has not gone round for longer than that: stuck, or ended.
+    Stalled { seconds: i64 },
+}
+
+impl Runner {
+    /// From the loop's last turn (Unix ms, 0 for never) as seen at `now_ms`.
+    pub fn of(seen_ms: i64, now_ms: i64, stale_after: Duration) -> Self {
+        if seen_ms == 0 {
+            return Self::None;
+        }
+        let age_ms = now_ms - seen_ms;
+        if age_ms <= i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX) {
+            Self::Running
+        } else {
+            Self::Stalled {
+                seconds: age_ms / 1000,
+            }
+        }
+    }
 }
 
 impl Engine {
+    /// Marks one turn of the run loop.
+    pub(crate) fn loop_turned(&self) {
+        self.loop_seen.store(
+            chrono::Utc::now().timestamp_millis(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Whether the run loop is going round: it turns at least every poll interval.
+    pub fn runner(&self, stale_after: Duration) -> Runner {
+        Runner::of(
+            self.loop_seen.load(std::sync::atomic::Ordering::Relaxed),
+            chrono::Utc::now().timestamp_millis(),
+            stale_after,
+        )
+    }
+
     pub fn new(
         db: DatabaseConnection,
         registry: Registry,
@@ -105,6 +153,7 @@ impl Engine {
             wake: Notify::new(),
             in_flight: Mutex::new(HashMap::new()),
             stopping: CancellationToken::new(),
+            loop_seen: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -337,5 +386,22 @@ impl Engine {
     /// Wakes the run loop to look for work now (new task, or another instance said so).
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loop_is_running_until_it_has_not_turned_for_the_stale_time() {
+        let stale = Duration::from_secs(30);
+        assert_eq!(Runner::of(0, 1_000_000, stale), Runner::None);
+        assert_eq!(Runner::of(1_000_000, 1_029_000, stale), Runner::Running);
+        assert_eq!(Runner::of(1_000_000, 1_030_000, stale), Runner::Running);
+        assert_eq!(
+            Runner::of(1_000_000, 1_095_500, stale),
+            Runner::Stalled { seconds: 95 }
+        );
     }
 }

@@ -20,6 +20,7 @@ impl Engine {
         let mut events = self.bus.subscribe();
         let mut claim_now = true;
         loop {
+            self.loop_turned();
             if shutdown.is_cancelled() {
                 break;
             }
@@ -75,5 +76,8 @@ impl Engine {
             }
         }
         self.shut_down(running, heartbeat).await;
+        // Ended: not running any more (a new `run` marks it again).
+        self.loop_seen
+            .store(0, std::sync::atomic::Ordering::Relaxed);
     }
 }
