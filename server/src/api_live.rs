@@ -62,6 +62,8 @@ struct Live {
     /// Events ready to send, in order.
     ready: std::collections::VecDeque<Event>,
     last_notification_id: i64,
+    /// Counted in the metrics while the stream lives.
+    _open: crate::metrics::StreamOpen,
 }
 
 impl Live {
@@ -153,6 +155,7 @@ async fn events(
         bus,
         last_notification_id: first.last_notification_id,
         ready: [sse("snapshot", &first)].into(),
+        _open: crate::metrics::StreamOpen::new(),
     };
     let stream = futures::stream::unfold(live, |live| async move {
         live.next().await.map(|(event, live)| (Ok(event), live))

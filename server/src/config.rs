@@ -34,6 +34,9 @@ pub struct Config {
     /// (one every 6 s and 2 s) applies (`STOCKROOM_LOGIN_BURST_PER_EMAIL`, 10, and
     /// `STOCKROOM_LOGIN_BURST_PER_CLIENT`, 30).
     pub login_bursts: (u32, u32),
+    /// Serves `/metrics` to `Authorization: Bearer <token>` (`STOCKROOM_METRICS_TOKEN`);
+    /// unset, there are no metrics (a 404).
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +221,7 @@ impl Config {
             sandbox,
             hold_limit,
             login_bursts,
+            metrics_token: get("STOCKROOM_METRICS_TOKEN"),
         })
     }
 }

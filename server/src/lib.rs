@@ -12,6 +12,7 @@ pub mod config;
 mod extract;
 pub mod housekeeping;
 pub mod media;
+pub mod metrics;
 pub mod openapi;
 pub mod sandbox;
 pub mod security;
@@ -69,11 +70,24 @@ pub fn site_build(options: &LeptosOptions) -> String {
 /// The whole HTTP application, without a socket, so tests can call it directly. With a
 /// sandbox, the stand-in marketplace is mounted at [`sandbox::MOUNT`].
 pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
+    app_with_metrics(state, sandbox, metrics::MetricsToken(None))
+}
+
+/// [`app`], serving `/metrics` to requests that bring `token` (see [`metrics`]).
+pub fn app_with_metrics(
+    state: AppState,
+    sandbox: Option<sandbox::Sandbox>,
+    token: metrics::MetricsToken,
+) -> Router {
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let (api, _doc) = openapi::router(state.imports.limits, state.marketplaces.sandbox_url());
     let app = Router::<AppState>::new()
         .route("/media/demo/{file}", get(media::demo_image))
+        .route(
+            "/metrics",
+            get(metrics::serve).layer(axum::Extension(token)),
+        )
         .merge(api)
         // The site's files, with conditional requests (304) and cargo-leptos' precompressed
         // copies when present; Leptos' fallback handler would drop If-Modified-Since.
@@ -95,6 +109,7 @@ pub fn app(state: AppState, sandbox: Option<sandbox::Sandbox>) -> Router {
             security::sessions,
         ))
         .layer(middleware::from_fn(security::same_origin_writes))
+        .layer(middleware::from_fn(metrics::track))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -17,6 +17,7 @@ pub(crate) fn is_public(path: &str) -> bool {
         || path == "/design"
         || path == "/healthz"
         || path == "/readyz"
+        || path == "/metrics"
         || path == "/favicon.ico"
         || path == "/api/v1/login"
         || path == "/api/login"

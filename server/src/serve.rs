@@ -115,7 +115,12 @@ pub async fn serve(
     let web_shutdown = shutdown.clone();
     let served = axum::serve(
         listener,
-        crate::app(state, sandbox).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        crate::app_with_metrics(
+            state,
+            sandbox,
+            crate::metrics::MetricsToken(config.metrics_token.as_deref().map(Arc::from)),
+        )
+        .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async move { web_shutdown.cancelled().await })
     .await

@@ -296,3 +296,73 @@ db_test!(readiness_says_what_is_not_ready, |db| {
         behind.body
     );
 });
+
+db_test!(metrics_are_for_the_operator_with_the_token_only, |db| {
+    let s = two_sellers(db).await;
+    let started = s
+        .app
+        .post_json(
+            "/api/v1/tasks",
+            Some(&s.ana_cookie),
+            json!({ "kind": "publish", "item_ids": &s.ana_items[..3] }),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+    // Without a token configured there are no metrics at all.
+    assert_eq!(
+        s.app.get("/metrics", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("stockroom")
+        .build();
+    let marketplaces =
+        backend::connectors::Marketplaces::new(Some(test_secret_key()), &s.url).unwrap();
+    let state = server::state(
+        options,
+        db.clone(),
+        std::sync::Arc::clone(&s.app.engine),
+        std::sync::Arc::new(marketplaces),
+    );
+    let router = server::app_with_metrics(
+        state,
+        None,
+        server::metrics::MetricsToken(Some("s3cret".into())),
+    );
+    let scrape = |auth: Option<&'static str>| {
+        let router = router.clone();
+        async move {
+            let mut request = Request::get("/metrics");
+            if let Some(auth) = auth {
+                request = request.header(header::AUTHORIZATION, auth);
+            }
+            let response = tower::ServiceExt::oneshot(router, request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = response.status();
+            let bytes = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    assert_eq!(scrape(None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(scrape(Some("Bearer wrong")).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = scrape(Some("Bearer s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("stockroom_tasks{kind=\"publish\",status=\"queued\"} 1"),
+        "{body}"
+    );
+    assert!(
+        body.contains("stockroom_task_items{kind=\"publish\",status=\"total\"} 3"),
+        "{body}"
+    );
+    assert!(body.contains("stockroom_queue_due 3"), "{body}");
+    assert!(
+        body.contains("stockroom_queue_oldest_due_seconds"),
+        "{body}"
+    );
+});

@@ -14,6 +14,7 @@ pub mod complete;
 pub mod control;
 pub mod create;
 pub mod events;
+pub mod gauges;
 pub mod in_task;
 pub mod kind;
 pub mod noop;
