@@ -25,6 +25,7 @@ pub mod reports;
 pub mod secrets;
 pub mod sessions;
 pub mod tasks;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod undo;

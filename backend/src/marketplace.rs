@@ -186,6 +186,7 @@ impl Connector {
                     if quick_retries > 0 && worth_retrying_now(code) && self.healthy(account) =>
                 {
                     quick_retries -= 1;
+                    crate::telemetry::quick_retry(account);
                 }
                 other => return other,
             }
@@ -273,10 +274,21 @@ impl Connector {
         hedge: bool,
     ) -> Result<reqwest::Response, CallError> {
         let mut timing = Timing::start(&self.stats, account, hedge);
+        let started = std::time::Instant::now();
         let answer = match self.http.execute(request).await {
             Ok(response) => check_status(response).await,
             Err(err) => Err(transport(err)),
         };
+        crate::telemetry::marketplace_call(
+            account,
+            match &answer {
+                Ok(_) => "ok",
+                Err(CallError::Permanent { .. }) => "refused",
+                Err(CallError::Transient { code, .. }) => code,
+            },
+            hedge,
+            started.elapsed(),
+        );
         timing.finish(match &answer {
             Err(CallError::Transient {
                 code: "marketplace_timeout",
@@ -296,6 +308,7 @@ impl Connector {
                 message,
                 retry_after,
             }) => {
+                crate::telemetry::rate_limited(account);
                 let wait = retry_after.unwrap_or_else(|| Duration::seconds(1));
                 if let Err(err) = self
                     .pacer

@@ -79,6 +79,7 @@ pub fn app_with_metrics(
     sandbox: Option<sandbox::Sandbox>,
     token: metrics::MetricsToken,
 ) -> Router {
+    metrics::handle();
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let (api, _doc) = openapi::router(state.imports.limits, state.marketplaces.sandbox_url());

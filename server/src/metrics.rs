@@ -25,8 +25,9 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-/// The process's recorder, installed on first use (one per process, as the facade is).
-fn handle() -> &'static PrometheusHandle {
+/// The process's recorder, installed once (one per process, as the facade is): by the
+/// app as it is built, so the engine's first counts are kept.
+pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()

@@ -64,6 +64,7 @@ impl Marketplaces {
 
     /// The marketplace said 429: everyone waits for the connection's quota.
     pub(crate) async fn hold_off(&self, key: &str, wait: chrono::Duration) {
+        crate::telemetry::rate_limited(key);
         if let Err(err) = self
             .pacer
             .hold_off(key, wait.to_std().unwrap_or_default())

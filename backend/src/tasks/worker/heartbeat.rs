@@ -39,6 +39,7 @@ impl Engine {
             self.publish_id(*task_id).await;
         }
         if !touched.is_empty() {
+            crate::telemetry::rescued(touched.len());
             self.wake.notify_one();
         }
         Ok(touched.len())
