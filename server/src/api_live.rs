@@ -155,7 +155,7 @@ async fn events(
         bus,
         last_notification_id: first.last_notification_id,
         ready: [sse("snapshot", &first)].into(),
-        _open: crate::metrics::StreamOpen::new(),
+        _open: crate::metrics::StreamOpen::open(),
     };
     let stream = futures::stream::unfold(live, |live| async move {
         live.next().await.map(|(event, live)| (Ok(event), live))

@@ -69,7 +69,8 @@ pub async fn track(request: Request, next: Next) -> Response {
 pub struct StreamOpen;
 
 impl StreamOpen {
-    pub fn new() -> Self {
+    /// Counts a stream as open (a side effect, hence no `Default`).
+    pub fn open() -> Self {
         handle();
         metrics::gauge!("stockroom_event_streams_open").increment(1.0);
         Self
