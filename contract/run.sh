@@ -51,8 +51,9 @@ server=$!
 trap 'kill $server 2> /dev/null || true' EXIT
 up=0
 for _ in $(seq 150); do
-    curl -sf "$base/healthz" > /dev/null && { up=1; break; }
     kill -0 $server 2> /dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    # Ours, not a leftover on the port: it must still be running once the probe answers.
+    curl -sf "$base/healthz" > /dev/null && kill -0 $server 2> /dev/null && { up=1; break; }
     sleep 0.2
 done
 if [ $up -ne 1 ]; then

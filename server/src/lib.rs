@@ -87,7 +87,7 @@ pub fn app_with_metrics(
         .route("/media/demo/{file}", get(media::demo_image))
         .route(
             "/metrics",
-            get(metrics::serve).layer(axum::Extension(token)),
+            axum::routing::any(metrics::serve).layer(axum::Extension(token)),
         )
         .merge(api)
         // The site's files, with conditional requests (304) and cargo-leptos' precompressed

@@ -53,7 +53,17 @@ pub async fn track(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    // A made-up method would make a series of its own, for ever: those count as `other`.
+    let method = match *request.method() {
+        http::Method::GET
+        | http::Method::HEAD
+        | http::Method::POST
+        | http::Method::PUT
+        | http::Method::PATCH
+        | http::Method::DELETE
+        | http::Method::OPTIONS => request.method().as_str().to_owned(),
+        _ => "other".to_owned(),
+    };
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
@@ -96,12 +106,15 @@ fn authorised(token: &str, headers: &HeaderMap) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Any method: whatever is not a scrape with the token is the 404 of a path that does not
+/// exist (not a 405 that would tell it does).
 pub async fn serve(
     State(state): State<AppState>,
     Extension(MetricsToken(token)): Extension<MetricsToken>,
+    method: http::Method,
     headers: HeaderMap,
 ) -> Response {
-    let Some(token) = token else {
+    let Some(token) = token.filter(|_| method == http::Method::GET) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     if !authorised(&token, &headers) {

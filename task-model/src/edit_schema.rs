@@ -100,7 +100,8 @@ impl PartialSchema for QuantityChange {
             let value = ObjectBuilder::new()
                 .schema_type(Type::Integer)
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                .minimum(minimum);
+                .minimum(Some(minimum.unwrap_or(i64::MIN)))
+                .maximum(Some(i64::MAX));
             op_variant(name, value)
         };
         OneOfBuilder::new()

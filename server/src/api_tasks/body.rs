@@ -311,7 +311,7 @@ fn variant(kind: &str, thens: &[&str], connection: bool, then_required: bool) ->
         "kind": { "type": "string", "enum": [kind] },
         "item_ids": {
             "type": "array",
-            "items": { "type": "integer", "format": "int64", "minimum": 1 },
+            "items": { "type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX },
             "minItems": 1,
             "maxItems": MAX_ITEMS,
         },
@@ -342,6 +342,7 @@ fn variant(kind: &str, thens: &[&str], connection: bool, then_required: bool) ->
             "type": ["integer", "null"],
             "format": "int64",
             "minimum": 1,
+            "maximum": i64::MAX,
             "description": "Which of the seller's connections; needed when there are several.",
         });
     }
