@@ -1,7 +1,7 @@
 # Stockroom: two commands do everything on a fresh machine.
 #   make run   install what is missing, build (release), migrate, serve on :3000 with the demo seller
 #   make test  install what is missing, then fmt, clippy (server and wasm), Rust tests, Playwright,
-#              and the API contract suite
+#              the API contract suite and the chaos suite
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -21,12 +21,13 @@ export LEPTOS_OUTPUT_NAME := stockroom
 DATABASE_URL ?= sqlite://data/stockroom.db?mode=rwc
 LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 
-.PHONY: help setup tools browser e2e-deps run build release release-small test fmt-check clippy rust-test e2e contract bench bench-bundle clean-data
+.PHONY: help setup tools browser e2e-deps run build release release-small test fmt-check clippy rust-test e2e contract chaos bench bench-bundle clean-data
 
 help:
 	@echo "make run   - set up (first time ~25 min), build and serve http://$(LEPTOS_SITE_ADDR) with the demo seller"
 	@echo "make test  - set up, then fmt, clippy, Rust tests (SQLite; PostgreSQL when TEST_POSTGRES_URL is set), Playwright and the API contract"
 	@echo "make contract - the API contract suite alone (schemathesis against the release server)"
+	@echo "make chaos - the chaos suite alone (faults of real infrastructure; PostgreSQL's initdb, root for a tmpfs)"
 
 ## Tools -------------------------------------------------------------------------------
 
@@ -99,7 +100,7 @@ build: tools
 
 ## Test --------------------------------------------------------------------------------
 
-test: setup fmt-check clippy rust-test e2e contract
+test: setup fmt-check clippy rust-test e2e contract chaos
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -125,6 +126,12 @@ e2e: release browser
 # Its pinned client goes into target/contract-venv the first time (contract/run.sh).
 contract: release
 	contract/run.sh
+
+# The chaos suite: real processes put through faults (PostgreSQL restarted, the marketplace
+# stopped, SIGKILLs, a full disk, a stalled event stream, fifty sellers on three servers).
+# The same test build as `rust-test`; its scenarios are ignored by a plain `cargo test`.
+chaos:
+	cargo test -p server --test chaos -- --ignored --test-threads=1 --nocapture
 
 bench:
 	cargo run --release -p backend --example catalog_bench --features testing

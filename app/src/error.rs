@@ -55,6 +55,11 @@ pub enum AppError {
     Forbidden,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The database could not grow (its disk is full): nothing of this request was saved,
+    /// and what was saved before is whole. A 503: the same request works once space is
+    /// freed.
+    #[error("The server is out of storage space, so nothing was saved. Everything saved before is safe; please try again in a few minutes.")]
+    StorageFull,
     /// The request never got a proper answer (network, decoding).
     #[error("Could not reach Stockroom: {0}")]
     Transport(String),
@@ -77,6 +82,7 @@ impl AppError {
             Self::BadRequest { .. } => "bad_request",
             Self::Forbidden => "forbidden",
             Self::Internal => "internal",
+            Self::StorageFull => "storage_full",
             Self::Transport(_) => "transport",
         }
     }
@@ -96,6 +102,7 @@ impl AppError {
             Self::File { .. } => 422,
             Self::Forbidden => 403,
             Self::Internal | Self::Transport(_) => 500,
+            Self::StorageFull => 503,
         }
     }
 
@@ -196,6 +203,7 @@ impl From<WireError> for AppError {
             "bad_request" => Self::BadRequest { message },
             "forbidden" => Self::Forbidden,
             "internal" => Self::Internal,
+            "storage_full" => Self::StorageFull,
             // "transport", or a code this build does not know: say what came.
             _ => Self::Transport(message),
         }
@@ -290,11 +298,18 @@ mod ssr {
         }
     }
 
-    /// Logs the whole chain once and gives the client a generic message.
+    /// Logs the whole chain once and gives the client a generic message, or, when the
+    /// database's disk is full, says so (a 503: the same request works once space is
+    /// freed).
     pub fn internal(err: impl std::fmt::Display) -> AppError {
         // `{:#}` prints an anyhow chain on one line.
-        tracing::error!(error = %format!("{err:#}"), "request failed");
-        AppError::Internal
+        let chain = format!("{err:#}");
+        tracing::error!(error = %chain, "request failed");
+        if backend::db::storage_full(&chain) {
+            AppError::StorageFull
+        } else {
+            AppError::Internal
+        }
     }
 }
 
@@ -343,6 +358,7 @@ mod tests {
             },
             AppError::Forbidden,
             AppError::Internal,
+            AppError::StorageFull,
             AppError::Transport("offline".into()),
         ]
     }

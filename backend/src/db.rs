@@ -49,6 +49,19 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     Ok(db)
 }
 
+/// Whether an error (its text, the whole chain) says the database could not grow because
+/// its disk is full: SQLite's `SQLITE_FULL` ("database or disk is full"), PostgreSQL's
+/// `disk_full` ("could not extend file …: No space left on device"), or the system's
+/// ENOSPC wherever it surfaces. The drivers pass these on as text only.
+pub fn storage_full(error: &str) -> bool {
+    const SIGNS: [&str; 3] = [
+        "database or disk is full",
+        "No space left on device",
+        "could not extend file",
+    ];
+    SIGNS.iter().any(|sign| error.contains(sign))
+}
+
 /// Applies every pending migration.
 #[tracing::instrument(skip_all, err)]
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
@@ -85,5 +98,19 @@ mod tests {
         );
         assert_eq!(sqlite_file_path("sqlite::memory:"), None);
         assert_eq!(sqlite_file_path("postgres://localhost/x"), None);
+    }
+
+    #[test]
+    fn a_full_disk_is_told_from_other_errors() {
+        assert!(storage_full(
+            "Failed to save: Execution Error: error returned from database: (code: 13) database or disk is full"
+        ));
+        assert!(storage_full(
+            "error returned from database: could not extend file \"base/16384/2619\": No space left on device"
+        ));
+        assert!(!storage_full(
+            "error returned from database: (code: 5) database is locked"
+        ));
+        assert!(!storage_full("Connection refused (os error 111)"));
     }
 }

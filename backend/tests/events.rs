@@ -37,6 +37,7 @@ fn event(status: TaskStatus) -> TaskEvent {
         start_at: None,
         chain: None,
         hold: None,
+        emitted_at: chrono::Utc::now(),
     }
 }
 

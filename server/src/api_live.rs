@@ -75,6 +75,7 @@ impl Live {
             }
             match self.bus.recv().await {
                 Ok(event) if event.seller_id == self.seller_id => {
+                    crate::metrics::event_taken(event.emitted_at);
                     let ended = event.status.is_terminal();
                     let summary = TaskSummary::from_event(&event, chrono::Utc::now());
                     self.ready.push_back(sse("task", &summary));

@@ -42,6 +42,10 @@ pub struct TaskEvent {
     /// While its marketplace does not answer: nothing is sent, nothing spent.
     #[serde(default)]
     pub hold: Option<task_model::Hold>,
+    /// When the change was published: a stream that delivers the event measures its lag
+    /// from here (the deliberate coalescing of progress included).
+    #[serde(default = "Utc::now")]
+    pub emitted_at: DateTime<Utc>,
 }
 
 impl From<&Task> for TaskEvent {
@@ -64,6 +68,7 @@ impl From<&Task> for TaskEvent {
             start_at: task.start_at,
             chain: task.chain,
             hold: task.hold.clone(),
+            emitted_at: Utc::now(),
         }
     }
 }
@@ -283,6 +288,7 @@ mod tests {
             start_at: None,
             chain: None,
             hold: None,
+            emitted_at: Utc::now(),
         }
     }
 

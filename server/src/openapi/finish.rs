@@ -72,6 +72,11 @@ fn shared_answers(path: &str, method: &str, operation: &mut Value) {
         "500",
         "Something went wrong on our side (logged); trying again may work",
     );
+    answer(
+        operation,
+        "503",
+        "The database's disk is full (`storage_full`): nothing was saved; the same request works once space is freed",
+    );
     if method != "get" {
         answer(
             operation,

@@ -1,0 +1,80 @@
+//! PostgreSQL restarted in the middle of a publish. Two servers share the database: one
+//! runs the workers, the other only serves the seller, whose event stream hears the
+//! workers' progress through `NOTIFY`. The database goes away for a few seconds (every
+//! connection cut, open transactions rolled back) and comes back: the workers reconnect
+//! and finish the task, the other server's listener reconnects and its open stream tells
+//! the seller the task ended, and each listing exists once.
+
+use crate::check;
+use crate::postgres::Cluster;
+use crate::support::{sandbox, wait_task, Server, Session, Spec};
+use std::time::Duration;
+
+const ITEMS: usize = 400;
+
+#[tokio::test]
+#[ignore = "chaos: run by `make chaos`"]
+async fn postgres_restarted_mid_task() {
+    let cluster = Cluster::start();
+    let url = cluster.url();
+    let db = backend::db::connect(&url).await.unwrap();
+    backend::db::migrate(&db).await.unwrap();
+    let marketplace = sandbox();
+    let (_, ids) =
+        backend::testing::seller_with_items(&db, "restart@example.com", ITEMS).await;
+    backend::testing::make_all_listable(&db).await;
+
+    let logs = tempfile::tempdir().unwrap();
+    let spec = Spec::new(&url, &marketplace.url);
+    let worker = Server::start(&spec, logs.path(), "worker").await;
+    let front = Server::start(&Spec::new(&url, &marketplace.url).workers(0), logs.path(), "front")
+        .await;
+    let session = Session::login(&front.base, "restart@example.com").await;
+    let mut stream = session.events().await;
+    let (name, _) = stream.next().await.expect("a first event");
+    assert_eq!(name, "snapshot");
+
+    let created = session
+        .post(
+            "/api/v1/tasks",
+            serde_json::json!({ "kind": "publish", "item_ids": ids }),
+        )
+        .await;
+    assert_eq!(created.status, 202, "{}", created.body);
+    let task_id = created.json()["id"].as_i64().unwrap();
+
+    wait_task(&db, task_id, Duration::from_secs(120), "a quarter published", |t| {
+        t.counts.succeeded >= (ITEMS / 4) as i64
+    })
+    .await;
+    cluster.down();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    cluster.up();
+    let at_restart = backend::tasks::load(&db, task_id).await.unwrap();
+    assert!(
+        at_restart.counts.succeeded < ITEMS as i64,
+        "restarted mid-task: {:?}",
+        at_restart.counts
+    );
+
+    // The front server's stream, open across the restart, hears the end from the workers.
+    let ended = stream.until_ended(task_id, Duration::from_secs(180)).await;
+    assert_eq!(ended["status"], "succeeded", "{ended}");
+    assert_eq!(ended["counts"]["succeeded"], ITEMS, "{ended}");
+    let done = backend::tasks::load(&db, task_id).await.unwrap();
+    assert_eq!(done.counts.succeeded, ITEMS as i64, "{:?}", done.counts);
+
+    let stats = crate::common::processes::stats(&marketplace.url).await;
+    let whole = check::whole(&db, Some(&stats)).await;
+    assert_eq!(whole.listings, ITEMS as i64, "{stats}");
+    // Both servers are still up and ready.
+    for server in [&worker, &front] {
+        let ready = reqwest::get(format!("{}/readyz", server.base)).await.unwrap();
+        assert!(
+            ready.status().is_success(),
+            "{} not ready after the restart; its log:\n{}",
+            server.base,
+            server.log_text()
+        );
+    }
+}
