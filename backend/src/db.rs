@@ -35,6 +35,7 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
         });
+        options.map_sqlx_sqlite_before_acquire(whole_sqlite_connection);
     } else {
         options.max_connections(16);
     }
@@ -47,6 +48,27 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
             .context("Failed to enable WAL")?;
     }
     Ok(db)
+}
+
+/// Hands out a pooled SQLite connection only when no transaction is left open on it.
+///
+/// A COMMIT that fails because the disk is full (SQLite also rolls back by itself on some
+/// I/O errors) leaves the driver counting a transaction that SQLite no longer has; its
+/// ROLLBACK then fails, and the next BEGIN on that connection would become a SAVEPOINT
+/// that a failure only rolls back *to*, keeping the write lock for ever: every other
+/// writer gets "database is locked". Such a connection is closed instead (which ends
+/// whatever it had open) and the pool opens a fresh one.
+fn whole_sqlite_connection(
+    conn: &mut sea_orm::sqlx::sqlite::SqliteConnection,
+    _: sea_orm::sqlx::pool::PoolConnectionMetadata,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sea_orm::sqlx::Error>> + Send + '_>>
+{
+    use sea_orm::sqlx::Connection;
+    let whole = !conn.is_in_transaction();
+    if !whole {
+        tracing::warn!("a database connection was left inside a transaction; it is replaced");
+    }
+    Box::pin(std::future::ready(Ok(whole)))
 }
 
 /// Whether an error (its text, the whole chain) says the database could not grow because

@@ -34,7 +34,7 @@ impl Process {
     }
 
     /// Kills it with SIGKILL and waits for it to be gone.
-    pub fn kill(mut self) {
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -172,6 +172,18 @@ impl Server {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    /// A failed scenario shows the end of each server's log.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+            eprintln!("--- the end of {} ---\n{tail}", self.log.display());
+        }
     }
 }
 
