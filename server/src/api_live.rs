@@ -7,6 +7,8 @@
 //! It subscribes to the event bus before reading the snapshot, so nothing falls between
 //! the two. A client too slow to keep up skips ahead: it gets a fresh snapshot instead of
 //! the events it missed, so a stream's memory is bounded by the bus, not by the client.
+//! Each seller's streams listen on that seller's own channel: another seller's busy day
+//! neither wakes them nor makes them fall behind.
 //! On PostgreSQL the bus carries every instance's events (`NOTIFY`), so a browser on one
 //! instance sees the workers of all.
 
@@ -67,7 +69,7 @@ struct Live {
 }
 
 impl Live {
-    /// The next events for this seller: waits on the bus, skipping other sellers'.
+    /// The next events for this seller: waits on the seller's channel of the bus.
     async fn next(mut self) -> Option<(Event, Self)> {
         loop {
             if let Some(event) = self.ready.pop_front() {
@@ -147,7 +149,7 @@ async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let seller_id = signed_in.seller.id;
     // Subscribe first: an event between the snapshot and the subscription would be lost.
-    let bus = state.engine.bus().subscribe();
+    let bus = state.engine.bus().subscribe_seller(seller_id);
     let first = snapshot(&state.db, seller_id, &state.build).await?;
     let live = Live {
         db: state.db.clone(),

@@ -85,9 +85,16 @@ struct Slot {
     stashed: Option<TaskEvent>,
 }
 
+/// Events kept for one seller's streams before a stream that does not read falls behind
+/// (and is sent a fresh snapshot instead).
+const PER_SELLER: usize = 256;
+
 struct Inner {
     instance: String,
     local: broadcast::Sender<TaskEvent>,
+    /// One channel per seller with a stream open: a seller's streams wake for their own
+    /// events only, and one seller's busy day never makes another's stream fall behind.
+    sellers: Mutex<HashMap<i64, broadcast::Sender<TaskEvent>>>,
     slots: Mutex<HashMap<i64, Slot>>,
     min_interval: Duration,
     outbound: Mutex<Option<mpsc::UnboundedSender<TaskEvent>>>,
@@ -107,6 +114,7 @@ impl EventBus {
             inner: Arc::new(Inner {
                 instance: instance.into(),
                 local,
+                sellers: Mutex::new(HashMap::new()),
                 slots: Mutex::new(HashMap::new()),
                 min_interval,
                 outbound: Mutex::new(None),
@@ -114,8 +122,24 @@ impl EventBus {
         }
     }
 
+    /// Every event, every seller's (the engine's own loop).
     pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
         self.inner.local.subscribe()
+    }
+
+    /// One seller's events only (a live stream).
+    pub fn subscribe_seller(&self, seller_id: i64) -> broadcast::Receiver<TaskEvent> {
+        match self.inner.sellers.lock() {
+            Ok(mut sellers) => {
+                sellers.retain(|_, sender| sender.receiver_count() > 0);
+                sellers
+                    .entry(seller_id)
+                    .or_insert_with(|| broadcast::channel(PER_SELLER).0)
+                    .subscribe()
+            }
+            // A poisoned map: a channel nobody sends on, so the stream ends at once.
+            Err(_) => broadcast::channel(1).1,
+        }
     }
 
     /// Publishes a change: at once if the status changed or the task was quiet for
@@ -184,7 +208,17 @@ impl EventBus {
                 let _ = outbound.send(event.clone());
             }
         }
-        // No subscriber is fine: nobody is watching.
+        self.deliver(event);
+    }
+
+    /// Hands an event to this process's subscribers: the engine, and the streams of its
+    /// seller. No subscriber is fine: nobody is watching.
+    fn deliver(&self, event: TaskEvent) {
+        if let Ok(sellers) = self.inner.sellers.lock() {
+            if let Some(sender) = sellers.get(&event.seller_id) {
+                let _ = sender.send(event.clone());
+            }
+        }
         let _ = self.inner.local.send(event);
     }
 
@@ -234,7 +268,7 @@ impl EventBus {
                 }
             }
         });
-        let local = self.inner.local.clone();
+        let bus = self.clone();
         let me = self.inner.instance.clone();
         tokio::spawn(async move {
             loop {
@@ -244,7 +278,7 @@ impl EventBus {
                             serde_json::from_str::<Envelope>(notification.payload())
                         {
                             if envelope.origin != me {
-                                let _ = local.send(envelope.event);
+                                bus.deliver(envelope.event);
                             }
                         }
                     }
@@ -305,6 +339,37 @@ mod tests {
         assert_eq!(received.len(), 2, "first progress and the final state");
         assert_eq!(received[1].status, TaskStatus::Succeeded);
         assert_eq!(received[1].counts.succeeded, 10);
+    }
+
+    #[test]
+    fn a_sellers_channel_carries_their_events_only_and_lags_alone() {
+        let bus = EventBus::new("test", Duration::ZERO);
+        let mut mine = bus.subscribe_seller(1);
+        let mut theirs = bus.subscribe_seller(2);
+        let mut everything = bus.subscribe();
+        let mut other = event(9, TaskStatus::Running, 1);
+        other.seller_id = 2;
+        bus.publish(other);
+        assert!(mine.try_recv().is_err(), "another seller's event");
+        assert_eq!(theirs.try_recv().map(|e| e.task_id).ok(), Some(9));
+        assert_eq!(everything.try_recv().map(|e| e.task_id).ok(), Some(9));
+        // Seller 1's stream reads nothing while their tasks change many times.
+        for task in 0..(PER_SELLER as i64 + 10) {
+            bus.publish(event(100 + task, TaskStatus::Running, 1));
+        }
+        assert!(matches!(
+            mine.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(10))
+        ));
+        assert!(theirs.try_recv().is_err(), "seller 2 is not behind: nothing new");
+        drop(mine);
+        drop(theirs);
+        let _fresh = bus.subscribe_seller(3);
+        assert_eq!(
+            bus.inner.sellers.lock().map(|s| s.len()).unwrap_or_default(),
+            1,
+            "channels without streams are dropped"
+        );
     }
 
     #[test]
