@@ -129,9 +129,11 @@ contract: release
 
 # The chaos suite: real processes put through faults (PostgreSQL restarted, the marketplace
 # stopped, SIGKILLs, a full disk, a stalled event stream, fifty sellers on three servers).
-# The same test build as `rust-test`; its scenarios are ignored by a plain `cargo test`.
-chaos:
-	cargo test -p server --test chaos -- --ignored --test-threads=1 --nocapture
+# The servers are the release build (what operators run); the driver is the same test
+# build as `rust-test`, whose plain `cargo test` skips these scenarios.
+chaos: release
+	STOCKROOM_BIN=$(CURDIR)/target/release/stockroom \
+		cargo test -p server --test chaos -- --ignored --test-threads=1 --nocapture
 
 bench:
 	cargo run --release -p backend --example catalog_bench --features testing

@@ -61,8 +61,9 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
 fn whole_sqlite_connection(
     conn: &mut sea_orm::sqlx::sqlite::SqliteConnection,
     _: sea_orm::sqlx::pool::PoolConnectionMetadata,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sea_orm::sqlx::Error>> + Send + '_>>
-{
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<bool, sea_orm::sqlx::Error>> + Send + '_>,
+> {
     use sea_orm::sqlx::Connection;
     let whole = !conn.is_in_transaction();
     if !whole {

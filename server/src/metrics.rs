@@ -78,7 +78,10 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// A stream took a task event off the bus: how long after the change it was published
 /// (progress is coalesced on purpose, so a lag up to that interval is normal).
 pub fn event_taken(emitted_at: chrono::DateTime<chrono::Utc>) {
-    let lag = (chrono::Utc::now() - emitted_at).num_microseconds().unwrap_or(0).max(0);
+    let lag = (chrono::Utc::now() - emitted_at)
+        .num_microseconds()
+        .unwrap_or(0)
+        .max(0);
     metrics::histogram!("stockroom_event_lag_seconds").record(lag as f64 / 1e6);
 }
 

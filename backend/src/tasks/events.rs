@@ -361,12 +361,19 @@ mod tests {
             mine.try_recv(),
             Err(broadcast::error::TryRecvError::Lagged(10))
         ));
-        assert!(theirs.try_recv().is_err(), "seller 2 is not behind: nothing new");
+        assert!(
+            theirs.try_recv().is_err(),
+            "seller 2 is not behind: nothing new"
+        );
         drop(mine);
         drop(theirs);
         let _fresh = bus.subscribe_seller(3);
         assert_eq!(
-            bus.inner.sellers.lock().map(|s| s.len()).unwrap_or_default(),
+            bus.inner
+                .sellers
+                .lock()
+                .map(|s| s.len())
+                .unwrap_or_default(),
             1,
             "channels without streams are dropped"
         );

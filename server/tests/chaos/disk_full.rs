@@ -37,7 +37,10 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -81,7 +84,10 @@ async fn sqlite_disk_full_during_an_import() {
         panic!("mounting a tmpfs failed: the disk-full scenario needs root (CI runs as root)");
     };
     let logs = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", disk.path().join("chaos.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        disk.path().join("chaos.db").display()
+    );
     let db = backend::db::connect(&url).await.unwrap();
     backend::db::migrate(&db).await.unwrap();
     let marketplace = sandbox();
@@ -94,9 +100,13 @@ async fn sqlite_disk_full_during_an_import() {
         .await;
     assert_eq!(upload.status, 202, "{}", upload.body);
     let import = upload.json()["id"].as_i64().unwrap();
-    wait_task(&db, import, Duration::from_secs(120), "a tenth imported", |t| {
-        t.counts.succeeded >= (ROWS / 10) as i64
-    })
+    wait_task(
+        &db,
+        import,
+        Duration::from_secs(120),
+        "a tenth imported",
+        |t| t.counts.succeeded >= (ROWS / 10) as i64,
+    )
     .await;
 
     let filler = disk.path().join("filler");

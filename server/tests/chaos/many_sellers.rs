@@ -39,17 +39,26 @@ async fn fifty_sellers_on_three_processes() {
     }
 
     // Everyone asks at once, each through the server their browser happens to reach.
-    let asks = sessions.iter().zip(&sellers).map(|(session, (_, _, items))| async move {
-        let reply = session
-            .post(
-                "/api/v1/tasks",
-                serde_json::json!({ "kind": "publish", "item_ids": items }),
-            )
-            .await;
-        assert_eq!(reply.status, 202, "{}", reply.body);
-        reply.json()["id"].as_i64().unwrap()
-    });
-    let tasks: Vec<i64> = futures::future::join_all(asks).await;
+    let asked = Instant::now();
+    let asks = sessions
+        .iter()
+        .zip(&sellers)
+        .map(|(session, (_, _, items))| async move {
+            let reply = session
+                .post(
+                    "/api/v1/tasks",
+                    serde_json::json!({ "kind": "publish", "item_ids": items }),
+                )
+                .await;
+            assert_eq!(reply.status, 202, "{}", reply.body);
+            (reply.json()["id"].as_i64().unwrap(), asked.elapsed())
+        });
+    let (tasks, answered): (Vec<i64>, Vec<Duration>) =
+        futures::future::join_all(asks).await.into_iter().unzip();
+    eprintln!(
+        "all fifty asked; answers within {:?}",
+        answered.iter().max().unwrap()
+    );
 
     // Halfway through the whole, every seller is well under way.
     let total = (SELLERS * ITEMS) as i64;
@@ -68,7 +77,10 @@ async fn fifty_sellers_on_three_processes() {
         if done.iter().all(|(_, task)| task.status.is_terminal()) {
             break done.into_iter().map(|(_, task)| task).collect::<Vec<_>>();
         }
-        assert!(Instant::now() < deadline, "did not finish: {sum} of {total}");
+        assert!(
+            Instant::now() < deadline,
+            "did not finish: {sum} of {total}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let halfway = halfway.expect("a halfway point");

@@ -15,7 +15,10 @@ const OUTAGE: Duration = Duration::from_secs(30);
 #[ignore = "chaos: run by `make chaos`"]
 async fn marketplace_unreachable_for_30_seconds() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("chaos.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("chaos.db").display()
+    );
     let db = backend::db::connect(&url).await.unwrap();
     backend::db::migrate(&db).await.unwrap();
     let marketplace = sandbox();
@@ -32,9 +35,13 @@ async fn marketplace_unreachable_for_30_seconds() {
         .await;
     assert_eq!(created.status, 202, "{}", created.body);
     let task_id = created.json()["id"].as_i64().unwrap();
-    wait_task(&db, task_id, Duration::from_secs(120), "a fifth published", |t| {
-        t.counts.succeeded >= (ITEMS / 5) as i64
-    })
+    wait_task(
+        &db,
+        task_id,
+        Duration::from_secs(120),
+        "a fifth published",
+        |t| t.counts.succeeded >= (ITEMS / 5) as i64,
+    )
     .await;
 
     marketplace.process.signal("STOP");
@@ -69,7 +76,10 @@ async fn marketplace_unreachable_for_30_seconds() {
     })
     .await;
     assert_eq!(done.counts.succeeded, ITEMS as i64, "{:?}", done.counts);
-    let task = session.get(&format!("/api/v1/tasks/{task_id}")).await.json();
+    let task = session
+        .get(&format!("/api/v1/tasks/{task_id}"))
+        .await
+        .json();
     assert!(task["hold"].is_null(), "the hold is gone: {task}");
 
     let stats = crate::common::processes::stats(&marketplace.url).await;

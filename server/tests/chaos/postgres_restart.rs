@@ -20,15 +20,18 @@ async fn postgres_restarted_mid_task() {
     let db = backend::db::connect(&url).await.unwrap();
     backend::db::migrate(&db).await.unwrap();
     let marketplace = sandbox();
-    let (_, ids) =
-        backend::testing::seller_with_items(&db, "restart@example.com", ITEMS).await;
+    let (_, ids) = backend::testing::seller_with_items(&db, "restart@example.com", ITEMS).await;
     backend::testing::make_all_listable(&db).await;
 
     let logs = tempfile::tempdir().unwrap();
     let spec = Spec::new(&url, &marketplace.url);
     let worker = Server::start(&spec, logs.path(), "worker").await;
-    let front = Server::start(&Spec::new(&url, &marketplace.url).workers(0), logs.path(), "front")
-        .await;
+    let front = Server::start(
+        &Spec::new(&url, &marketplace.url).workers(0),
+        logs.path(),
+        "front",
+    )
+    .await;
     let session = Session::login(&front.base, "restart@example.com").await;
     let mut stream = session.events().await;
     let (name, _) = stream.next().await.expect("a first event");
@@ -43,9 +46,13 @@ async fn postgres_restarted_mid_task() {
     assert_eq!(created.status, 202, "{}", created.body);
     let task_id = created.json()["id"].as_i64().unwrap();
 
-    wait_task(&db, task_id, Duration::from_secs(120), "a quarter published", |t| {
-        t.counts.succeeded >= (ITEMS / 4) as i64
-    })
+    wait_task(
+        &db,
+        task_id,
+        Duration::from_secs(120),
+        "a quarter published",
+        |t| t.counts.succeeded >= (ITEMS / 4) as i64,
+    )
     .await;
     cluster.down();
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -69,7 +76,9 @@ async fn postgres_restarted_mid_task() {
     assert_eq!(whole.listings, ITEMS as i64, "{stats}");
     // Both servers are still up and ready.
     for server in [&worker, &front] {
-        let ready = reqwest::get(format!("{}/readyz", server.base)).await.unwrap();
+        let ready = reqwest::get(format!("{}/readyz", server.base))
+            .await
+            .unwrap();
         assert!(
             ready.status().is_success(),
             "{} not ready after the restart; its log:\n{}",

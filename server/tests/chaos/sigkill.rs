@@ -18,7 +18,10 @@ const WITHIN: Duration = Duration::from_secs(180);
 #[ignore = "chaos: run by `make chaos`"]
 async fn sigkill_during_import_export_and_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("chaos.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("chaos.db").display()
+    );
     let db = backend::db::connect(&url).await.unwrap();
     backend::db::migrate(&db).await.unwrap();
     let marketplace = sandbox();
@@ -88,7 +91,9 @@ async fn sigkill_during_import_export_and_chain() {
         t.status.is_terminal()
     })
     .await;
-    let file = session.get(&format!("/api/v1/tasks/{export}/export.csv")).await;
+    let file = session
+        .get(&format!("/api/v1/tasks/{export}/export.csv"))
+        .await;
     assert_eq!(file.status, 200, "{}", file.body);
     let mut reader = csv::Reader::from_reader(file.body.trim_start_matches('\u{feff}').as_bytes());
     let skus: Vec<String> = reader
@@ -124,9 +129,15 @@ async fn sigkill_during_import_export_and_chain() {
         t.status.is_terminal()
     })
     .await;
-    assert_eq!(done.counts.total, CHAINED as i64, "exactly the import's items");
+    assert_eq!(
+        done.counts.total, CHAINED as i64,
+        "exactly the import's items"
+    );
     assert_eq!(done.counts.succeeded, CHAINED as i64, "{:?}", done.counts);
-    let shown = session.get(&format!("/api/v1/tasks/{publish}")).await.json();
+    let shown = session
+        .get(&format!("/api/v1/tasks/{publish}"))
+        .await
+        .json();
     assert_eq!(shown["status"], "succeeded", "the seller sees it: {shown}");
 
     let stats = crate::common::processes::stats(&marketplace.url).await;

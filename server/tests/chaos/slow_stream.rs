@@ -73,7 +73,10 @@ fn tasks_over(seller: i64, count: usize, items: u64, sleep_ms: u64) -> Vec<NewTa
 #[ignore = "chaos: run by `make chaos`"]
 async fn a_stalled_event_stream_beside_a_thousand() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("chaos.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("chaos.db").display()
+    );
     let db = backend::db::connect(&url).await.unwrap();
     backend::db::migrate(&db).await.unwrap();
     let marketplace = sandbox();
@@ -158,7 +161,10 @@ async fn a_stalled_event_stream_beside_a_thousand() {
             if task.status.is_terminal() {
                 break;
             }
-            assert!(Instant::now() < deadline + Duration::from_secs(120), "task {id} did not end");
+            assert!(
+                Instant::now() < deadline + Duration::from_secs(120),
+                "task {id} did not end"
+            );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
@@ -172,14 +178,20 @@ async fn a_stalled_event_stream_beside_a_thousand() {
     // Every normal stream saw every watched task end, and never had to skip ahead.
     for (n, client) in seen.iter().enumerate() {
         for id in &watched {
-            assert!(client.ended.contains(id), "stream {n} missed the end of task {id}");
+            assert!(
+                client.ended.contains(id),
+                "stream {n} missed the end of task {id}"
+            );
         }
         assert_eq!(client.resyncs, 0, "stream {n} fell behind");
     }
     // Each event reached every stream within moments of the first.
     let mut spreads: Vec<Duration> = Vec::new();
     for key in seen[0].arrivals.keys() {
-        let times: Vec<Instant> = seen.iter().filter_map(|s| s.arrivals.get(key).copied()).collect();
+        let times: Vec<Instant> = seen
+            .iter()
+            .filter_map(|s| s.arrivals.get(key).copied())
+            .collect();
         if let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) {
             spreads.push(*last - *first);
         }
@@ -193,7 +205,10 @@ async fn a_stalled_event_stream_beside_a_thousand() {
         baseline / 1024,
         peak / 1024
     );
-    assert!(p95 < Duration::from_secs(1), "delivery slowed: p95 spread {p95:?}");
+    assert!(
+        p95 < Duration::from_secs(1),
+        "delivery slowed: p95 spread {p95:?}"
+    );
     assert!(
         peak < baseline + 96 * 1024,
         "memory grew from {baseline} KiB to {peak} KiB"

@@ -12,6 +12,12 @@ use std::time::{Duration, Instant};
 /// The test sellers' password (`backend::testing::seller_with_items`).
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The `stockroom` binary the scenarios run: `STOCKROOM_BIN` (`make chaos` sets the
+/// release build, what operators run), or this test build's own.
+pub fn binary() -> String {
+    std::env::var("STOCKROOM_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_stockroom").to_owned())
+}
+
 /// A child process, killed (SIGKILL) when dropped.
 pub struct Process {
     child: Child,
@@ -69,7 +75,7 @@ pub struct Sandbox {
 pub fn sandbox() -> Sandbox {
     let port = free_port();
     let process = Process {
-        child: Command::new(env!("CARGO_BIN_EXE_stockroom"))
+        child: Command::new(binary())
             .args(["sandbox", "--addr", &format!("127.0.0.1:{port}")])
             .env("SANDBOX_RATE_LIMIT", "100")
             .env("SANDBOX_BURST", "10")
@@ -130,7 +136,7 @@ impl Server {
     pub async fn start(spec: &Spec, logs: &Path, name: &str) -> Self {
         let port = free_port();
         let log = logs.join(format!("{name}.log"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_stockroom"));
+        let mut command = Command::new(binary());
         command
             .arg("serve")
             .env("DATABASE_URL", &spec.database_url)
@@ -143,7 +149,9 @@ impl Server {
             .env("STOCKROOM_LOGIN_BURST_PER_EMAIL", "1000")
             .env("RUST_LOG", "warn")
             .env("NO_COLOR", "1")
-            .stdout(Stdio::from(std::fs::File::create(&log).expect("a log file")))
+            .stdout(Stdio::from(
+                std::fs::File::create(&log).expect("a log file"),
+            ))
             .stderr(Stdio::null());
         for (name, value) in &spec.env {
             command.env(name, value);
