@@ -21,7 +21,7 @@ export LEPTOS_OUTPUT_NAME := stockroom
 DATABASE_URL ?= sqlite://data/stockroom.db?mode=rwc
 LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 
-.PHONY: help setup tools browser e2e-deps run build release release-small test fmt-check clippy rust-test e2e contract chaos bench bench-bundle clean-data
+.PHONY: help setup tools browser e2e-deps run build release release-small test fmt-check clippy rust-test e2e contract chaos postgres-tools bench bench-bundle clean-data
 
 help:
 	@echo "make run   - set up (first time ~25 min), build and serve http://$(LEPTOS_SITE_ADDR) with the demo seller"
@@ -58,7 +58,14 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
 
-setup: tools browser
+# The chaos suite starts PostgreSQL clusters of its own.
+postgres-tools:
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "Installing Debian's postgresql (initdb, pg_ctl)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	fi
+
+setup: tools browser postgres-tools
 
 ## Run ---------------------------------------------------------------------------------
 
@@ -131,9 +138,11 @@ contract: release
 # stopped, SIGKILLs, a full disk, a stalled event stream, fifty sellers on three servers).
 # The servers are the release build (what operators run); the driver is the same test
 # build as `rust-test`, whose plain `cargo test` skips these scenarios.
-chaos: release
+# `make chaos CHAOS_FILTER=disk_full` runs the scenarios whose names contain it.
+CHAOS_FILTER ?=
+chaos: release postgres-tools
 	STOCKROOM_BIN=$(CURDIR)/target/release/stockroom \
-		cargo test -p server --test chaos -- --ignored --test-threads=1 --nocapture
+		cargo test -p server --test chaos -- --ignored --test-threads=1 --nocapture $(CHAOS_FILTER)
 
 bench:
 	cargo run --release -p backend --example catalog_bench --features testing

@@ -58,7 +58,7 @@ pub enum AppError {
     /// The database could not grow (its disk is full): nothing of this request was saved,
     /// and what was saved before is whole. A 503: the same request works once space is
     /// freed.
-    #[error("The server is out of storage space, so nothing was saved. Everything saved before is safe; please try again in a few minutes.")]
+    #[error("Stockroom has run out of storage space, so this change was not saved. Please try again later; if it keeps happening, tell whoever runs your Stockroom.")]
     StorageFull,
     /// The request never got a proper answer (network, decoding).
     #[error("Could not reach Stockroom: {0}")]

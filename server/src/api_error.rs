@@ -29,6 +29,11 @@ impl IntoResponse for ApiError {
             error["fields"] = json!(fields);
         }
         let mut response = (status, Json(json!({ "error": error }))).into_response();
+        if matches!(self.0, AppError::StorageFull) {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
         if let AppError::RateLimited { retry_after_secs } = self.0 {
             if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response

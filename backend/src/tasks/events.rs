@@ -211,6 +211,14 @@ impl EventBus {
         self.deliver(event);
     }
 
+    /// Ends every live stream of this process (they see their channel closed); their
+    /// clients reconnect and start from a snapshot. For when events may have been lost.
+    pub fn end_streams(&self) {
+        if let Ok(mut sellers) = self.inner.sellers.lock() {
+            sellers.clear();
+        }
+    }
+
     /// Hands an event to this process's subscribers: the engine, and the streams of its
     /// seller. No subscriber is fine: nobody is watching.
     fn deliver(&self, event: TaskEvent) {
@@ -272,8 +280,17 @@ impl EventBus {
         let me = self.inner.instance.clone();
         tokio::spawn(async move {
             loop {
-                match listener.recv().await {
-                    Ok(notification) => {
+                match listener.try_recv().await {
+                    // The connection was lost: whatever was sent meanwhile is gone. Every
+                    // stream of this instance ends, and its browser reconnects with a
+                    // fresh snapshot. The next call reconnects.
+                    Ok(None) => {
+                        tracing::warn!(
+                            "task event listener lost its connection; streams start over"
+                        );
+                        bus.end_streams();
+                    }
+                    Ok(Some(notification)) => {
                         if let Ok(envelope) =
                             serde_json::from_str::<Envelope>(notification.payload())
                         {
@@ -283,7 +300,7 @@ impl EventBus {
                         }
                     }
                     Err(err) => {
-                        // PgListener reconnects by itself on the next recv.
+                        // PgListener reconnects by itself on the next call.
                         tracing::warn!(error = %err, "task event listener interrupted");
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }

@@ -14,6 +14,9 @@ const ITEMS: usize = 100;
 #[tokio::test]
 #[ignore = "chaos: run by `make chaos`"]
 async fn fifty_sellers_on_three_processes() {
+    if !crate::postgres::available() {
+        return;
+    }
     let cluster = Cluster::start();
     let url = cluster.url();
     let db = backend::db::connect(&url).await.unwrap();

@@ -11,7 +11,7 @@ pub struct Cluster {
     port: u16,
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -19,12 +19,23 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// The directory of `initdb` and `pg_ctl`: on the PATH, or where `pg_config` says.
+/// The directory of `initdb` and `pg_ctl`: where `pg_config` says, Debian's, or the PATH.
 fn bindir() -> PathBuf {
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         if dir.join("initdb").exists() {
             return dir;
+        }
+    }
+    // Debian keeps them out of the PATH, by major version.
+    if let Ok(versions) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut found: Vec<PathBuf> = versions
+            .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
+            .filter(|bin| bin.join("initdb").exists())
+            .collect();
+        found.sort();
+        if let Some(newest) = found.pop() {
+            return newest;
         }
     }
     PathBuf::new() // the PATH
@@ -49,6 +60,18 @@ fn run(program: &Path, args: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Whether PostgreSQL's server programs are here; says why a scenario skips otherwise.
+pub fn available() -> bool {
+    let here = Command::new(bindir().join("initdb"))
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !here {
+        eprintln!("SKIPPED: PostgreSQL's initdb is not installed (Debian: postgresql)");
+    }
+    here
 }
 
 impl Cluster {

@@ -30,10 +30,17 @@ async fn sigkill_during_import_export_and_chain() {
     let mut server = Server::start(&spec, dir.path(), "server-1").await;
     let mut session = Session::login(&server.base, "kill@example.com").await;
     let mut restarts = 1;
-    // Kills the server and starts another on the same file.
+    // Kills the server while `task` is under way, and starts another on the same file.
     macro_rules! restart {
-        () => {{
+        ($task:expr, $what:literal) => {{
             server.process.kill();
+            let at_kill = backend::tasks::load(&db, $task).await.unwrap();
+            assert!(
+                !at_kill.status.is_terminal(),
+                "killed {}: {:?}",
+                $what,
+                at_kill.counts
+            );
             restarts += 1;
             server = Server::start(&spec, dir.path(), &format!("server-{restarts}")).await;
             session = session.on(&server.base);
@@ -50,9 +57,7 @@ async fn sigkill_during_import_export_and_chain() {
         t.counts.succeeded >= (IMPORTED / 3) as i64
     })
     .await;
-    restart!();
-    let at_kill = backend::tasks::load(&db, import).await.unwrap();
-    assert!(!at_kill.status.is_terminal(), "killed mid-import");
+    restart!(import, "mid-import");
     let done = wait_task(&db, import, WITHIN, "the import's end", |t| {
         t.status.is_terminal()
     })
@@ -78,15 +83,7 @@ async fn sigkill_during_import_export_and_chain() {
         t.counts.succeeded >= 1
     })
     .await;
-    restart!();
-    assert!(
-        !backend::tasks::load(&db, export)
-            .await
-            .unwrap()
-            .status
-            .is_terminal(),
-        "killed mid-export"
-    );
+    restart!(export, "mid-export");
     wait_task(&db, export, WITHIN, "the export's end", |t| {
         t.status.is_terminal()
     })
@@ -119,12 +116,12 @@ async fn sigkill_during_import_export_and_chain() {
     })
     .await;
     let publish = step.chain.and_then(|chain| chain.next).expect("step 2");
-    restart!();
+    restart!(first, "in step 1");
     wait_task(&db, publish, WITHIN, "a third of step 2", |t| {
         t.counts.succeeded >= (CHAINED / 3) as i64
     })
     .await;
-    restart!();
+    restart!(publish, "in step 2");
     let done = wait_task(&db, publish, WITHIN, "the chain's end", |t| {
         t.status.is_terminal()
     })
