@@ -123,7 +123,8 @@ impl<'a> Amazon<'a> {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request.send().await.map_err(super::transport)?;
+            let key = format!("amazon-{}", connection.id);
+            let response = super::send_counted(&key, request).await?;
             let status = response.status();
             let retry_after = super::retry_after(response.headers());
             let reply: Value = response.json().await.unwrap_or(Value::Null);

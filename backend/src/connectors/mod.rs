@@ -583,6 +583,27 @@ pub(crate) fn token_error(err: TokenError) -> CallError {
     }
 }
 
+/// Sends one call to a marketplace account (`key`, its pace key) and counts it for the
+/// operators: the outcome by status (`ok`, `rate_limited`, `marketplace_unavailable`,
+/// `refused`) or the transport's failure, and the latency.
+pub(crate) async fn send_counted(
+    key: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, CallError> {
+    let started = std::time::Instant::now();
+    let sent = request.send().await;
+    let outcome = match &sent {
+        Ok(response) if response.status().is_success() => "ok",
+        Ok(response) if response.status().as_u16() == 429 => "rate_limited",
+        Ok(response) if response.status().is_server_error() => "marketplace_unavailable",
+        Ok(_) => "refused",
+        Err(err) if err.is_timeout() => "marketplace_timeout",
+        Err(_) => "marketplace_unreachable",
+    };
+    crate::telemetry::marketplace_call(key, outcome, false, started.elapsed());
+    sent.map_err(transport)
+}
+
 pub(crate) fn transport(err: reqwest::Error) -> CallError {
     CallError::Transient {
         code: if err.is_timeout() {

@@ -116,6 +116,22 @@ async fn sqlite_disk_full_during_an_import() {
     eprintln!("filled the disk with {} KiB", filled / 1024);
 
     // The import stalls; the seller is told why when saving anything.
+    // The engine runs out of room first: wait until the import stops moving.
+    let mut last = -1;
+    let quiet_until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = backend::tasks::load(&db, import)
+            .await
+            .unwrap()
+            .counts
+            .succeeded;
+        if now == last {
+            break;
+        }
+        assert!(Instant::now() < quiet_until, "the import never stalled");
+        last = now;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     // Uploads that still fit (the file may have had free pages) are imports like any.
     let mut uploads = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -187,7 +203,21 @@ async fn sqlite_disk_full_during_an_import() {
         assert_eq!(done.counts.succeeded, 50, "{:?}", done.counts);
     }
     let all = (ROWS + 50 * uploads.len()) as i64;
-    assert_eq!(check::catalog(&db, seller).await, (all, all));
+    let by_file: Vec<(String, i64)> = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT substr(sku, 1, instr(sku, '-') - 1) AS file, COUNT(*) AS n FROM items GROUP BY 1",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.try_get("", "file").unwrap(), row.try_get("", "n").unwrap()))
+        .collect();
+    assert_eq!(
+        check::catalog(&db, seller).await,
+        (all, all),
+        "items by file: {by_file:?}; imports {uploads:?}"
+    );
     let whole = check::whole(&db, None).await;
     assert_eq!(whole.items, all);
     assert_eq!(integrity(&db).await, "ok");

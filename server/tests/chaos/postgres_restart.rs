@@ -93,7 +93,10 @@ async fn postgres_restarted_mid_task() {
         .and_then(|tasks| tasks.iter().find(|t| t["id"] == task_id))
         .is_some_and(|task| task["status"] == "running");
     // Still running: its end can reach this server only through the reconnected LISTEN.
-    assert!(running, "the task is still under way after the restart: {snapshot}");
+    assert!(
+        running,
+        "the task is still under way after the restart: {snapshot}"
+    );
     let ended = stream.until_ended(task_id, Duration::from_secs(180)).await;
     assert_eq!(ended["status"], "succeeded", "{ended}");
     assert_eq!(ended["counts"]["succeeded"], ITEMS, "{ended}");

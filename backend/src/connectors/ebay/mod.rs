@@ -88,7 +88,7 @@ impl<'a> Ebay<'a> {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request.send().await.map_err(super::transport)?;
+            let response = super::send_counted(&self.pace_key(), request).await?;
             let status = response.status();
             let reply: Value = response.json().await.unwrap_or(Value::Null);
             match status.as_u16() {
