@@ -90,8 +90,7 @@ async fn sqlite_disk_full_during_an_import() {
         "sqlite://{}?mode=rwc",
         disk.path().join("chaos.db").display()
     );
-    let db = backend::db::connect(&url).await.unwrap();
-    backend::db::migrate(&db).await.unwrap();
+    let db = crate::support::migrated(&url).await;
     let marketplace = sandbox();
     let (seller, _) = backend::testing::seller_with_items(&db, "full@example.com", 0).await;
     let server = Server::start(&Spec::new(&url, &marketplace.url), logs.path(), "server").await;

@@ -14,13 +14,9 @@ const ITEMS: usize = 100;
 #[tokio::test]
 #[ignore = "chaos: run by `make chaos`"]
 async fn fifty_sellers_on_three_processes() {
-    if !crate::postgres::available() {
+    let Some((_cluster, url, db)) = Cluster::with_database().await else {
         return;
-    }
-    let cluster = Cluster::start();
-    let url = cluster.url();
-    let db = backend::db::connect(&url).await.unwrap();
-    backend::db::migrate(&db).await.unwrap();
+    };
     let marketplace = sandbox();
     let mut sellers = Vec::new();
     for n in 0..SELLERS {
@@ -43,19 +39,13 @@ async fn fifty_sellers_on_three_processes() {
 
     // Everyone asks at once, each through the server their browser happens to reach.
     let asked = Instant::now();
-    let asks = sessions
-        .iter()
-        .zip(&sellers)
-        .map(|(session, (_, _, items))| async move {
-            let reply = session
-                .post(
-                    "/api/v1/tasks",
-                    serde_json::json!({ "kind": "publish", "item_ids": items }),
-                )
-                .await;
-            assert_eq!(reply.status, 202, "{}", reply.body);
-            (reply.json()["id"].as_i64().unwrap(), asked.elapsed())
-        });
+    let asks =
+        sessions
+            .iter()
+            .zip(&sellers)
+            .map(|(session, (_, _, items))| async move {
+                (session.publish(items).await, asked.elapsed())
+            });
     let (tasks, answered): (Vec<i64>, Vec<Duration>) =
         futures::future::join_all(asks).await.into_iter().unzip();
     eprintln!(

@@ -15,26 +15,14 @@ const OUTAGE: Duration = Duration::from_secs(30);
 #[ignore = "chaos: run by `make chaos`"]
 async fn marketplace_unreachable_for_30_seconds() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("chaos.db").display()
-    );
-    let db = backend::db::connect(&url).await.unwrap();
-    backend::db::migrate(&db).await.unwrap();
+    let (url, db) = crate::support::sqlite_in(dir.path()).await;
     let marketplace = sandbox();
     let (_, ids) = backend::testing::seller_with_items(&db, "outage@example.com", ITEMS).await;
     backend::testing::make_all_listable(&db).await;
 
     let server = Server::start(&Spec::new(&url, &marketplace.url), dir.path(), "server").await;
     let session = Session::login(&server.base, "outage@example.com").await;
-    let created = session
-        .post(
-            "/api/v1/tasks",
-            serde_json::json!({ "kind": "publish", "item_ids": ids }),
-        )
-        .await;
-    assert_eq!(created.status, 202, "{}", created.body);
-    let task_id = created.json()["id"].as_i64().unwrap();
+    let task_id = session.publish(&ids).await;
     wait_task(
         &db,
         task_id,

@@ -75,6 +75,18 @@ pub fn available() -> bool {
 }
 
 impl Cluster {
+    /// A started cluster, its URL and a migrated connection; `None` (said) where
+    /// PostgreSQL's server programs are not installed.
+    pub async fn with_database() -> Option<(Self, String, backend::DatabaseConnection)> {
+        if !available() {
+            return None;
+        }
+        let cluster = Self::start();
+        let url = cluster.url();
+        let db = crate::support::migrated(&url).await;
+        Some((cluster, url, db))
+    }
+
     /// A fresh cluster, started, with trust authentication on 127.0.0.1.
     pub fn start() -> Self {
         let dir = tempfile::Builder::new()

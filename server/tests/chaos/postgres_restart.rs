@@ -16,13 +16,9 @@ const ITEMS: usize = 400;
 #[tokio::test]
 #[ignore = "chaos: run by `make chaos`"]
 async fn postgres_restarted_mid_task() {
-    if !crate::postgres::available() {
+    let Some((cluster, url, db)) = Cluster::with_database().await else {
         return;
-    }
-    let cluster = Cluster::start();
-    let url = cluster.url();
-    let db = backend::db::connect(&url).await.unwrap();
-    backend::db::migrate(&db).await.unwrap();
+    };
     let marketplace = sandbox();
     let (_, ids) = backend::testing::seller_with_items(&db, "restart@example.com", ITEMS).await;
     backend::testing::make_all_listable(&db).await;
@@ -41,14 +37,7 @@ async fn postgres_restarted_mid_task() {
     let (name, _) = stream.next().await.expect("a first event");
     assert_eq!(name, "snapshot");
 
-    let created = session
-        .post(
-            "/api/v1/tasks",
-            serde_json::json!({ "kind": "publish", "item_ids": ids }),
-        )
-        .await;
-    assert_eq!(created.status, 202, "{}", created.body);
-    let task_id = created.json()["id"].as_i64().unwrap();
+    let task_id = session.publish(&ids).await;
 
     wait_task(
         &db,

@@ -18,12 +18,7 @@ const WITHIN: Duration = Duration::from_secs(180);
 #[ignore = "chaos: run by `make chaos`"]
 async fn sigkill_during_import_export_and_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("chaos.db").display()
-    );
-    let db = backend::db::connect(&url).await.unwrap();
-    backend::db::migrate(&db).await.unwrap();
+    let (url, db) = crate::support::sqlite_in(dir.path()).await;
     let marketplace = sandbox();
     let (seller, _) = backend::testing::seller_with_items(&db, "kill@example.com", 0).await;
     let spec = Spec::new(&url, &marketplace.url);

@@ -74,12 +74,7 @@ fn tasks_over(seller: i64, count: usize, items: u64, sleep_ms: u64) -> Vec<NewTa
 #[ignore = "chaos: run by `make chaos`"]
 async fn a_stalled_event_stream_beside_a_thousand() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("chaos.db").display()
-    );
-    let db = backend::db::connect(&url).await.unwrap();
-    backend::db::migrate(&db).await.unwrap();
+    let (url, db) = crate::support::sqlite_in(dir.path()).await;
     let marketplace = sandbox();
     let (seller, _) = backend::testing::seller_with_items(&db, "watch@example.com", 0).await;
     let (busy, _) = backend::testing::seller_with_items(&db, "busy@example.com", 0).await;

@@ -386,6 +386,33 @@ impl Events {
     }
 }
 
+/// A SQLite file in `dir`, migrated: its URL (for the servers) and a connection.
+pub async fn sqlite_in(dir: &Path) -> (String, backend::DatabaseConnection) {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("chaos.db").display());
+    (url.clone(), migrated(&url).await)
+}
+
+/// A connection to `url`, its schema brought up to date.
+pub async fn migrated(url: &str) -> backend::DatabaseConnection {
+    let db = backend::db::connect(url).await.expect("connect");
+    backend::db::migrate(&db).await.expect("migrate");
+    db
+}
+
+impl Session {
+    /// Asks for a publish of these items, as the catalog's bulk action does: the task's id.
+    pub async fn publish(&self, item_ids: &[i64]) -> i64 {
+        let created = self
+            .post(
+                "/api/v1/tasks",
+                serde_json::json!({ "kind": "publish", "item_ids": item_ids }),
+            )
+            .await;
+        assert_eq!(created.status, 202, "{}", created.body);
+        created.json()["id"].as_i64().expect("a task id")
+    }
+}
+
 /// Polls the database until `done` holds for the task, or panics after `within`.
 pub async fn wait_task(
     db: &backend::DatabaseConnection,
