@@ -49,8 +49,7 @@ impl Writer {
             reply,
         };
         if let Err(mpsc::error::SendError(write)) = queue.send(write).await {
-            return catalog::upsert_by_sku(&self.db, write.seller_id, write.fields, Utc::now())
-                .await;
+            return upsert_alone(&self.db, write.seller_id, write.fields, Utc::now()).await;
         }
         answer.await.unwrap_or_else(|_| {
             Err(CatalogError::Unexpected(anyhow::anyhow!(
@@ -89,7 +88,23 @@ async fn write_batch(db: &DatabaseConnection, batch: Vec<Write>) {
         }
     }
     for write in batch {
-        let result = catalog::upsert_by_sku(db, write.seller_id, write.fields, now).await;
+        let result = upsert_alone(db, write.seller_id, write.fields, now).await;
         let _ = write.reply.send(result);
     }
+}
+
+/// One row in a transaction of its own, committed explicitly. Not an autocommit
+/// statement: SQLite commits an `INSERT … RETURNING` when the statement is finished, after
+/// its row was read, and a commit refused there (a full disk) would go unseen: the row
+/// reported saved, and gone.
+async fn upsert_alone(
+    db: &DatabaseConnection,
+    seller_id: i64,
+    fields: ItemFields,
+    now: chrono::DateTime<Utc>,
+) -> Result<(catalog::Item, catalog::Upserted), CatalogError> {
+    let txn = crate::tasks::write_txn(db).await?;
+    let saved = catalog::upsert_by_sku(&txn, seller_id, fields, now).await?;
+    txn.commit().await?;
+    Ok(saved)
 }
