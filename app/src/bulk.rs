@@ -81,15 +81,12 @@ pub mod ssr {
         seller_id: i64,
         selection: &Selection,
     ) -> Result<Vec<i64>, AppError> {
-        use backend::catalog::{matching_ids, ItemFilter};
+        use backend::catalog::matching_ids;
         Ok(match selection {
             Selection::None => Vec::new(),
             Selection::Ids(ids) => {
-                let owned = matching_ids(db, seller_id, &ItemFilter::default()).await?;
-                ids.iter()
-                    .copied()
-                    .filter(|id| owned.binary_search(id).is_ok())
-                    .collect()
+                let wanted: Vec<i64> = ids.iter().copied().collect();
+                backend::catalog::owned_among(db, seller_id, &wanted).await?
             }
             Selection::AllMatching {
                 filter, excluded, ..

@@ -76,6 +76,13 @@ pub struct ItemListParams {
     pub desc: bool,
     pub page: u64,
     pub per_page: u64,
+    /// The page starts after this row (`id.value`, see `catalog::Cursor`): the next
+    /// page, read from the index rather than by skipping rows.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// The page ends before this row: the previous page.
+    #[serde(default)]
+    pub before: Option<String>,
 }
 
 impl Default for ItemListParams {
@@ -86,6 +93,8 @@ impl Default for ItemListParams {
             desc: true,
             page: 1,
             per_page: PER_PAGE,
+            after: None,
+            before: None,
         }
     }
 }
@@ -114,6 +123,8 @@ impl ItemListParams {
                 .filter(|p| *p >= 1)
                 .unwrap_or(1),
             per_page: PER_PAGE,
+            after: get("after").filter(|c| !c.is_empty()),
+            before: get("before").filter(|c| !c.is_empty()),
         }
     }
 
@@ -141,6 +152,13 @@ impl ItemListParams {
         }
         if self.page > 1 {
             parts.push(format!("page={}", self.page));
+            // A row's place only means something away from the first page, and for
+            // the search and sort it was taken in: links that change those go to page 1.
+            if let Some(after) = &self.after {
+                parts.push(format!("after={}", encode(after)));
+            } else if let Some(before) = &self.before {
+                parts.push(format!("before={}", encode(before)));
+            }
         }
         if parts.is_empty() {
             "/".into()
@@ -207,6 +225,12 @@ pub struct ItemPage {
     /// Live items of the current search edited since they were published.
     #[serde(default)]
     pub changed: u64,
+    /// Where the next page starts (after the last row) and the previous one ends
+    /// (before the first row), for keyset links.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+    #[serde(default)]
+    pub prev_cursor: Option<String>,
 }
 
 impl ItemPage {
@@ -279,24 +303,35 @@ pub mod ssr {
         seller_id: i64,
         params: &ItemListParams,
     ) -> Result<ItemPage, AppError> {
+        let sort = SortKey::parse(&params.sort).unwrap_or_default();
+        let keyset = match (&params.after, &params.before) {
+            _ if params.page <= 1 => None,
+            (Some(after), _) => catalog::Cursor::parse(after).map(catalog::Keyset::After),
+            (None, Some(before)) => catalog::Cursor::parse(before).map(catalog::Keyset::Before),
+            (None, None) => None,
+        };
         let query = ItemQuery {
             filter: (&params.filter).into(),
-            sort: SortKey::parse(&params.sort).unwrap_or_default(),
+            sort,
             descending: params.desc,
             page: params.page.max(1),
             per_page: params.per_page.clamp(1, ItemQuery::MAX_PER_PAGE),
+            keyset,
         };
         let page = catalog::list(db, seller_id, &query).await?;
-        let mut state_counts = Vec::with_capacity(ListingState::ALL.len());
-        for state in ListingState::ALL {
-            let filter = ItemFilter {
-                q: query.filter.q.clone(),
-                state: Some(state.into()),
-                in_task: query.filter.in_task,
-                changed: query.filter.changed,
-            };
-            state_counts.push((state, catalog::count(db, seller_id, &filter).await?));
-        }
+        let next_cursor = page
+            .items
+            .last()
+            .map(|item| catalog::Cursor::of(item, sort).encode());
+        let prev_cursor = page
+            .items
+            .first()
+            .map(|item| catalog::Cursor::of(item, sort).encode());
+        let state_counts = catalog::state_counts(db, seller_id, &query.filter)
+            .await?
+            .into_iter()
+            .map(|(state, n)| (state.into(), n))
+            .collect();
         let in_task = ItemFilter {
             q: query.filter.q.clone(),
             state: query.filter.state,
@@ -333,6 +368,8 @@ pub mod ssr {
             page: page.page,
             per_page: page.per_page,
             state_counts,
+            next_cursor,
+            prev_cursor,
         })
     }
 }
@@ -529,9 +566,9 @@ fn CatalogTable(
         </div>
         <nav class="pager" aria-label="Pages">
             <span class="muted">{format!("{first}–{last} of {total}")}</span>
-            <PageLink params target=page.page.saturating_sub(1) enabled={page.page > 1} label="‹ Previous" />
+            <PageLink params target=page.page.saturating_sub(1) enabled={page.page > 1} label="‹ Previous" cursor=page.prev_cursor.clone().map(Cursor::Before) />
             <span>{format!("Page {} of {page_count}", page.page)}</span>
-            <PageLink params target=page.page + 1 enabled={page.page < page_count} label="Next ›" />
+            <PageLink params target=page.page + 1 enabled={page.page < page_count} label="Next ›" cursor=page.next_cursor.clone().map(Cursor::After) />
         </nav>
     }
 }
@@ -572,17 +609,32 @@ fn SortHeader(
     }
 }
 
+/// Where a neighbouring page starts or ends.
+#[derive(Debug, Clone)]
+enum Cursor {
+    After(String),
+    Before(String),
+}
+
 #[component]
 fn PageLink(
     params: Memo<ItemListParams>,
     target: u64,
     enabled: bool,
     label: &'static str,
+    cursor: Option<Cursor>,
 ) -> impl IntoView {
     if enabled {
+        let (after, before) = match cursor {
+            Some(Cursor::After(at)) => (Some(at), None),
+            Some(Cursor::Before(at)) => (None, Some(at)),
+            None => (None, None),
+        };
         let href = params.with_untracked(|p| {
             ItemListParams {
                 page: target,
+                after,
+                before,
                 ..p.clone()
             }
             .href()
@@ -690,6 +742,8 @@ mod tests {
             state_counts: vec![],
             in_task: 0,
             changed: 0,
+            next_cursor: None,
+            prev_cursor: None,
         };
         assert_eq!(page(0).page_count(), 1);
         assert_eq!(page(300).page_count(), 6);

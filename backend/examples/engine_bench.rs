@@ -24,6 +24,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 const ITEMS: u64 = 20_000;
+/// The catalog of the million-item task (`ENGINE_CATALOG_ITEMS` sets it).
+const CATALOG: u64 = 1_000_000;
 
 static PROBE: Presentation = Presentation {
     name: "probe",
@@ -41,6 +43,50 @@ static PROBE: Presentation = Presentation {
     warning: None,
     download: None,
 };
+
+static HOLD: Presentation = Presentation {
+    name: "hold",
+    title: "Hold",
+    doing: "Holding",
+    done: "held",
+    unit: ("item", "items"),
+    mark: "HLD",
+    subject: task_model::Subject::CatalogItem,
+    in_bulk_bar: false,
+    listed: false,
+    on_save: "Save anyway?",
+    by_state: None,
+    undoable: false,
+    warning: None,
+    download: None,
+};
+
+/// Over catalog items: reports when an item starts, then holds it until cancelled, so
+/// the million-item task stays put while it is measured.
+struct Hold(mpsc::UnboundedSender<Instant>);
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct HoldParams {
+    item_ids: Vec<i64>,
+}
+
+#[async_trait::async_trait]
+impl TaskKind for Hold {
+    type Params = HoldParams;
+    type Subject = i64;
+
+    fn presentation(&self) -> &'static Presentation {
+        &HOLD
+    }
+    fn expand(&self, params: &HoldParams) -> Result<Vec<i64>, InvalidParams> {
+        Ok(params.item_ids.clone())
+    }
+    async fn process(&self, ctx: ItemContext<HoldParams, i64>) -> Outcome {
+        let _ = self.0.send(Instant::now());
+        ctx.cancel.cancelled().await;
+        Outcome::Cancelled
+    }
+}
 
 /// Reports when its handler starts, for pickup latency.
 struct Probe(mpsc::UnboundedSender<Instant>);
@@ -81,9 +127,11 @@ async fn main() {
         .await
         .unwrap()
         .id;
-        throughput(name, &db, seller).await;
+        throughput(name, &db, seller, "").await;
         pickup(name, &db, seller).await;
         reclaim(name, &db, seller).await;
+        million(name, &db, seller).await;
+        throughput(name, &db, seller, ", 1 000 000 rows beside").await;
         test_db.finish().await;
     }
 }
@@ -106,7 +154,7 @@ async fn wait_done(db: &backend::DatabaseConnection, engine: &Engine, seller: i6
     }
 }
 
-async fn throughput(name: &str, db: &backend::DatabaseConnection, seller: i64) {
+async fn throughput(name: &str, db: &backend::DatabaseConnection, seller: i64, beside: &str) {
     let engine = engine(db, Registry::new().register(Noop::new()), 64);
     let created_at = Instant::now();
     let task = engine
@@ -133,10 +181,75 @@ async fn throughput(name: &str, db: &backend::DatabaseConnection, seller: i64) {
         created.as_secs_f64() * 1e3
     );
     println!(
-        "{name:8} throughput (no-op, 64 slots): {:>8.0} items/s  ({ITEMS} items in {:.2} s)",
+        "{name:8} throughput (no-op, 64 slots{beside}): {:>8.0} items/s  ({ITEMS} items in {:.2} s)",
         ITEMS as f64 / elapsed.as_secs_f64(),
         elapsed.as_secs_f64()
     );
+}
+
+/// A task over every one of a million catalog items, made from a filter.
+async fn million(name: &str, db: &backend::DatabaseConnection, seller: i64) {
+    let items = std::env::var("ENGINE_CATALOG_ITEMS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(CATALOG);
+    backend::testing::generate::items(db, seller, 0, items, chrono::Utc::now())
+        .await
+        .unwrap();
+    backend::db::analyze(db).await.unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let engine = engine(db, Registry::new().register(Hold(tx)), 64);
+    let shutdown = CancellationToken::new();
+    let runner = tokio::spawn(Arc::clone(&engine).run(shutdown.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = Instant::now();
+    let task = engine
+        .create_matching(
+            NewTask {
+                seller_id: seller,
+                kind: "hold".into(),
+                params: json!({ "item_ids": [] }),
+                idempotency_key: None,
+            },
+            backend::tasks::expand::Selection::default(),
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .task()
+        .clone();
+    let created = asked.elapsed();
+    let first = rx.recv().await.unwrap().duration_since(asked);
+    while backend::tasks::expand::any(db).await.unwrap() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let expanded = asked.elapsed();
+    let counted: i64 = backend::tasks::load(db, task.id)
+        .await
+        .unwrap()
+        .counts
+        .total;
+    engine.cancel(seller, task.id).await.unwrap();
+    wait_ended(db, seller, task.id).await;
+    shutdown.cancel();
+    runner.await.unwrap();
+    let secs = |d: Duration| d.as_secs_f64();
+    println!(
+        "{name:8} task from a filter over {counted} items: made in {:.2} s, first item started after {:.3} s, all items added after {:.1} s",
+        secs(created),
+        secs(first),
+        secs(expanded)
+    );
+}
+
+async fn wait_ended(db: &backend::DatabaseConnection, seller: i64, task_id: i64) {
+    loop {
+        let task = backend::tasks::get(db, seller, task_id).await.unwrap();
+        if task.status.is_terminal() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn pickup(name: &str, db: &backend::DatabaseConnection, seller: i64) {

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ItemsAndPagesNumber, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::{
@@ -14,7 +14,9 @@ use crate::domain::{
 };
 use crate::entities::item;
 
+mod counts;
 mod upsert;
+pub use counts::{compact as compact_counts, counts, Counts};
 pub use upsert::{upsert_by_sku, Snapshot, Upserted};
 
 /// A catalog item as stored, in domain terms.
@@ -234,6 +236,69 @@ pub struct ItemQuery {
     /// 1-based.
     pub page: u64,
     pub per_page: u64,
+    /// Where the page starts, when known: just after (next) or just before (previous)
+    /// a row of the page next to it. The page is then read from the index from there,
+    /// however deep it is, instead of skipping `(page - 1) × per_page` rows.
+    pub keyset: Option<Keyset>,
+}
+
+/// A keyset page's start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyset {
+    /// The rows after this one, in the sort order.
+    After(Cursor),
+    /// The rows before this one.
+    Before(Cursor),
+}
+
+/// A row's place in a sort: its sort value and its id (the tie-break). Travels in page
+/// links as text: the id, a dot, the value (`12.Blue mug`, `7.2026-11-30T10:00:00Z`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub id: i64,
+    pub value: String,
+}
+
+impl Cursor {
+    pub fn of(item: &Item, sort: SortKey) -> Self {
+        let value = match sort {
+            SortKey::Sku => item.sku.clone(),
+            SortKey::Title => item.title.clone(),
+            SortKey::Price => item.price_minor.to_string(),
+            SortKey::Quantity => item.quantity.to_string(),
+            SortKey::State => item.listing_state.as_str().to_owned(),
+            SortKey::Updated => item
+                .updated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        };
+        Self { id: item.id, value }
+    }
+
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.id, self.value)
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (id, value) = raw.split_once('.')?;
+        Some(Self {
+            id: id.parse().ok()?,
+            value: value.to_owned(),
+        })
+    }
+
+    /// The sort value as the column's type; `None` when it does not read as one (a
+    /// link edited by hand), and the page is then read by its number.
+    fn sort_value(&self, sort: SortKey) -> Option<sea_orm::Value> {
+        Some(match sort {
+            SortKey::Sku | SortKey::Title | SortKey::State => self.value.clone().into(),
+            SortKey::Price => self.value.parse::<i64>().ok()?.into(),
+            SortKey::Quantity => self.value.parse::<i32>().ok()?.into(),
+            SortKey::Updated => DateTime::parse_from_rfc3339(&self.value)
+                .ok()?
+                .with_timezone(&Utc)
+                .into(),
+        })
+    }
 }
 
 impl Default for ItemQuery {
@@ -244,6 +309,7 @@ impl Default for ItemQuery {
             descending: true,
             page: 1,
             per_page: 50,
+            keyset: None,
         }
     }
 }
@@ -290,11 +356,29 @@ pub(crate) fn like_pattern(q: &str) -> String {
     format!("%{escaped}%")
 }
 
-fn filtered(seller_id: i64, filter: &ItemFilter) -> sea_orm::Select<item::Entity> {
+/// An FTS5 query for "contains `q`" over the trigram index: the text as one quoted phrase.
+fn fts_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}
+
+pub(crate) fn filtered(
+    backend: DbBackend,
+    seller_id: i64,
+    filter: &ItemFilter,
+) -> sea_orm::Select<item::Entity> {
     // Scoped: the trait's blanket `max`/`min` would shadow `Ord` elsewhere.
     use sea_orm::sea_query::ExprTrait as _;
     let mut select = item::Entity::find().filter(item::Column::SellerId.eq(seller_id));
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        // SQLite: the trigram index finds the candidates (it needs three characters);
+        // the `LIKE` below decides, as on PostgreSQL, whose trigram indexes serve the
+        // `LIKE` itself.
+        if backend == DbBackend::Sqlite && q.chars().count() >= 3 {
+            select = select.filter(Expr::cust_with_values(
+                "items.id IN (SELECT rowid FROM items_search WHERE items_search MATCH ?)",
+                [fts_phrase(q)],
+            ));
+        }
         let pattern = like_pattern(q);
         let like = |col: item::Column| {
             Expr::expr(Func::lower(Expr::col((item::Entity, col))))
@@ -320,6 +404,124 @@ fn filtered(seller_id: i64, filter: &ItemFilter) -> sea_orm::Select<item::Entity
     select
 }
 
+/// The items a task over "everything matching" covers: a filter, less the items the
+/// seller unticked, less the items already live when the task only puts new ones there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matching {
+    pub filter: ItemFilter,
+    pub excluded: Vec<i64>,
+    pub leave_live: bool,
+}
+
+/// The ids of the seller's items that `matching` covers, in id order.
+pub(crate) fn matching_select(
+    backend: DbBackend,
+    seller_id: i64,
+    matching: &Matching,
+) -> sea_orm::Select<item::Entity> {
+    let mut select = filtered(backend, seller_id, &matching.filter);
+    if !matching.excluded.is_empty() {
+        select = select.filter(item::Column::Id.is_not_in(matching.excluded.iter().copied()));
+    }
+    if matching.leave_live {
+        select = select.filter(item::Column::ListingState.ne(ListingState::Published.as_str()));
+    }
+    select
+        .select_only()
+        .column(item::Column::Id)
+        .order_by_asc(item::Column::Id)
+}
+
+/// The ids of the seller's items that `matching` covers now, in id order.
+pub async fn matching_list(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    matching: &Matching,
+) -> Result<Vec<i64>, CatalogError> {
+    Ok(
+        matching_select(db.get_database_backend(), seller_id, matching)
+            .into_tuple::<i64>()
+            .all(db)
+            .await?,
+    )
+}
+
+/// How many of the items `matching` covers are in each listing state (states with none
+/// left out), in one grouped count.
+pub async fn matching_by_state(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    matching: &Matching,
+) -> Result<Vec<(ListingState, u64)>, CatalogError> {
+    let rows: Vec<(String, i64)> = matching_select(db.get_database_backend(), seller_id, matching)
+        .select_only()
+        .column(item::Column::ListingState)
+        .column_as(item::Column::Id.count(), "n")
+        .group_by(item::Column::ListingState)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ListingState::ALL
+        .into_iter()
+        .filter_map(|state| {
+            let (_, n) = rows.iter().find(|(name, _)| name == state.as_str())?;
+            u64::try_from(*n)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| (state, n))
+        })
+        .collect())
+}
+
+/// Which of `ids` are the seller's items, in chunks (never the whole catalog read to
+/// check a few).
+pub async fn owned_among(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>, CatalogError> {
+    let mut owned = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        owned.extend(
+            item::Entity::find()
+                .filter(item::Column::SellerId.eq(seller_id))
+                .filter(item::Column::Id.is_in(chunk.iter().copied()))
+                .select_only()
+                .column(item::Column::Id)
+                .into_tuple::<i64>()
+                .all(db)
+                .await?,
+        );
+    }
+    owned.sort_unstable();
+    Ok(owned)
+}
+
+/// How many of the seller's items `matching` covers now, and the highest id among all
+/// the seller's items (a task made now covers none above it).
+pub async fn count_matching(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    matching: &Matching,
+) -> Result<(u64, i64), CatalogError> {
+    let upto: Option<i64> = item::Entity::find()
+        .filter(item::Column::SellerId.eq(seller_id))
+        .select_only()
+        .column_as(item::Column::Id.max(), "upto")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten();
+    let Some(upto) = upto else {
+        return Ok((0, 0));
+    };
+    let count = matching_select(db.get_database_backend(), seller_id, matching)
+        .filter(item::Column::Id.lte(upto))
+        .count(db)
+        .await?;
+    Ok((count, upto))
+}
+
 /// One page of the seller's items, with the total number matching.
 #[tracing::instrument(skip_all, err, fields(seller_id))]
 pub async fn list(
@@ -329,23 +531,73 @@ pub async fn list(
 ) -> Result<Page<Item>, CatalogError> {
     let per_page = query.per_page.clamp(1, ItemQuery::MAX_PER_PAGE);
     let page = query.page.max(1);
-    let order = if query.descending {
-        Order::Desc
-    } else {
-        Order::Asc
+    let backend = db.get_database_backend();
+    let total = match counts::counts(db, seller_id).await?.matching(&query.filter) {
+        Some(total) => total,
+        None => {
+            filtered(backend, seller_id, &query.filter)
+                .count(db)
+                .await?
+        }
     };
-    let paginator = filtered(seller_id, &query.filter)
-        .order_by(query.sort.column(), order.clone())
-        // A stable tie-break, so paging never shows a row twice.
-        .order_by(item::Column::Id, order)
-        .paginate(db, per_page);
-    let ItemsAndPagesNumber {
-        number_of_items, ..
-    } = paginator.num_items_and_pages().await?;
-    let rows = paginator.fetch_page(page - 1).await?;
+    let keyset = query.keyset.as_ref().and_then(|keyset| {
+        let (cursor, forward) = match keyset {
+            Keyset::After(cursor) => (cursor, true),
+            Keyset::Before(cursor) => (cursor, false),
+        };
+        Some((cursor.sort_value(query.sort)?, cursor.id, forward))
+    });
+    let column = query.sort.column();
+    let rows = match keyset {
+        Some((value, id, forward)) => {
+            // Reading backwards (the page before) walks the index the other way, then
+            // turns the rows round.
+            let ascending = forward != query.descending;
+            let key = Expr::tuple([
+                Expr::col((item::Entity, column)).into(),
+                Expr::col((item::Entity, item::Column::Id)).into(),
+            ]);
+            let at = Expr::tuple([Expr::val(value).into(), Expr::val(id).into()]);
+            let order = if ascending { Order::Asc } else { Order::Desc };
+            let next = {
+                use sea_orm::sea_query::ExprTrait as _;
+                if ascending {
+                    key.gt(at)
+                } else {
+                    key.lt(at)
+                }
+            };
+            let mut rows = filtered(backend, seller_id, &query.filter)
+                .filter(next)
+                .order_by(column, order.clone())
+                .order_by(item::Column::Id, order)
+                .limit(per_page)
+                .all(db)
+                .await?;
+            if !forward {
+                rows.reverse();
+            }
+            rows
+        }
+        None => {
+            let order = if query.descending {
+                Order::Desc
+            } else {
+                Order::Asc
+            };
+            filtered(backend, seller_id, &query.filter)
+                .order_by(column, order.clone())
+                // A stable tie-break, so paging never shows a row twice.
+                .order_by(item::Column::Id, order)
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+                .all(db)
+                .await?
+        }
+    };
     Ok(Page {
         items: rows.into_iter().map(Item::from).collect(),
-        total: number_of_items,
+        total,
         page,
         per_page,
     })
@@ -358,7 +610,7 @@ pub async fn matching_ids(
     seller_id: i64,
     filter: &ItemFilter,
 ) -> Result<Vec<i64>, CatalogError> {
-    Ok(filtered(seller_id, filter)
+    Ok(filtered(db.get_database_backend(), seller_id, filter)
         .select_only()
         .column(item::Column::Id)
         .order_by_asc(item::Column::Id)
@@ -367,12 +619,64 @@ pub async fn matching_ids(
         .await?)
 }
 
+/// How many of the seller's items `filter` matches: from the kept counts where they
+/// say, else counted.
 pub async fn count(
     db: &impl ConnectionTrait,
     seller_id: i64,
     filter: &ItemFilter,
 ) -> Result<u64, CatalogError> {
-    Ok(filtered(seller_id, filter).count(db).await?)
+    if let Some(n) = counts::counts(db, seller_id).await?.matching(filter) {
+        return Ok(n);
+    }
+    Ok(filtered(db.get_database_backend(), seller_id, filter)
+        .count(db)
+        .await?)
+}
+
+/// How many of the seller's items `filter` (its state aside) matches in each listing
+/// state, every state listed: from the kept counts where they say, else one grouped
+/// count.
+pub async fn state_counts(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    filter: &ItemFilter,
+) -> Result<Vec<(ListingState, u64)>, CatalogError> {
+    let any_state = ItemFilter {
+        state: None,
+        ..filter.clone()
+    };
+    let kept = counts::counts(db, seller_id).await?;
+    if kept.matching(&any_state).is_some() {
+        return Ok(ListingState::ALL
+            .into_iter()
+            .map(|state| {
+                let one = ItemFilter {
+                    state: Some(state),
+                    ..any_state.clone()
+                };
+                (state, kept.matching(&one).unwrap_or(0))
+            })
+            .collect());
+    }
+    let rows: Vec<(String, i64)> = filtered(db.get_database_backend(), seller_id, &any_state)
+        .select_only()
+        .column(item::Column::ListingState)
+        .column_as(item::Column::Id.count(), "n")
+        .group_by(item::Column::ListingState)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ListingState::ALL
+        .into_iter()
+        .map(|state| {
+            let n = rows
+                .iter()
+                .find(|(name, _)| name == state.as_str())
+                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
+            (state, n)
+        })
+        .collect())
 }
 
 /// How many of the seller's items `ids` are in each listing state (states with none left

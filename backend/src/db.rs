@@ -34,6 +34,10 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .busy_timeout(Duration::from_secs(10))
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                // 64 MiB of page cache per connection (SQLite's default is 2 MiB): a
+                // catalog of a million items has indexes of tens of megabytes, and a
+                // write that touches them all would otherwise read its pages from disk.
+                .pragma("cache_size", "-65536")
         });
         options.map_sqlx_sqlite_before_acquire(whole_sqlite_connection);
     } else {
@@ -91,6 +95,21 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .context("Failed to apply migrations")
+}
+
+/// Refreshes the query planner's statistics. PostgreSQL's autovacuum does this by
+/// itself as tables grow; SQLite has none until asked (`ANALYZE`, then `PRAGMA optimize`
+/// now and then, as its documentation advises), and without them it may choose a poor
+/// index on a catalog of a million rows.
+pub async fn analyze(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Sqlite => "ANALYZE",
+        _ => "ANALYZE items",
+    };
+    db.execute_unprepared(sql)
+        .await
+        .context("Failed to refresh the planner's statistics")?;
+    Ok(())
 }
 
 /// The file behind a `sqlite:` URL, if it names one.

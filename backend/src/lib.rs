@@ -22,6 +22,7 @@ pub mod migration;
 pub mod notifications;
 pub mod pacing;
 pub mod reports;
+pub mod retention;
 pub mod secrets;
 pub mod sessions;
 pub mod tasks;

@@ -2,6 +2,7 @@
 //! per test. PostgreSQL tests run when `TEST_POSTGRES_URL` is set and say so when they skip.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod generate;
 pub mod outage;
 
 use crate::DatabaseConnection;

@@ -171,6 +171,8 @@ async fn list_items(
         desc: !matches!(query.dir, Some(Direction::Asc)),
         page,
         per_page,
+        after: None,
+        before: None,
     };
     let page = app::catalog::ssr::item_page(&state.db, signed_in.seller.id, &params).await?;
     Ok(Json(PageJson {

@@ -37,6 +37,9 @@ pub struct Config {
     /// Serves `/metrics` to `Authorization: Bearer <token>` (`STOCKROOM_METRICS_TOKEN`);
     /// unset, there are no metrics (a 404).
     pub metrics_token: Option<String>,
+    /// How long finished tasks keep their items, and notifications are kept
+    /// (`STOCKROOM_RETENTION_DAYS`, 30 by default); a task keeps its counts for ever.
+    pub retention: chrono::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +182,14 @@ impl Config {
         let hold_limit = chrono::Duration::minutes(
             positive("STOCKROOM_HOLD_LIMIT_MINUTES", 360, "number of minutes")?.min(43_200) as i64,
         );
+        let retention = chrono::Duration::days(
+            positive(
+                "STOCKROOM_RETENTION_DAYS",
+                u64::from(backend::retention::DEFAULT_DAYS),
+                "number of days",
+            )?
+            .min(36_500) as i64,
+        );
         let login_bursts = (
             positive(
                 "STOCKROOM_LOGIN_BURST_PER_EMAIL",
@@ -222,6 +233,7 @@ impl Config {
             hold_limit,
             login_bursts,
             metrics_token: get("STOCKROOM_METRICS_TOKEN"),
+            retention,
         })
     }
 }

@@ -73,12 +73,16 @@ impl Housekeeping {
 }
 
 /// The server's jobs: expired sessions go every ten minutes, exports' files once their
-/// days are up (checked hourly).
+/// days are up (checked hourly), finished work past `retention` every five minutes (a
+/// bounded amount each time), and the catalog's kept counts are folded every minute.
 pub fn standard(
     db: backend::DatabaseConnection,
     policy: backend::sessions::SessionPolicy,
+    retention: chrono::Duration,
 ) -> Housekeeping {
     let sessions = db.clone();
+    let retiring = db.clone();
+    let counts = db.clone();
     Housekeeping::new()
         .register(
             "purge expired sessions",
@@ -98,6 +102,31 @@ pub fn standard(
                 Box::pin(async move {
                     Ok(backend::exports::forget_expired(&db, chrono::Utc::now()).await?)
                 })
+            },
+        )
+        .register(
+            "retire finished work",
+            Duration::from_secs(300),
+            move || {
+                let db = retiring.clone();
+                Box::pin(async move {
+                    let retired = backend::retention::run_once(
+                        &db,
+                        retention,
+                        backend::retention::BATCH,
+                        chrono::Utc::now(),
+                    )
+                    .await?;
+                    Ok(retired.rows())
+                })
+            },
+        )
+        .register(
+            "fold the catalog's counts",
+            Duration::from_secs(60),
+            move || {
+                let db = counts.clone();
+                Box::pin(async move { Ok(backend::catalog::compact_counts(&db).await?) })
             },
         )
 }

@@ -110,7 +110,8 @@ pub async fn serve(
         config.login_bursts.1,
     ));
     let mut housekeeping =
-        crate::housekeeping::standard(db.clone(), state.sessions).spawn(shutdown.clone());
+        crate::housekeeping::standard(db.clone(), state.sessions, config.retention)
+            .spawn(shutdown.clone());
 
     let web_shutdown = shutdown.clone();
     let served = axum::serve(

@@ -48,6 +48,8 @@ pub struct Model {
     pub endpoint: Option<String>,
     /// While held: the hold as JSON (`task_model::Hold`).
     pub hold: Option<String>,
+    /// When the retention job deleted its items (the counts stay).
+    pub retired_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

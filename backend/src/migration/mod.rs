@@ -14,6 +14,7 @@ mod m20261203_000008_chains_and_schedules;
 mod m20261203_000009_connections;
 mod m20261203_000010_waiting_and_listings;
 mod m20261203_000011_breakers;
+mod m20261204_000012_scale;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_connections::Migration),
             Box::new(m20261203_000010_waiting_and_listings::Migration),
             Box::new(m20261203_000011_breakers::Migration),
+            Box::new(m20261204_000012_scale::Migration),
         ]
     }
 }

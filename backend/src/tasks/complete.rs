@@ -82,7 +82,8 @@ where
 }
 
 /// Stores many outcomes in one transaction (the worker's completer batches them): one
-/// guarded UPDATE per item, one counter UPDATE and one settle per task.
+/// guarded UPDATE per kind of outcome (`UPDATE … FROM (VALUES …)`), one counter UPDATE
+/// and one settle per task.
 #[tracing::instrument(skip_all, err, fields(worker_id, items = finished.len()))]
 pub async fn complete_many<C>(
     db: &C,
@@ -130,6 +131,9 @@ where
     breaker::lock(&txn, &mut breakers, &to_lock).await?;
     let mut touched: BTreeSet<String> = BTreeSet::new();
     let mut opened: Vec<String> = Vec::new();
+    let mut planned: Vec<Planned> = Vec::with_capacity(finished.len());
+    // Per SET clause, the rows it applies to: the item's id, then its values.
+    let mut updates: BTreeMap<String, Vec<Vec<sea_orm::Value>>> = BTreeMap::new();
     for mut item in finished {
         let breaker = endpoints
             .get(&item.task_id)
@@ -171,12 +175,31 @@ where
             }
             _ => Some(None),
         };
-        let (new_status, sql, extra) =
+        let (new_status, set, extra) =
             outcome_sql(item.outcome, item.attempt, &item.policy, jitter, now);
-        let mut values: Vec<sea_orm::Value> = vec![item.item_id.into(), worker_id.into()];
+        planned.push(Planned {
+            task_id: item.task_id,
+            item_id: item.item_id,
+            status: new_status,
+            wait,
+        });
+        let mut values: Vec<sea_orm::Value> = vec![item.item_id.into()];
         values.extend(extra);
-        let updated = txn.execute_raw(stmt(backend, &sql, values)).await?;
-        if updated.rows_affected() == 0 {
+        updates.entry(set).or_default().push(values);
+    }
+    // One statement per kind of outcome (a round of successes is one UPDATE), guarded
+    // like a single one: only the lease owner's running items change.
+    let mut stored: BTreeSet<i64> = BTreeSet::new();
+    for (set, rows) in &updates {
+        for chunk in rows.chunks(BATCH_ROWS) {
+            let statement = batched_update(backend, worker_id, set, chunk);
+            for row in txn.query_all_raw(statement).await? {
+                stored.insert(row.try_get::<i64>("", "id")?);
+            }
+        }
+    }
+    for item in planned {
+        if !stored.contains(&item.item_id) {
             tracing::warn!(
                 item_id = item.item_id,
                 worker_id,
@@ -186,7 +209,7 @@ where
             continue;
         }
         // A held item says nothing of the quota.
-        if let Some(wait) = wait {
+        if let Some(wait) = item.wait {
             let slot = waits.entry(item.task_id).or_insert(wait);
             *slot = match (*slot, wait) {
                 (Some(a), Some(b)) => Some(a.max(b)),
@@ -195,8 +218,8 @@ where
         }
         let task_moves = moves.entry(item.task_id).or_default();
         *task_moves.entry(ItemStatus::Running).or_default() -= 1;
-        *task_moves.entry(new_status).or_default() += 1;
-        applied.push((item.task_id, item.item_id, new_status));
+        *task_moves.entry(item.status).or_default() += 1;
+        applied.push((item.task_id, item.item_id, item.status));
     }
     let touched: Vec<String> = touched.into_iter().collect();
     let transitions = breaker::save_outcomes(&txn, &breakers, &touched, &opened, now).await?;
@@ -231,6 +254,58 @@ where
     })
 }
 
+/// Rows per batched statement: well under SQLite's bound-parameter limit.
+const BATCH_ROWS: usize = 500;
+
+/// An outcome about to be stored.
+struct Planned {
+    task_id: i64,
+    item_id: i64,
+    status: ItemStatus,
+    /// What it says of the task's wait for marketplace quota (see `mark_wait`); `None`
+    /// for an item held behind a breaker, which says nothing.
+    wait: Option<Option<DateTime<Utc>>>,
+}
+
+/// `UPDATE task_items SET <set> FROM (VALUES …)`: one statement for many items that
+/// take the same SET clause, each with its own values. In `set`, `$2`, `$3`… name a
+/// row's values after its id; they become the columns `v.c2`, `v.c3`…. Returns the ids
+/// of the items it changed: those still running under `worker_id`'s lease.
+fn batched_update(
+    backend: sea_orm::DbBackend,
+    worker_id: &str,
+    set: &str,
+    rows: &[Vec<sea_orm::Value>],
+) -> sea_orm::Statement {
+    let width = rows.first().map_or(1, Vec::len);
+    let mut set = set.to_owned();
+    // Highest first, so `$1` never matches inside `$12`.
+    for n in (2..=width).rev() {
+        set = set.replace(&format!("${n}"), &format!("v.c{n}"));
+    }
+    let columns: Vec<String> = std::iter::once("id".to_owned())
+        .chain((2..=width).map(|n| format!("c{n}")))
+        .collect();
+    let mut values: Vec<sea_orm::Value> = vec![worker_id.into()];
+    let mut tuples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let start = values.len() + 1;
+        let marks: Vec<String> = (start..start + row.len())
+            .map(|n| format!("${n}"))
+            .collect();
+        tuples.push(format!("({})", marks.join(", ")));
+        values.extend(row.iter().cloned());
+    }
+    let sql = format!(
+        "WITH v ({}) AS (VALUES {}) UPDATE task_items SET {set} FROM v \
+         WHERE task_items.id = v.id AND task_items.status = @running AND task_items.lease_owner = $1 \
+         RETURNING task_items.id AS id",
+        columns.join(", "),
+        tuples.join(", ")
+    );
+    stmt(backend, &sql, values)
+}
+
 fn outcome_sql(
     outcome: Outcome,
     attempt: u32,
@@ -238,7 +313,6 @@ fn outcome_sql(
     jitter: &dyn Jitter,
     now: DateTime<Utc>,
 ) -> (ItemStatus, String, Vec<sea_orm::Value>) {
-    let guard = "WHERE id = $1 AND status = @running AND lease_owner = $2";
     // Outside a breaker (an endpoint without one), the marketplace not answering is a
     // passing problem like any other.
     let outcome = match outcome {
@@ -252,47 +326,46 @@ fn outcome_sql(
     match outcome {
         Outcome::Succeeded(result) => (
             ItemStatus::Succeeded,
-            format!("UPDATE task_items SET status = @succeeded, result = $3, error_code = NULL, error_message = NULL, error_details = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4 {guard}"),
+            "status = @succeeded, result = $2, error_code = NULL, error_message = NULL, error_details = NULL, lease_owner = NULL, lease_expires_at = NULL, finished_at = $3, updated_at = $3".to_owned(),
             vec![result.to_string().into(), now.into()],
         ),
         Outcome::RetryLater { delay, code, message } if attempt < policy.max_attempts => {
             let wait = delay.unwrap_or_else(|| policy.backoff(attempt, jitter)).max(chrono::Duration::zero());
             (
                 ItemStatus::Pending,
-                format!("UPDATE task_items SET status = @pending, next_attempt_at = $3, error_code = $4, error_message = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 {guard}"),
+                "status = @pending, next_attempt_at = $2, error_code = $3, error_message = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $5".to_owned(),
                 vec![(now + wait).into(), code.into(), message.into(), now.into()],
             )
         }
         Outcome::Waiting { check_after, note } => (
             ItemStatus::Waiting,
-            format!("UPDATE task_items SET status = @waiting, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $3, result = $4, error_code = NULL, error_message = NULL, error_details = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 {guard}"),
+            "status = @waiting, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $2, result = $3, error_code = NULL, error_message = NULL, error_details = NULL, lease_owner = NULL, lease_expires_at = NULL, updated_at = $4".to_owned(),
             vec![(now + check_after.max(chrono::Duration::zero())).into(), note.to_string().into(), now.into()],
         ),
         Outcome::Snooze { delay, code, message } => (
             ItemStatus::Pending,
-            format!("UPDATE task_items SET status = @pending, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $3, error_code = $4, error_message = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = $6 {guard}"),
+            "status = @pending, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = $2, error_code = $3, error_message = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $5".to_owned(),
             vec![(now + delay.max(chrono::Duration::zero())).into(), code.into(), message.into(), now.into()],
         ),
-        Outcome::RetryLater { code, message, .. } => failed_sql(guard, code, message, None, now),
+        Outcome::RetryLater { code, message, .. } => failed_sql(code, message, None, now),
         Outcome::Unavailable { message, .. } => {
-            failed_sql(guard, UNAVAILABLE.to_owned(), message, None, now)
+            failed_sql(UNAVAILABLE.to_owned(), message, None, now)
         }
-        Outcome::Failed { code, message, details } => failed_sql(guard, code, message, details, now),
+        Outcome::Failed { code, message, details } => failed_sql(code, message, details, now),
         Outcome::Skipped { code, message } => (
             ItemStatus::Skipped,
-            format!("UPDATE task_items SET status = @skipped, error_code = $3, error_message = $4, lease_owner = NULL, lease_expires_at = NULL, finished_at = $5, updated_at = $5 {guard}"),
+            "status = @skipped, error_code = $2, error_message = $3, lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4".to_owned(),
             vec![code.into(), message.into(), now.into()],
         ),
         Outcome::Cancelled => (
             ItemStatus::Cancelled,
-            format!("UPDATE task_items SET status = @cancelled, lease_owner = NULL, lease_expires_at = NULL, finished_at = $3, updated_at = $3 {guard}"),
+            "status = @cancelled, lease_owner = NULL, lease_expires_at = NULL, finished_at = $2, updated_at = $2".to_owned(),
             vec![now.into()],
         ),
     }
 }
 
 fn failed_sql(
-    guard: &str,
     code: String,
     message: String,
     details: Option<serde_json::Value>,
@@ -300,7 +373,7 @@ fn failed_sql(
 ) -> (ItemStatus, String, Vec<sea_orm::Value>) {
     (
         ItemStatus::Failed,
-        format!("UPDATE task_items SET status = @failed, error_code = $3, error_message = $4, error_details = $5, lease_owner = NULL, lease_expires_at = NULL, finished_at = $6, updated_at = $6 {guard}"),
+        "status = @failed, error_code = $2, error_message = $3, error_details = $4, lease_owner = NULL, lease_expires_at = NULL, finished_at = $5, updated_at = $5".to_owned(),
         vec![code.into(), message.into(), details.map(|d| d.to_string()).into(), now.into()],
     )
 }

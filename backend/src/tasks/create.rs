@@ -290,12 +290,57 @@ async fn with_connection(
 /// Like [`create_from`], starting at `later.start_at` (status `scheduled` until then)
 /// and followed by `later.then` as step 2 of a chain: that step is made now, scheduled,
 /// with no items; it gets them when this one ends.
-#[tracing::instrument(skip_all, err, fields(seller_id = new.seller_id, kind = %new.kind))]
 pub async fn create_flow<C>(
     db: &C,
     registry: &super::Registry,
     new: NewTask,
     subjects: Option<Vec<Value>>,
+    later: Later,
+    now: DateTime<Utc>,
+) -> Result<Created, TaskError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    let items = match subjects {
+        Some(subjects) => Items::Given(subjects),
+        None => Items::FromParams,
+    };
+    create_inner(db, registry, new, items, later, now).await
+}
+
+/// Like [`create_flow`] for a kind over catalog items, over every item of the seller's
+/// that `selection` matches now: the task is made with their count, and the engine adds
+/// the items in chunks (`expand`). Its parameters name no items (`item_ids: []`).
+pub async fn create_matching<C>(
+    db: &C,
+    registry: &super::Registry,
+    new: NewTask,
+    selection: super::expand::Selection,
+    later: Later,
+    now: DateTime<Utc>,
+) -> Result<Created, TaskError>
+where
+    C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
+{
+    create_inner(db, registry, new, Items::Matching(selection), later, now).await
+}
+
+/// Where a new task's items come from.
+enum Items {
+    /// The kind expands its parameters.
+    FromParams,
+    /// The caller read them (an uploaded file).
+    Given(Vec<Value>),
+    /// The seller's catalog items a filter matches, added later by the engine.
+    Matching(super::expand::Selection),
+}
+
+#[tracing::instrument(skip_all, err, fields(seller_id = new.seller_id, kind = %new.kind))]
+async fn create_inner<C>(
+    db: &C,
+    registry: &super::Registry,
+    new: NewTask,
+    items: Items,
     later: Later,
     now: DateTime<Utc>,
 ) -> Result<Created, TaskError>
@@ -341,9 +386,26 @@ where
     // A time already past starts the task at once.
     let start_at = later.start_at.filter(|at| *at > now);
     let params = kind.parse_params(&new.params)?;
-    let subjects = match subjects {
-        Some(subjects) => subjects,
-        None => kind.expand(&params)?,
+    // A selection is counted now, and its items added by the engine: the estimate is
+    // made for that many (catalog kinds' estimates look at the number only).
+    let (subjects, selection) = match items {
+        Items::Given(subjects) => (subjects, None),
+        Items::FromParams => (kind.expand(&params)?, None),
+        Items::Matching(selection) => {
+            if kind.presentation().subject != task_model::Subject::CatalogItem {
+                return Err(TaskError::InvalidParams(super::InvalidParams {
+                    code: "invalid",
+                    field: "filter".into(),
+                    message: format!("A task of kind {} is not made from a filter.", kind.name()),
+                }));
+            }
+            let (count, upto) =
+                crate::catalog::count_matching(db, new.seller_id, &selection.matching())
+                    .await
+                    .map_err(|err| TaskError::Unexpected(err.into()))?;
+            let guess = vec![Value::from(0); usize::try_from(count).unwrap_or(0)];
+            (guess, Some((selection, upto, count)))
+        }
     };
     if subjects.is_empty() {
         return Err(TaskError::Empty);
@@ -395,6 +457,14 @@ where
     };
     // A kind over catalog items names the item, so the catalog can find it in its task.
     let over_catalog = kind.presentation().subject == task_model::Subject::CatalogItem;
+    let subjects = match &selection {
+        Some((selection, upto, count)) => {
+            super::expand::enroll(&txn, row.id, row.seller_id, selection, *upto, *count, now)
+                .await?;
+            Vec::new()
+        }
+        None => subjects,
+    };
     let mut rows = Vec::with_capacity(subjects.len().min(BATCH));
     for (position, subject) in subjects.into_iter().enumerate() {
         rows.push(pending_item(

@@ -14,6 +14,7 @@ pub mod complete;
 pub mod control;
 pub mod create;
 pub mod events;
+pub mod expand;
 pub mod gauges;
 pub mod in_task;
 pub mod kind;
@@ -70,6 +71,8 @@ pub struct Task {
     pub endpoint: Option<String>,
     /// While the marketplace does not answer: the hold (nothing sent, nothing spent).
     pub hold: Option<task_model::Hold>,
+    /// When its items were deleted after the retention (its counts stay).
+    pub retired_at: Option<DateTime<Utc>>,
 }
 
 impl Task {
@@ -169,6 +172,7 @@ impl TryFrom<task::Model> for Task {
                     })
                     .ok()
             }),
+            retired_at: row.retired_at,
         })
     }
 }

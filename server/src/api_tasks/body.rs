@@ -3,7 +3,7 @@
 //! go on), so a client knows before sending that an edit needs its `params`, that only
 //! a publish may name a connection, and which `then` may follow which kind.
 
-use app::catalog::{ItemFilterParams, ListingState};
+use app::catalog::ListingState;
 use app::error::{AppError, FieldError};
 use app::state::AppState;
 use serde::{Deserialize, Deserializer};
@@ -202,47 +202,58 @@ impl CreateBody {
     }
 }
 
+/// What a checked body stands for: the seller's own items by id, or every item of the
+/// seller's matching a filter (counted now, added to the task by the engine in chunks:
+/// a million items never travel as ids).
+pub(crate) enum Chosen {
+    Ids(Vec<i64>),
+    Matching {
+        selection: backend::tasks::expand::Selection,
+        count: u64,
+    },
+}
+
+impl Chosen {
+    pub fn count(&self) -> u64 {
+        match self {
+            Self::Ids(ids) => ids.len() as u64,
+            Self::Matching { count, .. } => *count,
+        }
+    }
+
+    /// The ids when the body named them, else none (`item_ids: []` in the task's
+    /// parameters: the engine adds the items).
+    pub fn ids(&self) -> &[i64] {
+        match self {
+            Self::Ids(ids) => ids,
+            Self::Matching { .. } => &[],
+        }
+    }
+
+    /// The items as ids, read from the filter when it named one, for what needs them
+    /// one by one (an edit's preview); `None` past [`MAX_ITEMS`].
+    pub async fn listed(
+        &self,
+        state: &AppState,
+        seller: i64,
+    ) -> Result<Option<Vec<i64>>, ApiError> {
+        Ok(match self {
+            Self::Ids(ids) => Some(ids.clone()),
+            Self::Matching { count, .. } if *count as usize > MAX_ITEMS => None,
+            Self::Matching { selection, .. } => Some(
+                backend::catalog::matching_list(&state.db, seller, &selection.matching()).await?,
+            ),
+        })
+    }
+}
+
 /// The catalog items a checked body stands for, the seller's own: ids that are not are a
-/// 404 (`items_not_found`); a selection that comes to nothing, or to too many, a 409.
+/// 404 (`items_not_found`); a selection that comes to nothing, or ids too many, a 409.
 pub(crate) async fn selected(
     state: &AppState,
     seller: i64,
     body: &CreateBody,
-) -> Result<Vec<i64>, ApiError> {
-    let ids = match (&body.item_ids, &body.filter) {
-        (Some(ids), _) => {
-            let mut wanted = ids.clone();
-            wanted.sort_unstable();
-            wanted.dedup();
-            let owned = backend::catalog::matching_ids(
-                &state.db,
-                seller,
-                &backend::catalog::ItemFilter::default(),
-            )
-            .await?;
-            let missing = wanted
-                .iter()
-                .filter(|id| owned.binary_search(id).is_err())
-                .count();
-            if missing > 0 {
-                return Err(ApiError(AppError::Missing {
-                    code: "items_not_found".into(),
-                    message: format!("{missing} of these items are not in your catalog."),
-                }));
-            }
-            wanted
-        }
-        (None, Some(filter)) => {
-            let params = ItemFilterParams {
-                q: filter.q.clone(),
-                state: filter.state,
-                in_task: filter.in_task,
-                changed: filter.changed,
-            };
-            backend::catalog::matching_ids(&state.db, seller, &(&params).into()).await?
-        }
-        (None, None) => return Err(invalid("item_ids", "Send either item_ids or filter.")),
-    };
+) -> Result<Chosen, ApiError> {
     if let Some(id) = body.connection_id {
         let connections = backend::connections::list(&state.db, seller)
             .await
@@ -254,24 +265,61 @@ pub(crate) async fn selected(
             }));
         }
     }
-    let ids = if body.leave_live {
-        backend::catalog::leave_live_out(&state.db, seller, &body.kind, ids).await?
-    } else {
-        ids
+    let leave_live = body.leave_live && Presentation::of(&body.kind).may_leave_live();
+    let chosen = match (&body.item_ids, &body.filter) {
+        (Some(ids), _) => {
+            let mut wanted = ids.clone();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let owned = backend::catalog::owned_among(&state.db, seller, &wanted).await?;
+            let missing = wanted.len() - owned.len();
+            if missing > 0 {
+                return Err(ApiError(AppError::Missing {
+                    code: "items_not_found".into(),
+                    message: format!("{missing} of these items are not in your catalog."),
+                }));
+            }
+            let ids = if leave_live {
+                backend::catalog::leave_live_out(&state.db, seller, &body.kind, wanted).await?
+            } else {
+                wanted
+            };
+            Chosen::Ids(ids)
+        }
+        (None, Some(filter)) => {
+            let selection = backend::tasks::expand::Selection {
+                q: Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty()),
+                state: filter.state.map(|state| {
+                    backend::domain::ListingState::from(state)
+                        .as_str()
+                        .to_owned()
+                }),
+                in_task: filter.in_task,
+                changed: filter.changed,
+                excluded: Vec::new(),
+                leave_live,
+            };
+            let (count, _) =
+                backend::catalog::count_matching(&state.db, seller, &selection.matching()).await?;
+            Chosen::Matching { selection, count }
+        }
+        (None, None) => return Err(invalid("item_ids", "Send either item_ids or filter.")),
     };
-    if ids.is_empty() {
+    if chosen.count() == 0 {
         return Err(refused("nothing_to_do", "No items to work on."));
     }
-    if ids.len() > MAX_ITEMS {
-        return Err(refused(
-            "too_many_items",
-            format!(
-                "At most {MAX_ITEMS} items per task; this selection has {}.",
-                ids.len()
-            ),
-        ));
+    if let Chosen::Ids(ids) = &chosen {
+        if ids.len() > MAX_ITEMS {
+            return Err(refused(
+                "too_many_items",
+                format!(
+                    "At most {MAX_ITEMS} items per task by id; this selection has {}. Send a filter instead.",
+                    ids.len()
+                ),
+            ));
+        }
     }
-    Ok(ids)
+    Ok(chosen)
 }
 
 /// The body's schema: one variant per kind over items, and for a kind that a publish

@@ -86,27 +86,35 @@ async fn create(
     Body(body): Body<CreateBody>,
 ) -> Result<Response, ApiError> {
     let seller = signed_in.seller.id;
-    let ids = selected(&state, seller, &body).await?;
-    let params = body.task_params(&ids);
+    let chosen = selected(&state, seller, &body).await?;
+    let params = body.task_params(chosen.ids());
     let key = crate::api_tasks::idempotency_key(&headers);
     let later = backend::tasks::create::Later {
         start_at: body.start_at,
         then: body.then.clone(),
     };
-    let created = state
-        .engine
-        .create_flow(
-            NewTask {
-                seller_id: seller,
-                params,
-                kind: body.kind,
-                idempotency_key: key,
-            },
-            None,
-            later,
-        )
-        .await
-        .map_err(AppError::from)?;
+    let new = NewTask {
+        seller_id: seller,
+        params,
+        kind: body.kind,
+        idempotency_key: key,
+    };
+    let created = match chosen {
+        body::Chosen::Ids(_) => state.engine.create_flow(new, None, later).await,
+        body::Chosen::Matching { selection, .. } => {
+            state.engine.create_matching(new, selection, later).await
+        }
+    };
+    let created = match created {
+        // Nothing matched any more by the time the task was made.
+        Err(backend::tasks::TaskError::Empty) => {
+            return Err(ApiError(AppError::Refused {
+                code: "nothing_to_do".into(),
+                message: "No items to work on.".into(),
+            }))
+        }
+        other => other.map_err(AppError::from)?,
+    };
     Ok(crate::api_tasks::started(&created))
 }
 
@@ -161,31 +169,41 @@ async fn preview(
 ) -> Result<Json<PreviewJson>, ApiError> {
     let seller = signed_in.seller.id;
     let edit = body.edit_change()?;
-    let ids = selected(&state, seller, &body).await?;
-    let counts = backend::catalog::count_by_state(&state.db, seller, &ids).await?;
+    let chosen = selected(&state, seller, &body).await?;
+    let counts = match &chosen {
+        body::Chosen::Ids(ids) => backend::catalog::count_by_state(&state.db, seller, ids).await?,
+        body::Chosen::Matching { selection, .. } => {
+            backend::catalog::matching_by_state(&state.db, seller, &selection.matching()).await?
+        }
+    };
     let said = Presentation::of(&body.kind)
         .by_state_said(counts.iter().map(|(state, n)| (state.as_str(), *n)));
-    let edit = match edit {
-        Some(change) => Some(backend::edits::preview(&state.db, seller, &ids, &change, 20).await?),
-        None => None,
+    // An edit's preview goes item by item: up to the most a task takes by id.
+    let edit = match (edit, chosen.listed(&state, seller).await?) {
+        (Some(change), Some(ids)) => {
+            Some(backend::edits::preview(&state.db, seller, &ids, &change, 20).await?)
+        }
+        _ => None,
     };
+    let count = chosen.count();
+    let subjects = vec![serde_json::Value::from(0); usize::try_from(count).unwrap_or(0)];
     let estimate = state
         .engine
         .estimate(
             &NewTask {
                 seller_id: seller,
                 kind: body.kind.clone(),
-                params: body.estimate_params(&ids),
+                params: body.estimate_params(chosen.ids()),
                 idempotency_key: None,
             },
-            None,
+            Some(subjects),
         )
         .await
         .map_err(AppError::from)?;
     Ok(Json(PreviewJson {
         tonight: crate::api_flows::tonight(&state, &signed_in),
         kind: body.kind,
-        count: ids.len() as u64,
+        count,
         breakdown: counts
             .into_iter()
             .map(|(state, n)| (state.as_str().to_owned(), n))

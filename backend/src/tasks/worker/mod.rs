@@ -84,6 +84,8 @@ pub struct Engine {
     bus: EventBus,
     config: EngineConfig,
     wake: Notify,
+    /// Wakes the expander: a task made from a filter waits for its items.
+    expand_wake: Notify,
     in_flight: Mutex<InFlight>,
     stopping: CancellationToken,
     /// When the run loop last went round (Unix ms); 0 until it starts, so a web-only
@@ -151,6 +153,7 @@ impl Engine {
             bus,
             config,
             wake: Notify::new(),
+            expand_wake: Notify::new(),
             in_flight: Mutex::new(HashMap::new()),
             stopping: CancellationToken::new(),
             loop_seen: std::sync::atomic::AtomicI64::new(0),
@@ -226,6 +229,57 @@ impl Engine {
             self.wake.notify_one();
         }
         Ok(created)
+    }
+
+    /// Creates a task over every catalog item of the seller's that `selection` matches
+    /// now; this instance's expander (or another's) adds the items in chunks.
+    pub async fn create_matching(
+        &self,
+        new: NewTask,
+        selection: super::expand::Selection,
+        later: create::Later,
+    ) -> Result<Created, TaskError> {
+        let created =
+            create::create_matching(&self.db, &self.registry, new, selection, later, self.now())
+                .await?;
+        if let Created::New(task) = &created {
+            self.publish(task);
+            if let Some(next) = task.chain.and_then(|chain| chain.next) {
+                self.publish_id(next).await;
+            }
+            self.expand_wake.notify_one();
+        }
+        Ok(created)
+    }
+
+    /// Adds the items of tasks made from a filter, a chunk at a time, until `shutdown`;
+    /// each chunk wakes the claimer. Sleeps while no task waits for items (a second at
+    /// most: another instance may have made one).
+    pub(crate) async fn expand_loop(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            match super::expand::step(&self.db, self.now()).await {
+                Ok(Some(done)) => {
+                    // A chunk changes no counter; the last one may change the total.
+                    if let (true, Some(task)) = (done.complete, &done.task) {
+                        self.publish(task);
+                    }
+                    self.wake.notify_one();
+                    continue;
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "adding a filtered task's items failed; trying again");
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = self.expand_wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
     }
 
     /// After `task` changed: when it is over and a step follows it, that step was just

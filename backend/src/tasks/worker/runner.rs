@@ -19,6 +19,7 @@ impl Engine {
         let mut poll = tokio::time::interval(self.config.poll_every);
         let mut events = self.bus.subscribe();
         let mut claim_now = true;
+        let expander = tokio::spawn(Arc::clone(&self).expand_loop(shutdown.clone()));
         loop {
             self.loop_turned();
             if shutdown.is_cancelled() {
@@ -76,6 +77,9 @@ impl Engine {
             }
         }
         self.shut_down(running, heartbeat).await;
+        if let Err(err) = expander.await {
+            tracing::error!(error = %err, "the expander ended abnormally");
+        }
         // Ended: not running any more (a new `run` marks it again).
         self.loop_seen
             .store(0, std::sync::atomic::Ordering::Relaxed);
