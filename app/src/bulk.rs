@@ -99,16 +99,17 @@ pub mod ssr {
         })
     }
 
-    /// How long a task of `kind` over the catalog items `ids` would take if started now:
-    /// the engine's estimate, the one the task keeps if it starts.
+    /// How long a task of `kind` over `count` catalog items would take if started now:
+    /// the engine's estimate, the one the task keeps if it starts (a catalog kind's
+    /// estimate looks at how many items, not which).
     pub async fn estimate(
         state: &crate::state::AppState,
         seller_id: i64,
         kind: &str,
-        ids: &[i64],
+        count: usize,
         connection_id: Option<i64>,
     ) -> Result<Estimate, AppError> {
-        let mut params = serde_json::json!({ "item_ids": ids });
+        let mut params = serde_json::json!({ "item_ids": [] });
         if let Some(id) = connection_id {
             params["connection_id"] = id.into();
         }
@@ -118,8 +119,34 @@ pub mod ssr {
             params,
             idempotency_key: None,
         };
-        let subjects = ids.iter().map(|id| serde_json::json!(id)).collect();
+        let subjects = vec![serde_json::Value::from(0); count];
         Ok(state.engine.estimate(&new, Some(subjects)).await?)
+    }
+
+    /// "Everything matching" as the engine takes it: a task made from it is counted
+    /// now and given its items in chunks, never as a list of ids.
+    pub fn matching(
+        selection: &Selection,
+        leave_live: bool,
+    ) -> Option<backend::tasks::expand::Selection> {
+        let Selection::AllMatching {
+            filter, excluded, ..
+        } = selection
+        else {
+            return None;
+        };
+        Some(backend::tasks::expand::Selection {
+            q: Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty()),
+            state: filter.state.map(|state| {
+                backend::domain::ListingState::from(state)
+                    .as_str()
+                    .to_owned()
+            }),
+            in_task: filter.in_task,
+            changed: filter.changed,
+            excluded: excluded.iter().copied().collect(),
+            leave_live,
+        })
     }
 
     pub async fn plan(
@@ -134,7 +161,20 @@ pub mod ssr {
         }
         let seller = require_seller()?;
         let state = state()?;
-        let ids = resolve(&state.db, seller.id, selection).await?;
+        // Everything matching is counted, not listed: it may be a million items.
+        let all = matching(selection, false);
+        let ids = match &all {
+            Some(_) => Vec::new(),
+            None => resolve(&state.db, seller.id, selection).await?,
+        };
+        let count = match &all {
+            Some(all) => {
+                backend::catalog::count_matching(&state.db, seller.id, &all.matching())
+                    .await?
+                    .0
+            }
+            None => ids.len() as u64,
+        };
         let connections = if goes_to_marketplace(kind) {
             backend::connections::list(&state.db, seller.id).await?
         } else {
@@ -144,7 +184,7 @@ pub mod ssr {
         let connection_id = connection_id
             .filter(|id| connections.iter().any(|c| c.id == *id))
             .or_else(|| connections.first().map(|c| c.id));
-        let estimate = estimate(&state, seller.id, kind, &ids, connection_id).await?;
+        let estimate = estimate(&state, seller.id, kind, count as usize, connection_id).await?;
         // What is live where the task goes: the catalog's own listing for the built-in
         // marketplace, the connection's listings for another.
         let elsewhere = connections
@@ -153,27 +193,45 @@ pub mod ssr {
             .filter(|c| c.marketplace != task_model::Marketplace::Sandbox);
         let breakdown: Vec<(ListingState, u64)> = match elsewhere {
             Some(connection) => {
-                let live = backend::connectors::listings::listed_among(
-                    &state.db,
-                    seller.id,
-                    connection.id,
-                    &ids,
-                )
-                .await
+                let live = match &all {
+                    Some(all) => {
+                        backend::connectors::listings::listed_matching(
+                            &state.db,
+                            seller.id,
+                            connection.id,
+                            &all.matching(),
+                        )
+                        .await
+                    }
+                    None => {
+                        backend::connectors::listings::listed_among(
+                            &state.db,
+                            seller.id,
+                            connection.id,
+                            &ids,
+                        )
+                        .await
+                    }
+                }
                 .map_err(crate::error::internal)?;
                 [
-                    (ListingState::Draft, ids.len() as u64 - live),
+                    (ListingState::Draft, count.saturating_sub(live)),
                     (ListingState::Published, live),
                 ]
                 .into_iter()
                 .filter(|(_, n)| *n > 0)
                 .collect()
             }
-            None => backend::catalog::count_by_state(&state.db, seller.id, &ids)
-                .await?
-                .into_iter()
-                .map(|(state, n)| (state.into(), n))
-                .collect(),
+            None => match &all {
+                Some(all) => {
+                    backend::catalog::matching_by_state(&state.db, seller.id, &all.matching())
+                        .await?
+                }
+                None => backend::catalog::count_by_state(&state.db, seller.id, &ids).await?,
+            }
+            .into_iter()
+            .map(|(state, n)| (state.into(), n))
+            .collect(),
         };
         let now = chrono::Utc::now();
         let idempotency_key = format!(
@@ -186,16 +244,16 @@ pub mod ssr {
             .filter(|(state, _)| *state == ListingState::Published)
             .map(|(_, n)| *n as usize)
             .sum::<usize>()
-            .min(ids.len());
+            .min(count as usize);
         let then_estimate = match task_model::chain::followers(kind).first() {
             Some(then) if live > 0 => {
-                Some(self::estimate(&state, seller.id, then.name, &ids[..live], None).await?)
+                Some(self::estimate(&state, seller.id, then.name, live, None).await?)
             }
             _ => None,
         };
         let plan = TaskPlan {
             kind: kind.to_owned(),
-            count: ids.len() as u64,
+            count,
             estimate,
             breakdown,
             idempotency_key,
@@ -248,11 +306,16 @@ pub async fn start_task(request: StartRequest) -> Result<TaskSummary, AppError> 
                 });
             }
             let seller_id = crate::auth::ssr::require_seller()?.id;
-            let mut ids = ssr::resolve(&state()?.db, seller_id, &selection).await?;
-            if leave_live {
+            let leave_live = leave_live && Presentation::of(&kind).may_leave_live();
+            let all = ssr::matching(&selection, leave_live);
+            let mut ids = match &all {
+                Some(_) => Vec::new(),
+                None => ssr::resolve(&state()?.db, seller_id, &selection).await?,
+            };
+            if leave_live && all.is_none() {
                 ids = backend::catalog::leave_live_out(&state()?.db, seller_id, &kind, ids).await?;
             }
-            if ids.is_empty() {
+            if ids.is_empty() && all.is_none() {
                 return Err(AppError::BadRequest {
                     message: "Nothing selected.".into(),
                 });
@@ -273,7 +336,18 @@ pub async fn start_task(request: StartRequest) -> Result<TaskSummary, AppError> 
                 idempotency_key: Some(idempotency_key).filter(|k| !k.is_empty()),
             };
             let later = backend::tasks::create::Later { start_at, then };
-            let created = state()?.engine.create_flow(new, None, later).await?;
+            let created = match all {
+                Some(all) => state()?.engine.create_matching(new, all, later).await,
+                None => state()?.engine.create_flow(new, None, later).await,
+            };
+            let created = match created {
+                Err(backend::tasks::TaskError::Empty) => {
+                    return Err(AppError::BadRequest {
+                        message: "Nothing selected: no item matches any more.".into(),
+                    })
+                }
+                other => other?,
+            };
             Ok(TaskSummary::from_task(created.task(), chrono::Utc::now()))
         }
         .await,

@@ -443,6 +443,7 @@ db_test!(
         h.engine.drain().await.unwrap();
         let done = h.reload(task.id).await;
         assert_eq!(done.status, TaskStatus::Succeeded);
-        assert!(h.items(task.id).await.iter().all(|i| i.attempts == 1));
+        let attempts: Vec<i32> = h.items(task.id).await.iter().map(|i| i.attempts).collect();
+        assert!(attempts.iter().all(|a| *a == 1), "{attempts:?}");
     }
 );

@@ -88,6 +88,25 @@ pub async fn listed_among(
     Ok(listed)
 }
 
+/// How many of the items `matching` covers are listed on the connection now.
+pub async fn listed_matching(
+    db: &impl ConnectionTrait,
+    seller_id: i64,
+    connection_id: i64,
+    matching: &crate::catalog::Matching,
+) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::{PaginatorTrait, QueryTrait};
+    let items = crate::catalog::matching_select(db.get_database_backend(), seller_id, matching)
+        .into_query();
+    listing::Entity::find()
+        .filter(listing::Column::SellerId.eq(seller_id))
+        .filter(listing::Column::ConnectionId.eq(connection_id))
+        .filter(listing::Column::State.eq(State::Listed.as_str()))
+        .filter(listing::Column::ItemId.in_subquery(items))
+        .count(db)
+        .await
+}
+
 /// Writes the listing's state (one row per item and connection). A submission keeps its
 /// time; a later state keeps the submission it resolves.
 pub async fn record(

@@ -101,7 +101,6 @@ where
             transitions: Vec::new(),
         });
     }
-    let backend = db.get_database_backend();
     let txn = write_txn(db).await?;
     let mut applied: Vec<(i64, i64, ItemStatus)> = Vec::with_capacity(finished.len());
     let mut lost = Vec::new();
@@ -134,6 +133,8 @@ where
     let mut planned: Vec<Planned> = Vec::with_capacity(finished.len());
     // Per SET clause, the rows it applies to: the item's id, then its values.
     let mut updates: BTreeMap<String, Vec<Vec<sea_orm::Value>>> = BTreeMap::new();
+    // The items whose outcome was written (still this worker's when it was).
+    let mut stored: BTreeSet<i64> = BTreeSet::new();
     for mut item in finished {
         let breaker = endpoints
             .get(&item.task_id)
@@ -147,8 +148,11 @@ where
                     false
                 } else {
                     // Only a closed breaker's run changes here: an open or probing one
-                    // is the probe's to change.
+                    // is the probe's to change. Opening it forgives the run's items
+                    // already stored as failed attempts: the outcomes before this one
+                    // are written first.
                     touched.insert(breaker.key.clone());
+                    flush(&txn, worker_id, &mut updates, &mut stored).await?;
                     breaker::on_unavailable(&txn, breaker, &mut opened, now).await?
                 };
                 if held {
@@ -187,17 +191,7 @@ where
         values.extend(extra);
         updates.entry(set).or_default().push(values);
     }
-    // One statement per kind of outcome (a round of successes is one UPDATE), guarded
-    // like a single one: only the lease owner's running items change.
-    let mut stored: BTreeSet<i64> = BTreeSet::new();
-    for (set, rows) in &updates {
-        for chunk in rows.chunks(BATCH_ROWS) {
-            let statement = batched_update(backend, worker_id, set, chunk);
-            for row in txn.query_all_raw(statement).await? {
-                stored.insert(row.try_get::<i64>("", "id")?);
-            }
-        }
-    }
+    flush(&txn, worker_id, &mut updates, &mut stored).await?;
     for item in planned {
         if !stored.contains(&item.item_id) {
             tracing::warn!(
@@ -265,6 +259,27 @@ struct Planned {
     /// What it says of the task's wait for marketplace quota (see `mark_wait`); `None`
     /// for an item held behind a breaker, which says nothing.
     wait: Option<Option<DateTime<Utc>>>,
+}
+
+/// Writes the outcomes gathered so far: one statement per kind of outcome (a round of
+/// successes is one UPDATE), guarded like a single one, so only the lease owner's
+/// running items change; adds the ids it changed to `stored`.
+async fn flush(
+    txn: &DatabaseTransaction,
+    worker_id: &str,
+    updates: &mut BTreeMap<String, Vec<Vec<sea_orm::Value>>>,
+    stored: &mut BTreeSet<i64>,
+) -> Result<(), sea_orm::DbErr> {
+    let backend = txn.get_database_backend();
+    for (set, rows) in std::mem::take(updates) {
+        for chunk in rows.chunks(BATCH_ROWS) {
+            let statement = batched_update(backend, worker_id, &set, chunk);
+            for row in txn.query_all_raw(statement).await? {
+                stored.insert(row.try_get::<i64>("", "id")?);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `UPDATE task_items SET <set> FROM (VALUES …)`: one statement for many items that
