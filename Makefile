@@ -148,6 +148,10 @@ bench:
 	cargo run --release -p backend --example catalog_bench --features testing
 	cargo run --release -p backend --example engine_bench --features testing
 	cargo run --release -p backend --example bulk_day_bench --features testing
+	cargo run --release -p backend --example import_bench --features testing
+	@if [ -n "$${TEST_POSTGRES_URL:-}" ]; then \
+		cd bench/peer && { [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null; } && node pgboss.mjs; \
+	else echo "SKIPPED: the pg-boss peer (set TEST_POSTGRES_URL to run it)"; fi
 	cargo run --release -p server --example marketplace_bench
 	cargo run --release -p server --example estimate_bench
 	cargo run --release -p server --example events_bench

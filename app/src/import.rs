@@ -140,7 +140,7 @@ pub fn ImportPage() -> impl IntoView {
                         on:drop=on_drop
                     >
                         <span class="dropzone-title">"Drop a CSV file here"</span>
-                        <span class="muted">"or "<span class="link">"choose a file"</span>" · up to 10 MB and 50,000 rows"</span>
+                        <span class="muted">"or "<span class="link">"choose a file"</span>" · up to 32 MB and 100,000 rows"</span>
                         <input
                             node_ref=input
                             id="csv-file"

@@ -55,8 +55,9 @@ pub struct ImportLimits {
 impl Default for ImportLimits {
     fn default() -> Self {
         Self {
-            max_bytes: 10 * 1024 * 1024,
-            max_rows: 50_000,
+            // A large seller's whole catalog in one file: 100,000 rows with descriptions.
+            max_bytes: 32 * 1024 * 1024,
+            max_rows: 100_000,
         }
     }
 }

@@ -11,7 +11,8 @@
 //!   every matching item into a task item, in chunks.
 //! - Finished work is retired after a while: `tasks.retired_at` says a task's items are
 //!   gone (its counts stay).
-//! - The rescuer's index holds only running items.
+//! - The rescuer's index holds only running items, and the claim's only pending (or
+//!   waiting) ones.
 //! - The catalog's counts per listing state (and of live items changed since published)
 //!   are kept by triggers in `item_counts`, so a page never counts a million rows.
 //!   SQLite: one row per seller, state and changed flag, updated in place (one writer at
@@ -185,6 +186,15 @@ impl MigrationTrait for Migration {
         for sql in search {
             db.execute_unprepared(sql).await?;
         }
+        // The claim walks one task's due items in order: only pending (or waiting)
+        // items are in these, however many million finished rows the table holds.
+        for status in ["pending", "waiting"] {
+            db.execute_unprepared(&format!(
+                "CREATE INDEX idx_task_items_{status} ON task_items (task_id, position) \
+                 WHERE status = '{status}'"
+            ))
+            .await?;
+        }
         db.execute_unprepared("DROP INDEX IF EXISTS idx_task_items_lease")
             .await?;
         db.execute_unprepared(
@@ -260,6 +270,8 @@ impl MigrationTrait for Migration {
             "ALTER TABLE tasks DROP COLUMN retired_at",
             "DROP TABLE IF EXISTS task_selections",
             "DROP INDEX IF EXISTS idx_task_items_running_lease",
+            "DROP INDEX IF EXISTS idx_task_items_pending",
+            "DROP INDEX IF EXISTS idx_task_items_waiting",
             "CREATE INDEX idx_task_items_lease ON task_items (status, lease_expires_at)",
             "CREATE INDEX idx_items_seller_updated ON items (seller_id, updated_at)",
             "CREATE INDEX idx_items_seller_title ON items (seller_id, title)",

@@ -220,9 +220,16 @@ where
     let mut settled: BTreeMap<i64, (Option<Task>, bool)> = BTreeMap::new();
     for (task_id, task_moves) in &moves {
         let list: Vec<(ItemStatus, i64)> = task_moves.iter().map(|(k, v)| (*k, *v)).collect();
-        shift_counters(&txn, *task_id, &list, now).await?;
-        if let Some(wait) = waits.get(task_id) {
-            mark_wait(&txn, *task_id, *wait, now).await?;
+        match waits.get(task_id) {
+            // An item got through: the wait ends with the counters, in one statement.
+            Some(None) => {
+                super::shift_counters_ending_wait(&txn, *task_id, &list, true, now).await?;
+            }
+            Some(wait) => {
+                shift_counters(&txn, *task_id, &list, now).await?;
+                mark_wait(&txn, *task_id, *wait, now).await?;
+            }
+            None => shift_counters(&txn, *task_id, &list, now).await?,
         }
         settled.insert(*task_id, settle(&txn, *task_id, now).await?);
     }

@@ -317,9 +317,21 @@ pub(crate) async fn shift_counters(
     moves: &[(ItemStatus, i64)],
     now: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
+    shift_counters_ending_wait(txn, task_id, moves, false, now).await
+}
+
+/// [`shift_counters`], and with `end_wait`, in the same statement, the task's wait for
+/// marketplace quota ends if its time has come (an item got through).
+pub(crate) async fn shift_counters_ending_wait(
+    txn: &DatabaseTransaction,
+    task_id: i64,
+    moves: &[(ItemStatus, i64)],
+    end_wait: bool,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{ColumnTrait, QueryFilter};
-    if moves.iter().all(|(_, delta)| *delta == 0) {
+    if moves.iter().all(|(_, delta)| *delta == 0) && !end_wait {
         return Ok(());
     }
     let mut update = task::Entity::update_many()
@@ -332,6 +344,17 @@ pub(crate) async fn shift_counters(
     for (status, delta) in moves.iter().filter(|(_, delta)| *delta != 0) {
         let column = state::counter_column(*status);
         update = update.col_expr(column, Expr::col(column).add(*delta));
+    }
+    if end_wait {
+        update = update.col_expr(
+            task::Column::WaitingUntil,
+            Expr::case(
+                Expr::col(task::Column::WaitingUntil).lte(now),
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .finally(Expr::col(task::Column::WaitingUntil))
+            .into(),
+        );
     }
     update.exec(txn).await?;
     Ok(())

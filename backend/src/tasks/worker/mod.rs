@@ -267,6 +267,9 @@ impl Engine {
                         self.publish(task);
                     }
                     self.wake.notify_one();
+                    // A breath between chunks: on SQLite the claims and the outcomes
+                    // being stored need the one write lock too.
+                    tokio::time::sleep(Duration::from_millis(25)).await;
                     continue;
                 }
                 Ok(None) => {}
