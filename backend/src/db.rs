@@ -112,6 +112,18 @@ pub async fn analyze(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Lets SQLite refresh its planner statistics where they are missing or stale
+/// (`PRAGMA optimize`, cheap when nothing changed); PostgreSQL's autovacuum does this
+/// by itself. The housekeeping runs it hourly.
+pub async fn optimize(db: &DatabaseConnection) -> anyhow::Result<u64> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA optimize")
+            .await
+            .context("Failed to refresh the planner's statistics")?;
+    }
+    Ok(0)
+}
+
 /// The file behind a `sqlite:` URL, if it names one.
 fn sqlite_file_path(url: &str) -> Option<String> {
     let rest = url

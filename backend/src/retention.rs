@@ -37,7 +37,8 @@ struct Due {
 
 /// One run: the items of tasks that ended before `now - keep`, oldest first, then the
 /// notifications made before then, at most [`BATCHES_PER_RUN`] batches of [`BATCH`]
-/// rows in all. Only ended tasks (succeeded, failed, with errors, cancelled) are touched.
+/// rows in all. Only ended tasks (succeeded, failed, with errors, cancelled) are touched,
+/// checked again by every DELETE: a task re-opened meanwhile (a retry) keeps its items.
 pub async fn run_once(
     db: &impl ConnectionTrait,
     keep: Duration,
@@ -77,19 +78,27 @@ pub async fn run_once(
             let deleted = db
                 .execute_raw(stmt(
                     backend,
-                    "DELETE FROM task_items WHERE id IN \
-                     (SELECT id FROM task_items WHERE task_id = $1 ORDER BY id LIMIT $2)",
-                    vec![task.id.into(), (batch as i64).into()],
+                    &format!(
+                        "DELETE FROM task_items WHERE id IN \
+                         (SELECT ti.id FROM task_items ti JOIN tasks t ON t.id = ti.task_id \
+                          WHERE ti.task_id = $1 AND t.retired_at IS NULL AND t.finished_at < $3 \
+                          AND t.status IN ({ended}) ORDER BY ti.id LIMIT $2)"
+                    ),
+                    vec![task.id.into(), (batch as i64).into(), cutoff.into()],
                 ))
                 .await?
                 .rows_affected();
             retired.task_items += deleted;
             if deleted < batch {
-                // The last batch: the task keeps its counts, and says its items are gone.
+                // The last batch: the task keeps its counts, and says its items are gone
+                // (unless it was re-opened meanwhile: then nothing more was deleted).
                 db.execute_raw(stmt(
                     backend,
-                    "UPDATE tasks SET retired_at = $1, version = version + 1 WHERE id = $2",
-                    vec![now.into(), task.id.into()],
+                    &format!(
+                        "UPDATE tasks SET retired_at = $1, version = version + 1 WHERE id = $2 \
+                         AND finished_at < $3 AND status IN ({ended})"
+                    ),
+                    vec![now.into(), task.id.into(), cutoff.into()],
                 ))
                 .await?;
                 retired.tasks += 1;

@@ -303,8 +303,30 @@ db_test!(
         generate::items(db, ana, 5_000, 200, Utc::now())
             .await
             .unwrap();
+        // One that did not match, changed so that it does before its chunk: taken in, and
+        // the task's total follows.
+        let live_mug = catalog::matching_ids(
+            db,
+            ana,
+            &ItemFilter {
+                state: Some(ListingState::Published),
+                ..ItemFilter::default()
+            },
+        )
+        .await
+        .unwrap()[0];
+        db.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE items SET listing_state = 'draft', title = 'Renamed mug' WHERE id = $1",
+            [live_mug.into()],
+        ))
+        .await
+        .unwrap();
+        let mut expected = expected;
+        expected.push(live_mug);
+        expected.sort_unstable();
         let mut steps = 0;
-        while let Some(done) = expand::step(db, Utc::now()).await.unwrap() {
+        while let Some(done) = expand::step(db, &registry, Utc::now()).await.unwrap() {
             steps += 1;
             if done.complete {
                 break;
@@ -346,17 +368,27 @@ db_test!(
         .clone();
         assert_eq!(task.counts.total, 12_000);
         // The first chunk is small, so the task starts at once.
-        let first = expand::step(db, Utc::now()).await.unwrap().unwrap();
+        let first = expand::step(db, &registry, Utc::now())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(first.added, 1_000);
         assert!(!first.complete);
-        let second = expand::step(db, Utc::now()).await.unwrap().unwrap();
+        let second = expand::step(db, &registry, Utc::now())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(second.added, 10_000);
         assert_eq!(task_item_ids(db, task.id).await.len(), 11_000);
         // Cancelled before its last chunk: what it was still to get is cancelled with it.
         backend::tasks::control::cancel(db, ana, task.id, Utc::now())
             .await
             .unwrap();
-        while expand::step(db, Utc::now()).await.unwrap().is_some() {}
+        while expand::step(db, &registry, Utc::now())
+            .await
+            .unwrap()
+            .is_some()
+        {}
         let task = backend::tasks::load(db, task.id).await.unwrap();
         assert_eq!(task.status, TaskStatus::Cancelled);
         assert_eq!(task.counts.total, 12_000);

@@ -6,6 +6,7 @@
 // Prints one line: `pg-boss throughput (no-op, 64 in flight): N jobs/s`.
 import PgBoss from 'pg-boss'
 import pg from 'pg'
+import { existsSync, readFileSync } from 'node:fs'
 
 const url = process.env.TEST_POSTGRES_URL
 if (!url) {
@@ -50,7 +51,14 @@ try {
   await Promise.all(Array.from({ length: loops }, loop))
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   if (done !== jobs) throw new Error(`completed ${done} of ${jobs} jobs`)
-  console.log(`pg-boss  throughput (no-op, ${inFlight} in flight): ${Math.round(jobs / seconds)} jobs/s  (${jobs} jobs in ${seconds.toFixed(2)} s; ${loops} loops of ${batch})`)
+  const rate = jobs / seconds
+  console.log(`pg-boss  throughput (no-op, ${inFlight} in flight): ${Math.round(rate)} jobs/s  (${jobs} jobs in ${seconds.toFixed(2)} s; ${loops} loops of ${batch})`)
+  // The engine's figure from the same `make bench` run, when it ran first.
+  const ours = new URL('../../target/bench-engine-postgres.txt', import.meta.url)
+  if (existsSync(ours)) {
+    const engine = Number(readFileSync(ours, 'utf8').trim())
+    console.log(`postgres Stockroom's engine ${Math.round(engine)} items/s ÷ pg-boss ${Math.round(rate)} jobs/s = ${(engine / rate).toFixed(2)}×`)
+  }
 } finally {
   stopping = true
   await boss.stop({ graceful: false, wait: true }).catch(() => {})

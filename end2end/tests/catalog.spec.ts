@@ -27,6 +27,14 @@ test("log in, browse, search, select all matching, edit an item, log out", async
   await page.getByRole("link", { name: "Next ›" }).click();
   await expect(page.locator(".pager")).toContainText(`51–100 of ${total}`);
   await expect(page).toHaveURL(/page=2/);
+  // The next page is read from where this one ended (a keyset link), not by skipping rows.
+  await expect(page).toHaveURL(/after=/);
+  const second = await rows.first().getAttribute("data-sku");
+  await page.getByRole("link", { name: "Next ›" }).click();
+  await expect(page.locator(".pager")).toContainText(`101–150 of ${total}`);
+  await page.getByRole("link", { name: "‹ Previous" }).click();
+  await expect(page).toHaveURL(/before=/);
+  await expect(rows.first()).toHaveAttribute("data-sku", second ?? "");
 
   // Sort by SKU ascending, then search.
   await page.getByRole("link", { name: "SKU", exact: true }).click();

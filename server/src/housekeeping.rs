@@ -74,7 +74,8 @@ impl Housekeeping {
 
 /// The server's jobs: expired sessions go every ten minutes, exports' files once their
 /// days are up (checked hourly), finished work past `retention` every five minutes (a
-/// bounded amount each time), and the catalog's kept counts are folded every minute.
+/// bounded amount each time), the catalog's kept counts are folded every minute, and
+/// SQLite's planner statistics refreshed hourly.
 pub fn standard(
     db: backend::DatabaseConnection,
     policy: backend::sessions::SessionPolicy,
@@ -119,6 +120,17 @@ pub fn standard(
                     .await?;
                     Ok(retired.rows())
                 })
+            },
+        )
+        .register(
+            "refresh the planner's statistics",
+            Duration::from_secs(3600),
+            {
+                let db = counts.clone();
+                move || {
+                    let db = db.clone();
+                    Box::pin(async move { backend::db::optimize(&db).await })
+                }
             },
         )
         .register(

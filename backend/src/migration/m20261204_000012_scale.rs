@@ -195,6 +195,12 @@ impl MigrationTrait for Migration {
             ))
             .await?;
         }
+        // Failures by reason (the metrics, a task's failure groups).
+        db.execute_unprepared(
+            "CREATE INDEX idx_task_items_failed ON task_items (task_id, error_code) \
+             WHERE status = 'failed'",
+        )
+        .await?;
         db.execute_unprepared("DROP INDEX IF EXISTS idx_task_items_lease")
             .await?;
         db.execute_unprepared(
@@ -271,6 +277,7 @@ impl MigrationTrait for Migration {
             "DROP TABLE IF EXISTS task_selections",
             "DROP INDEX IF EXISTS idx_task_items_running_lease",
             "DROP INDEX IF EXISTS idx_task_items_pending",
+            "DROP INDEX IF EXISTS idx_task_items_failed",
             "DROP INDEX IF EXISTS idx_task_items_waiting",
             "CREATE INDEX idx_task_items_lease ON task_items (status, lease_expires_at)",
             "CREATE INDEX idx_items_seller_updated ON items (seller_id, updated_at)",

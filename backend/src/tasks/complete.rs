@@ -135,7 +135,14 @@ where
     let mut updates: BTreeMap<String, Vec<Vec<sea_orm::Value>>> = BTreeMap::new();
     // The items whose outcome was written (still this worker's when it was).
     let mut stored: BTreeSet<i64> = BTreeSet::new();
+    let mut seen: BTreeSet<i64> = BTreeSet::new();
     for mut item in finished {
+        // The same item twice in one batch (claimed again after its lease ran out): the
+        // first outcome is stored, the other is a lost lease.
+        if !seen.insert(item.item_id) {
+            lost.push(item.item_id);
+            continue;
+        }
         let breaker = endpoints
             .get(&item.task_id)
             .and_then(|key| breakers.get_mut(key));
@@ -540,6 +547,11 @@ pub(crate) async fn settle(
     }
     let end = final_status(&task);
     if task.status == end {
+        return Ok((Some(task), false));
+    }
+    // A task made from a filter whose items are still being added has not ended, even
+    // when every item it has so far is done (a cancel is the expander's to finish).
+    if end != TaskStatus::Cancelled && super::expand::waiting_for_items(txn, task.id).await? {
         return Ok((Some(task), false));
     }
     let elapsed = task

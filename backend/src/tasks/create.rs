@@ -392,6 +392,8 @@ where
         Items::Given(subjects) => (subjects, None),
         Items::FromParams => (kind.expand(&params)?, None),
         Items::Matching(selection) => {
+            // The kind reads its parameters as for any task (an edit checks its change).
+            kind.expand(&params)?;
             if kind.presentation().subject != task_model::Subject::CatalogItem {
                 return Err(TaskError::InvalidParams(super::InvalidParams {
                     code: "invalid",

@@ -116,6 +116,21 @@ pub(crate) async fn enroll(
     Ok(())
 }
 
+/// Whether the task is made from a filter whose items are still being added.
+pub(crate) async fn waiting_for_items(
+    txn: &DatabaseTransaction,
+    task_id: i64,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(txn
+        .query_one_raw(stmt(
+            txn.get_database_backend(),
+            "SELECT task_id FROM task_selections WHERE task_id = $1",
+            vec![task_id.into()],
+        ))
+        .await?
+        .is_some())
+}
+
 /// Whether any task still waits for items (the engine's expander sleeps otherwise).
 pub async fn any<C: ConnectionTrait>(db: &C) -> Result<bool, sea_orm::DbErr> {
     Ok(db
@@ -132,7 +147,11 @@ pub async fn any<C: ConnectionTrait>(db: &C) -> Result<bool, sea_orm::DbErr> {
 /// far: a small task is not kept waiting behind a million-item one). `None` when no task
 /// waits for items. PostgreSQL: the selection row is locked and skipped by other
 /// instances; SQLite: one write transaction at a time.
-pub async fn step<C>(db: &C, now: DateTime<Utc>) -> Result<Option<Expanded>, sea_orm::DbErr>
+pub async fn step<C>(
+    db: &C,
+    registry: &super::Registry,
+    now: DateTime<Utc>,
+) -> Result<Option<Expanded>, sea_orm::DbErr>
 where
     C: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction>,
 {
@@ -173,13 +192,14 @@ where
             // Written by `enroll`; a row that does not read ends the expansion with
             // what was added, rather than blocking every other task's.
             tracing::error!(task_id = task.id, %err, "a stored selection does not read");
-            let done = finish(&txn, &task, &pending, pending.added, now).await?;
+            let done = finish(&txn, registry, &task, &pending, pending.added, now).await?;
             txn.commit().await?;
             return Ok(Some(done));
         }
     };
     // A cancelled task takes no more items; what it was still to be given is cancelled.
-    if matches!(task.status, TaskStatus::Cancelling | TaskStatus::Cancelled) {
+    // (So for a task that ended some other way: it cannot take items any more.)
+    if matches!(task.status, TaskStatus::Cancelling) || task.status.is_terminal() {
         let left = (pending.expected - pending.added).max(0);
         forget(&txn, task.id).await?;
         shift_counters(
@@ -234,8 +254,29 @@ where
         .await?
         .rows_affected() as i64;
     let added = pending.added + inserted;
+    // More items than counted (some changed so that they now match): the task's counts
+    // grow with them in this transaction, so its `pending` never reads less than the
+    // items it has still to do, and it cannot end before its last chunk.
+    let mut pending = pending;
+    if added > pending.expected {
+        let excess = added - pending.expected;
+        txn.execute_raw(stmt(
+            backend,
+            "UPDATE tasks SET total = total + $1, pending = pending + $1, version = version + 1, \
+             updated_at = $2 WHERE id = $3",
+            vec![excess.into(), now.into(), task.id.into()],
+        ))
+        .await?;
+        txn.execute_raw(stmt(
+            backend,
+            "UPDATE task_selections SET expected = $1 WHERE task_id = $2",
+            vec![added.into(), task.id.into()],
+        ))
+        .await?;
+        pending.expected = added;
+    }
     let done = if (inserted as u64) < limit {
-        finish(&txn, &task, &pending, added, now).await?
+        finish(&txn, registry, &task, &pending, added, now).await?
     } else {
         let last = txn
             .query_one_raw(stmt(
@@ -269,6 +310,7 @@ where
 /// the task was of the items matching then), and it may end now if its items all did.
 async fn finish(
     txn: &DatabaseTransaction,
+    registry: &super::Registry,
     task: &Task,
     pending: &Pending,
     added: i64,
@@ -278,11 +320,13 @@ async fn finish(
     let difference = added - pending.expected;
     if difference != 0 {
         let total = task.counts.total + difference;
-        let label: String = task_model::Presentation::of(&task.kind)
-            .label(total)
-            .chars()
-            .take(200)
-            .collect();
+        // The kind's own words for the new count (an edit says what it changes).
+        let items = usize::try_from(total).unwrap_or(0);
+        let label = registry
+            .get(&task.kind)
+            .and_then(|kind| kind.label(&task.params, items).ok())
+            .unwrap_or_else(|| task_model::Presentation::of(&task.kind).label(total));
+        let label: String = label.chars().take(200).collect();
         txn.execute_raw(stmt(
             txn.get_database_backend(),
             "UPDATE tasks SET total = total + $1, pending = pending + $1, label = $2, \

@@ -260,7 +260,7 @@ impl Engine {
             if shutdown.is_cancelled() {
                 return;
             }
-            match super::expand::step(&self.db, self.now()).await {
+            match super::expand::step(&self.db, &self.registry, self.now()).await {
                 Ok(Some(done)) => {
                     // A chunk changes no counter; the last one may change the total.
                     if let (true, Some(task)) = (done.complete, &done.task) {
