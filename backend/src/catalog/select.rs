@@ -25,6 +25,18 @@ pub(crate) fn matching_select(
     seller_id: i64,
     matching: &Matching,
 ) -> sea_orm::Select<item::Entity> {
+    matching_rows(backend, seller_id, matching)
+        .select_only()
+        .column(item::Column::Id)
+        .order_by_asc(item::Column::Id)
+}
+
+/// The seller's items that `matching` covers, as rows to select from.
+fn matching_rows(
+    backend: DbBackend,
+    seller_id: i64,
+    matching: &Matching,
+) -> sea_orm::Select<item::Entity> {
     let mut select = filtered(backend, seller_id, &matching.filter);
     if !matching.excluded.is_empty() {
         select = select.filter(item::Column::Id.is_not_in(matching.excluded.iter().copied()));
@@ -33,9 +45,6 @@ pub(crate) fn matching_select(
         select = select.filter(item::Column::ListingState.ne(ListingState::Published.as_str()));
     }
     select
-        .select_only()
-        .column(item::Column::Id)
-        .order_by_asc(item::Column::Id)
 }
 
 /// The ids of the seller's items that `matching` covers now, in id order.
@@ -59,7 +68,7 @@ pub async fn matching_by_state(
     seller_id: i64,
     matching: &Matching,
 ) -> Result<Vec<(ListingState, u64)>, CatalogError> {
-    let rows: Vec<(String, i64)> = matching_select(db.get_database_backend(), seller_id, matching)
+    let rows: Vec<(String, i64)> = matching_rows(db.get_database_backend(), seller_id, matching)
         .select_only()
         .column(item::Column::ListingState)
         .column_as(item::Column::Id.count(), "n")

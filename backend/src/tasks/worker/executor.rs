@@ -10,6 +10,14 @@ use crate::tasks::{ItemContext, Outcome};
 impl Engine {
     /// Claims up to the free slots and runs every claimed item to its outcome.
     pub async fn run_once(self: &Arc<Self>) -> anyhow::Result<usize> {
+        // Tasks made from a filter get a chunk of their items first, as the run loop's
+        // expander would give them.
+        if let Some(done) = super::super::expand::step(&self.db, &self.registry, self.now()).await?
+        {
+            if let (true, Some(task)) = (done.complete, &done.task) {
+                self.publish(task);
+            }
+        }
         let (claimed, _) = self.claim(self.config.slots).await?;
         let count = claimed.len();
         let mut running = JoinSet::new();
