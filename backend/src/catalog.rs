@@ -385,10 +385,10 @@ pub async fn list(
             // turns the rows round.
             let ascending = forward != query.descending;
             let key = Expr::tuple([
-                Expr::col((item::Entity, column)).into(),
-                Expr::col((item::Entity, item::Column::Id)).into(),
+                Expr::col((item::Entity, column)),
+                Expr::col((item::Entity, item::Column::Id)),
             ]);
-            let at = Expr::tuple([Expr::val(value).into(), Expr::val(id).into()]);
+            let at = Expr::tuple([Expr::val(value), Expr::val(id)]);
             let order = if ascending { Order::Asc } else { Order::Desc };
             let next = {
                 use sea_orm::sea_query::ExprTrait as _;
