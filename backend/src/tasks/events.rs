@@ -300,8 +300,11 @@ impl EventBus {
                         }
                     }
                     Err(err) => {
-                        // PgListener reconnects by itself on the next call.
-                        tracing::warn!(error = %err, "task event listener interrupted");
+                        // PgListener reconnects by itself on the next call. Events may have
+                        // been lost here too (a connection that broke mid-read surfaces as
+                        // an error, not as a clean end): the streams start over as well.
+                        tracing::warn!(error = %err, "task event listener interrupted; streams start over");
+                        bus.end_streams();
                         tokio::time::sleep(Duration::from_millis(500)).await;
                     }
                 }
