@@ -19,6 +19,21 @@ pub struct Matching {
     pub leave_live: bool,
 }
 
+/// How many of `rows` are in each listing state, by the state's name: one grouped count.
+async fn by_state(
+    db: &impl ConnectionTrait,
+    rows: sea_orm::Select<item::Entity>,
+) -> Result<Vec<(String, i64)>, CatalogError> {
+    Ok(rows
+        .select_only()
+        .column(item::Column::ListingState)
+        .column_as(item::Column::Id.count(), "n")
+        .group_by(item::Column::ListingState)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// The ids of the seller's items that `matching` covers, in id order.
 pub(crate) fn matching_select(
     backend: DbBackend,
@@ -68,14 +83,11 @@ pub async fn matching_by_state(
     seller_id: i64,
     matching: &Matching,
 ) -> Result<Vec<(ListingState, u64)>, CatalogError> {
-    let rows: Vec<(String, i64)> = matching_rows(db.get_database_backend(), seller_id, matching)
-        .select_only()
-        .column(item::Column::ListingState)
-        .column_as(item::Column::Id.count(), "n")
-        .group_by(item::Column::ListingState)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let rows = by_state(
+        db,
+        matching_rows(db.get_database_backend(), seller_id, matching),
+    )
+    .await?;
     Ok(ListingState::ALL
         .into_iter()
         .filter_map(|state| {
@@ -193,14 +205,11 @@ pub async fn state_counts(
             })
             .collect());
     }
-    let rows: Vec<(String, i64)> = filtered(db.get_database_backend(), seller_id, &any_state)
-        .select_only()
-        .column(item::Column::ListingState)
-        .column_as(item::Column::Id.count(), "n")
-        .group_by(item::Column::ListingState)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let rows = by_state(
+        db,
+        filtered(db.get_database_backend(), seller_id, &any_state),
+    )
+    .await?;
     Ok(ListingState::ALL
         .into_iter()
         .map(|state| {
