@@ -135,18 +135,11 @@ pub mod ssr {
         else {
             return None;
         };
-        Some(backend::tasks::expand::Selection {
-            q: Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty()),
-            state: filter.state.map(|state| {
-                backend::domain::ListingState::from(state)
-                    .as_str()
-                    .to_owned()
-            }),
-            in_task: filter.in_task,
-            changed: filter.changed,
-            excluded: excluded.iter().copied().collect(),
+        Some(backend::tasks::expand::Selection::of(
+            &filter.into(),
+            excluded.iter().copied().collect(),
             leave_live,
-        })
+        ))
     }
 
     pub async fn plan(

@@ -47,6 +47,23 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// The filter as stored: a blank search is none.
+    pub fn of(filter: &ItemFilter, excluded: Vec<i64>, leave_live: bool) -> Self {
+        Self {
+            q: filter
+                .q
+                .as_deref()
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(str::to_owned),
+            state: filter.state.map(|state| state.as_str().to_owned()),
+            in_task: filter.in_task,
+            changed: filter.changed,
+            excluded,
+            leave_live,
+        }
+    }
+
     pub fn matching(&self) -> Matching {
         Matching {
             filter: ItemFilter {

@@ -287,18 +287,14 @@ pub(crate) async fn selected(
             Chosen::Ids(ids)
         }
         (None, Some(filter)) => {
-            let selection = backend::tasks::expand::Selection {
-                q: Some(filter.q.trim().to_owned()).filter(|q| !q.is_empty()),
-                state: filter.state.map(|state| {
-                    backend::domain::ListingState::from(state)
-                        .as_str()
-                        .to_owned()
-                }),
+            let filter = app::catalog::ItemFilterParams {
+                q: filter.q.clone(),
+                state: filter.state,
                 in_task: filter.in_task,
                 changed: filter.changed,
-                excluded: Vec::new(),
-                leave_live,
             };
+            let selection =
+                backend::tasks::expand::Selection::of(&(&filter).into(), Vec::new(), leave_live);
             let (count, _) =
                 backend::catalog::count_matching(&state.db, seller, &selection.matching()).await?;
             Chosen::Matching { selection, count }
