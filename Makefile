@@ -6,9 +6,11 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
+# cargo-leptos is for designers' live reload only (`make watch`): `make run` and the tests
+# build the site with site-build, a crate of the workspace.
 CARGO_LEPTOS_VERSION := 0.3.10
-WASM_BINDGEN_VERSION := 0.2.130
-BINARYEN_VERSION := 132.0.0
+# cargo-leptos runs the wasm-bindgen CLI, which must equal the crate: Cargo.lock is the pin.
+WASM_BINDGEN_VERSION = $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 CARGO_BIN := $(HOME)/.cargo/bin
 TOOLS_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(CARGO_BIN):$(TOOLS_BIN):$(PATH)
@@ -17,35 +19,34 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # for every cargo command keeps one target/ valid for builds, tests and clippy alike.
 export LEPTOS_OUTPUT_NAME := stockroom
 
-# The demo runs with SQLite in data/; override any of these on the command line.
-DATABASE_URL ?= sqlite://data/stockroom.db?mode=rwc
-LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
+# The demo runs with SQLite in data/ (the seller's data: `make clean-data` removes it and
+# nothing else). These are the recipes' own settings, not read from the caller's
+# environment: override them on the command line (`make run LEPTOS_SITE_ADDR=0.0.0.0:3000`).
+DATABASE_URL := sqlite://data/stockroom.db?mode=rwc
+LEPTOS_SITE_ADDR := 127.0.0.1:3000
+DEMO := 1
+DEMO_CONNECTIONS := 1
 
-.PHONY: help setup tools browser e2e-deps run build release release-small test fmt-check clippy rust-test e2e contract chaos postgres-tools bench bench-bundle clean-data
+.PHONY: help setup tools browser e2e-deps run build release release-small watch test fmt-check clippy rust-test e2e contract chaos postgres-tools bench bench-bundle clean-data
 
 help:
-	@echo "make run   - set up (first time ~25 min), build and serve http://$(LEPTOS_SITE_ADDR) with the demo seller"
-	@echo "make test  - set up, then fmt, clippy, Rust tests (SQLite; PostgreSQL when TEST_POSTGRES_URL is set), Playwright and the API contract"
+	@echo "make run   - set up (first time ~15 min), build and serve http://$(LEPTOS_SITE_ADDR) with the demo seller"
+	@echo "make test  - set up, then fmt, clippy, Rust tests (SQLite and PostgreSQL), Playwright, the API contract and the chaos suite"
+	@echo "make watch - live reload for designers (installs cargo-leptos the first time, ~13 min)"
 	@echo "make contract - the API contract suite alone (schemathesis against the release server)"
 	@echo "make chaos - the chaos suite alone (faults of real infrastructure; PostgreSQL's initdb, root for a tmpfs)"
 
 ## Tools -------------------------------------------------------------------------------
 
+# The toolchain (rust-toolchain.toml) and end2end's npm packages: no build tool is
+# compiled. wasm-bindgen is a library of site-build, pinned by Cargo.lock.
 tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
-		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles once, ~20 min on 2 cores)"; \
-		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
-	fi
-	@if ! wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; then \
-		echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (~5 min)"; \
-		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
-	fi
 	@$(MAKE) --no-print-directory e2e-deps
 
-# end2end's npm packages also carry wasm-opt (binaryen), which release builds need.
+# end2end's npm packages also carry wasm-opt (binaryen 132), which release builds need.
 e2e-deps:
 	@if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ] \
 		|| [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then \
@@ -73,7 +74,8 @@ setup: tools browser postgres-tools
 # the pinned stable compiler (rust-toolchain.toml) with no unstable options: what
 # `make run` serves and Playwright tests.
 release: tools
-	cargo leptos build --release --split
+	cargo build --release -p server --bin stockroom
+	cargo run --release --quiet -p site-build
 
 # Opt-in: the same site with the browser's code built against a std compiled for
 # `panic = immediate-abort` and without panic locations: about 30 KiB less per page,
@@ -88,22 +90,32 @@ release-small: tools
 		cargo leptos build --release --split --frontend-only --lib-cargo-args=-Zbuild-std=std,panic_abort
 	cargo leptos build --release --split --server-only
 
-# The server key that seals marketplace credentials: made once, kept in data/ (not in
-# git, readable by the owner only), unless STOCKROOM_SECRET_KEY is set.
+# The server key that seals the demo's marketplace credentials: made once, kept in data/
+# (not in git, readable by the owner only).
 run: release
 	@mkdir -p data
-	@if [ -z "$$STOCKROOM_SECRET_KEY" ] && [ ! -s data/secret-key ]; then \
+	@if [ ! -s data/secret-key ]; then \
 		(umask 077 && ./target/release/stockroom secret-key > data/secret-key); \
 		echo "Made a server key for marketplace credentials in data/secret-key"; \
 	fi
-	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD STOCKROOM_DEMO=$${STOCKROOM_DEMO:-1} \
-		STOCKROOM_DEMO_CONNECTIONS=$${STOCKROOM_DEMO_CONNECTIONS:-1} \
-		STOCKROOM_SECRET_KEY=$${STOCKROOM_SECRET_KEY:-$$(cat data/secret-key)} \
+	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD STOCKROOM_DEMO=$(DEMO) \
+		STOCKROOM_DEMO_CONNECTIONS=$(DEMO_CONNECTIONS) \
+		STOCKROOM_SECRET_KEY="$$(cat data/secret-key)" \
 		DATABASE_URL='$(DATABASE_URL)' LEPTOS_SITE_ADDR=$(LEPTOS_SITE_ADDR) \
 		./target/release/stockroom serve
 
-build: tools
-	cargo leptos build
+# Designers' live reload: cargo-leptos rebuilds on every change (debug, not split).
+watch:
+	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
+		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles once, ~13 min on 2 cores)"; \
+		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
+	fi
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)"; then \
+		echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (~2 min)"; \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+	cargo leptos watch
+
 
 ## Test --------------------------------------------------------------------------------
 
@@ -113,18 +125,17 @@ fmt-check:
 	cargo fmt --all -- --check
 
 clippy:
-	cargo clippy -p backend -p app -p server --features app/ssr --all-targets -- -D warnings
+	cargo clippy -p backend -p app -p server -p site-build --features app/ssr --all-targets -- -D warnings
 	cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
-rust-test:
-	@if [ -z "$${TEST_POSTGRES_URL:-}" ]; then echo "NOTE: TEST_POSTGRES_URL is not set: PostgreSQL tests will be skipped"; fi
-	cargo test -p task-model
-	cargo test -p backend
-	cargo test -p app --features ssr
-	cargo test -p server
+# Both databases, always: the PostgreSQL at TEST_POSTGRES_URL, or a cluster of our own
+# (scripts/with-postgres). One cargo invocation builds each crate once; each crate's
+# integration tests are one binary (tests/it).
+rust-test: postgres-tools
+	scripts/with-postgres cargo test -p task-model -p backend -p app -p server -p site-build --features app/ssr
 
 # Playwright tests what ships: the release build with its split wasm modules. It starts the
-# server itself on a fresh SQLite file. (E2E_PROFILE=debug runs it against `make build`.)
+# server itself on a fresh SQLite file, with the demo's three connections as `make run` has.
 e2e: release browser
 	cd end2end && npx playwright test
 
@@ -142,7 +153,7 @@ contract: release
 CHAOS_FILTER ?=
 chaos: release postgres-tools
 	STOCKROOM_BIN=$(CURDIR)/target/release/stockroom \
-		cargo test -p server --test chaos -- --ignored --test-threads=1 --nocapture $(CHAOS_FILTER)
+		cargo test -p server --test it -- --ignored --test-threads=1 --nocapture $(CHAOS_FILTER)
 
 bench:
 	cargo run --release -p backend --example catalog_bench --features testing

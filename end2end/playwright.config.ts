@@ -60,6 +60,9 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       DATABASE_URL: "sqlite://../target/e2e/stockroom.db?mode=rwc",
       STOCKROOM_DEMO: "1",
+      // The demo seller's three connections (built-in, Amazon and eBay sandboxes), as
+      // `make run` gives them: every journey chooses where to publish.
+      STOCKROOM_DEMO_CONNECTIONS: "1",
       // Seals the test sellers' marketplace credentials (a key for this suite only).
       STOCKROOM_SECRET_KEY: "5a".repeat(32),
       // The UI is under test here, not the retries: no random marketplace outages.

@@ -295,6 +295,21 @@ pub fn AddConnection(
     }
 }
 
+/// A connection as a choice reads: its name, and the marketplace where the name does not
+/// already say it ("Main shop (eBay)", but "eBay US", "Sandbox marketplace").
+pub fn choice_label(connection: &Connection) -> String {
+    let marketplace = connection.marketplace.label();
+    if connection
+        .name
+        .to_lowercase()
+        .contains(&marketplace.to_lowercase())
+    {
+        connection.name.clone()
+    } else {
+        format!("{} ({marketplace})", connection.name)
+    }
+}
+
 /// "Where to?": the seller's connections, for a task that publishes (shown with more
 /// than one).
 #[component]
@@ -309,7 +324,7 @@ pub fn WhereTo(connections: Vec<Connection>, chosen: RwSignal<Option<i64>>) -> i
                         let id = c.id;
                         view! {
                             <option value=id.to_string() selected=move || chosen.get() == Some(id)>
-                                {format!("{} ({})", c.name, c.marketplace.label())}
+                                {choice_label(&c)}
                             </option>
                         }
                     }).collect_view()}
@@ -317,4 +332,44 @@ pub fn WhereTo(connections: Vec<Connection>, chosen: RwSignal<Option<i64>>) -> i
             </label>
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use task_model::Marketplace;
+
+    fn named(name: &str, marketplace: Marketplace) -> Connection {
+        Connection {
+            id: 1,
+            marketplace,
+            name: name.into(),
+            account: "seller-1".into(),
+            marketplace_id: String::new(),
+            base_url: String::new(),
+            credentials_set: Vec::new(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            last_test: None,
+        }
+    }
+
+    #[test]
+    fn a_choice_names_the_marketplace_only_where_the_name_does_not() {
+        assert_eq!(
+            choice_label(&named("eBay US", Marketplace::Ebay)),
+            "eBay US"
+        );
+        assert_eq!(
+            choice_label(&named("Amazon (sandbox)", Marketplace::Amazon)),
+            "Amazon (sandbox)"
+        );
+        assert_eq!(
+            choice_label(&named("Sandbox marketplace", Marketplace::Sandbox)),
+            "Sandbox marketplace"
+        );
+        assert_eq!(
+            choice_label(&named("Main shop", Marketplace::Ebay)),
+            "Main shop (eBay)"
+        );
+    }
 }

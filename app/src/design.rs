@@ -156,7 +156,9 @@ fn every_status() -> Vec<TaskSummary> {
 
 /// A checked file: most rows ready, some fixed automatically, some that need the seller.
 fn file_check() -> crate::import::ImportCheck {
+    use crate::design_marketplaces::connection;
     use task_model::file_check::{FixGroup, InvalidGroup, RowExample};
+    use task_model::Marketplace;
     let fix = |code: &str, count, fix: &str| FixGroup {
         code: code.into(),
         count,
@@ -231,6 +233,21 @@ fn file_check() -> crate::import::ImportCheck {
         estimate_ready: Some(estimate(229)),
         tonight: at(0) + chrono::Duration::hours(15),
         publish_estimate: Some(estimate(281)),
+        connections: vec![
+            connection(1, Marketplace::Sandbox, "Sandbox marketplace", "seller-1"),
+            connection(2, Marketplace::Amazon, "Amazon (sandbox)", "A2EUQ1WTGCTBG2"),
+            connection(3, Marketplace::Ebay, "eBay (sandbox)", "bright-home-goods"),
+        ],
+        connection_id: Some(1),
+        publish_estimates: (1..=3)
+            .map(|id| crate::import::ConnectionEstimate {
+                connection_id: id,
+                estimate: task_model::Estimate {
+                    seconds: 60 * id as u64,
+                    ..estimate(281)
+                },
+            })
+            .collect(),
     }
 }
 
@@ -622,7 +639,11 @@ pub fn DesignPage() -> impl IntoView {
             <crate::design_marketplaces::MarketplaceSpecimens />
 
             <Specimen title="Import: the whole file checked before it starts">
-                {crate::import::confirm_specimen(file_check())}
+                {crate::import::confirm_specimen(file_check(), false)}
+            </Specimen>
+
+            <Specimen title="Import, then publish: where to, with three connections">
+                {crate::import::confirm_specimen(file_check(), true)}
             </Specimen>
 
             <Specimen title="Cancel dialog">

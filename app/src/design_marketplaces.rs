@@ -12,7 +12,12 @@ use crate::error::AppError;
 use crate::selection::Selection;
 use crate::tasks::TaskSummary;
 
-fn connection(id: i64, marketplace: Marketplace, name: &str, account: &str) -> Connection {
+pub(crate) fn connection(
+    id: i64,
+    marketplace: Marketplace,
+    name: &str,
+    account: &str,
+) -> Connection {
     Connection {
         id,
         marketplace,

@@ -42,6 +42,27 @@ pub struct ImportCheck {
     /// ("Then publish what imported"); none when there is no such row.
     #[serde(default)]
     pub publish_estimate: Option<task_model::Estimate>,
+    /// The seller's marketplace connections, for "Then publish what imported" to choose
+    /// from (the form offers the choice when there is more than one).
+    #[serde(default)]
+    pub connections: Vec<task_model::Connection>,
+    /// The connection `publish_estimate` is for: the one asked for (`connection_id` in
+    /// the query), else the seller's first; none without a connection (the built-in
+    /// marketplace).
+    #[serde(default)]
+    pub connection_id: Option<i64>,
+    /// How long publishing would take through each of `connections` (the marketplaces
+    /// differ in pace), so the estimate follows the seller's choice.
+    #[serde(default)]
+    pub publish_estimates: Vec<ConnectionEstimate>,
+}
+
+/// A publish estimate through one connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConnectionEstimate {
+    pub connection_id: i64,
+    pub estimate: task_model::Estimate,
 }
 
 impl ImportCheck {
@@ -82,6 +103,8 @@ pub fn ImportPage() -> impl IntoView {
     // Which rows the import takes: the ready and the fixed ones unless the seller says.
     let include = RwSignal::new(Include::Fixed);
     let then = RwSignal::new(None::<String>);
+    // Where "then publish" publishes: the check's suggestion until the seller picks.
+    let via = RwSignal::new(None::<i64>);
     let start_at = RwSignal::new(None::<chrono::DateTime<chrono::Utc>>);
     let blocked = RwSignal::new(false);
 
@@ -89,7 +112,7 @@ pub fn ImportPage() -> impl IntoView {
         include.set(Include::Fixed);
         then.set(None);
         #[cfg(feature = "hydrate")]
-        client::check(input, stage, key);
+        client::check(input, stage, key, via);
     };
     let start = move |_| {
         #[cfg(feature = "hydrate")]
@@ -99,6 +122,7 @@ pub fn ImportPage() -> impl IntoView {
             key,
             include.get_untracked(),
             then.get_untracked(),
+            via.get_untracked(),
             start_at.get_untracked(),
         );
     };
@@ -151,7 +175,7 @@ pub fn ImportPage() -> impl IntoView {
                             on:change=move |_| check()
                         />
                     </label>
-                    <div aria-live="polite">{move || stage_view(stage.get(), Actions { start, reset, download, include, then, start_at, blocked })}</div>
+                    <div aria-live="polite">{move || stage_view(stage.get(), Actions { start, reset, download, include, then, via, start_at, blocked })}</div>
                 </div>
                 <aside class="card import-help" id="import-help">
                     <h2>"The file"</h2>
@@ -184,6 +208,8 @@ struct Actions<S, R, D> {
     include: RwSignal<Include>,
     /// "Then publish what imported".
     then: RwSignal<Option<String>>,
+    /// The connection "then publish" goes through.
+    via: RwSignal<Option<i64>>,
     start_at: RwSignal<Option<chrono::DateTime<chrono::Utc>>>,
     /// "At a time…" without a time ahead yet.
     blocked: RwSignal<bool>,
@@ -291,6 +317,7 @@ where
         download,
         include,
         then,
+        via,
         start_at,
         blocked,
     } = actions;
@@ -368,10 +395,13 @@ where
             })}
             <p class="check-estimate">
                 {move || estimate().map(|e| format!("{} ({}).", capitalised(&e.about()), e.source()))}
-                {move || then.get().and(check.with_value(|c| c.publish_estimate)).map(|e| format!(" Then publishing what imported: {} more.", e.about()))}
+                {move || then.get().and_then(|_| publish_estimate(&check.get_value(), via.get())).map(|e| format!(" Then publishing what imported: {} more.", e.about()))}
             </p>
             <p class="muted">"The import runs in the background: you can keep working, and follow it here or in the task tray."</p>
             <crate::later::ThenChoice first=task_model::kinds::IMPORT.name then_kind=task_model::kinds::PUBLISH.name then />
+            {move || then.get().map(|_| view! {
+                <crate::connections::WhereTo connections=check.with_value(|c| c.connections.clone()) chosen=via />
+            })}
             <crate::later::StartWhen tonight=check.with_value(|c| c.tonight) start_at blocked />
             <div class="form-actions">
                 {move || (taken() > 0).then(|| view! {
@@ -395,9 +425,23 @@ where
     .into_any()
 }
 
-/// The confirmation as the design gallery shows it, with buttons that do nothing.
-pub fn confirm_specimen(check: ImportCheck) -> AnyView {
+/// The publish estimate through the chosen connection (the check's own when none is).
+fn publish_estimate(check: &ImportCheck, via: Option<i64>) -> Option<task_model::Estimate> {
+    via.and_then(|id| {
+        check
+            .publish_estimates
+            .iter()
+            .find(|e| e.connection_id == id)
+            .map(|e| e.estimate)
+    })
+    .or(check.publish_estimate)
+}
+
+/// The confirmation as the design gallery shows it, with buttons that do nothing;
+/// `publishing`: with "Then publish what imported" ticked.
+pub fn confirm_specimen(check: ImportCheck, publishing: bool) -> AnyView {
     let noop = |_: leptos::ev::MouseEvent| {};
+    let via = check.connection_id;
     confirm(
         check,
         false,
@@ -406,7 +450,8 @@ pub fn confirm_specimen(check: ImportCheck) -> AnyView {
             reset: noop,
             download: noop,
             include: RwSignal::new(Include::Fixed),
-            then: RwSignal::new(None),
+            then: RwSignal::new(publishing.then(|| task_model::kinds::PUBLISH.name.to_owned())),
+            via: RwSignal::new(via),
             start_at: RwSignal::new(None),
             blocked: RwSignal::new(false),
         },
@@ -550,6 +595,7 @@ mod client {
         input: NodeRef<leptos::html::Input>,
         stage: RwSignal<Stage>,
         key: StoredValue<String>,
+        via: RwSignal<Option<i64>>,
     ) {
         let Some(file) = chosen(input) else {
             return;
@@ -571,7 +617,10 @@ mod client {
         stage.set(Stage::Checking(file.name()));
         leptos::task::spawn_local(async move {
             match send::<ImportCheck>("POST", "/api/v1/imports/check", Some(&file), None).await {
-                Ok(check) => stage.set(Stage::Ready(check)),
+                Ok(check) => {
+                    via.set(check.connection_id);
+                    stage.set(Stage::Ready(check));
+                }
                 Err(refusal) => stage.set(refusal),
             }
         });
@@ -590,6 +639,7 @@ mod client {
         key: StoredValue<String>,
         include: Include,
         then: Option<String>,
+        via: Option<i64>,
         start_at: Option<chrono::DateTime<chrono::Utc>>,
     ) {
         let (Some(file), Stage::Ready(check)) = (chosen(input), stage.get_untracked()) else {
@@ -600,6 +650,10 @@ mod client {
         let mut path = format!("/api/v1/imports?include={}", include.as_str());
         if let Some(then) = then {
             path.push_str(&format!("&then={then}"));
+            // Only a step that publishes goes through a connection.
+            if let Some(id) = via {
+                path.push_str(&format!("&connection_id={id}"));
+            }
         }
         if let Some(at) = start_at {
             let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { closeToasts, hydrated, logIn } from "./helpers";
+import { closeToasts, hydrated, logIn, sandboxConnection } from "./helpers";
 
 /** axe-core on the page as it is now: no serious or critical WCAG 2 A/AA violation. */
 async function audit(page: Page, where: string) {
@@ -131,7 +131,7 @@ test("the keyboard alone selects items, opens the heavy-task dialog, gets focus 
   const tasks = await (await page.request.get("/api/v1/tasks?per_page=1")).json();
   if (tasks.total === 0) {
     const mine = (await (await page.request.get("/api/v1/items?per_page=1")).json()).items[0].id;
-    await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: [mine] } });
+    await page.request.post("/api/v1/tasks", { data: { kind: "publish", connection_id: await sandboxConnection(page.request), item_ids: [mine] } });
     await expect.poll(async () => (await (await page.request.get("/api/v1/tasks?per_page=1")).json()).items[0].status, { timeout: 20_000 }).toMatch(/succeeded|completed_with_errors|failed/);
     await page.reload();
     await hydrated(page);

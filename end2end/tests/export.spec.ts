@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { closeToasts, DEMO_EMAIL, DEMO_PASSWORD, hydrated, logIn, parseCsv, shot } from "./helpers";
+import { closeToasts, DEMO_EMAIL, DEMO_PASSWORD, hydrated, logIn, parseCsv, sandboxConnection, shot } from "./helpers";
 
 async function finished(page: Page, id: number) {
   await expect
@@ -75,7 +75,7 @@ test("a delete of live items takes them off the marketplace first, after saying 
     .filter((i: { sku: string }) => i.sku.endsWith("-1") || i.sku.endsWith("-2"))
     .map((i: { id: number }) => i.id);
   expect(live).toHaveLength(2);
-  const published = await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: live } });
+  const published = await page.request.post("/api/v1/tasks", { data: { kind: "publish", connection_id: await sandboxConnection(page.request), item_ids: live } });
   expect(published.status()).toBe(202);
   await finished(page, (await published.json()).id);
 

@@ -1,5 +1,5 @@
 import { expect, test, type Page, type TestInfo } from "@playwright/test";
-import { closeToasts, hydrated, logIn, shot } from "./helpers";
+import { closeToasts, hydrated, logIn, sandboxConnection, shot } from "./helpers";
 
 type Task = {
   id: number;
@@ -30,7 +30,7 @@ async function ownItems(page: Page, testInfo: TestInfo, name: string, publish: b
   await finished(page, (await imported.json()).id);
   const ids = (await (await page.request.get(`/api/v1/items?q=${prefix}&sort=sku&dir=asc`)).json()).items.map((i: { id: number }) => i.id);
   if (publish) {
-    const published = await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: ids } });
+    const published = await page.request.post("/api/v1/tasks", { data: { kind: "publish", connection_id: await sandboxConnection(page.request), item_ids: ids } });
     await finished(page, (await published.json()).id);
   }
   return { prefix, ids };
@@ -45,6 +45,9 @@ test("import, then publish what imported: both steps in the tray and on the task
   const confirm = page.getByRole("group", { name: "Import this file?" });
   await expect(confirm.getByRole("heading", { level: 2 })).toHaveText(/^Import \d+ rows\?$/);
   await confirm.getByLabel("Then publish what imported").check();
+  // The demo seller has three connections: the publish step asks where, the first suggested.
+  await expect(confirm.getByLabel("Where to?").locator("option")).toHaveCount(3);
+  await expect(confirm.getByLabel("Where to?").locator("option:checked")).toHaveText("Sandbox marketplace");
   await expect(confirm.getByRole("group", { name: "Start" })).toBeVisible();
   await shot(page, testInfo, "flow-import-confirm");
   await confirm.getByRole("button", { name: "Start in background" }).click();

@@ -1,4 +1,4 @@
-import { expect, type Page, type TestInfo } from "@playwright/test";
+import { expect, type APIRequestContext, type Page, type TestInfo } from "@playwright/test";
 
 export const DEMO_EMAIL = "demo@stockroom.test";
 export const DEMO_PASSWORD = "stockroom-demo";
@@ -17,6 +17,19 @@ export async function logIn(page: Page) {
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Catalog" })).toBeVisible();
   await hydrated(page);
+}
+
+/**
+ * The signed-in seller's built-in sandbox connection. The demo seller has three (as at
+ * `make run`'s defaults), so a publish through the API names the one it means.
+ */
+export async function sandboxConnection(request: APIRequestContext): Promise<number> {
+  const reply = await request.get("/api/v1/connections");
+  expect(reply.status()).toBe(200);
+  const { connections } = await reply.json();
+  const sandbox = connections.find((c: { marketplace: string }) => c.marketplace === "sandbox");
+  expect(sandbox, "the seller has a sandbox connection").toBeTruthy();
+  return sandbox.id;
 }
 
 /** A full-page screenshot kept under test-results/, named by viewport and step. */

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { closeToasts, hydrated, logIn, movesOn, shot } from "./helpers";
+import { closeToasts, hydrated, logIn, movesOn, sandboxConnection, shot } from "./helpers";
 
 async function unread(page: Page): Promise<number> {
   // The count comes with the event stream's first snapshot, which the live layer (loaded
@@ -129,7 +129,7 @@ test("without the stream the tray catches up by polling, and another seller sees
   await hydrated(page);
   await expect(tray(page)).toHaveAttribute("data-link", "polling");
   const started = await page.request.post("/api/v1/tasks", {
-    data: { kind: "unpublish", filter: { q: "SR-011" } },
+    data: { kind: "unpublish", connection_id: await sandboxConnection(page.request), filter: { q: "SR-011" } },
   });
   expect(started.status()).toBe(202);
   const task = await started.json();

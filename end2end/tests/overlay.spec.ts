@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, logIn, shot } from "./helpers";
+import { hydrated, logIn, sandboxConnection, shot } from "./helpers";
 
 // The tray and the toasts are fixed in a corner; the page keeps room for them. On every
 // page, at MD, a small laptop and LG, each control can be brought into view clear of
@@ -55,7 +55,7 @@ test("no control is hidden under the tray, the toasts or a sticky bar, on any pa
   // small one leaves a toast that stays until closed.
   const all = (await (await page.request.get("/api/v1/items?per_page=200")).json()).items.map((i: { id: number }) => i.id);
   const failing = (await (await page.request.get("/api/v1/items?q=SR-0023")).json()).items.map((i: { id: number }) => i.id);
-  const long = await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: all } });
+  const long = await page.request.post("/api/v1/tasks", { data: { kind: "publish", connection_id: await sandboxConnection(page.request), item_ids: all } });
   expect(long.status()).toBe(202);
   const taskId = (await long.json()).id;
   const itemId = all[all.length - 1];
@@ -73,7 +73,7 @@ test("no control is hidden under the tray, the toasts or a sticky bar, on any pa
       await expect(page.locator(".live-dock .tray-row").first()).toBeVisible();
       if (path === "/") {
         // A problem's toast, which stays until closed, above the tray.
-        await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: failing } });
+        await page.request.post("/api/v1/tasks", { data: { kind: "publish", connection_id: await sandboxConnection(page.request), item_ids: failing } });
         await expect(page.locator(".live-dock .toast").first()).toBeVisible({ timeout: 20_000 });
         // And the bulk bar with a selection.
         await page.locator("tbody input[type=checkbox]").first().check();

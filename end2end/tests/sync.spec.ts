@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { closeToasts, hydrated, logIn, shot } from "./helpers";
+import { closeToasts, hydrated, logIn, sandboxConnection, shot } from "./helpers";
 
 async function finished(page: Page, id: number) {
   await expect
@@ -18,7 +18,7 @@ test("a live item saved in its page is marked changed since published, and its l
   expect(imported.status()).toBe(202);
   await finished(page, (await imported.json()).id);
   const ours = (await (await page.request.get(`/api/v1/items?q=${prefix}&sort=sku&dir=asc`)).json()).items;
-  const published = await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: ours.map((i: { id: number }) => i.id) } });
+  const published = await page.request.post("/api/v1/tasks", { data: { kind: "publish", connection_id: await sandboxConnection(page.request), item_ids: ours.map((i: { id: number }) => i.id) } });
   await finished(page, (await published.json()).id);
 
   // The seller changes the stock of one in its page.

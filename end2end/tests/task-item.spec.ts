@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { closeToasts, DEMO_EMAIL, DEMO_PASSWORD, hydrated, logIn, shot } from "./helpers";
+import { closeToasts, DEMO_EMAIL, DEMO_PASSWORD, hydrated, logIn, sandboxConnection, shot } from "./helpers";
 
 type Item = { id: number; sku: string; title: string; image_url: string | null; price: string; listing_state: string };
 
@@ -35,7 +35,7 @@ test("an item in a running publish shows its task in the catalog and on its page
   const target = acceptable.sort((a, b) => b.id - a.id)[0];
   const others = items.filter((i) => i.id !== target.id);
   const ids = [...others.map((i) => i.id), target.id];
-  const reply = await page.request.post("/api/v1/tasks", { data: { kind: "publish", item_ids: ids } });
+  const reply = await page.request.post("/api/v1/tasks", { data: { kind: "publish", connection_id: await sandboxConnection(page.request), item_ids: ids } });
   expect(reply.status(), await reply.text()).toBe(202);
   const taskId = (await reply.json()).id;
   const doing = `Publishing ${ids.length} items`;

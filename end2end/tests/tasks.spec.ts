@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import { readFile } from "node:fs/promises";
-import { closeToasts, hydrated, logIn, movesOn, parseCsv, shot, toCsv } from "./helpers";
+import { closeToasts, hydrated, logIn, movesOn, parseCsv, sandboxConnection, shot, toCsv } from "./helpers";
 
 async function items(page: Page, q: string): Promise<{ id: number; sku: string }[]> {
   const reply = await page.request.get(`/api/v1/items?q=${encodeURIComponent(q)}&per_page=200`);
@@ -9,7 +9,7 @@ async function items(page: Page, q: string): Promise<{ id: number; sku: string }
 }
 
 async function startPublish(page: Page, body: object): Promise<number> {
-  const reply = await page.request.post("/api/v1/tasks", { data: { kind: "publish", ...body } });
+  const reply = await page.request.post("/api/v1/tasks", { data: { kind: "publish", connection_id: await sandboxConnection(page.request), ...body } });
   expect(reply.status(), await reply.text()).toBe(202);
   return (await reply.json()).id;
 }
@@ -194,7 +194,7 @@ test("the import journey: sample file checked, rows left out and failed rows fix
   await logIn(page);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Import" }).click();
   await hydrated(page);
-  await page.locator("#csv-file").setInputFiles("../data/sample-items.csv");
+  await page.locator("#csv-file").setInputFiles("../samples/sample-items.csv");
   const confirm = page.getByRole("group", { name: "Import this file?" });
   // Checked whole first: the decimal comma and the long title are fixed, eleven rows
   // need the seller and are left out.
@@ -263,7 +263,7 @@ test("a script's import of every row groups the failures by reason on the task p
   await logIn(page);
   // Through the API without `include`, every row goes in as written and bad ones fail.
   const started = await page.request.post("/api/v1/imports", {
-    multipart: { file: { name: "sample-items.csv", mimeType: "text/csv", buffer: await readFile("../data/sample-items.csv") } },
+    multipart: { file: { name: "sample-items.csv", mimeType: "text/csv", buffer: await readFile("../samples/sample-items.csv") } },
   });
   expect(started.status()).toBe(202);
   const id = (await started.json()).id;

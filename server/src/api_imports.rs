@@ -26,7 +26,7 @@ use crate::extract::{Id, Query};
 
 /// The sample catalog shipped with the project: 300 rows, about 5 % with real-world
 /// problems.
-pub const SAMPLE: &str = include_str!("../../data/sample-items.csv");
+pub const SAMPLE: &str = include_str!("../../samples/sample-items.csv");
 
 /// Room for the multipart envelope around the file.
 const ENVELOPE: usize = 64 * 1024;
@@ -208,6 +208,14 @@ pub(crate) struct RowsQuery {
     include: Option<Include>,
 }
 
+/// Which connection the check's publish estimate is for.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct CheckQuery {
+    /// One of the seller's connections; by default the first.
+    connection_id: Option<i64>,
+}
+
 /// When an upload's import starts and what follows it.
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -218,6 +226,9 @@ pub(crate) struct FlowQuery {
     then: Option<String>,
     /// Start at this time (RFC 3339) instead of now; `scheduled` until then.
     start_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// With `then=publish`: the connection to publish through (one of the seller's).
+    /// Needed when the seller has several; with one it is that one.
+    connection_id: Option<i64>,
 }
 
 /// The kinds that may follow an import.
@@ -245,6 +256,7 @@ async fn checked(parsed: ParsedFile) -> Result<(ParsedFile, FileCheck), ApiError
 /// fixed rows (`include=fixed`), `estimate_ready` for the ready ones; each is null when
 /// that import would have no row. Nothing is stored.
 #[utoipa::path(post, path = "/api/v1/imports/check", tag = "imports",
+    params(CheckQuery),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "What the file holds", body = ImportCheck),
@@ -255,6 +267,7 @@ async fn checked(parsed: ParsedFile) -> Result<(ParsedFile, FileCheck), ApiError
 async fn check(
     State(state): State<AppState>,
     Extension(signed_in): Extension<SignedIn>,
+    Query(place): Query<CheckQuery>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<ImportCheck>, ApiError> {
     let settings = state.imports;
@@ -288,26 +301,45 @@ async fn check(
         estimate(Include::Ready).await?,
     );
     // "Then publish what imported": as if every imported row passes on (what the chain's
-    // second step is created with).
+    // second step is created with), through each of the seller's connections. The file
+    // is the question here: an estimate that cannot be made is left out, never a refusal.
+    let connections = backend::connections::list(&state.db, signed_in.seller.id)
+        .await
+        .map_err(|err| ApiError(app::error::internal(err)))?;
+    let connection_id = where_to(&connections, place.connection_id);
     let taken = (found.ready() + found.fixable_rows()) as usize;
-    let publish_estimate = match taken {
-        0 => None,
-        n => Some(
-            state
-                .engine
-                .estimate(
-                    &NewTask {
-                        seller_id: signed_in.seller.id,
-                        kind: task_model::kinds::PUBLISH.name.into(),
-                        params: serde_json::json!({ "item_ids": [] }),
-                        idempotency_key: None,
-                    },
-                    Some(vec![serde_json::Value::from(0); n]),
-                )
-                .await
-                .map_err(AppError::from)?,
-        ),
+    let publish_through = |connection_id: Option<i64>| {
+        let state = &state;
+        async move {
+            if taken == 0 {
+                return None;
+            }
+            let new = NewTask {
+                seller_id: signed_in.seller.id,
+                kind: task_model::kinds::PUBLISH.name.into(),
+                params: serde_json::json!({ "item_ids": [], "connection_id": connection_id }),
+                idempotency_key: None,
+            };
+            let subjects = vec![serde_json::Value::from(0); taken];
+            match state.engine.estimate(&new, Some(subjects)).await {
+                Ok(estimate) => Some(estimate),
+                Err(err) => {
+                    tracing::warn!(error = %err, connection_id, "no publish estimate for an import check");
+                    None
+                }
+            }
+        }
     };
+    let publish_estimate = publish_through(connection_id).await;
+    let mut publish_estimates = Vec::new();
+    for connection in &connections {
+        if let Some(estimate) = publish_through(Some(connection.id)).await {
+            publish_estimates.push(app::import::ConnectionEstimate {
+                connection_id: connection.id,
+                estimate,
+            });
+        }
+    }
     Ok(Json(ImportCheck {
         rows: found.rows(),
         ready: found.ready(),
@@ -320,8 +352,20 @@ async fn check(
         estimate: with_fixed,
         estimate_ready: ready_only,
         publish_estimate,
+        publish_estimates,
+        connection_id,
+        connections,
         tonight: crate::api_flows::tonight(&state, &signed_in),
     }))
+}
+
+/// The connection a publish after an import goes through unless the seller picks
+/// another: the one asked for when it is the seller's, else the first (oldest); none
+/// without a connection (the built-in marketplace).
+fn where_to(connections: &[task_model::Connection], asked: Option<i64>) -> Option<i64> {
+    asked
+        .filter(|id| connections.iter().any(|c| c.id == *id))
+        .or_else(|| connections.first().map(|c| c.id))
 }
 
 /// The rows an import with `include` would leave out (by default: with `fixed`, the
@@ -373,8 +417,9 @@ async fn left_out(
         (status = 202, description = "Import started", body = TaskSummary),
         (status = 200, description = "Started earlier with this key", body = TaskSummary),
         (status = 400, description = "Not multipart, no `file` field, or an unknown `include`", body = ErrorBody),
+        (status = 409, description = "`then=publish` with several connections and no `connection_id` (`connection_required`)", body = ErrorBody),
         (status = 413, description = "Over the size or row limit", body = ErrorBody),
-        (status = 422, description = "Empty, not UTF-8, a bad header, or no row to import", body = ErrorBody),
+        (status = 422, description = "Empty, not UTF-8, a bad header, no row to import, or a `connection_id` that is not the seller's or without `then=publish`", body = ErrorBody),
     ))]
 async fn upload(
     State(state): State<AppState>,
@@ -396,12 +441,16 @@ async fn upload(
         }
     };
     let key = crate::api_tasks::idempotency_key(&headers);
-    let params = imports::params(
+    let mut params = imports::params(
         &name,
         &parsed,
         settings.check_images,
         uploaded - parsed.rows.len() as u64,
     );
+    if let (Some(id), Some(params)) = (flow.connection_id, params.as_object_mut()) {
+        // The engine settles it with the step it is for (and refuses it without one).
+        params.insert("connection_id".into(), id.into());
+    }
     let created = state
         .engine
         .create_flow(
