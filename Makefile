@@ -46,7 +46,7 @@ tools:
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 	@$(MAKE) --no-print-directory e2e-deps
 
-# end2end's npm packages also carry wasm-opt (binaryen 132), which release builds need.
+# end2end's npm packages: Playwright, and binaryen 132's wasm-opt for SITE_FINISH=wasm-opt.
 e2e-deps:
 	@if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ] \
 		|| [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then \
@@ -70,12 +70,24 @@ setup: tools browser postgres-tools
 
 ## Run ---------------------------------------------------------------------------------
 
-# Release: pages split into their own wasm modules (lazy routes), optimised by wasm-opt, on
-# the pinned stable compiler (rust-toolchain.toml) with no unstable options: what
-# `make run` serves and Playwright tests.
+# Release: pages split into their own wasm modules (lazy routes), on the pinned stable
+# compiler (rust-toolchain.toml) with no unstable options: what `make run` serves and
+# Playwright tests.
+#
+# How site-build finishes each wasm module: `strip` (custom sections dropped, in
+# milliseconds) or `wasm-opt` (npm's binaryen -Oz: smaller raw, minutes). BENCHMARKS.md
+# has both, side by side.
+SITE_FINISH := strip
+
+# The server and the browser's wasm build side by side (two target folders, so neither
+# waits for the other's lock; the wasm's long single-threaded link fills the second core).
+# site-build itself is a small debug build, shared with the tests' dependencies.
 release: tools
-	cargo build --release -p server --bin stockroom
-	cargo run --release --quiet -p site-build
+	cargo build -p site-build
+	@echo "Building the server (release) and the site (site-build) side by side"
+	@cargo build --release -p server --bin stockroom & server=$$!; \
+	./target/debug/site-build --finish $(SITE_FINISH) || { kill $$server 2>/dev/null; exit 1; }; \
+	wait $$server
 
 # Opt-in: the same site with the browser's code built against a std compiled for
 # `panic = immediate-abort` and without panic locations: about 30 KiB less per page,
@@ -86,9 +98,10 @@ release: tools
 WASM_SMALL_RUSTFLAGS := --cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
 release-small: tools
 	@rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+	cargo build -p site-build
+	cargo build --release -p server --bin stockroom
 	RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='$(WASM_SMALL_RUSTFLAGS)' \
-		cargo leptos build --release --split --frontend-only --lib-cargo-args=-Zbuild-std=std,panic_abort
-	cargo leptos build --release --split --server-only
+		./target/debug/site-build --finish $(SITE_FINISH) --cargo-arg=-Zbuild-std=std,panic_abort
 
 # The server key that seals the demo's marketplace credentials: made once, kept in data/
 # (not in git, readable by the owner only).
@@ -131,8 +144,11 @@ clippy:
 # Both databases, always: the PostgreSQL at TEST_POSTGRES_URL, or a cluster of our own
 # (scripts/with-postgres). One cargo invocation builds each crate once; each crate's
 # integration tests are one binary (tests/it).
+# The chaos suite's driver is this same build (same packages, same features: nothing
+# compiles twice).
+TEST_PACKAGES := -p task-model -p backend -p app -p server -p site-build --features app/ssr
 rust-test: postgres-tools
-	scripts/with-postgres cargo test -p task-model -p backend -p app -p server -p site-build --features app/ssr
+	scripts/with-postgres cargo test $(TEST_PACKAGES)
 
 # Playwright tests what ships: the release build with its split wasm modules. It starts the
 # server itself on a fresh SQLite file, with the demo's three connections as `make run` has.
@@ -153,7 +169,7 @@ contract: release
 CHAOS_FILTER ?=
 chaos: release postgres-tools
 	STOCKROOM_BIN=$(CURDIR)/target/release/stockroom \
-		cargo test -p server --test it -- --ignored --test-threads=1 --nocapture $(CHAOS_FILTER)
+		cargo test $(TEST_PACKAGES) --test it -- --ignored --test-threads=1 --nocapture $(CHAOS_FILTER)
 
 bench:
 	cargo run --release -p backend --example catalog_bench --features testing

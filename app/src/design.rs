@@ -244,6 +244,8 @@ fn file_check() -> crate::import::ImportCheck {
                 connection_id: id,
                 estimate: task_model::Estimate {
                     seconds: 60 * id as u64,
+                    low: 57 * id as u64,
+                    high: 63 * id as u64,
                     ..estimate(281)
                 },
             })
@@ -642,7 +644,7 @@ pub fn DesignPage() -> impl IntoView {
                 {crate::import::confirm_specimen(file_check(), false)}
             </Specimen>
 
-            <Specimen title="Import, then publish: where to, with three connections">
+            <Specimen title="Where to when an import then publishes (three connections)">
                 {crate::import::confirm_specimen(file_check(), true)}
             </Specimen>
 

@@ -47,6 +47,12 @@ test("the design gallery shows every component from fixtures and matches the ref
   const check = page.locator('[data-specimen^="import"]');
   await expect(check.locator(".check-summary")).toHaveText("229 ready · 52 can be fixed automatically · 19 need you");
   await expect(check.locator(".check-group")).toHaveCount(3);
+  // Then publish: "Where to?" among three connections, the estimate through the one chosen.
+  const whereTo = page.locator('[data-specimen^="where-to-when-an-import"]');
+  await expect(whereTo.getByLabel("Where to?").locator("option")).toHaveText(["Sandbox marketplace", "Amazon (sandbox)", "eBay (sandbox)"]);
+  await expect(whereTo.locator(".check-estimate")).toContainText("Then publishing what imported: about 1 min more.");
+  await whereTo.getByLabel("Where to?").selectOption({ label: "eBay (sandbox)" });
+  await expect(whereTo.locator(".check-estimate")).toContainText("Then publishing what imported: about 3 min more.");
   // An export offers its file (on its page and in its toast) while it is kept; a delete
   // warns before it starts, and its button says what it does.
   const sync = page.locator('[data-specimen^="changed-since-published"]');

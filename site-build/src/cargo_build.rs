@@ -3,15 +3,27 @@
 //! (`.cargo/config.toml`) and its cached artifacts.
 
 use anyhow::{bail, Context};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Builds the cdylib and answers the path of its `.wasm`.
-pub fn build(package: &str, profile: &str, output_name: &str) -> anyhow::Result<PathBuf> {
+/// Builds the cdylib in `target_dir` and answers the path of its `.wasm`.
+///
+/// The wasm has a target folder of its own (as cargo-leptos gives it, `target/front`):
+/// no artifact of it is shared with the server's build anyway, and apart, the two builds
+/// run side by side instead of waiting for each other's lock.
+pub fn build(
+    package: &str,
+    profile: &str,
+    output_name: &str,
+    target_dir: &Path,
+    extra_args: &[String],
+) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let status = Command::new(&cargo)
+        .arg("rustc")
+        .arg("--target-dir")
+        .arg(target_dir)
         .args([
-            "rustc",
             "--package",
             package,
             "--lib",
@@ -20,6 +32,9 @@ pub fn build(package: &str, profile: &str, output_name: &str) -> anyhow::Result<
             "--profile",
             profile,
             "--no-default-features",
+        ])
+        .args(extra_args)
+        .args([
             "--",
             // Keeps the relocations the splitter reads to move functions between modules.
             "-Clink-args=--emit-relocs",
@@ -31,9 +46,8 @@ pub fn build(package: &str, profile: &str, output_name: &str) -> anyhow::Result<
     if !status.success() {
         bail!("The wasm build of {package} failed ({status})");
     }
-    let target_dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".to_string());
     let file = format!("{}.wasm", package.replace('-', "_"));
-    Ok(PathBuf::from(target_dir)
+    Ok(target_dir
         .join("wasm32-unknown-unknown")
         .join(profile)
         .join(file))

@@ -53,6 +53,12 @@ struct Cli {
     style_file: PathBuf,
     #[arg(long, default_value = "public")]
     assets_dir: PathBuf,
+    /// More arguments for the wasm's `cargo rustc` (`-Zbuild-std=…` for `make release-small`).
+    #[arg(long = "cargo-arg")]
+    cargo_args: Vec<String>,
+    /// The wasm build's own target folder.
+    #[arg(long, default_value = "target/front")]
+    front_target_dir: PathBuf,
     /// Kept between builds: optimised modules by content, and the staging folder.
     #[arg(long, default_value = "target/site-cache")]
     cache_dir: PathBuf,
@@ -79,7 +85,13 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
 
     let step = Instant::now();
-    let wasm_path = cargo_build::build(&cli.lib_package, &cli.profile, &cli.output_name)?;
+    let wasm_path = cargo_build::build(
+        &cli.lib_package,
+        &cli.profile,
+        &cli.output_name,
+        &cli.front_target_dir,
+        &cli.cargo_args,
+    )?;
     println!(
         "site-build: cargo (wasm) in {:.1} s",
         step.elapsed().as_secs_f64()
