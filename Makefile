@@ -18,16 +18,21 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # cargo-leptos sets this for its builds and Leptos bakes it in at compile time: setting it
 # for every cargo command keeps one target/ valid for builds, tests and clippy alike.
 export LEPTOS_OUTPUT_NAME := stockroom
+# The recipes name target/ themselves (./target/release/stockroom): a CARGO_TARGET_DIR set
+# in the caller's shell must not move the build elsewhere.
+export CARGO_TARGET_DIR := $(CURDIR)/target
 
 # The demo runs with SQLite in data/ (the seller's data: `make clean-data` removes it and
-# nothing else). These are the recipes' own settings, not read from the caller's
-# environment: override them on the command line (`make run LEPTOS_SITE_ADDR=0.0.0.0:3000`).
+# nothing else). The database, the address, the demo and its server key are the recipes'
+# own settings, not taken from the caller's environment: override them on the command
+# line (`make run LEPTOS_SITE_ADDR=0.0.0.0:3000`). The server's other settings (README's
+# table) are read from the environment, as documented.
 DATABASE_URL := sqlite://data/stockroom.db?mode=rwc
 LEPTOS_SITE_ADDR := 127.0.0.1:3000
 DEMO := 1
 DEMO_CONNECTIONS := 1
 
-.PHONY: help setup tools browser e2e-deps run build release release-small watch test fmt-check clippy rust-test e2e contract chaos postgres-tools bench bench-bundle clean-data
+.PHONY: help setup tools browser e2e-deps run release release-server release-site release-small watch test fmt-check clippy rust-test e2e contract chaos postgres-tools bench bench-bundle clean-data
 
 help:
 	@echo "make run   - set up (first time ~15 min), build and serve http://$(LEPTOS_SITE_ADDR) with the demo seller"
@@ -38,13 +43,12 @@ help:
 
 ## Tools -------------------------------------------------------------------------------
 
-# The toolchain (rust-toolchain.toml) and end2end's npm packages: no build tool is
-# compiled. wasm-bindgen is a library of site-build, pinned by Cargo.lock.
+# The toolchain (rust-toolchain.toml): no build tool is compiled, and `make run` needs no
+# npm package. wasm-bindgen is a library of site-build, pinned by Cargo.lock.
 tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-	@$(MAKE) --no-print-directory e2e-deps
 
 # end2end's npm packages: Playwright, and binaryen 132's wasm-opt for SITE_FINISH=wasm-opt.
 e2e-deps:
@@ -66,7 +70,7 @@ postgres-tools:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
 	fi
 
-setup: tools browser postgres-tools
+setup: tools e2e-deps browser postgres-tools
 
 ## Run ---------------------------------------------------------------------------------
 
@@ -82,12 +86,16 @@ SITE_FINISH := strip
 # The server and the browser's wasm build side by side (two target folders, so neither
 # waits for the other's lock; the wasm's long single-threaded link fills the second core).
 # site-build itself is a small debug build, shared with the tests' dependencies.
-release: tools
+release: tools $(if $(filter wasm-opt,$(SITE_FINISH)),e2e-deps)
 	cargo build -p site-build
 	@echo "Building the server (release) and the site (site-build) side by side"
-	@cargo build --release -p server --bin stockroom & server=$$!; \
-	./target/debug/site-build --finish $(SITE_FINISH) || { kill $$server 2>/dev/null; exit 1; }; \
-	wait $$server
+	@$(MAKE) --no-print-directory -j2 release-server release-site
+
+release-server:
+	cargo build --release -p server --bin stockroom
+
+release-site:
+	./target/debug/site-build --finish $(SITE_FINISH)
 
 # Opt-in: the same site with the browser's code built against a std compiled for
 # `panic = immediate-abort` and without panic locations: about 30 KiB less per page,
@@ -96,7 +104,7 @@ release: tools
 # build with RUSTC_BOOTSTRAP and the rust-src component. Target rustflags replace
 # `build.rustflags`, so the erase_components cfg is repeated here.
 WASM_SMALL_RUSTFLAGS := --cfg erase_components -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none
-release-small: tools
+release-small: tools $(if $(filter wasm-opt,$(SITE_FINISH)),e2e-deps)
 	@rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 	cargo build -p site-build
 	cargo build --release -p server --bin stockroom
@@ -118,7 +126,7 @@ run: release
 		./target/release/stockroom serve
 
 # Designers' live reload: cargo-leptos rebuilds on every change (debug, not split).
-watch:
+watch: tools
 	@if ! cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)"; then \
 		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (compiles once, ~13 min on 2 cores)"; \
 		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
@@ -147,12 +155,13 @@ clippy:
 # The chaos suite's driver is this same build (same packages, same features: nothing
 # compiles twice).
 TEST_PACKAGES := -p task-model -p backend -p app -p server -p site-build --features app/ssr
-rust-test: postgres-tools
+rust-test:
+	@if [ -z "$${TEST_POSTGRES_URL:-}" ]; then $(MAKE) --no-print-directory postgres-tools; fi
 	scripts/with-postgres cargo test $(TEST_PACKAGES)
 
 # Playwright tests what ships: the release build with its split wasm modules. It starts the
 # server itself on a fresh SQLite file, with the demo's three connections as `make run` has.
-e2e: release browser
+e2e: release browser e2e-deps
 	cd end2end && npx playwright test
 
 # The API contract: schemathesis, generated from /api/v1/openapi.json, drives every
@@ -189,7 +198,7 @@ bench:
 # `make release-small` first and `make bench-bundle BUNDLE_BUILD=` to measure that build.
 BUNDLE_PORT ?= 3200
 BUNDLE_BUILD ?= release
-bench-bundle: $(BUNDLE_BUILD) browser
+bench-bundle: $(BUNDLE_BUILD) browser e2e-deps
 	@rm -rf target/bundle && mkdir -p target/bundle
 	@DATABASE_URL=sqlite://target/bundle/stockroom.db?mode=rwc ./target/release/stockroom migrate >/dev/null
 	@set -m; LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD STOCKROOM_DEMO=1 RUST_LOG=warn \

@@ -4,8 +4,8 @@ import { defineConfig, devices } from "@playwright/test";
 // fresh SQLite database and the demo seller, and drives Debian's Chromium (no download).
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
-// The release build (what ships, with its split wasm modules) unless told otherwise.
-const bin = `../target/${process.env.E2E_PROFILE ?? "release"}/stockroom`;
+// The release build: what ships, with its split wasm modules (`make release`).
+const bin = "../target/release/stockroom";
 
 export default defineConfig({
   testDir: "./tests",

@@ -425,16 +425,17 @@ where
     .into_any()
 }
 
-/// The publish estimate through the chosen connection (the check's own when none is).
+/// The publish estimate through the chosen connection (the check's own without a
+/// connection); none when that one could not be estimated, rather than another's.
 fn publish_estimate(check: &ImportCheck, via: Option<i64>) -> Option<task_model::Estimate> {
-    via.and_then(|id| {
-        check
+    match via {
+        Some(id) => check
             .publish_estimates
             .iter()
             .find(|e| e.connection_id == id)
-            .map(|e| e.estimate)
-    })
-    .or(check.publish_estimate)
+            .map(|e| e.estimate),
+        None => check.publish_estimate,
+    }
 }
 
 /// The confirmation as the design gallery shows it, with buttons that do nothing;

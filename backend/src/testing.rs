@@ -1,5 +1,6 @@
 //! Test databases (feature `testing`): a fresh SQLite file or a fresh PostgreSQL database
-//! per test. PostgreSQL tests run when `TEST_POSTGRES_URL` is set and say so when they skip.
+//! per test. PostgreSQL tests run on `TEST_POSTGRES_URL`; without it they fail, saying
+//! SKIPPED (`make rust-test` starts a PostgreSQL of its own when it is unset).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod generate;

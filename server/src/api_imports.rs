@@ -212,7 +212,8 @@ pub(crate) struct RowsQuery {
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct CheckQuery {
-    /// One of the seller's connections; by default the first.
+    /// One of the seller's connections (404 `connection_not_found` otherwise); by
+    /// default the first.
     connection_id: Option<i64>,
 }
 
@@ -260,6 +261,7 @@ async fn checked(parsed: ParsedFile) -> Result<(ParsedFile, FileCheck), ApiError
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "What the file holds", body = ImportCheck),
+        (status = 404, description = "`connection_id` is not one of the seller's connections (`connection_not_found`)", body = ErrorBody),
         (status = 400, description = "Not multipart, or no `file` field", body = ErrorBody),
         (status = 413, description = "Over the size or row limit", body = ErrorBody),
         (status = 422, description = "Empty, not UTF-8, or a bad header", body = ErrorBody),
@@ -306,7 +308,7 @@ async fn check(
     let connections = backend::connections::list(&state.db, signed_in.seller.id)
         .await
         .map_err(|err| ApiError(app::error::internal(err)))?;
-    let connection_id = where_to(&connections, place.connection_id);
+    let connection_id = where_to(&connections, place.connection_id)?;
     let taken = (found.ready() + found.fixable_rows()) as usize;
     let publish_through = |connection_id: Option<i64>| {
         let state = &state;
@@ -330,7 +332,6 @@ async fn check(
             }
         }
     };
-    let publish_estimate = publish_through(connection_id).await;
     let mut publish_estimates = Vec::new();
     for connection in &connections {
         if let Some(estimate) = publish_through(Some(connection.id)).await {
@@ -340,6 +341,13 @@ async fn check(
             });
         }
     }
+    let publish_estimate = match connection_id {
+        None => publish_through(None).await,
+        Some(id) => publish_estimates
+            .iter()
+            .find(|e| e.connection_id == id)
+            .map(|e| e.estimate),
+    };
     Ok(Json(ImportCheck {
         rows: found.rows(),
         ready: found.ready(),
@@ -360,12 +368,21 @@ async fn check(
 }
 
 /// The connection a publish after an import goes through unless the seller picks
-/// another: the one asked for when it is the seller's, else the first (oldest); none
-/// without a connection (the built-in marketplace).
-fn where_to(connections: &[task_model::Connection], asked: Option<i64>) -> Option<i64> {
-    asked
-        .filter(|id| connections.iter().any(|c| c.id == *id))
-        .or_else(|| connections.first().map(|c| c.id))
+/// another: the one asked for (a 404 when it is not the seller's, as everywhere a
+/// connection is named), else the first (oldest); none without a connection (the
+/// built-in marketplace).
+fn where_to(
+    connections: &[task_model::Connection],
+    asked: Option<i64>,
+) -> Result<Option<i64>, ApiError> {
+    match asked {
+        Some(id) if connections.iter().any(|c| c.id == id) => Ok(Some(id)),
+        Some(id) => Err(ApiError(AppError::Missing {
+            code: "connection_not_found".into(),
+            message: format!("You have no connection {id}."),
+        })),
+        None => Ok(connections.first().map(|c| c.id)),
+    }
 }
 
 /// The rows an import with `include` would leave out (by default: with `fixed`, the

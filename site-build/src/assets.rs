@@ -12,18 +12,30 @@ pub fn empty_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("Failed to create {}", dir.display()))
 }
 
-/// Puts the finished `staging` folder in the place of `dest`.
+/// Puts the finished `staging` folder in the place of `dest`: the old folder is renamed
+/// aside and the new one renamed in, so `dest` is whole at every moment but the one
+/// between the two renames; the old one is deleted after.
 pub fn replace_dir(staging: &Path, dest: &Path) -> anyhow::Result<()> {
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("Failed to create {}", parent.display()))?;
     }
+    let old = dest.with_extension("old");
+    if old.exists() {
+        std::fs::remove_dir_all(&old)
+            .with_context(|| format!("Failed to remove {}", old.display()))?;
+    }
     if dest.exists() {
-        std::fs::remove_dir_all(dest)
-            .with_context(|| format!("Failed to remove {}", dest.display()))?;
+        std::fs::rename(dest, &old)
+            .with_context(|| format!("Failed to move {} aside", dest.display()))?;
     }
     std::fs::rename(staging, dest)
-        .with_context(|| format!("Failed to move {} to {}", staging.display(), dest.display()))
+        .with_context(|| format!("Failed to move {} to {}", staging.display(), dest.display()))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old)
+            .with_context(|| format!("Failed to remove {}", old.display()))?;
+    }
+    Ok(())
 }
 
 /// Copies `from` to `to` unless `to` already holds the same bytes; answers whether it wrote.
@@ -97,5 +109,9 @@ mod tests {
             "nothing of the old build is left"
         );
         assert!(!staging.exists());
+        assert!(
+            !root.path().join("site/pkg.old").exists(),
+            "the old build is deleted"
+        );
     }
 }

@@ -30,7 +30,7 @@ impl WasmOpt {
             })?;
         let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
         match release_number(&version) {
-            Some(number) if number >= OLDEST_VERSION => Ok(Self {
+            Some(number) if output.status.success() && number >= OLDEST_VERSION => Ok(Self {
                 program: program.to_string(),
                 version,
             }),
@@ -107,7 +107,12 @@ impl WasmOpt {
             );
         }
         // Written beside, then renamed: a cache entry is whole or absent.
-        let partial = cached.with_extension("partial");
+        // Two workers may meet the same module (equal chunks): each writes its own file.
+        let partial = cached.with_extension(format!(
+            "{}.{:?}.partial",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         std::fs::copy(module, &partial)
             .and_then(|_| std::fs::rename(&partial, &cached))
             .with_context(|| format!("Failed to cache {}", cached.display()))?;

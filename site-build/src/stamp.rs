@@ -7,15 +7,19 @@ use std::path::Path;
 
 const STAMP_FILE: &str = ".site-build-key";
 
-/// Bump when the way modules are made changes (options of the splitter, bindgen or wasm-opt).
-const RECIPE: &str = "split:wasm_split_cli_support=0.2.3;bindgen=0.2.130:web,keep-lld-exports,no-demangle;opt:-Oz,bulk-memory,nontrapping-float-to-int;v1";
+/// The libraries' settings; site-build's own code is in the key through [`this_build`].
+const RECIPE: &str =
+    "split:wasm_split_cli_support=0.2.3;bindgen=0.2.130:web,keep-lld-exports,no-demangle";
 
-pub fn key(wasm: &[u8], output_name: &str, wasm_opt_version: &str) -> String {
+/// `finish`: how modules are finished (`strip`, or wasm-opt's version); `builder`: what
+/// this site-build is ([`this_build`]), so a change to its own code makes the site anew.
+pub fn key(wasm: &[u8], output_name: &str, finish: &str, builder: &str) -> String {
     let mut hash = Sha256::new();
     for part in [
         RECIPE.as_bytes(),
         output_name.as_bytes(),
-        wasm_opt_version.as_bytes(),
+        finish.as_bytes(),
+        builder.as_bytes(),
     ] {
         hash.update((part.len() as u64).to_le_bytes());
         hash.update(part);
@@ -24,8 +28,15 @@ pub fn key(wasm: &[u8], output_name: &str, wasm_opt_version: &str) -> String {
     hex::encode(hash.finalize())
 }
 
+/// The hash of this site-build's own executable.
+pub fn this_build() -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("Failed to find site-build's own executable")?;
+    let bytes = std::fs::read(&exe).with_context(|| format!("Failed to read {}", exe.display()))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
 /// True when `pkg` holds a complete build made with `key`: the stamp is written last, into
-/// the staging folder, before the folder replaces `pkg` in one rename.
+/// the staging folder, before the folder takes the place of `pkg`.
 pub fn matches(pkg: &Path, key: &str) -> bool {
     std::fs::read_to_string(pkg.join(STAMP_FILE)).is_ok_and(|stored| stored.trim() == key)
 }
@@ -40,12 +51,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_key_changes_with_the_wasm_the_name_and_the_optimiser() {
-        let base = key(b"\0asm-one", "stockroom", "wasm-opt version 132");
-        assert_eq!(base, key(b"\0asm-one", "stockroom", "wasm-opt version 132"));
-        assert_ne!(base, key(b"\0asm-two", "stockroom", "wasm-opt version 132"));
-        assert_ne!(base, key(b"\0asm-one", "other", "wasm-opt version 132"));
-        assert_ne!(base, key(b"\0asm-one", "stockroom", "wasm-opt version 133"));
+    fn the_key_changes_with_the_wasm_the_name_the_finish_and_the_builder() {
+        let base = key(b"\0asm-one", "stockroom", "strip", "b1");
+        assert_eq!(base, key(b"\0asm-one", "stockroom", "strip", "b1"));
+        assert_ne!(base, key(b"\0asm-two", "stockroom", "strip", "b1"));
+        assert_ne!(base, key(b"\0asm-one", "other", "strip", "b1"));
+        assert_ne!(
+            base,
+            key(b"\0asm-one", "stockroom", "wasm-opt version 132", "b1")
+        );
+        assert_ne!(base, key(b"\0asm-one", "stockroom", "strip", "b2"));
+    }
+
+    #[test]
+    fn this_build_is_a_hash_of_the_running_executable() {
+        let first = this_build().expect("the test binary is readable");
+        assert_eq!(first.len(), 64);
+        assert_eq!(first, this_build().expect("again"));
     }
 
     #[test]

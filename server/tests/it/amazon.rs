@@ -271,7 +271,14 @@ db_test!(
                 file,
             )
             .await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
         assert_eq!(asked.json()["connection_id"], ca);
+        assert_eq!(
+            asked.json()["publish_estimate"],
+            check["publish_estimates"][1]["estimate"],
+            "the estimate is the one through the connection asked for"
+        );
+        // Another seller names hers: not found, for the check and for a chain's publish step.
         let theirs = s
             .app
             .upload_to(
@@ -281,9 +288,30 @@ db_test!(
                 file,
             )
             .await;
-        assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
-        assert_eq!(theirs.json()["connection_id"], Value::Null);
-        assert_eq!(theirs.json()["connections"], json!([]));
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{}", theirs.body);
+        assert_eq!(theirs.error_code(), "connection_not_found");
+        let bobs = s
+            .app
+            .upload_to("/api/v1/imports/check", &s.bob_cookie, "two.csv", file)
+            .await
+            .json();
+        assert_eq!(bobs["connection_id"], Value::Null);
+        assert_eq!(bobs["connections"], json!([]));
+        let hijack = s
+            .app
+            .upload_to(
+                &format!("/api/v1/imports?then=publish&connection_id={ca}"),
+                &s.bob_cookie,
+                "two.csv",
+                file,
+            )
+            .await;
+        assert_eq!(
+            hijack.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            hijack.body
+        );
 
         // The import alone starts without a connection.
         let alone = s.app.upload(&s.ana_cookie, "two.csv", file).await;
