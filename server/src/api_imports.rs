@@ -377,10 +377,7 @@ fn where_to(
 ) -> Result<Option<i64>, ApiError> {
     match asked {
         Some(id) if connections.iter().any(|c| c.id == id) => Ok(Some(id)),
-        Some(id) => Err(ApiError(AppError::Missing {
-            code: "connection_not_found".into(),
-            message: format!("You have no connection {id}."),
-        })),
+        Some(id) => Err(crate::api_connections::not_yours(id)),
         None => Ok(connections.first().map(|c| c.id)),
     }
 }

@@ -36,6 +36,14 @@ pub struct ConnectionList {
     connections: Vec<Connection>,
 }
 
+/// The one answer wherever a request names a connection that is not the seller's.
+pub(crate) fn not_yours(id: i64) -> ApiError {
+    ApiError(AppError::Missing {
+        code: "connection_not_found".into(),
+        message: format!("You have no connection {id}."),
+    })
+}
+
 /// The seller's connections, oldest first.
 #[utoipa::path(get, path = "/api/v1/connections", tag = "connections",
     responses(

@@ -259,10 +259,7 @@ pub(crate) async fn selected(
             .await
             .map_err(AppError::from)?;
         if !connections.iter().any(|c| c.id == id) {
-            return Err(ApiError(AppError::Missing {
-                code: "connection_not_found".into(),
-                message: format!("You have no connection {id}."),
-            }));
+            return Err(crate::api_connections::not_yours(id));
         }
     }
     let leave_live = body.leave_live && Presentation::of(&body.kind).may_leave_live();
